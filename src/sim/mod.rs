@@ -1,0 +1,1 @@
+//! The deterministic simulation kernel: scheduler, trace, scenarios.

@@ -43,7 +43,9 @@ impl MemoryStorage {
             }
             StorageRequest::Truncate { file, len } => {
                 if let Some(content) = self.live.get_mut(&file) {
-                    let keep = usize::try_from(len).unwrap_or(usize::MAX).min(content.len());
+                    let keep = usize::try_from(len)
+                        .unwrap_or(usize::MAX)
+                        .min(content.len());
                     content.truncate(keep);
                 }
                 Ok(Answer::Done)
@@ -88,5 +90,23 @@ impl SyncStorage for MemoryStorage {
                 Err(e) => Completion::Failed(id, e),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_backend_passes_the_conformance_suite() {
+        // The medium is the durable image; a crash reopens a backend that only has it.
+        crate::storage::conformance::run_sync(|previous: Option<MemoryStorage>| match previous {
+            None => MemoryStorage::new(),
+            Some(mut crashed) => {
+                crashed.crash();
+                crashed
+            }
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
     }
 }

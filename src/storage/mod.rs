@@ -10,6 +10,7 @@
 //! conformance suite checks.
 
 pub mod conformance;
+pub mod log_conformance;
 pub mod memory;
 
 use serde::{Deserialize, Serialize};
@@ -29,7 +30,9 @@ impl FileName {
             || name.len() > 512
             || name.starts_with('/')
             || name.ends_with('/')
-            || name.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+            || name
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
             || !name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b));

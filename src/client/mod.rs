@@ -1,0 +1,3 @@
+//! Client-side logic shared by simulated producers and consumers.
+
+pub mod partitioner;

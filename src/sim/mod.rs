@@ -1,1 +1,6 @@
-//! The deterministic simulation kernel: scheduler, trace, scenarios.
+//! The deterministic simulation kernel: the scheduler, the trace and its hash, and scenarios.
+//! Everything here is driven by one seed and by time passed in; drivers (CLI, browser) carry
+//! storage requests out and completions back in.
+
+pub mod scheduler;
+pub mod trace;

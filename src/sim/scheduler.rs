@@ -1,0 +1,131 @@
+//! The event queue: events ordered by (time, sequence). The sequence number is assigned at
+//! scheduling, so two events due at the same instant run in the order they were scheduled, on
+//! every target. The queue is bounded by `limits::SIM_QUEUE_MAX`.
+
+use crate::limits::SIM_QUEUE_MAX;
+use crate::time::SimTime;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Orders events by due time, then by the order they were scheduled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventKey {
+    pub due: SimTime,
+    pub sequence: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "E: Serialize", deserialize = "E: Deserialize<'de>"))]
+pub struct Scheduler<E> {
+    now: SimTime,
+    next_sequence: u64,
+    // A BTreeMap keyed by (due, sequence) is both the priority queue and a serde-friendly,
+    // deterministic structure (a session snapshot stores it as is).
+    #[serde(with = "queue_as_vec")]
+    queue: BTreeMap<EventKey, E>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueFull;
+
+impl<E> Default for Scheduler<E> {
+    fn default() -> Self {
+        Scheduler {
+            now: SimTime::ZERO,
+            next_sequence: 0,
+            queue: BTreeMap::new(),
+        }
+    }
+}
+
+impl<E> Scheduler<E> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    pub fn len(&self) -> u32 {
+        self.queue.len() as u32
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Schedules `event` at `due` (never in the past: a due time before now runs now).
+    pub fn schedule(&mut self, due: SimTime, event: E) -> Result<EventKey, QueueFull> {
+        if self.queue.len() as u32 >= SIM_QUEUE_MAX {
+            return Err(QueueFull);
+        }
+        let key = EventKey {
+            due: due.max(self.now),
+            sequence: self.next_sequence,
+        };
+        self.next_sequence += 1;
+        self.queue.insert(key, event);
+        Ok(key)
+    }
+
+    /// The due time of the next event, if any.
+    pub fn peek_due(&self) -> Option<SimTime> {
+        self.queue.keys().next().map(|k| k.due)
+    }
+
+    /// Removes the next event and advances the clock to its due time.
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        let (key, event) = self.queue.pop_first()?;
+        debug_assert!(key.due >= self.now, "time never goes backwards");
+        self.now = key.due;
+        Some((key.due, event))
+    }
+}
+
+mod queue_as_vec {
+    use super::EventKey;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer, E: Serialize>(
+        q: &BTreeMap<EventKey, E>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(q.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, E: Deserialize<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<EventKey, E>, D::Error> {
+        let v: Vec<(EventKey, E)> = Vec::deserialize(d)?;
+        Ok(v.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn same_time_events_run_in_schedule_order() {
+        let mut s = Scheduler::new();
+        s.schedule(SimTime(10), "b").unwrap();
+        s.schedule(SimTime(5), "a").unwrap();
+        s.schedule(SimTime(10), "c").unwrap();
+        let order: Vec<&str> = std::iter::from_fn(|| s.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec!["a", "b", "c"]);
+        assert_eq!(s.now(), SimTime(10));
+    }
+
+    #[test]
+    fn past_due_times_run_now() {
+        let mut s = Scheduler::new();
+        s.schedule(SimTime(10), 1).unwrap();
+        s.pop();
+        let key = s.schedule(SimTime(3), 2).unwrap();
+        assert_eq!(key.due, SimTime(10));
+    }
+}

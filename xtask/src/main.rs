@@ -1,1 +1,115 @@
-fn main() {}
+//! `cargo xtask`: every piece of project automation, in Rust, so that one command sets up,
+//! builds, serves, tests and benchmarks the workspace on a fresh machine.
+//!
+//! The alias lives in `.cargo/config.toml`. The program is std-only on purpose: it has to build
+//! before anything else is installed. Every command runs from the repository root with
+//! `node_modules/.bin` and `$CARGO_HOME/bin` first on `PATH`, so the pinned tools win over
+//! whatever else the machine has (Debian's binaryen 108 cannot read current rustc output).
+
+mod bench;
+mod cmd;
+mod pipeline;
+mod setup;
+
+use std::process::ExitCode;
+
+use crate::cmd::{Failure, Project};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  setup          install what is missing: wasm32 target, trunk 0.21.14, wasm-bindgen-cli
+                 0.2.130, npm packages, Debian chromium + chromium-driver (fast when done)
+  serve          setup, then `trunk serve --release` on http://127.0.0.1:8080/
+  build          setup, then `trunk build --release` into dist/
+  test           setup, then every check in order, stopping at the first failure
+  test --quick   fmt, native clippy and native tests only (no setup, no wasm, no browser)
+  bench log      setup, then the native log benchmark (`logsim bench log`) and, if present,
+                 the browser benchmark tests/e2e/bench-idb.mjs
+  help           this text";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("xtask: error: {}", failure.message);
+            if failure.show_usage {
+                eprintln!("\n{USAGE}");
+            }
+            ExitCode::from(failure.exit_code)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), Failure> {
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+    };
+    let project = Project::locate()?;
+    match command {
+        "setup" => {
+            no_options(command, rest)?;
+            setup::run(&project)
+        }
+        "serve" => {
+            no_options(command, rest)?;
+            serve(&project)
+        }
+        "build" => {
+            no_options(command, rest)?;
+            setup::run(&project)?;
+            project
+                .trunk(&["build", "--release"])
+                .run("trunk build --release")
+        }
+        "test" => pipeline::run(&project, parse_test_options(rest)?),
+        "bench" => bench::run(&project, rest),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => Err(Failure::usage(format!(
+            "unknown command `{other}`; valid commands: setup, serve, build, test, bench, help"
+        ))),
+    }
+}
+
+fn serve(project: &Project) -> Result<(), Failure> {
+    setup::run(project)?;
+    println!("xtask: serving logsim on http://127.0.0.1:8080/ (Ctrl-C to stop)");
+    project
+        .trunk(&[
+            "serve",
+            "--release",
+            "--address",
+            "127.0.0.1",
+            "--port",
+            "8080",
+        ])
+        .run("trunk serve")
+}
+
+fn parse_test_options(options: &[String]) -> Result<pipeline::Mode, Failure> {
+    match options {
+        [] => Ok(pipeline::Mode::Full),
+        [flag] if flag == "--quick" => Ok(pipeline::Mode::Quick),
+        [other, ..] => Err(Failure::usage(format!(
+            "unknown option `{other}` for `test`; valid options: --quick"
+        ))),
+    }
+}
+
+fn no_options(command: &str, options: &[String]) -> Result<(), Failure> {
+    match options.first() {
+        None => Ok(()),
+        Some(other) => Err(Failure::usage(format!(
+            "`{command}` takes no options, got `{other}`"
+        ))),
+    }
+}

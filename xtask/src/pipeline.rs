@@ -1,0 +1,178 @@
+//! `cargo xtask test`: the whole check, in the order that fails fastest and cheapest first.
+//!
+//! Style before compiling, native before wasm, unit tests before the browser, and the
+//! end-to-end test last because it needs everything else. The run stops at the first failing
+//! step, names it on a `FAILED: <step>` line, prints the timing of every step, and ends with one
+//! machine-readable line: `xtask: N passed, M failed`.
+
+use std::time::{Duration, Instant};
+
+use crate::cmd::{Cmd, Failure, Project};
+use crate::setup;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every step, including setup, wasm, Chromium and the end-to-end test.
+    Full,
+    /// fmt, native clippy and native tests: the fast inner loop; needs no setup.
+    Quick,
+}
+
+enum Action {
+    Setup,
+    Command(Cmd),
+}
+
+struct Step {
+    name: &'static str,
+    action: Action,
+}
+
+enum Outcome {
+    Passed(Duration),
+    Failed(Duration),
+    Skipped,
+}
+
+const WASM: &str = "wasm32-unknown-unknown";
+
+fn steps(project: &Project, mode: Mode) -> Vec<Step> {
+    let step = |name, cmd| Step {
+        name,
+        action: Action::Command(cmd),
+    };
+    let mut steps = Vec::new();
+    if mode == Mode::Full {
+        steps.push(Step {
+            name: "setup",
+            action: Action::Setup,
+        });
+    }
+    steps.push(step(
+        "fmt",
+        project.cargo(&["fmt", "--all", "--", "--check"]),
+    ));
+    steps.push(step(
+        "clippy native",
+        project.cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    ));
+    if mode == Mode::Full {
+        steps.push(step(
+            "clippy wasm32",
+            project.cargo(&[
+                "clippy",
+                "--target",
+                WASM,
+                "-p",
+                "logsim",
+                "-p",
+                "logsim-browser",
+                "-p",
+                "logsim-www",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
+        ));
+    }
+    steps.push(step("test native", project.cargo(&["test", "--workspace"])));
+    if mode == Mode::Quick {
+        return steps;
+    }
+    // No configure macro in the core's tests: wasm-bindgen-test-runner runs them under Node.
+    steps.push(step(
+        "test wasm32 node (logsim)",
+        project.cargo(&["test", "--target", WASM, "-p", "logsim"]),
+    ));
+    // run_in_browser tests: the runner drives headless Chromium through chromedriver, with the
+    // quiet flags of browser/webdriver.json.
+    steps.push(step(
+        "test wasm32 chromium (logsim-browser)",
+        project
+            .cargo(&["test", "--target", WASM, "-p", "logsim-browser"])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+    ));
+    steps.push(step("trunk build", project.trunk(&["build", "--release"])));
+    steps.push(step(
+        "e2e",
+        project
+            .command("node", &["--test", "tests/e2e/"])
+            .env("LOGSIM_DIST", project.dist()),
+    ));
+    steps
+}
+
+pub fn run(project: &Project, mode: Mode) -> Result<(), Failure> {
+    let steps = steps(project, mode);
+    let total = steps.len();
+    let started = Instant::now();
+    let mut outcomes: Vec<(&'static str, Outcome)> = Vec::with_capacity(total);
+    let mut failure: Option<String> = None;
+
+    for (index, step) in steps.into_iter().enumerate() {
+        if failure.is_some() {
+            outcomes.push((step.name, Outcome::Skipped));
+            continue;
+        }
+        let step_started = Instant::now();
+        let result = match step.action {
+            Action::Setup => {
+                println!("\n==> [{}/{total}] {}", index + 1, step.name);
+                setup::run(project)
+            }
+            Action::Command(cmd) => {
+                println!(
+                    "\n==> [{}/{total}] {}: {}",
+                    index + 1,
+                    step.name,
+                    cmd.display()
+                );
+                cmd.run(step.name)
+            }
+        };
+        let elapsed = step_started.elapsed();
+        match result {
+            Ok(()) => outcomes.push((step.name, Outcome::Passed(elapsed))),
+            Err(error) => {
+                println!("\nFAILED: {}", step.name);
+                println!("  {}", error.message);
+                failure = Some(step.name.to_string());
+                outcomes.push((step.name, Outcome::Failed(elapsed)));
+            }
+        }
+    }
+
+    print_summary(&outcomes, started.elapsed());
+    match failure {
+        None => Ok(()),
+        Some(step) => Err(Failure::new(format!("test step `{step}` failed"))),
+    }
+}
+
+fn print_summary(outcomes: &[(&'static str, Outcome)], total: Duration) {
+    println!("\nxtask test summary:");
+    let (mut passed, mut failed) = (0, 0);
+    for (name, outcome) in outcomes {
+        match outcome {
+            Outcome::Passed(elapsed) => {
+                passed += 1;
+                println!("  ok       {name:<40} {:>7.1}s", elapsed.as_secs_f64());
+            }
+            Outcome::Failed(elapsed) => {
+                failed += 1;
+                println!("  FAILED   {name:<40} {:>7.1}s", elapsed.as_secs_f64());
+            }
+            Outcome::Skipped => println!("  skipped  {name}"),
+        }
+    }
+    println!("  total    {:<40} {:>7.1}s", "", total.as_secs_f64());
+    println!("xtask: {passed} passed, {failed} failed");
+}

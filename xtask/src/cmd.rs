@@ -22,6 +22,11 @@ impl Failure {
         }
     }
 
+    /// A failure that has already been reported in full: exit non-zero without another line.
+    pub fn reported() -> Self {
+        Failure::new(String::new())
+    }
+
     pub fn usage(message: impl Into<String>) -> Self {
         Failure {
             message: message.into(),

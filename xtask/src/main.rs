@@ -34,7 +34,9 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("xtask: error: {}", failure.message);
+            if !failure.message.is_empty() {
+                eprintln!("xtask: error: {}", failure.message);
+            }
             if failure.show_usage {
                 eprintln!("\n{USAGE}");
             }

@@ -115,10 +115,10 @@ pub fn run(project: &Project, mode: Mode) -> Result<(), Failure> {
     let total = steps.len();
     let started = Instant::now();
     let mut outcomes: Vec<(&'static str, Outcome)> = Vec::with_capacity(total);
-    let mut failure: Option<String> = None;
+    let mut failed = false;
 
     for (index, step) in steps.into_iter().enumerate() {
-        if failure.is_some() {
+        if failed {
             outcomes.push((step.name, Outcome::Skipped));
             continue;
         }
@@ -144,16 +144,18 @@ pub fn run(project: &Project, mode: Mode) -> Result<(), Failure> {
             Err(error) => {
                 println!("\nFAILED: {}", step.name);
                 println!("  {}", error.message);
-                failure = Some(step.name.to_string());
+                failed = true;
                 outcomes.push((step.name, Outcome::Failed(elapsed)));
             }
         }
     }
 
     print_summary(&outcomes, started.elapsed());
-    match failure {
-        None => Ok(()),
-        Some(step) => Err(Failure::new(format!("test step `{step}` failed"))),
+    // The summary's last line is the verdict; nothing is printed after it.
+    if failed {
+        Err(Failure::reported())
+    } else {
+        Ok(())
     }
 }
 

@@ -32,3 +32,13 @@ pub const SCENARIO_BYTES_MAX: u32 = 1024 * 1024;
 
 const _: () = assert!(SEGMENT_BYTES_MIN < BATCH_BYTES_MAX);
 const _: () = assert!(BATCH_BYTES_MAX < SEGMENT_BYTES_MAX);
+
+/// Smallest `segment.index.bytes` a topic may set: room for one time-index entry (12 bytes),
+/// so every segment can index at least one batch before it must roll.
+pub const SEGMENT_INDEX_BYTES_MIN: u32 = 12;
+
+/// Largest stored index file accepted during recovery (Kafka's `segment.index.bytes` is an
+/// int, so no index is larger).
+pub const SEGMENT_INDEX_BYTES_MAX: u32 = i32::MAX as u32;
+
+const _: () = assert!(SEGMENT_INDEX_BYTES_MIN.is_multiple_of(12) && SEGMENT_INDEX_BYTES_MIN >= 8);

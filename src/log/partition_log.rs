@@ -472,6 +472,14 @@ impl PartitionLog {
         Ok(rolled)
     }
 
+    /// Rolls a new active segment at the log end offset now, whatever L-3 says (Kafka's
+    /// `UnifiedLog.roll`, used by tests and operators). An empty active segment stays.
+    pub fn force_roll(&mut self, now_ms: i64) -> Result<(), LogError> {
+        self.roll(self.log_end_offset, now_ms)?;
+        self.assert_offsets();
+        Ok(())
+    }
+
     /// Seals the active segment (its indexes go to storage) and starts a new one at `base`.
     pub(super) fn roll(&mut self, base: Offset, now_ms: i64) -> Result<(), LogError> {
         if self.active().is_empty() && self.active().base_offset() == base {

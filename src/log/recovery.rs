@@ -168,6 +168,7 @@ impl PartitionLog {
             if cut {
                 report.discarded_bytes += bytes.len() as u64;
                 log.delete_recovered_files(*base, &mut report)?;
+                indexes.retain(|(b, _), _| b != base);
                 continue;
             }
             let limit = bases.get(i + 1).copied();
@@ -208,6 +209,7 @@ impl PartitionLog {
                 if *base < expected {
                     // Nothing of this segment is usable.
                     log.delete_recovered_files(*base, &mut report)?;
+                    indexes.retain(|(b, _), _| b != base);
                     continue;
                 }
             }

@@ -215,8 +215,11 @@ fn bytes_opt(max: usize) -> impl Strategy<Value = Option<Vec<u8>>> {
     prop::option::weighted(0.8, prop::collection::vec(any::<u8>(), 0..max))
 }
 
+/// A record's timestamp (delta), key, value and headers.
+type RecordParts = (i64, Option<Vec<u8>>, Option<Vec<u8>>, Vec<RecordHeader>);
+
 /// Records with unique header keys (kafka-protocol keeps headers in a map).
-fn record() -> impl Strategy<Value = (i64, Option<Vec<u8>>, Option<Vec<u8>>, Vec<RecordHeader>)> {
+fn record() -> impl Strategy<Value = RecordParts> {
     (
         -1_000_000i64..1_000_000,
         bytes_opt(20),

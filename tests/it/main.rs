@@ -2,3 +2,5 @@
 //! (It leans on proptest and the kafka-protocol cross-check, which are native-only; the wasm32
 //! runs cover the core through its unit tests.)
 #![cfg(not(target_arch = "wasm32"))]
+mod codec;
+mod partition_log;

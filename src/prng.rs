@@ -114,7 +114,7 @@ mod tests {
     fn known_values_are_stable_across_targets() {
         // Pinned so a change to the generator (which would change every trace hash) is noticed.
         let mut p = Prng::new(1);
-        expect_test::expect!["[13660622602333009227, 2366617525393004487, 16018452549658051217]"]
+        expect_test::expect!["[12966619160104079557, 9600361134598540522, 10590380919521690900]"]
             .assert_eq(&format!("{:?}", [p.next_u64(), p.next_u64(), p.next_u64()]));
     }
 

@@ -1,1 +1,247 @@
-fn main() {}
+//! `logsim`, the native driver: runs scenarios headless with a seed, prints the seed first, a
+//! compact trace (one line per event) and the trace hash; keeps segments in a Kafka-layout
+//! directory with `--data-dir`. Bad flags or files exit non-zero with a message naming the
+//! problem.
+
+mod bench;
+mod file_storage;
+
+use clap::{Parser, Subcommand};
+use file_storage::FileStorage;
+use logsim::sim::hello::{settle_sync, HelloConfig, HelloSim};
+use logsim::storage::memory::MemoryStorage;
+use logsim::storage::{Completion, RequestId, StorageRequest, SyncStorage};
+use logsim::time::SimTime;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "logsim", version, about = "A deterministic Kafka-like log simulator", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario with a seed and print its trace and trace hash.
+    Run(RunArgs),
+    /// Benchmarks (programs, not tests): `logsim bench log` runs B1.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A built-in scenario name (`hello`) or the path of a scenario file (JSON).
+    #[arg(long, default_value = "hello")]
+    scenario: String,
+    /// The seed that drives every random choice of the run.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop once simulated time passes this many milliseconds.
+    #[arg(long, default_value_t = 10_000)]
+    duration_ms: u64,
+    /// Stop after this many events, whichever comes first.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Keep the broker's segments in this directory, in Kafka's layout. If it already holds a
+    /// session, the run continues it.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Print only the seed, the summary and the trace hash.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// A scenario file: which scenario, an optional seed, and its configuration.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScenarioFile {
+    scenario: String,
+    #[serde(default)]
+    seed: Option<u64>,
+    #[serde(default)]
+    config: HelloConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Bench(args) => bench::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_scenario(name: &str) -> Result<(HelloConfig, Option<u64>), String> {
+    if name == "hello" {
+        return Ok((HelloConfig::default(), None));
+    }
+    let path = Path::new(name);
+    if !path.exists() {
+        return Err(format!(
+            "unknown scenario {name:?}: expected a built-in name (hello) or the path of a scenario file"
+        ));
+    }
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    if meta.len() > u64::from(logsim::limits::SCENARIO_BYTES_MAX) {
+        return Err(format!(
+            "scenario file {name} is {} bytes; the limit is {}",
+            meta.len(),
+            logsim::limits::SCENARIO_BYTES_MAX
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let file: ScenarioFile =
+        serde_json::from_str(&text).map_err(|e| format!("scenario file {name}: {e}"))?;
+    if file.scenario != "hello" {
+        return Err(format!(
+            "scenario file {name}: unknown scenario {:?}; this build knows: hello",
+            file.scenario
+        ));
+    }
+    file.config
+        .validate()
+        .map_err(|e| format!("scenario file {name}: {e}"))?;
+    Ok((file.config, file.seed))
+}
+
+enum Backend {
+    Memory(MemoryStorage),
+    Files(FileStorage),
+}
+
+impl Backend {
+    fn storage(&mut self) -> &mut dyn SyncStorage {
+        match self {
+            Backend::Memory(m) => m,
+            Backend::Files(f) => f,
+        }
+    }
+}
+
+/// Reads every file under the storage root, for a restore.
+fn read_all(
+    storage: &mut dyn SyncStorage,
+) -> Result<Vec<(logsim::storage::FileName, Vec<u8>)>, String> {
+    let listed = storage.execute(vec![(
+        RequestId(0),
+        StorageRequest::List {
+            prefix: String::new(),
+        },
+    )]);
+    let files = match listed.into_iter().next() {
+        Some(Completion::Listed(_, files)) => files,
+        Some(Completion::Failed(_, e)) => return Err(e.to_string()),
+        other => return Err(format!("unexpected answer to a listing: {other:?}")),
+    };
+    let mut out = Vec::with_capacity(files.len());
+    for file in files {
+        match storage
+            .execute(vec![(
+                RequestId(0),
+                StorageRequest::Read { file: file.clone() },
+            )])
+            .pop()
+        {
+            Some(Completion::Read(_, bytes)) => out.push((file, bytes)),
+            Some(Completion::Failed(_, e)) => return Err(e.to_string()),
+            other => return Err(format!("unexpected answer to a read: {other:?}")),
+        }
+    }
+    Ok(out)
+}
+
+fn run(args: RunArgs) -> Result<(), String> {
+    let (config, file_seed) = load_scenario(&args.scenario)?;
+    let mut backend = match &args.data_dir {
+        Some(dir) => Backend::Files(FileStorage::open(dir).map_err(|e| e.to_string())?),
+        None => Backend::Memory(MemoryStorage::new()),
+    };
+    let existing = match &mut backend {
+        Backend::Files(f) => read_all(f)?,
+        Backend::Memory(_) => Vec::new(),
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut sim = if existing.is_empty() {
+        let seed = args.seed.or(file_seed).unwrap_or(42);
+        writeln!(out, "seed {seed}").map_err(|e| e.to_string())?;
+        HelloSim::new(config, seed).map_err(|e| e.to_string())?
+    } else {
+        let (sim, report) = HelloSim::restore(existing).map_err(|e| {
+            format!(
+                "{}: {e} (use an empty --data-dir for a new run)",
+                args.data_dir.as_deref().unwrap_or(Path::new("")).display()
+            )
+        })?;
+        if let Some(seed) = args.seed {
+            if seed != sim.seed() {
+                return Err(format!(
+                    "{} holds a session with seed {}, not {seed}; use an empty --data-dir for a new run",
+                    args.data_dir.as_deref().unwrap_or(Path::new("")).display(),
+                    sim.seed()
+                ));
+            }
+        }
+        writeln!(out, "seed {}", sim.seed()).map_err(|e| e.to_string())?;
+        writeln!(out, "resumed at step {} ({})", report.steps, sim.now())
+            .map_err(|e| e.to_string())?;
+        for note in &report.notes {
+            writeln!(out, "recovery: {note}").map_err(|e| e.to_string())?;
+        }
+        sim
+    };
+    let until = SimTime::from_millis(args.duration_ms);
+    let mut request_id = 0u64;
+    let mut ran = 0u64;
+    loop {
+        settle_sync(&mut sim, backend.storage(), &mut request_id).map_err(|e| e.to_string())?;
+        if args.steps.is_some_and(|max| ran >= max) {
+            break;
+        }
+        match sim.next_due() {
+            Some(due) if due <= until => {}
+            _ => break,
+        }
+        let before = sim.trace_lines_total();
+        sim.step()
+            .map_err(|e| format!("step {}: {e}", sim.steps() + 1))?;
+        ran += 1;
+        if !args.quiet {
+            let new = (sim.trace_lines_total() - before) as usize;
+            let lines: Vec<_> = sim.recent_trace().rev().take(new).collect();
+            for line in lines.into_iter().rev() {
+                writeln!(out, "{line}").map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    // A final checkpoint so a later run with the same --data-dir continues from here.
+    sim.checkpoint().map_err(|e| e.to_string())?;
+    settle_sync(&mut sim, backend.storage(), &mut request_id).map_err(|e| e.to_string())?;
+    let view = sim.view();
+    writeln!(out, "ran {ran} event(s); simulated time {}", sim.now()).map_err(|e| e.to_string())?;
+    for p in &view.partitions {
+        writeln!(
+            out,
+            "{}-{}: log start offset {}, high watermark {}, log end offset {}, {} segment(s), consumer position {}",
+            view.topic,
+            p.partition,
+            p.log_start_offset,
+            p.high_watermark,
+            p.log_end_offset,
+            p.segments.len(),
+            p.consumer_position
+        )
+        .map_err(|e| e.to_string())?;
+    }
+    writeln!(out, "trace hash {:016x}", sim.trace_hash()).map_err(|e| e.to_string())?;
+    out.flush().map_err(|e| e.to_string())
+}

@@ -84,7 +84,7 @@ impl Probe {
                 Some(Completion::Failed(_, StorageError::NotFound(_))) => Ok(()),
                 other => fail(format!("expected NotFound, got {other:?}")),
             },
-            Expect::Custom(check) => check(completions).or_else(|e| fail(e)),
+            Expect::Custom(check) => check(completions).or_else(fail),
         }
     }
 }

@@ -27,7 +27,7 @@ pub struct Probe {
 
 type CheckFn = fn(&[Completion]) -> Result<(), String>;
 
-enum Expect {
+pub(super) enum Expect {
     AllDone,
     Listed(Vec<&'static str>),
     ReadEquals(Vec<u8>),
@@ -36,6 +36,14 @@ enum Expect {
 }
 
 impl Probe {
+    pub(super) fn new(case: &'static str, action: Action, expect: Expect) -> Probe {
+        Probe {
+            case,
+            action,
+            expect,
+        }
+    }
+
     /// Checks the completions the runner got for this probe's action.
     pub fn check(&self, completions: &[Completion]) -> Result<(), String> {
         let fail = |what: String| Err(format!("case {:?}: {what}", self.case));

@@ -8,7 +8,8 @@
 //! compaction and recovery live in their own files and extend this type.
 
 use super::batch::{
-    decode_batch, BatchError, BatchHeader, Record, RecordBatch, TimestampType, NO_TIMESTAMP,
+    decode_batch, set_base_offset, set_partition_leader_epoch, BatchError, BatchHeader, Record,
+    RecordBatch, TimestampType, NO_TIMESTAMP,
 };
 use super::config::{ConfigError, LogConfig, MessageTimestampType};
 use super::segment::LogSegment;
@@ -333,7 +334,39 @@ impl PartitionLog {
                 bytes.len() - used
             )));
         }
-        self.append_as_leader(batch, leader_epoch, now_ms)
+        self.validate_leader_batch(&batch)?;
+        let computed_max = batch
+            .records
+            .iter()
+            .map(|r| batch.record_timestamp(r))
+            .max()
+            .unwrap_or(NO_TIMESTAMP);
+        let in_place = self.config.message_timestamp_type == MessageTimestampType::CreateTime
+            && batch.attributes.timestamp_type == TimestampType::CreateTime
+            && batch.max_timestamp == computed_max;
+        if !in_place {
+            // The header needs rewriting (LogAppendTime, or a wrong maxTimestamp): re-encode.
+            return self.append_as_leader(batch, leader_epoch, now_ms);
+        }
+        // Kafka's in-place path for uncompressed v2 batches: assign the base offset and stamp
+        // the leader epoch in the header, neither of which the CRC covers; no re-encoding.
+        let mut stamped = bytes.to_vec();
+        set_base_offset(&mut stamped, self.log_end_offset)?;
+        set_partition_leader_epoch(&mut stamped, leader_epoch.0)?;
+        let header = BatchHeader::parse(&stamped)?;
+        let rolled = self.append_validated(&header, &stamped, now_ms)?;
+        self.assert_offsets();
+        Ok(AppendInfo {
+            first_offset: header.base_offset,
+            last_offset: header.last_offset(),
+            max_timestamp: header.max_timestamp,
+            log_append_time_ms: None,
+            log_start_offset: self.log_start_offset,
+            records_count: batch.records.len() as u32,
+            batches_count: 1,
+            valid_bytes: header.size_in_bytes(),
+            rolled,
+        })
     }
 
     fn validate_leader_batch(&self, batch: &RecordBatch) -> Result<(), LogError> {

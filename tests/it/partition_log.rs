@@ -698,3 +698,28 @@ proptest! {
         }
     }
 }
+
+/// The broker's in-place path (stamp base offset and epoch in the producer's bytes, like
+/// Kafka's `assignOffsetsNonCompressed`) must write exactly what the re-encoding path writes.
+#[test]
+fn in_place_append_of_produced_bytes_equals_re_encoding() {
+    let mut by_batch = log_with(LogConfig::default());
+    let mut by_bytes = log_with(LogConfig::default());
+    for i in 0..20 {
+        let batch = keyed(1_000 + i, &format!("k{}", i % 3), Some("v"));
+        let bytes = batch.encode();
+        let a = by_batch.append_as_leader(batch, LeaderEpoch(3), 5).unwrap();
+        let b = by_bytes
+            .append_bytes_as_leader(&bytes, LeaderEpoch(3), 5)
+            .unwrap();
+        assert_eq!(a, b);
+    }
+    assert_eq!(by_batch.segment_bytes(), by_bytes.segment_bytes());
+    // A header whose maxTimestamp lies is rewritten, not trusted.
+    let mut lying = keyed(7_000, "k", Some("v"));
+    lying.max_timestamp = 1;
+    let info = by_bytes
+        .append_bytes_as_leader(&lying.encode(), LeaderEpoch(3), 5)
+        .unwrap();
+    assert_eq!(info.max_timestamp, 7_000);
+}

@@ -96,6 +96,8 @@ impl SyncStorage for MemoryStorage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn memory_backend_passes_the_conformance_suite() {

@@ -4,3 +4,4 @@
 #![cfg(not(target_arch = "wasm32"))]
 mod codec;
 mod partition_log;
+mod tidy;

@@ -1,0 +1,152 @@
+//! Tidy: the rules of DESIGN.md that a machine can check, over every Rust source file of the
+//! workspace. A failure names the file, the line and the rule.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if name != "target" && name != "node_modules" && !name.starts_with('.') {
+                rust_files(&path, out);
+            }
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Source lines before the file's `#[cfg(test)]` module (tests live at the end of a file).
+fn production_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .take_while(|(_, l)| !l.trim_start().starts_with("#[cfg(test)]"))
+        .map(|(i, l)| (i + 1, l))
+}
+
+/// The code part of a line: no `//` comment, no string literal contents (naive but enough for
+/// our style: one-line literals).
+fn code_of(line: &str) -> String {
+    let mut out = String::new();
+    let mut in_str = false;
+    let mut prev = ' ';
+    let chars: Vec<char> = line.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if !in_str && c == '/' && chars.get(i + 1) == Some(&'/') {
+            break;
+        }
+        if c == '"' && prev != '\\' && prev != '\'' {
+            in_str = !in_str;
+        } else if !in_str {
+            out.push(c);
+        }
+        prev = c;
+        i += 1;
+    }
+    out
+}
+
+fn violations(files: &[PathBuf], rule: &str, bad: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut found = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for (n, line) in production_lines(&text) {
+            if bad(&code_of(line)) {
+                found.push(format!("{}:{n}: {rule}: {}", path.display(), line.trim()));
+            }
+        }
+    }
+    found
+}
+
+fn workspace_sources() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in [
+        "src",
+        "cli/src",
+        "browser/src",
+        "www/src",
+        "xtask/src",
+        "bench",
+    ] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    files
+}
+
+#[test]
+fn every_file_opens_with_a_module_paragraph() {
+    let missing: Vec<String> = workspace_sources()
+        .into_iter()
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            !text.trim_start().starts_with("//!")
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "files without a //! paragraph:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn no_unwrap_or_expect_outside_tests() {
+    let found = violations(
+        &workspace_sources(),
+        "unwrap/expect outside tests",
+        |code| code.contains(".unwrap()") || code.contains(".expect("),
+    );
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn the_core_never_asks_the_world() {
+    let mut core = Vec::new();
+    rust_files(&root().join("src"), &mut core);
+    let forbidden = [
+        "Instant",
+        "SystemTime",
+        "HashMap",
+        "HashSet",
+        "std::fs",
+        "std::thread",
+        "std::net",
+        "async fn",
+        ".await",
+        "getrandom",
+        "rand::",
+        "web_sys",
+        "js_sys",
+        "wasm_bindgen::",
+    ];
+    let found = violations(
+        &core,
+        "clock, entropy, IO, threads, async or hash order in the core",
+        |code| forbidden.iter().any(|f| code.contains(f)),
+    );
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn no_bare_commit_in_identifiers() {
+    // Kafka overloads the word: say offset_commit, transaction_commit or high-watermark advance.
+    let found = violations(&workspace_sources(), "bare \"commit\" identifier", |code| {
+        code.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|ident| {
+                ident.eq_ignore_ascii_case("commit") || ident.eq_ignore_ascii_case("commits")
+            })
+    });
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -111,7 +111,7 @@ impl Driver {
     async fn start(&mut self, seed_notice: Option<String>) -> Result<Status, Failure> {
         let mut storage = IdbStorage::open(DB_NAME)
             .await
-            .map_err(|e| storage_words("cannot open the browser's IndexedDB", &e))?;
+            .map_err(|e| storage_words("The browser's IndexedDB could not be opened", &e))?;
         let files = self.load_all(&mut storage).await?;
         self.storage = Some(storage);
         if files.is_empty() {
@@ -156,7 +156,7 @@ impl Driver {
         let names = match listing.into_iter().next() {
             Some(Completion::Listed(_, names)) => names,
             Some(Completion::Failed(_, e)) => {
-                return Err(storage_words("cannot list the saved session", &e))
+                return Err(storage_words("The saved session could not be listed", &e))
             }
             other => return Err(format!("unexpected answer to a listing: {other:?}")),
         };
@@ -175,7 +175,10 @@ impl Driver {
             match completion {
                 Completion::Read(_, bytes) => files.push((name, bytes)),
                 Completion::Failed(_, e) => {
-                    return Err(storage_words(&format!("cannot read {name}"), &e))
+                    return Err(storage_words(
+                        &format!("The saved session could not be read ({name})"),
+                        &e,
+                    ))
                 }
                 other => return Err(format!("unexpected answer to a read: {other:?}")),
             }
@@ -353,10 +356,10 @@ impl Driver {
         drop(self.storage.take());
         delete_database(DB_NAME)
             .await
-            .map_err(|e| storage_words("cannot delete the saved session", &e))?;
+            .map_err(|e| storage_words("The saved session could not be deleted", &e))?;
         let storage = IdbStorage::open(DB_NAME)
             .await
-            .map_err(|e| storage_words("cannot open the browser's IndexedDB", &e))?;
+            .map_err(|e| storage_words("The browser's IndexedDB could not be opened", &e))?;
         self.storage = Some(storage);
         self.new_sim(seed)?;
         set_seed_in_address(seed);

@@ -5,8 +5,32 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PrngState", into = "PrngState")]
 pub struct Prng {
     s: [u64; 4],
+}
+
+/// The serialized form. An all-zero state is refused: xoshiro would return 0 forever, and a
+/// tampered session must not hang a run.
+#[derive(Serialize, Deserialize)]
+struct PrngState {
+    s: [u64; 4],
+}
+
+impl TryFrom<PrngState> for Prng {
+    type Error = String;
+    fn try_from(state: PrngState) -> Result<Prng, String> {
+        if state.s == [0; 4] {
+            return Err("a PRNG state of all zeros is invalid".into());
+        }
+        Ok(Prng { s: state.s })
+    }
+}
+
+impl From<Prng> for PrngState {
+    fn from(p: Prng) -> PrngState {
+        PrngState { s: p.s }
+    }
 }
 
 fn splitmix64(state: &mut u64) -> u64 {

@@ -211,14 +211,11 @@ fn run(args: RunArgs) -> Result<(), String> {
             Some(due) if due <= until => {}
             _ => break,
         }
-        let before = sim.trace_lines_total();
         sim.step()
             .map_err(|e| format!("step {}: {e}", sim.steps() + 1))?;
         ran += 1;
         if !args.quiet {
-            let new = (sim.trace_lines_total() - before) as usize;
-            let lines: Vec<_> = sim.recent_trace().rev().take(new).collect();
-            for line in lines.into_iter().rev() {
+            for line in sim.last_step_trace() {
                 writeln!(out, "{line}").map_err(|e| e.to_string())?;
             }
         }

@@ -237,6 +237,8 @@ struct SessionState {
 /// The running scenario.
 pub struct HelloSim {
     state: SessionState,
+    /// The lines the last step recorded (all of them, however many; not part of a session).
+    step_lines: Vec<TraceLine>,
     logs: Vec<PartitionLog>,
     outbox: Vec<StorageRequest>,
     outstanding: u32,
@@ -363,6 +365,7 @@ impl HelloSim {
         };
         Ok(HelloSim {
             state,
+            step_lines: Vec::new(),
             logs,
             outbox: Vec::new(),
             outstanding: 0,
@@ -400,6 +403,11 @@ impl HelloSim {
         self.state.trace.recent()
     }
 
+    /// Every trace line the last `step` recorded, in order.
+    pub fn last_step_trace(&self) -> &[TraceLine] {
+        &self.step_lines
+    }
+
     /// The error that stopped the run, if any.
     pub fn failure(&self) -> Option<&SimError> {
         self.failed.as_ref()
@@ -424,6 +432,7 @@ impl HelloSim {
             return Ok(false);
         };
         self.state.steps += 1;
+        self.step_lines.clear();
         if let Err(e) = self.handle(now, event) {
             self.failed = Some(e.clone());
             return Err(e);
@@ -524,6 +533,7 @@ impl HelloSim {
             actor: actor.to_owned(),
             text,
         };
+        self.step_lines.push(line.clone());
         self.state.trace.record(line);
     }
 
@@ -778,6 +788,9 @@ impl HelloSim {
         let unsynced = self.state.bytes_since_flush;
         let text = format!("flush: sync segments ({unsynced} byte(s) since last flush)");
         self.trace(now, "broker-0", text);
+        // Only the simulated flush resets the counter: a driver's checkpoint must not change
+        // what the next flush line says.
+        self.state.bytes_since_flush = 0;
         // Schedule the next flush before the checkpoint: the checkpoint must hold every
         // pending event, or a restored run would never flush again.
         self.schedule(
@@ -826,7 +839,6 @@ impl HelloSim {
 
     fn push_checkpoint(&mut self) -> Result<(), SimError> {
         self.collect_log_requests();
-        self.state.bytes_since_flush = 0;
         for (p, log) in self.logs.iter().enumerate() {
             self.state.log_end_offsets[p] = log.log_end_offset().0;
             self.state.high_watermarks[p] = log.high_watermark().0;
@@ -871,6 +883,7 @@ impl HelloSim {
             )));
         }
         state.config.validate()?;
+        validate_session(&state)?;
         let n = state.config.partitions as usize;
         for (what, len) in [
             ("positions", state.positions.len()),
@@ -932,6 +945,7 @@ impl HelloSim {
         }
         let sim = HelloSim {
             state,
+            step_lines: Vec::new(),
             logs,
             outbox,
             outstanding: 0,
@@ -1000,6 +1014,37 @@ impl HelloSim {
     pub fn partition_logs(&self) -> &[PartitionLog] {
         &self.logs
     }
+}
+
+/// Checks what a session file says before any of it is used: the scheduler's order, and that
+/// every queued event names a partition the topic has.
+fn validate_session(state: &SessionState) -> Result<(), SimError> {
+    let bad = |m: String| Err(SimError::Restore(format!("{SESSION_FILE}: {m}")));
+    if let Err(e) = state.scheduler.validate() {
+        return bad(e);
+    }
+    let partitions = state.config.partitions;
+    for event in state.scheduler.events() {
+        let partition = match event {
+            Event::ProduceArrives { partition, .. }
+            | Event::ProduceResponse { partition, .. }
+            | Event::FetchArrives { partition, .. }
+            | Event::FetchResponse { partition, .. } => Some(*partition),
+            Event::ProducerSend
+            | Event::ConsumerPoll
+            | Event::BrokerFlush
+            | Event::RetentionCheck => None,
+        };
+        if let Some(p) = partition.filter(|p| *p >= partitions) {
+            return bad(format!(
+                "a queued event names partition {p}, but the topic has {partitions}"
+            ));
+        }
+    }
+    if state.steps > crate::limits::SIM_EVENTS_MAX {
+        return bad(format!("steps = {} exceeds the event limit", state.steps));
+    }
+    Ok(())
 }
 
 fn topic_partition(topic: &str, partition: u32) -> TopicPartition {
@@ -1159,6 +1204,84 @@ mod tests {
         run_until(&mut resumed, &mut s2, &mut id, SimTime::from_millis(8_000)).unwrap();
         assert_eq!(resumed.trace_hash(), straight.trace_hash());
         assert_eq!(resumed.view(), straight.view());
+    }
+
+    /// Regression: a driver checkpoint (the app checkpoints on every pause and single step, the
+    /// CLI on exit) once reset the "bytes since last flush" counter, so the next flush line and
+    /// the trace hash depended on when the driver checkpointed.
+    #[test]
+    fn driver_checkpoints_never_change_the_trace() {
+        let mut straight = HelloSim::new(HelloConfig::default(), 5).unwrap();
+        let mut s1 = crate::storage::memory::MemoryStorage::new();
+        let mut id = 0;
+        run_until(&mut straight, &mut s1, &mut id, SimTime::from_millis(6_000)).unwrap();
+
+        let mut stepped = HelloSim::new(HelloConfig::default(), 5).unwrap();
+        let mut s2 = crate::storage::memory::MemoryStorage::new();
+        while stepped
+            .next_due()
+            .is_some_and(|due| due <= SimTime::from_millis(6_000))
+        {
+            stepped.step().unwrap();
+            stepped.checkpoint().unwrap();
+            settle_sync(&mut stepped, &mut s2, &mut id).unwrap();
+        }
+        assert_eq!(stepped.trace_hash(), straight.trace_hash());
+
+        // Restoring from a checkpoint taken between two flushes continues the same run.
+        let mut first = HelloSim::new(HelloConfig::default(), 5).unwrap();
+        let mut s3 = crate::storage::memory::MemoryStorage::new();
+        run_until(&mut first, &mut s3, &mut id, SimTime::from_millis(3_500)).unwrap();
+        first.checkpoint().unwrap();
+        settle_sync(&mut first, &mut s3, &mut id).unwrap();
+        let files: Vec<(FileName, Vec<u8>)> = s3
+            .durable_image()
+            .iter()
+            .map(|(f, b)| (f.clone(), b.clone()))
+            .collect();
+        let (mut resumed, _) = HelloSim::restore(files).unwrap();
+        run_until(&mut resumed, &mut s3, &mut id, SimTime::from_millis(6_000)).unwrap();
+        assert_eq!(resumed.trace_hash(), straight.trace_hash());
+    }
+
+    #[test]
+    fn tampered_sessions_are_refused_not_run() {
+        let mut sim = HelloSim::new(HelloConfig::default(), 3).unwrap();
+        let mut storage = crate::storage::memory::MemoryStorage::new();
+        let mut id = 0;
+        run_until(&mut sim, &mut storage, &mut id, SimTime::from_millis(1_500)).unwrap();
+        let session = String::from_utf8(
+            storage.durable_image()[&FileName::new(SESSION_FILE).unwrap()].clone(),
+        )
+        .unwrap();
+        let restore_with = |text: String| {
+            HelloSim::restore(vec![(
+                FileName::new(SESSION_FILE).unwrap(),
+                text.into_bytes(),
+            )])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+        };
+        // A queued event for a partition the topic does not have.
+        let mut value: serde_json::Value = serde_json::from_str(&session).unwrap();
+        let queue = value["scheduler"]["queue"].as_array_mut().unwrap();
+        queue.push(serde_json::json!([
+            {"due": 9_000_000_000u64, "sequence": 0},
+            {"FetchArrives": {"partition": 99, "fetch_offset": 0}}
+        ]));
+        let err = restore_with(value.to_string());
+        assert!(err.contains("partition 99"), "{err}");
+        // A PRNG state of zeros would make the run spin forever.
+        let mut value: serde_json::Value = serde_json::from_str(&session).unwrap();
+        value["rng_producer"]["s"] = serde_json::json!([0, 0, 0, 0]);
+        let err = restore_with(value.to_string());
+        assert!(err.contains("all zeros"), "{err}");
+        // An event due before the clock.
+        let mut value: serde_json::Value = serde_json::from_str(&session).unwrap();
+        value["scheduler"]["queue"][0][0]["due"] = serde_json::json!(0);
+        let err = restore_with(value.to_string());
+        assert!(err.contains("but the clock is at"), "{err}");
     }
 
     #[test]

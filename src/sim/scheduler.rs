@@ -74,6 +74,36 @@ impl<E> Scheduler<E> {
         self.queue.keys().next().map(|k| k.due)
     }
 
+    /// Checks a scheduler that came from outside (a session file): no event due before now,
+    /// every sequence number below the next one, so nothing can be overwritten or run back in
+    /// time.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(key) = self.queue.keys().find(|k| k.due < self.now) {
+            return Err(format!(
+                "an event is due at {} but the clock is at {}",
+                key.due, self.now
+            ));
+        }
+        if let Some(key) = self.queue.keys().find(|k| k.sequence >= self.next_sequence) {
+            return Err(format!(
+                "event sequence {} is not below the next sequence {}",
+                key.sequence, self.next_sequence
+            ));
+        }
+        if self.queue.len() as u32 > SIM_QUEUE_MAX {
+            return Err(format!(
+                "{} queued events exceed the limit",
+                self.queue.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The queued events in due order (to validate or display them).
+    pub fn events(&self) -> impl Iterator<Item = &E> {
+        self.queue.values()
+    }
+
     /// Removes the next event and advances the clock to its due time.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let (key, event) = self.queue.pop_first()?;

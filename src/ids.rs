@@ -51,7 +51,8 @@ impl Offset {
 
     /// The offset `delta` positions later.
     pub fn plus(self, delta: i64) -> Offset {
-        Offset(self.0 + delta)
+        // Saturating: offsets near i64::MAX come only from hostile bytes, which must not panic.
+        Offset(self.0.saturating_add(delta))
     }
 }
 

@@ -326,10 +326,12 @@ impl IdbStorage {
             .map_err(|_| {
                 StorageError::Io("reading chunks: getAll did not return an array".into())
             })?;
-        let mut bytes = Vec::with_capacity(expected.iter().map(|&c| c as usize).sum());
         if values.length() as usize != expected.len() {
             return Err(corrupt(file, "chunk count differs from the directory"));
         }
+        // The directory's lengths are checked against the chunks actually read before they
+        // size anything, so a damaged directory cannot ask for a huge allocation.
+        let mut bytes = Vec::new();
         for (value, &len) in values.iter().zip(expected) {
             let chunk: Uint8Array = value
                 .dyn_into()

@@ -39,10 +39,12 @@ async fn run_conformance(durability: Durability) {
     let mut backend = Some(IdbStorage::open_with(&db, durability).await.expect("open"));
     let mut next = 0u64;
     for (i, probe) in script().into_iter().enumerate() {
-        let completions = match &probe.action {
+        let (sent, completions) = match &probe.action {
             Action::Execute(requests) => {
                 let storage = backend.as_mut().expect("backend is open");
-                storage.execute(numbered(&mut next, requests.clone())).await
+                let numbered = numbered(&mut next, requests.clone());
+                let sent: Vec<RequestId> = numbered.iter().map(|(id, _)| *id).collect();
+                (sent, storage.execute(numbered).await)
             }
             Action::CrashAndReopen => {
                 // A crash: the backend goes away without a Sync, then the same medium reopens.
@@ -52,10 +54,10 @@ async fn run_conformance(durability: Durability) {
                         .await
                         .expect("reopen"),
                 );
-                Vec::new()
+                (Vec::new(), Vec::new())
             }
         };
-        if let Err(e) = probe.check(&completions) {
+        if let Err(e) = probe.check(&sent, &completions) {
             panic!("probe {i}: {e}");
         }
     }

@@ -328,6 +328,12 @@ impl PartitionLog {
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
         let (batch, used) = decode_batch(bytes)?;
+        if batch.attributes.is_control {
+            return Err(LogError::InvalidRecord(
+                "control batches are written by coordinators, not accepted in a produce request"
+                    .into(),
+            ));
+        }
         if used != bytes.len() {
             return Err(LogError::InvalidRecord(format!(
                 "produce records must hold exactly one batch; {} bytes follow the first",

@@ -6,7 +6,7 @@
 //! but the report names the file, the position and the reason, so it is never silently served.
 //! The requests that make storage match the recovered log are queued like any other change.
 
-use super::batch::{decode_batch, BatchError, BatchHeader};
+use super::batch::{decode_batch, verify_crc, BatchError, BatchHeader};
 use super::config::LogConfig;
 use super::partition_log::{LogError, PartitionLog};
 use super::segment::LogSegment;
@@ -86,7 +86,11 @@ fn scan(bytes: &[u8], base: Offset, expected: Offset, limit: Option<Offset>) -> 
                         ),
                         false,
                     ))
-                } else if last.0 - base.0 > i64::from(i32::MAX) {
+                } else if last
+                    .0
+                    .checked_sub(base.0)
+                    .is_none_or(|d| d > i64::from(i32::MAX))
+                {
                     Some((
                         format!("batch offset {last} is too far from the segment base {base}"),
                         false,
@@ -123,11 +127,25 @@ fn scan(bytes: &[u8], base: Offset, expected: Offset, limit: Option<Offset>) -> 
 
 /// Whether an invalid batch runs to (or past) the end of the file: what a write cut short by
 /// a crash looks like.
+///
+/// A length field corrupted in the middle of a file can also point past the end; so a tail is
+/// only torn if no intact batch (header and CRC) starts anywhere after it. Otherwise synced
+/// batches would be dropped silently as "torn".
 fn reaches_end(rest: &[u8], error: &BatchError) -> bool {
-    match error {
+    let runs_to_end = match error {
         BatchError::Truncated { .. } | BatchError::Incomplete { .. } => true,
         _ => BatchHeader::parse(rest).is_ok_and(|h| h.size_in_bytes() as usize >= rest.len()),
-    }
+    };
+    runs_to_end && !intact_batch_after(rest)
+}
+
+/// Whether a complete batch with a valid CRC starts at some position after the first byte.
+fn intact_batch_after(rest: &[u8]) -> bool {
+    (1..rest.len()).any(|at| {
+        let tail = &rest[at..];
+        BatchHeader::parse(tail)
+            .is_ok_and(|h| (h.size_in_bytes() as usize) <= tail.len() && verify_crc(tail).is_ok())
+    })
 }
 
 impl PartitionLog {

@@ -44,9 +44,17 @@ impl Probe {
         }
     }
 
-    /// Checks the completions the runner got for this probe's action.
-    pub fn check(&self, completions: &[Completion]) -> Result<(), String> {
+    /// Checks the completions the runner got for this probe's action, given the ids it sent
+    /// the requests with (none for a crash): one completion per request, carrying its id, in
+    /// order.
+    pub fn check(&self, sent: &[RequestId], completions: &[Completion]) -> Result<(), String> {
         let fail = |what: String| Err(format!("case {:?}: {what}", self.case));
+        let got: Vec<RequestId> = completions.iter().map(Completion::id).collect();
+        if got != sent {
+            return fail(format!(
+                "completions carry ids {got:?}, but the requests were sent as {sent:?}"
+            ));
+        }
         let expected_count = match &self.action {
             Action::Execute(requests) => requests.len(),
             Action::CrashAndReopen => 0,
@@ -340,13 +348,15 @@ pub fn script() -> Vec<Probe> {
                 read("f-0/x"),
                 read("f-0/y"),
             ],
-            Expect::Custom(|cs| {
-                let ids: Vec<u64> = cs.iter().map(|c| c.id().0).collect();
-                if ids.windows(2).all(|w| w[0] < w[1]) {
+            Expect::Custom(|cs| match cs {
+                [Completion::Done(_), Completion::Done(_), Completion::Read(_, one), Completion::Failed(_, StorageError::NotFound(_))]
+                    if one == b"1" =>
+                {
                     Ok(())
-                } else {
-                    Err(format!("completion ids out of order: {ids:?}"))
                 }
+                other => Err(format!(
+                    "expected Done, Done, Read(\"1\"), NotFound; got {other:?}"
+                )),
             }),
         ),
     ];
@@ -361,9 +371,9 @@ pub fn run_sync<B: SyncStorage>(mut open: impl FnMut(Option<B>) -> B) -> Result<
     let mut backend = open(None);
     let mut next_id = 0u64;
     for (i, probe) in script().into_iter().enumerate() {
-        let completions = match &probe.action {
+        let (sent, completions) = match &probe.action {
             Action::Execute(requests) => {
-                let numbered = requests
+                let numbered: Vec<(RequestId, StorageRequest)> = requests
                     .iter()
                     .cloned()
                     .map(|r| {
@@ -371,15 +381,16 @@ pub fn run_sync<B: SyncStorage>(mut open: impl FnMut(Option<B>) -> B) -> Result<
                         (RequestId(next_id), r)
                     })
                     .collect();
-                backend.execute(numbered)
+                let sent: Vec<RequestId> = numbered.iter().map(|(id, _)| *id).collect();
+                (sent, backend.execute(numbered))
             }
             Action::CrashAndReopen => {
                 backend = open(Some(backend));
-                Vec::new()
+                (Vec::new(), Vec::new())
             }
         };
         probe
-            .check(&completions)
+            .check(&sent, &completions)
             .map_err(|e| format!("probe {i}: {e}"))?;
     }
     Ok(())

@@ -11,6 +11,7 @@ use crate::log::partition_log::PartitionLog;
 
 const TORN: &str = "torn-0/00000000000000000000.log";
 const CORRUPT: &str = "corrupt-0/00000000000000000000.log";
+const GARBLED: &str = "garbled-0/00000000000000000000.log";
 
 /// Three encoded batches of two records each, at offsets 0, 2 and 4.
 fn batches() -> Vec<Vec<u8>> {
@@ -42,6 +43,17 @@ fn torn_image() -> Vec<u8> {
     let mut out = [b[0].as_slice(), b[1].as_slice()].concat();
     out.extend_from_slice(&b[2][..b[2].len() / 2]);
     out
+}
+
+/// The last batch has its full length on disk but its records are zeros: a write whose length
+/// reached the disk before its data did. Only the CRC can tell.
+fn garbled_image() -> Vec<u8> {
+    let b = batches();
+    let mut last = b[2].clone();
+    for byte in last.iter_mut().skip(61) {
+        *byte = 0;
+    }
+    [b[0].as_slice(), b[1].as_slice(), last.as_slice()].concat()
 }
 
 fn corrupt_image() -> Vec<u8> {
@@ -81,6 +93,23 @@ fn check_torn(completions: &[Completion]) -> Result<(), String> {
     if report.torn_tail.is_none() || report.corruption.is_some() {
         return Err(format!(
             "expected a torn tail and no corruption, got {report:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn check_garbled(completions: &[Completion]) -> Result<(), String> {
+    let (log, report) = recover_read(completions, "garbled", GARBLED)?;
+    let reason = report.torn_tail.as_ref().map(|t| t.reason.to_lowercase());
+    if !reason.as_deref().is_some_and(|r| r.contains("crc")) || report.corruption.is_some() {
+        return Err(format!(
+            "expected a torn tail found by its CRC, got {report:?}"
+        ));
+    }
+    if log.log_end_offset() != Offset(4) {
+        return Err(format!(
+            "the log should end at offset 4, not {}",
+            log.log_end_offset()
         ));
     }
     Ok(())
@@ -135,6 +164,29 @@ pub fn probes() -> Vec<Probe> {
             "a torn last batch is cut by its CRC",
             Action::Execute(vec![StorageRequest::Read { file: file(TORN) }]),
             Expect::Custom(check_torn),
+        ),
+        Probe::new(
+            "a full-length torn batch is cut by its CRC",
+            Action::Execute(vec![
+                StorageRequest::Append {
+                    file: file(GARBLED),
+                    bytes: garbled_image(),
+                },
+                StorageRequest::Sync,
+            ]),
+            Expect::AllDone,
+        ),
+        Probe::new(
+            "a full-length torn batch is cut by its CRC",
+            Action::CrashAndReopen,
+            Expect::AllDone,
+        ),
+        Probe::new(
+            "a full-length torn batch is cut by its CRC",
+            Action::Execute(vec![StorageRequest::Read {
+                file: file(GARBLED),
+            }]),
+            Expect::Custom(check_garbled),
         ),
         Probe::new(
             "corruption in the middle is reported",

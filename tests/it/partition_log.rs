@@ -723,3 +723,47 @@ fn in_place_append_of_produced_bytes_equals_re_encoding() {
         .unwrap();
     assert_eq!(info.max_timestamp, 7_000);
 }
+
+/// Regression (review): a batchLength corrupted in the middle of the last segment so that it
+/// points past the end looked exactly like a torn tail, and the synced batches after it were
+/// dropped silently. An intact batch after the bad one means corruption, not a torn write.
+#[test]
+fn a_lying_length_in_the_middle_of_the_last_segment_is_corruption_not_a_torn_tail() {
+    let mut log = log_with(LogConfig::default());
+    for i in 0..3 {
+        log.append_as_leader(keyed(10 + i, "k", Some("v")), LeaderEpoch(0), 0)
+            .unwrap();
+    }
+    let mut bytes = log.segment_bytes()[0].1.to_vec();
+    let first_len = keyed(10, "k", Some("v")).encode().len();
+    // batchLength of the second batch (bytes 8..12 of it) now claims a megabyte.
+    bytes[first_len + 8..first_len + 12].copy_from_slice(&(1_000_000i32).to_be_bytes());
+    let files = vec![(file_name("orders-0/00000000000000000000.log"), bytes)];
+    let (recovered, report) = PartitionLog::recover(tp(), LogConfig::default(), files, 0).unwrap();
+    assert!(report.found_corruption(), "{:?}", report.notes());
+    assert!(report.torn_tail.is_none());
+    assert_eq!(recovered.log_end_offset(), Offset(1));
+}
+
+/// Control batches are written by transaction coordinators, never accepted from a producer's
+/// produce request (Kafka's LogValidator refuses them from clients).
+#[test]
+fn a_producer_cannot_append_a_control_batch() {
+    use logsim::log::{ControlRecordType, EndTransactionMarker};
+    let mut log = log_with(LogConfig::default());
+    let marker = EndTransactionMarker {
+        control_type: ControlRecordType::Abort,
+        coordinator_epoch: 0,
+    };
+    let batch = RecordBatch::new_control(
+        marker,
+        logsim::ids::ProducerId(7),
+        logsim::ids::ProducerEpoch(0),
+        5,
+    );
+    let err = log
+        .append_bytes_as_leader(&batch.encode(), LeaderEpoch(0), 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("control"), "{err}");
+    assert_eq!(log.log_end_offset(), Offset(0));
+}

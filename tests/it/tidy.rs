@@ -69,18 +69,39 @@ fn violations(files: &[PathBuf], rule: &str, bad: impl Fn(&str) -> bool) -> Vec<
     found
 }
 
+const SOURCE_DIRS: [&str; 6] = [
+    "src",
+    "cli/src",
+    "browser/src",
+    "www/src",
+    "xtask/src",
+    "bench",
+];
+
+/// The Rust files git tracks (so a colleague's scratch file in a shared tree is not judged),
+/// or every file on disk when git is not available. Test-only files (`tests.rs`) are skipped.
 fn workspace_sources() -> Vec<PathBuf> {
+    let tracked = std::process::Command::new("git")
+        .args(["ls-files", "--"])
+        .args(SOURCE_DIRS)
+        .current_dir(root())
+        .output();
     let mut files = Vec::new();
-    for dir in [
-        "src",
-        "cli/src",
-        "browser/src",
-        "www/src",
-        "xtask/src",
-        "bench",
-    ] {
-        rust_files(&root().join(dir), &mut files);
+    match tracked {
+        Ok(out) if out.status.success() => files.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.ends_with(".rs"))
+                .map(|l| root().join(l))
+                .filter(|p| p.exists()),
+        ),
+        _ => {
+            for dir in SOURCE_DIRS {
+                rust_files(&root().join(dir), &mut files);
+            }
+        }
     }
+    files.retain(|p| !p.ends_with("tests.rs"));
     files
 }
 

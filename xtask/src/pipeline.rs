@@ -76,6 +76,8 @@ fn steps(project: &Project, mode: Mode) -> Vec<Step> {
                 "logsim-browser",
                 "-p",
                 "logsim-www",
+                "-p",
+                "logsim-bench-idb",
                 "--all-targets",
                 "--",
                 "-D",

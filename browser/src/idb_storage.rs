@@ -23,7 +23,7 @@
 //! else → `Io` with the exception's name and message).
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
-use logsim::storage::{Completion, FileName, RequestId, StorageError, StorageRequest};
+use logsim::storage::{Answer, Completion, FileName, RequestId, StorageError, StorageRequest};
 use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -189,12 +189,7 @@ impl IdbStorage {
     pub async fn execute(&mut self, requests: Vec<(RequestId, StorageRequest)>) -> Vec<Completion> {
         let mut completions = Vec::with_capacity(requests.len());
         for (id, request) in requests {
-            let completion = match self.apply(request).await {
-                Ok(Answer::Done) => Completion::Done(id),
-                Ok(Answer::Listed(files)) => Completion::Listed(id, files),
-                Ok(Answer::Read(bytes)) => Completion::Read(id, bytes),
-                Err(e) => Completion::Failed(id, e),
-            };
+            let completion = Completion::new(id, self.apply(request).await);
             completions.push(completion);
         }
         completions
@@ -462,12 +457,6 @@ impl IdbStorage {
         }
         plan
     }
-}
-
-enum Answer {
-    Done,
-    Listed(Vec<FileName>),
-    Read(Vec<u8>),
 }
 
 /// One file's part of a `Sync`.

@@ -7,7 +7,9 @@
 //! without `Sync`) leaves exactly what was synced, the same model as the memory and IndexedDB
 //! backends. Replacements go through a temporary file and a rename, so they are atomic.
 
-use logsim::storage::{Completion, FileName, RequestId, StorageError, StorageRequest, SyncStorage};
+use logsim::storage::{
+    Answer, Completion, FileName, RequestId, StorageError, StorageRequest, SyncStorage,
+};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -272,22 +274,11 @@ impl FileStorage {
     }
 }
 
-enum Answer {
-    Done,
-    Listed(Vec<FileName>),
-    Read(Vec<u8>),
-}
-
 impl SyncStorage for FileStorage {
     fn execute(&mut self, requests: Vec<(RequestId, StorageRequest)>) -> Vec<Completion> {
         requests
             .into_iter()
-            .map(|(id, request)| match self.apply(request) {
-                Ok(Answer::Done) => Completion::Done(id),
-                Ok(Answer::Listed(files)) => Completion::Listed(id, files),
-                Ok(Answer::Read(bytes)) => Completion::Read(id, bytes),
-                Err(e) => Completion::Failed(id, e),
-            })
+            .map(|(id, request)| Completion::new(id, self.apply(request)))
             .collect()
     }
 }

@@ -2,7 +2,7 @@
 //! `Sync` copies the live one into. `crash` throws the live image away, which is exactly what a
 //! power loss does to a page cache. Used by tests, by native drills and as the simulated disk.
 
-use super::{Completion, FileName, RequestId, StorageError, StorageRequest, SyncStorage};
+use super::{Answer, Completion, FileName, RequestId, StorageError, StorageRequest, SyncStorage};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default)]
@@ -73,22 +73,11 @@ impl MemoryStorage {
     }
 }
 
-enum Answer {
-    Done,
-    Listed(Vec<FileName>),
-    Read(Vec<u8>),
-}
-
 impl SyncStorage for MemoryStorage {
     fn execute(&mut self, requests: Vec<(RequestId, StorageRequest)>) -> Vec<Completion> {
         requests
             .into_iter()
-            .map(|(id, request)| match self.apply(request) {
-                Ok(Answer::Done) => Completion::Done(id),
-                Ok(Answer::Listed(files)) => Completion::Listed(id, files),
-                Ok(Answer::Read(bytes)) => Completion::Read(id, bytes),
-                Err(e) => Completion::Failed(id, e),
-            })
+            .map(|(id, request)| Completion::new(id, self.apply(request)))
             .collect()
     }
 }

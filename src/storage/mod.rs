@@ -116,6 +116,27 @@ impl Completion {
     }
 }
 
+/// What a request produced on success, before it is tagged with its id: every backend's
+/// `apply` returns `Result<Answer, StorageError>` and `Completion::new` tags it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Done,
+    Listed(Vec<FileName>),
+    Read(Vec<u8>),
+}
+
+impl Completion {
+    /// The completion of request `id` from its outcome.
+    pub fn new(id: RequestId, outcome: Result<Answer, StorageError>) -> Completion {
+        match outcome {
+            Ok(Answer::Done) => Completion::Done(id),
+            Ok(Answer::Listed(files)) => Completion::Listed(id, files),
+            Ok(Answer::Read(bytes)) => Completion::Read(id, bytes),
+            Err(e) => Completion::Failed(id, e),
+        }
+    }
+}
+
 /// Identifies a submitted request; assigned by the submitter, increasing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RequestId(pub u64);

@@ -173,3 +173,17 @@ fn no_bare_commit_in_identifiers() {
     });
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[test]
+fn the_engine_never_imports_its_checkers() {
+    // Checkers are oracles outside the engine: if the engine used them, a shared mistake could
+    // hide a bug.
+    let engine: Vec<PathBuf> = workspace_sources()
+        .into_iter()
+        .filter(|p| p.starts_with(root().join("src")) && !p.starts_with(root().join("src/check")))
+        .collect();
+    let found = violations(&engine, "engine imports a checker", |code| {
+        code.contains("crate::check") || code.contains("logsim::check")
+    });
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -4,5 +4,6 @@
 
 pub mod error;
 pub mod hello;
+pub mod network;
 pub mod scheduler;
 pub mod trace;

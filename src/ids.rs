@@ -34,6 +34,11 @@ id_newtype!(
     BrokerId(u32)
 );
 id_newtype!(
+    /// An endpoint of the simulated network: a broker, the controller or a client. Brokers use
+    /// their `node.id` (`NodeId::from(BrokerId)`); the scenario numbers the others above them.
+    NodeId(u32)
+);
+id_newtype!(
     /// The epoch of a partition's leader (`partitionLeaderEpoch` in a batch header).
     LeaderEpoch(i32)
 );
@@ -53,6 +58,13 @@ impl Offset {
     pub fn plus(self, delta: i64) -> Offset {
         // Saturating: offsets near i64::MAX come only from hostile bytes, which must not panic.
         Offset(self.0.saturating_add(delta))
+    }
+}
+
+impl From<BrokerId> for NodeId {
+    /// In KRaft a broker's `node.id` is its network identity.
+    fn from(broker: BrokerId) -> NodeId {
+        NodeId(broker.0)
     }
 }
 

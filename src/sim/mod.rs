@@ -2,7 +2,9 @@
 //! Everything here is driven by one seed and by time passed in; drivers (CLI, browser) carry
 //! storage requests out and completions back in.
 
+pub mod disk;
 pub mod error;
 pub mod hello;
+pub mod network;
 pub mod scheduler;
 pub mod trace;

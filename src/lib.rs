@@ -8,10 +8,12 @@
 #![forbid(unsafe_code)]
 
 pub mod client;
+pub mod controller;
 pub mod ids;
 pub mod limits;
 pub mod log;
 pub mod prng;
+pub mod protocol;
 pub mod sim;
 pub mod storage;
 pub mod time;

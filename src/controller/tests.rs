@@ -758,3 +758,19 @@ fn describe_summary_for_a_seeded_run() {
     "#]]
     .assert_eq(&describe_table(&h.c.describe()));
 }
+
+#[test]
+fn a_new_controller_gives_every_unfenced_broker_a_fresh_session() {
+    // Broker 3 goes silent at 0 s. A failover at 8 s must not fence it at 9 s on a contact
+    // time the new controller never observed: its session now runs from 8 s.
+    let mut h = Harness::new(ControllerConfig::default(), 3);
+    h.stop(b(3));
+    h.run_until(ms(8_000));
+    h.c.fail_over(h.now);
+    h.drain();
+    assert_eq!(h.c.controller_epoch(), ControllerEpoch(2));
+    h.run_until(ms(17_000));
+    assert!(!h.c.broker(b(3)).unwrap().fenced);
+    h.run_until(ms(17_000).saturating_add(SimDuration(1)));
+    assert!(h.c.broker(b(3)).unwrap().fenced);
+}

@@ -9,10 +9,12 @@
 
 pub mod check;
 pub mod client;
+pub mod controller;
 pub mod ids;
 pub mod limits;
 pub mod log;
 pub mod prng;
+pub mod protocol;
 pub mod sim;
 pub mod storage;
 pub mod time;

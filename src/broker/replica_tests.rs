@@ -353,7 +353,10 @@ fn r2_stalled_follower_holds_the_high_watermark_until_the_shrink_is_committed() 
     }
     c.timers_until(at(45_000));
     assert_eq!(c.alter_partitions(), vec![(at(45_000), vec![1, 2])]);
+    c.produce(at(45_000), Acks::One, "m3");
     c.round(at(45_000));
+    c.round(at(45_000));
+    assert_eq!(c.r(2).log_end_offset(), Offset(4));
     assert_eq!(
         c.leader().high_watermark(),
         Offset(1),
@@ -364,7 +367,7 @@ fn r2_stalled_follower_holds_the_high_watermark_until_the_shrink_is_committed() 
     assert_eq!(isr_ids(c.leader()), vec![1, 2]);
     assert_eq!(
         c.leader().high_watermark(),
-        Offset(3),
+        Offset(4),
         "jumps to min(LEO1, LEO2)"
     );
     c.assert_committed_prefix_agrees();
@@ -533,26 +536,31 @@ fn r4_rejoins_only_after_catching_up_to_the_high_watermark() {
 
 #[test]
 fn r4_rejoin_also_needs_the_leader_epoch_start_offset() {
-    // Replica 2 becomes leader of epoch 1 with LEO 10 and HW 5; replica 3 (out of the ISR)
-    // has 7 records. At LEO 7 it is past the HW but not past the epoch start (10).
+    // Replica 2 becomes leader of epoch 1 with LEO 10; ISR member 4 has not fetched yet, so
+    // the HW stays at 5. Replica 3 (out of the ISR) has 7 records: past the HW but not past
+    // the epoch start (10), so it may not rejoin until it reaches 10.
     let logs = vec![
         (2, log_with("a", &[0; 10], 5)),
         (3, log_with("a", &[0; 7], 5)),
+        (4, log_with("a", &[0; 5], 5)),
     ];
-    let mut c = Cluster::from_logs(logs, registration(&[2, 3], &[2], 2, 1), |_| ReplicaConfig {
-        replica_fetch_max_bytes: 1,
-        ..ReplicaConfig::default()
+    let mut c = Cluster::from_logs(logs, registration(&[2, 3, 4], &[2, 4], 2, 1), |_| {
+        ReplicaConfig {
+            replica_fetch_max_bytes: 1,
+            ..ReplicaConfig::default()
+        }
     });
     for (fetch_offset, expanded) in [(7, false), (8, false), (9, false), (10, true)] {
         assert_eq!(c.r(3).log_end_offset(), Offset(fetch_offset));
         c.fetch(at(1_000), 3);
+        assert_eq!(c.leader().high_watermark(), Offset(5));
         assert_eq!(
             !c.alter_partitions().is_empty(),
             expanded,
-            "fetch at {fetch_offset}, HW {}, epoch start 10",
-            c.leader().high_watermark()
+            "fetch at {fetch_offset}: HW 5, epoch start 10"
         );
     }
+    assert_eq!(c.alter_partitions()[0].1, vec![2, 4, 3]);
 }
 
 // ---- R-5 -----------------------------------------------------------------------------------

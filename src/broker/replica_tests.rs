@@ -1029,3 +1029,46 @@ fn registrations_are_validated_and_stale_ones_ignored() {
         Err(ReplicaError::InvalidRegistration(_))
     ));
 }
+
+#[test]
+fn r1_follower_takes_the_leaders_log_start_and_caps_its_hw_at_its_leo() {
+    // The leader's log start moved to 2 (retention or DeleteRecords); its HW is 4.
+    let mut leader_log = log_with("x", &[0; 4], 4);
+    leader_log.restore_offsets(Offset(2), Offset(4)).unwrap();
+    let in_sync = log_with("x", &[0; 4], 4);
+    let logs = vec![(1, leader_log), (2, in_sync), (3, log_with("x", &[], 0))];
+    let mut c = Cluster::from_logs(logs, registration(&[1, 2, 3], &[1, 2], 1, 0), |_| {
+        ReplicaConfig {
+            replica_fetch_max_bytes: 1,
+            ..ReplicaConfig::default()
+        }
+    });
+    // Replica 2 holds everything: it takes log start max(0, 2) = 2, and the epoch cache
+    // follows the log start.
+    c.fetch(at(0), 2);
+    assert_eq!(c.r(2).log_start_offset(), Offset(2));
+    assert_eq!(c.r(2).epoch_cache().entries()[0].start_offset, Offset(2));
+    // Replica 3 is empty at 0, below the leader's log start: OFFSET_OUT_OF_RANGE, and it
+    // starts over at 2. Then one batch per fetch; its HW is min(leader HW 4, own LEO).
+    assert_eq!(
+        c.fetch(at(1), 3),
+        FollowerFetchOutcome::Truncated {
+            to: Offset(2),
+            complete: true
+        }
+    );
+    let expected = [(3, 3), (4, 4)];
+    for (i, (leo, hw)) in expected.into_iter().enumerate() {
+        c.fetch(at(2 + i as u64), 3);
+        assert_eq!(
+            (c.r(3).log_end_offset().0, c.r(3).high_watermark().0),
+            (leo, hw),
+            "fetch {i}"
+        );
+    }
+    assert_eq!(
+        records(c.r(3)),
+        records(c.r(1)),
+        "the same records from the log start on"
+    );
+}

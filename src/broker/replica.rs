@@ -1261,5 +1261,4 @@ fn batch_headers(bytes: &[u8]) -> Vec<BatchHeader> {
 }
 
 #[cfg(test)]
-#[path = "replica_tests.rs"]
 mod tests;

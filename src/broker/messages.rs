@@ -8,13 +8,8 @@ use super::leader_epoch_cache::EpochEndOffset;
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
 
-/// The partition epoch of KRaft's `PartitionRecord`: bumped by every change the controller
-/// makes to a partition (ISR, leader, replicas); AlterPartition proposals carry it.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct PartitionEpoch(pub i32);
+/// The partition epoch of KRaft's `PartitionRecord` is the controller's, shared.
+pub use crate::protocol::PartitionEpoch;
 
 /// The controller's view of a partition (KRaft `PartitionRegistration`), as metadata delivers
 /// it. `leader` is `None` when the partition is offline.

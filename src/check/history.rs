@@ -16,36 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// A unique value a producer sent; the checker only needs identity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ValueId(pub u64);
-
-/// How a send ended, as the client saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SendOutcome {
-    /// The broker acknowledged it at this offset.
-    Acked(Offset),
-    /// A definite failure (for example NOT_ENOUGH_REPLICAS before append): never written.
-    Failed,
-    /// Timed out or in flight at the end: it may or may not be in the log.
-    Unknown,
-}
-
-/// One entry of a history, in the order the clients completed them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Op {
-    Send {
-        producer: u32,
-        partition: TopicPartition,
-        value: ValueId,
-        outcome: SendOutcome,
-    },
-    Poll {
-        consumer: u32,
-        partition: TopicPartition,
-        records: Vec<(Offset, ValueId)>,
-    },
-}
+pub use crate::sim::history::{Op, SendOutcome, ValueId};
 
 /// The kinds of anomaly, with Jepsen's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

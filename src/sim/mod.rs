@@ -5,6 +5,7 @@
 pub mod disk;
 pub mod error;
 pub mod hello;
+pub mod history;
 pub mod network;
 pub mod scheduler;
 pub mod trace;

@@ -1,0 +1,38 @@
+//! What clients record as they run: a Jepsen-style history of sends (a unique value to a
+//! partition and how it ended) and polls (the offsets and values a consumer received). The
+//! engine writes it; the checkers in `crate::check` judge it.
+
+use crate::ids::{Offset, TopicPartition};
+use serde::{Deserialize, Serialize};
+
+/// A unique value a producer sent; the checker only needs identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ValueId(pub u64);
+
+/// How a send ended, as the client saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SendOutcome {
+    /// The broker acknowledged it at this offset.
+    Acked(Offset),
+    /// A definite failure (for example NOT_ENOUGH_REPLICAS before append): never written.
+    Failed,
+    /// Timed out or in flight at the end: it may or may not be in the log.
+    Unknown,
+}
+
+/// One entry of a history, in the order the clients completed them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    Send {
+        producer: u32,
+        partition: TopicPartition,
+        value: ValueId,
+        outcome: SendOutcome,
+    },
+    Poll {
+        consumer: u32,
+        partition: TopicPartition,
+        records: Vec<(Offset, ValueId)>,
+    },
+}
+

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod broker;
 pub mod client;
 pub mod ids;
 pub mod limits;

@@ -53,7 +53,8 @@ impl ProducerBatchInfo {
     /// Reads the fields from a batch header; the offsets are meaningful once a leader has
     /// stamped the batch.
     pub fn from_header(header: &BatchHeader) -> ProducerBatchInfo {
-        let last_sequence = if header.base_sequence == NO_SEQUENCE {
+        // Negative sequences other than -1 only come from hostile bytes: treat them as none.
+        let last_sequence = if header.base_sequence < 0 {
             NO_SEQUENCE
         } else {
             increment_sequence(header.base_sequence, header.last_offset_delta.max(0))
@@ -259,5 +260,276 @@ impl ProducerStateTable {
     pub fn remove_expired_producers(&mut self, now_ms: i64, producer_id_expiration_ms: i64) {
         self.producers
             .retain(|_, e| now_ms.saturating_sub(e.last_timestamp_ms) < producer_id_expiration_ms);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::{NewRecord, ProducerFields, RecordBatch};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    const PID: ProducerId = ProducerId(7);
+
+    /// A batch of `count` records from `PID` at `epoch`, starting at `first_sequence`, written
+    /// at `first_offset`.
+    fn batch(epoch: i16, first_sequence: i32, count: i32, first_offset: i64) -> ProducerBatchInfo {
+        ProducerBatchInfo {
+            producer_id: PID,
+            producer_epoch: ProducerEpoch(epoch),
+            first_sequence,
+            last_sequence: increment_sequence(first_sequence, count - 1),
+            first_offset: Offset(first_offset),
+            last_offset: Offset(first_offset + i64::from(count) - 1),
+            max_timestamp_ms: 1_000,
+            is_control: false,
+        }
+    }
+
+    fn table(cached: &[(i16, i32, i32)]) -> ProducerStateTable {
+        let mut t = ProducerStateTable::new();
+        let mut offset = 0;
+        for (epoch, first, count) in cached {
+            t.on_append(&batch(*epoch, *first, *count, offset));
+            offset += i64::from(*count);
+        }
+        t
+    }
+
+    fn dup(first: i64, last: i64) -> Result<SequenceCheck, ErrorCode> {
+        Ok(SequenceCheck::Duplicate {
+            first_offset: Offset(first),
+            last_offset: Offset(last),
+        })
+    }
+
+    #[test]
+    fn sequence_wraps_like_kafka() {
+        assert_eq!(increment_sequence(0, 5), 5);
+        assert_eq!(increment_sequence(i32::MAX, 1), 0);
+        assert_eq!(increment_sequence(i32::MAX - 2, 5), 2);
+        assert!(in_sequence(i32::MAX, 0));
+        assert!(!in_sequence(i32::MAX, 1));
+    }
+
+    /// P-6's table: (cached batches as (epoch, first sequence, count), incoming batch) →
+    /// verdict. Cached batches are written back to back from offset 0.
+    #[test]
+    fn p6_checks_table() {
+        let seq = |n: i32| (0..n).map(|i| (0i16, i * 2, 2)).collect::<Vec<_>>();
+        let at_wrap = [(0i16, i32::MAX - 1, 2)];
+        let cases: Vec<(
+            &str,
+            Vec<(i16, i32, i32)>,
+            ProducerBatchInfo,
+            Result<SequenceCheck, ErrorCode>,
+        )> = vec![
+            (
+                "unknown producer: any sequence (rule 5)",
+                vec![],
+                batch(0, 17, 1, 0),
+                Ok(SequenceCheck::Append),
+            ),
+            (
+                "next in sequence",
+                seq(1),
+                batch(0, 2, 2, 0),
+                Ok(SequenceCheck::Append),
+            ),
+            (
+                "retry of the last batch",
+                seq(1),
+                batch(0, 0, 2, 99),
+                dup(0, 1),
+            ),
+            (
+                "retry of an older retained batch answers its own offsets",
+                seq(3),
+                batch(0, 2, 2, 99),
+                dup(2, 3),
+            ),
+            (
+                "gap",
+                seq(1),
+                batch(0, 4, 2, 0),
+                Err(ErrorCode::OutOfOrderSequenceNumber),
+            ),
+            (
+                "same first, other last: not a duplicate",
+                seq(2),
+                batch(0, 2, 3, 0),
+                Err(ErrorCode::OutOfOrderSequenceNumber),
+            ),
+            (
+                "behind the last",
+                seq(2),
+                batch(0, 1, 1, 0),
+                Err(ErrorCode::OutOfOrderSequenceNumber),
+            ),
+            (
+                "oldest of five retained",
+                seq(6),
+                batch(0, 2, 2, 99),
+                dup(2, 3),
+            ),
+            (
+                "older than the five retained",
+                seq(6),
+                batch(0, 0, 2, 99),
+                Err(ErrorCode::OutOfOrderSequenceNumber),
+            ),
+            (
+                "older epoch is fenced",
+                vec![(1, 0, 2)],
+                batch(0, 2, 1, 0),
+                Err(ErrorCode::InvalidProducerEpoch),
+            ),
+            (
+                "older epoch fenced even for a retained sequence",
+                vec![(1, 0, 2)],
+                batch(0, 0, 2, 0),
+                Err(ErrorCode::InvalidProducerEpoch),
+            ),
+            (
+                "new epoch from 0",
+                seq(2),
+                batch(1, 0, 1, 0),
+                Ok(SequenceCheck::Append),
+            ),
+            (
+                "new epoch not from 0",
+                seq(2),
+                batch(1, 4, 1, 0),
+                Err(ErrorCode::OutOfOrderSequenceNumber),
+            ),
+            (
+                "wrap from i32::MAX to 0",
+                at_wrap.to_vec(),
+                batch(0, 0, 1, 0),
+                Ok(SequenceCheck::Append),
+            ),
+            (
+                "retry across the wrap",
+                at_wrap.to_vec(),
+                batch(0, i32::MAX - 1, 2, 9),
+                dup(0, 1),
+            ),
+        ];
+        for (story, cached, incoming, want) in cases {
+            assert_eq!(
+                table(&cached).check_client_batch(&incoming),
+                want,
+                "{story}"
+            );
+        }
+        let plain = ProducerBatchInfo {
+            producer_id: ProducerId::NONE,
+            producer_epoch: ProducerEpoch::NONE,
+            first_sequence: NO_SEQUENCE,
+            last_sequence: NO_SEQUENCE,
+            ..batch(0, 0, 1, 0)
+        };
+        assert_eq!(
+            table(&seq(1)).check_client_batch(&plain),
+            Ok(SequenceCheck::NotIdempotent)
+        );
+    }
+
+    #[test]
+    fn the_window_keeps_five_batches_and_a_new_epoch_clears_it() {
+        let t = table(&(0..7).map(|i| (0i16, i, 1)).collect::<Vec<_>>());
+        let entry = t.entry(PID).unwrap();
+        let firsts: Vec<i32> = entry.batches().map(|b| b.first_sequence).collect();
+        assert_eq!(firsts, vec![2, 3, 4, 5, 6]);
+        assert_eq!(entry.last_sequence(), 6);
+        let mut t = t;
+        t.on_append(&batch(1, 0, 1, 7));
+        let entry = t.entry(PID).unwrap();
+        assert_eq!(entry.producer_epoch, ProducerEpoch(1));
+        assert_eq!(entry.batches().count(), 1);
+    }
+
+    /// Batches as the log holds them: encoded v2 bytes stamped with offsets, read back.
+    fn log_headers(batches: &[(i16, i32, i32)]) -> Vec<BatchHeader> {
+        let mut offset = 0i64;
+        batches
+            .iter()
+            .map(|(epoch, first, count)| {
+                let records: Vec<NewRecord> = (0..*count)
+                    .map(|i| NewRecord::new(1_000, None, Some(&i.to_be_bytes())))
+                    .collect();
+                let mut b = RecordBatch::new_data(
+                    &records,
+                    ProducerFields::idempotent(PID, ProducerEpoch(*epoch), *first),
+                );
+                b.base_offset = Offset(offset);
+                offset += i64::from(*count);
+                BatchHeader::parse(&b.encode()).unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rebuilt_from_the_log_it_answers_retries_the_same_way() {
+        // A leader failover with five batches in flight: the new leader rebuilds from its log
+        // and must still recognise every retry (P-6 test).
+        let written = [(0i16, 0, 2), (0, 2, 2), (0, 4, 2), (0, 6, 2), (0, 8, 2)];
+        let headers = log_headers(&written);
+        let mut live = ProducerStateTable::new();
+        for h in &headers {
+            live.on_append(&ProducerBatchInfo::from_header(h));
+        }
+        let mut rebuilt = ProducerStateTable::new();
+        rebuilt.rebuild_from_log(&headers);
+        assert_eq!(rebuilt, live);
+        for (i, (_, first, count)) in written.iter().enumerate() {
+            let retry = batch(0, *first, *count, 1_000);
+            let first_offset = 2 * i as i64;
+            assert_eq!(
+                rebuilt.check_client_batch(&retry),
+                dup(first_offset, first_offset + 1)
+            );
+        }
+        // After truncation to offset 6 (KIP-101), the truncated batches are new again and
+        // the next one in line is accepted, not answered as a duplicate.
+        let mut truncated = ProducerStateTable::new();
+        truncated.rebuild_from_log(headers.iter().filter(|h| h.last_offset() < Offset(6)));
+        assert_eq!(
+            truncated.check_client_batch(&batch(0, 6, 2, 6)),
+            Ok(SequenceCheck::Append)
+        );
+        assert_eq!(
+            truncated.check_client_batch(&batch(0, 8, 2, 6)),
+            Err(ErrorCode::OutOfOrderSequenceNumber)
+        );
+    }
+
+    #[test]
+    fn head_truncation_and_expiration_forget_producers() {
+        let mut t = table(&[(0, 0, 2)]);
+        t.truncate_head(Offset(1));
+        assert!(
+            t.entry(PID).is_some(),
+            "its last offset 1 is still in the log"
+        );
+        t.truncate_head(Offset(2));
+        assert!(t.entry(PID).is_none());
+        // Forgotten: any sequence is accepted again (rule 5).
+        assert_eq!(
+            t.check_client_batch(&batch(0, 40, 1, 2)),
+            Ok(SequenceCheck::Append)
+        );
+        let mut t = table(&[(0, 0, 2)]);
+        t.remove_expired_producers(
+            1_000 + PRODUCER_ID_EXPIRATION_MS_DEFAULT - 1,
+            PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+        );
+        assert_eq!(t.producer_count(), 1);
+        t.remove_expired_producers(
+            1_000 + PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+            PRODUCER_ID_EXPIRATION_MS_DEFAULT,
+        );
+        assert_eq!(t.producer_count(), 0);
     }
 }

@@ -297,6 +297,14 @@ mod tests {
         t
     }
 
+    /// (story, cached batches as (epoch, first sequence, count), incoming batch, verdict).
+    type Case = (
+        &'static str,
+        Vec<(i16, i32, i32)>,
+        ProducerBatchInfo,
+        Result<SequenceCheck, ErrorCode>,
+    );
+
     fn dup(first: i64, last: i64) -> Result<SequenceCheck, ErrorCode> {
         Ok(SequenceCheck::Duplicate {
             first_offset: Offset(first),
@@ -319,12 +327,7 @@ mod tests {
     fn p6_checks_table() {
         let seq = |n: i32| (0..n).map(|i| (0i16, i * 2, 2)).collect::<Vec<_>>();
         let at_wrap = [(0i16, i32::MAX - 1, 2)];
-        let cases: Vec<(
-            &str,
-            Vec<(i16, i32, i32)>,
-            ProducerBatchInfo,
-            Result<SequenceCheck, ErrorCode>,
-        )> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "unknown producer: any sequence (rule 5)",
                 vec![],

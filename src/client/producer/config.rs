@@ -95,6 +95,9 @@ pub struct ProducerConfig {
     pub max_in_flight_requests_per_connection: u32,
     #[serde(rename = "partitioner.ignore.keys")]
     pub partitioner_ignore_keys: bool,
+    /// Null-key records pick their next partition weighted by inverse queue depth (KIP-794).
+    #[serde(rename = "partitioner.adaptive.partitioning.enable")]
+    pub partitioner_adaptive_partitioning_enable: bool,
     #[serde(rename = "max.request.size")]
     pub max_request_size: u32,
     /// Bytes of queued batches before `send` pushes back (Kafka blocks up to `max.block.ms`).
@@ -118,6 +121,7 @@ impl Default for ProducerConfig {
             request_timeout_ms: 30_000,
             max_in_flight_requests_per_connection: 5,
             partitioner_ignore_keys: false,
+            partitioner_adaptive_partitioning_enable: true,
             max_request_size: 1_048_576,
             buffer_memory: 33_554_432,
         }

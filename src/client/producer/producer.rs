@@ -17,7 +17,7 @@ use super::messages::{
     BatchId, ProducePartitionData, ProduceRequest, ProduceResponse, ProducerEvent,
     ProducerMetadata, ProducerRecord, RecordId, RequestId, SendCompletion, SendError, SendHandle,
 };
-use super::sticky::StickyPartitioner;
+use super::sticky::{PartitionLoadStats, StickyPartitioner};
 use crate::client::partitioner::partition_for_key;
 use crate::ids::{BrokerId, Offset, ProducerEpoch, ProducerId, TopicPartition};
 use crate::log::batch::{NewRecord, RECORD_BATCH_OVERHEAD};
@@ -280,6 +280,7 @@ impl Producer {
         self.expire_batches(now);
         self.resolve_sequences();
         self.maybe_bump_epoch();
+        self.update_partition_load_stats(metadata);
         let mut ready: BTreeSet<BrokerId> = BTreeSet::new();
         let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
         for tp in &tps {
@@ -297,6 +298,46 @@ impl Producer {
             }
         }
         requests
+    }
+
+    /// Kafka's `partitionReady` side job: per topic, the queued batch counts of partitions
+    /// with a leader feed the adaptive sticky partitioner. Only once every partition of the
+    /// topic has had a queue, so no partition is invisible to the weighting.
+    fn update_partition_load_stats(&mut self, metadata: &ProducerMetadata) {
+        let topics: BTreeSet<String> = self.partitions.keys().map(|tp| tp.topic.clone()).collect();
+        for topic in topics {
+            let with_queue: Vec<&TopicPartition> = self
+                .partitions
+                .keys()
+                .filter(|tp| tp.topic == topic)
+                .collect();
+            let complete = metadata
+                .partition_count(&topic)
+                .is_some_and(|n| with_queue.len() as u32 >= n);
+            let stats = if self.config.partitioner_adaptive_partitioning_enable && complete {
+                let sizes: Vec<(crate::ids::PartitionIndex, u32)> = with_queue
+                    .iter()
+                    .filter(|tp| metadata.leader(tp).is_some())
+                    .map(|tp| (tp.partition, self.queued_batches(tp)))
+                    .collect();
+                PartitionLoadStats::from_queue_sizes(&sizes, with_queue.len() as u32)
+            } else {
+                None
+            };
+            self.sticky.set_load_stats(&topic, stats);
+        }
+    }
+
+    /// Batches of a partition waiting to be drained (Kafka's deque size: in-flight ones
+    /// have left the deque).
+    fn queued_batches(&self, tp: &TopicPartition) -> u32 {
+        self.partitions.get(tp).map_or(0, |s| {
+            s.queue
+                .iter()
+                .filter_map(|id| self.batches.get(id))
+                .filter(|b| b.in_flight.is_none())
+                .count() as u32
+        })
     }
 
     /// When `poll` next has work: a ready batch, a linger or backoff expiry, a delivery or
@@ -369,14 +410,7 @@ impl Producer {
                 Readiness::At(retry_at)
             };
         }
-        let queued = self.partitions.get(tp).map_or(0, |s| {
-            s.queue
-                .iter()
-                .filter_map(|id| self.batches.get(id))
-                .filter(|b| b.in_flight.is_none())
-                .count()
-        });
-        if queued > 1 || candidate.is_full(self.config.batch_size) {
+        if self.queued_batches(tp) > 1 || candidate.is_full(self.config.batch_size) {
             return Readiness::Ready(leader);
         }
         let linger_at = candidate

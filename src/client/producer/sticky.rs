@@ -2,9 +2,10 @@
 //! per topic, the current partition and the bytes produced to it. It keeps one invariant: the
 //! producer leaves a partition at the first append that brings its produced bytes to
 //! `batch.size` while all its queued batches are full, and at the latest at 2 × `batch.size`.
-//! The next partition is drawn from the seeded PRNG, uniformly among partitions with a leader
-//! (all partitions when none has one), like `BuiltInPartitioner.nextPartition` when adaptive
-//! partitioning has no load statistics.
+//! The next partition is drawn from the seeded PRNG like `BuiltInPartitioner.nextPartition`:
+//! uniformly among partitions with a leader (all partitions when none has one), or, with
+//! `partitioner.adaptive.partitioning.enable` and unequal queues, weighted by inverse queue
+//! depth from the load statistics the last `poll` computed.
 
 use super::messages::ProducerMetadata;
 use crate::ids::PartitionIndex;
@@ -17,13 +18,76 @@ struct StickyPartitionInfo {
     produced_bytes: u64,
 }
 
+/// Kafka's `PartitionLoadStats`: a cumulative frequency table over partitions with a leader,
+/// each weighted by (longest queue + 1 − its queue).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionLoadStats {
+    cumulative_frequency: Vec<u64>,
+    partitions: Vec<PartitionIndex>,
+}
+
+impl PartitionLoadStats {
+    /// From the queued batch counts of a topic's partitions with a leader, in partition order
+    /// (`BuiltInPartitioner.updatePartitionLoadStats`). `None` (uniform choice) when fewer than
+    /// two partitions have queues, or when all have a leader and equal queues.
+    pub fn from_queue_sizes(
+        queue_sizes: &[(PartitionIndex, u32)],
+        partitions_with_queue: u32,
+    ) -> Option<PartitionLoadStats> {
+        if queue_sizes.is_empty() || partitions_with_queue < 2 {
+            return None;
+        }
+        let longest = queue_sizes.iter().map(|(_, q)| *q).max().unwrap_or(0);
+        let all_equal = queue_sizes.iter().all(|(_, q)| *q == longest);
+        if all_equal && queue_sizes.len() as u32 == partitions_with_queue {
+            return None;
+        }
+        let mut running = 0u64;
+        let cumulative_frequency = queue_sizes
+            .iter()
+            .map(|(_, q)| {
+                running += u64::from(longest + 1 - q);
+                running
+            })
+            .collect();
+        Some(PartitionLoadStats {
+            cumulative_frequency,
+            partitions: queue_sizes.iter().map(|(p, _)| *p).collect(),
+        })
+    }
+
+    /// The partition for a uniform draw in `[0, total)`: the first whose running sum is
+    /// strictly greater than it.
+    pub fn pick(&self, draw: u64) -> PartitionIndex {
+        let index = self.cumulative_frequency.partition_point(|c| *c <= draw);
+        self.partitions[index.min(self.partitions.len() - 1)]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.cumulative_frequency.last().copied().unwrap_or(0)
+    }
+}
+
 /// Sticky state for every topic the producer has sent null-key records to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StickyPartitioner {
     topics: BTreeMap<String, StickyPartitionInfo>,
+    load_stats: BTreeMap<String, PartitionLoadStats>,
 }
 
 impl StickyPartitioner {
+    /// Replaces a topic's load statistics (computed at each `poll`, like Kafka's `ready`).
+    pub fn set_load_stats(&mut self, topic: &str, stats: Option<PartitionLoadStats>) {
+        match stats {
+            Some(stats) => {
+                self.load_stats.insert(topic.to_owned(), stats);
+            }
+            None => {
+                self.load_stats.remove(topic);
+            }
+        }
+    }
+
     /// The partition the next null-key record of `topic` goes to, choosing one if the topic
     /// has none yet (`peekCurrentPartitionInfo`). The topic must be in `metadata`.
     pub fn current(
@@ -35,7 +99,7 @@ impl StickyPartitioner {
         if let Some(info) = self.topics.get(topic) {
             return info.partition;
         }
-        let partition = next_partition(topic, metadata, prng);
+        let partition = self.next_partition(topic, metadata, prng);
         self.topics.insert(
             topic.to_owned(),
             StickyPartitionInfo {
@@ -69,16 +133,30 @@ impl StickyPartitioner {
         if !switch {
             return None;
         }
-        let partition = next_partition(topic, metadata, prng);
-        *info = StickyPartitionInfo {
-            partition,
-            produced_bytes: 0,
-        };
+        let partition = self.next_partition(topic, metadata, prng);
+        if let Some(info) = self.topics.get_mut(topic) {
+            *info = StickyPartitionInfo {
+                partition,
+                produced_bytes: 0,
+            };
+        }
         Some(partition)
+    }
+
+    fn next_partition(
+        &self,
+        topic: &str,
+        metadata: &ProducerMetadata,
+        prng: &mut Prng,
+    ) -> PartitionIndex {
+        match self.load_stats.get(topic) {
+            Some(stats) if stats.total() > 0 => stats.pick(prng.below(stats.total())),
+            _ => uniform_partition(topic, metadata, prng),
+        }
     }
 }
 
-fn next_partition(topic: &str, metadata: &ProducerMetadata, prng: &mut Prng) -> PartitionIndex {
+fn uniform_partition(topic: &str, metadata: &ProducerMetadata, prng: &mut Prng) -> PartitionIndex {
     let available = metadata.available_partitions(topic);
     if available.is_empty() {
         let count = metadata.partition_count(topic).unwrap_or(1).max(1);

@@ -271,7 +271,7 @@ fn records_in(request: &ProduceRequest) -> Vec<i32> {
 fn config_uses_kafka_names_defaults_and_validation() {
     let defaults: ProducerConfig = serde_json::from_str("{}").unwrap();
     assert_eq!(defaults, ProducerConfig::default());
-    expect_test::expect![[r#"{"acks":"all","enable.idempotence":null,"batch.size":16384,"linger.ms":0,"retries":2147483647,"retry.backoff.ms":100,"retry.backoff.max.ms":1000,"delivery.timeout.ms":120000,"request.timeout.ms":30000,"max.in.flight.requests.per.connection":5,"partitioner.ignore.keys":false,"max.request.size":1048576,"buffer.memory":33554432}"#]]
+    expect_test::expect![[r#"{"acks":"all","enable.idempotence":null,"batch.size":16384,"linger.ms":0,"retries":2147483647,"retry.backoff.ms":100,"retry.backoff.max.ms":1000,"delivery.timeout.ms":120000,"request.timeout.ms":30000,"max.in.flight.requests.per.connection":5,"partitioner.ignore.keys":false,"partitioner.adaptive.partitioning.enable":true,"max.request.size":1048576,"buffer.memory":33554432}"#]]
     .assert_eq(&serde_json::to_string(&defaults).unwrap());
     assert_eq!(ProducerConfig::kafka_4_0_defaults().linger_ms, 5);
     assert!(serde_json::from_str::<ProducerConfig>(r#"{"lingr.ms":5}"#).is_err());
@@ -492,6 +492,93 @@ fn p2_sticky_choice_is_the_seeds() {
     };
     assert_eq!(run(9), run(9));
     assert_ne!(run(9), run(10));
+}
+
+#[test]
+fn p2_adaptive_load_stats_weight_by_inverse_queue_depth() {
+    use super::sticky::PartitionLoadStats;
+    let p = PartitionIndex;
+    // Queues 0 3 1 → weights 4 1 3 → running sums 4 5 8: draws 0-3 pick partition 0, 4 picks
+    // 1, 5-7 pick 2.
+    let stats =
+        PartitionLoadStats::from_queue_sizes(&[(p(0), 0), (p(1), 3), (p(2), 1)], 3).unwrap();
+    assert_eq!(stats.total(), 8);
+    let picks: Vec<u32> = (0..8).map(|d| stats.pick(d).0).collect();
+    assert_eq!(picks, vec![0, 0, 0, 0, 1, 2, 2, 2]);
+    // Equal queues on all partitions: uniform (no stats). One partition alone: no stats.
+    assert_eq!(
+        PartitionLoadStats::from_queue_sizes(&[(p(0), 2), (p(1), 2)], 2),
+        None
+    );
+    assert_eq!(PartitionLoadStats::from_queue_sizes(&[(p(0), 2)], 1), None);
+    // Equal queues but a partition without a leader left out: weighted over the others.
+    let stats = PartitionLoadStats::from_queue_sizes(&[(p(0), 1), (p(2), 1)], 3).unwrap();
+    assert_eq!(
+        (stats.total(), stats.pick(0), stats.pick(1)),
+        (2, p(0), p(2))
+    );
+}
+
+#[test]
+fn p2_adaptive_partitioning_avoids_a_slow_broker() {
+    // Partitions 0-1 lead on broker 1 (answers at once), 2-3 on broker 2 (never answers,
+    // one request in flight, so its queues grow). Adaptive partitioning sends fewer null-key
+    // records to 2-3; without it the choice stays uniform.
+    let m = {
+        let mut m = ProducerMetadata::new();
+        m.set_topic(
+            TOPIC,
+            vec![
+                Some(BrokerId(1)),
+                Some(BrokerId(1)),
+                Some(BrokerId(2)),
+                Some(BrokerId(2)),
+            ],
+        );
+        m
+    };
+    let count = |adaptive: bool| -> [u32; 4] {
+        let config = format!(
+            r#"{{"acks":"1","batch.size":175,"max.in.flight.requests.per.connection":1,"partitioner.adaptive.partitioning.enable":{adaptive}}}"#
+        );
+        let mut p = producer(&config, 5);
+        let mut counts = [0u32; 4];
+        for i in 0..2_000u64 {
+            let now = ms(i);
+            let h = p.send(now, &m, rec("x")).unwrap();
+            counts[h.topic_partition.partition.0 as usize] += 1;
+            for request in p.poll(now, &m) {
+                if request.destination == BrokerId(1) {
+                    let partitions = request
+                        .partitions
+                        .iter()
+                        .map(|d| ProducePartitionResponse {
+                            topic_partition: d.topic_partition.clone(),
+                            error: ErrorCode::None,
+                            base_offset: Offset(0),
+                            log_start_offset: Offset(0),
+                        })
+                        .collect();
+                    p.handle_response(
+                        now,
+                        &ProduceResponse {
+                            request_id: request.request_id,
+                            partitions,
+                        },
+                    );
+                }
+            }
+        }
+        counts
+    };
+    let uniform = count(false);
+    let adaptive = count(true);
+    let slow = |c: [u32; 4]| c[2] + c[3];
+    // Uniform is 40 % slow, not 50 %: a stint on a slow partition fills its queued batch and
+    // switches after 2 records, a fast one drains each record and switches at 2 × batch.size,
+    // after 3. Seed 5 gives [574, 663, 381, 382] and [990, 873, 69, 68].
+    assert!(slow(uniform) > 700, "{uniform:?}");
+    assert!(slow(adaptive) < 300, "{adaptive:?} vs uniform {uniform:?}");
 }
 
 // ---- batching ---------------------------------------------------------------------------

@@ -681,6 +681,71 @@ fn max_in_flight_requests_per_connection_is_respected() {
     }
 }
 
+#[test]
+fn polling_more_often_never_exceeds_max_in_flight() {
+    for max in [1u32, 3, 5] {
+        let config =
+            format!(r#"{{"batch.size":100,"max.in.flight.requests.per.connection":{max}}}"#);
+        let mut p = producer(&config, 1);
+        let m = metadata(&[Some(1)]);
+        for i in 0..10 {
+            p.send(SimTime::ZERO, &m, to(0, &format!("{i:02}")))
+                .unwrap();
+        }
+        let sent: usize = (0..20).map(|_| p.poll(SimTime::ZERO, &m).len()).sum();
+        assert_eq!((sent as u32, p.in_flight_count(BROKER)), (max, max));
+        assert_eq!(
+            p.poll_timeout(SimTime::ZERO, &m),
+            Some(ms(30_000)),
+            "only the request timeout is left"
+        );
+    }
+}
+
+#[test]
+fn p6_a_retried_batch_waits_until_every_lower_sequence_completes() {
+    // Kafka's shouldStopDrainBatchesForPartition: "a" (seq 0) and "b" (seq 1) fail together;
+    // once both backoffs are over, only "a" goes; "b" follows when "a" has completed.
+    let mut p = producer(r#"{"batch.size":100}"#, 1);
+    let m = metadata(&[Some(1)]);
+    p.send(SimTime::ZERO, &m, to(0, "a")).unwrap();
+    p.send(SimTime::ZERO, &m, to(0, "b")).unwrap();
+    let first: Vec<ProduceRequest> = (0..2).flat_map(|_| p.poll(SimTime::ZERO, &m)).collect();
+    assert_eq!(first.len(), 2);
+    let answer = |request: &ProduceRequest, error: ErrorCode, base: i64| ProduceResponse {
+        request_id: request.request_id,
+        partitions: vec![ProducePartitionResponse {
+            topic_partition: tp(0),
+            error,
+            base_offset: Offset(base),
+            log_start_offset: Offset(0),
+        }],
+    };
+    p.handle_response(ms(1), &answer(&first[0], ErrorCode::NotEnoughReplicas, -1));
+    p.handle_response(
+        ms(1),
+        &answer(&first[1], ErrorCode::OutOfOrderSequenceNumber, -1),
+    );
+    let later = ms(1_000);
+    let retried: Vec<ProduceRequest> = (0..3).flat_map(|_| p.poll(later, &m)).collect();
+    assert_eq!(retried.len(), 1);
+    assert_eq!(
+        retried[0].partitions, first[0].partitions,
+        "a with sequence 0 again"
+    );
+    assert_eq!(
+        p.poll_timeout(later, &m),
+        Some(later.saturating_add(SimDuration::from_millis(30_000)))
+    );
+    p.handle_response(later, &answer(&retried[0], ErrorCode::None, 0));
+    let next = p.poll(later, &m);
+    assert_eq!(next.len(), 1);
+    assert_eq!(
+        next[0].partitions, first[1].partitions,
+        "then b with sequence 1"
+    );
+}
+
 // ---- retries and the delivery deadline ----------------------------------------------------
 
 #[test]
@@ -722,6 +787,11 @@ fn p4_retriable_errors_back_off_exponentially_until_the_deadline() {
             "{error}: {} retries in 120 s",
             retries.len()
         );
+        let capped: Vec<u64> = retries[10..].iter().map(|r| r.3 - r.0).collect();
+        assert!(
+            capped.iter().any(|b| *b < 1_000) && capped.iter().any(|b| *b >= 990),
+            "jitter below the cap: {capped:?}"
+        );
         let done = w.completions();
         assert_eq!(done[&0].0, 120_000, "{error}");
         assert_eq!(done[&0].1, Err(ProducerError::Timeout));
@@ -750,6 +820,33 @@ fn p4_an_appended_but_unanswered_batch_times_out_yet_shows_up_in_the_log() {
             .filter(|r| r.1 == ErrorCode::RequestTimedOut)
             .count();
         assert_eq!(timed_out, 3, "{config}: retries after 30, 60 and 90 s");
+    }
+}
+
+#[test]
+fn a_failure_after_an_appended_attempt_is_reported_as_maybe_appended() {
+    // retries=1, no idempotence: the first attempt is appended but answered
+    // NOT_ENOUGH_REPLICAS_AFTER_APPEND, the retry is refused with NOT_ENOUGH_REPLICAS. The send
+    // fails, yet the record is in the log: a history must treat it as indeterminate.
+    for (first, maybe_appended, log) in [
+        (
+            Fault::AppendThenAnswer(ErrorCode::NotEnoughReplicasAfterAppend),
+            true,
+            vec!["a."],
+        ),
+        (Fault::Reject(ErrorCode::NotEnoughReplicas), false, vec![]),
+    ] {
+        let mut w = World::new(r#"{"retries":1,"enable.idempotence":false}"#, 1);
+        w.broker.faults.insert(0, first);
+        w.broker.always = Some(Fault::Reject(ErrorCode::NotEnoughReplicas));
+        w.run(&[(0, to(0, "a"))], 10_000);
+        let (_, result, maybe) = w.completions()[&0];
+        assert_eq!(
+            result,
+            Err(ProducerError::Broker(ErrorCode::NotEnoughReplicas))
+        );
+        assert_eq!(maybe, maybe_appended, "{first:?}");
+        assert_eq!(w.broker.log(0), log);
     }
 }
 

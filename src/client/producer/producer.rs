@@ -73,6 +73,8 @@ pub struct Producer {
     drain_start: BTreeMap<BrokerId, u32>,
     events: Vec<ProducerEvent>,
     epoch_bump_partitions: BTreeSet<TopicPartition>,
+    /// `flush()`: batches up to this id are sendable without waiting for `linger.ms`.
+    flush_through: Option<BatchId>,
     queued_bytes: u64,
     metadata_refresh_requested: bool,
 }
@@ -98,6 +100,7 @@ impl Producer {
             drain_start: BTreeMap::new(),
             events: Vec::new(),
             epoch_bump_partitions: BTreeSet::new(),
+            flush_through: None,
             queued_bytes: 0,
             metadata_refresh_requested: false,
         })
@@ -271,6 +274,22 @@ impl Producer {
             .is_none_or(|b| b.is_full(self.config.batch_size))
     }
 
+    /// `KafkaProducer.flush()`: every batch queued now is sendable at once, without waiting
+    /// for `linger.ms`. The caller learns it is over when those records have completed.
+    pub fn flush(&mut self) {
+        self.flush_through = self.batches.keys().next_back().copied();
+    }
+
+    /// Whether a `flush` still has batches to send or answers to wait for.
+    pub fn flush_in_progress(&self) -> bool {
+        self.flush_through.is_some_and(|last| {
+            self.batches
+                .keys()
+                .next()
+                .is_some_and(|first| *first <= last)
+        })
+    }
+
     // ---- poll ---------------------------------------------------------------------------
 
     /// One `Sender` pass: expires requests and batches, settles sequences, bumps the epoch if
@@ -281,6 +300,9 @@ impl Producer {
         self.resolve_sequences();
         self.maybe_bump_epoch();
         self.update_partition_load_stats(metadata);
+        if !self.flush_in_progress() {
+            self.flush_through = None;
+        }
         let mut ready: BTreeSet<BrokerId> = BTreeSet::new();
         let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
         for tp in &tps {
@@ -410,7 +432,8 @@ impl Producer {
                 Readiness::At(retry_at)
             };
         }
-        if self.queued_batches(tp) > 1 || candidate.is_full(self.config.batch_size) {
+        let flushing = self.flush_through.is_some_and(|last| candidate.id <= last);
+        if flushing || self.queued_batches(tp) > 1 || candidate.is_full(self.config.batch_size) {
             return Readiness::Ready(leader);
         }
         let linger_at = candidate
@@ -427,6 +450,11 @@ impl Producer {
     /// producer id, for a pending epoch bump, for unresolved sequences, and a retried batch
     /// waits until every lower sequence of its partition has completed.
     fn drain_gated(&self, tp: &TopicPartition, candidate: &ProducerBatch) -> bool {
+        // max.in.flight=1 guarantees order: Kafka mutes a partition while it has a batch in
+        // flight, even if its leader moved to another connection meanwhile.
+        if self.config.max_in_flight_requests_per_connection == 1 && self.has_in_flight(tp) {
+            return true;
+        }
         if !self.idempotent {
             return false;
         }

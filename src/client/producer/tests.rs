@@ -607,6 +607,77 @@ fn p3_linger_collects_sends_into_one_batch() {
 }
 
 #[test]
+fn flush_sends_lingering_batches_at_once() {
+    let mut p = producer(r#"{"linger.ms":1000}"#, 1);
+    let m = metadata(&[Some(1), Some(1)]);
+    p.send(SimTime::ZERO, &m, to(0, "a")).unwrap();
+    p.send(SimTime::ZERO, &m, to(1, "b")).unwrap();
+    assert!(p.poll(ms(1), &m).is_empty());
+    p.flush();
+    assert!(p.flush_in_progress());
+    // Appends to a batch that has not left yet still ride with it, as in Kafka.
+    p.send(ms(1), &m, to(0, "c")).unwrap();
+    let sent = p.poll(ms(1), &m);
+    assert_eq!(
+        sent.iter().map(records_in).collect::<Vec<_>>(),
+        vec![vec![2, 1]]
+    );
+    let partitions = sent[0]
+        .partitions
+        .iter()
+        .map(|d| ProducePartitionResponse {
+            topic_partition: d.topic_partition.clone(),
+            error: ErrorCode::None,
+            base_offset: Offset(0),
+            log_start_offset: Offset(0),
+        })
+        .collect();
+    p.handle_response(
+        ms(2),
+        &ProduceResponse {
+            request_id: sent[0].request_id,
+            partitions,
+        },
+    );
+    assert!(!p.flush_in_progress());
+    // A record sent after the flush is over lingers again.
+    p.send(ms(2), &m, to(0, "d")).unwrap();
+    assert!(p.poll(ms(2), &m).is_empty());
+    assert_eq!(p.poll_timeout(ms(2), &m), Some(ms(1_002)));
+}
+
+#[test]
+fn max_in_flight_1_mutes_a_partition_across_a_leader_move() {
+    // With one request in flight to broker 1, the leader moves to broker 2: the next batch of
+    // the partition still waits for the first answer, so order holds.
+    let mut p = producer(
+        r#"{"acks":"1","batch.size":100,"max.in.flight.requests.per.connection":1}"#,
+        1,
+    );
+    p.send(SimTime::ZERO, &metadata(&[Some(1)]), to(0, "a"))
+        .unwrap();
+    p.send(SimTime::ZERO, &metadata(&[Some(1)]), to(0, "b"))
+        .unwrap();
+    assert_eq!(p.poll(SimTime::ZERO, &metadata(&[Some(1)])).len(), 1);
+    let moved = metadata(&[Some(2)]);
+    assert!(p.poll(ms(1), &moved).is_empty());
+    let mut q = producer(
+        r#"{"acks":"1","batch.size":100,"max.in.flight.requests.per.connection":2}"#,
+        1,
+    );
+    q.send(SimTime::ZERO, &metadata(&[Some(1)]), to(0, "a"))
+        .unwrap();
+    q.send(SimTime::ZERO, &metadata(&[Some(1)]), to(0, "b"))
+        .unwrap();
+    assert_eq!(q.poll(SimTime::ZERO, &metadata(&[Some(1)])).len(), 1);
+    assert_eq!(
+        q.poll(ms(1), &moved).len(),
+        1,
+        "without the mute, b goes to the new leader"
+    );
+}
+
+#[test]
 fn p3_a_full_batch_goes_without_waiting_for_linger() {
     // batch.size 175 holds two 57-byte records (61 + 2 × 57); the third opens a new batch,
     // which makes the first sendable at once. The second waits out linger.ms.

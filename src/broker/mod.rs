@@ -7,6 +7,7 @@ pub mod config;
 pub mod errors;
 pub mod leader_epoch_cache;
 pub mod messages;
+pub mod producer_state;
 pub mod replica;
 
 pub use config::{HighWatermarkMinIsr, ReplicaConfig};

@@ -1,3 +1,4 @@
 //! Client-side logic shared by simulated producers and consumers.
 
 pub mod partitioner;
+pub mod producer;

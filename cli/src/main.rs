@@ -8,6 +8,8 @@ mod file_storage;
 
 use clap::{Parser, Subcommand};
 use file_storage::FileStorage;
+use logsim::sim::cluster::scenario::ClusterScenario;
+use logsim::sim::cluster::ClusterSim;
 use logsim::sim::hello::{settle_sync, HelloConfig, HelloSim};
 use logsim::storage::memory::MemoryStorage;
 use logsim::storage::{Completion, RequestId, StorageRequest, SyncStorage};
@@ -39,9 +41,11 @@ struct RunArgs {
     /// The seed that drives every random choice of the run.
     #[arg(long)]
     seed: Option<u64>,
-    /// Stop once simulated time passes this many milliseconds.
-    #[arg(long, default_value_t = 10_000)]
-    duration_ms: u64,
+    /// Stop once simulated time reaches this many milliseconds since the run began (an end
+    /// point, not a length: rerun on a --data-dir with a larger value to continue). Default:
+    /// 10000 for hello, the scenario's own duration for a cluster scenario.
+    #[arg(long)]
+    duration_ms: Option<u64>,
     /// Stop after this many events, whichever comes first.
     #[arg(long)]
     steps: Option<u64>,
@@ -80,9 +84,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_scenario(name: &str) -> Result<(HelloConfig, Option<u64>), String> {
+enum Loaded {
+    Hello(HelloConfig, Option<u64>),
+    Cluster(Box<ClusterScenario>),
+}
+
+fn load_scenario(name: &str) -> Result<Loaded, String> {
     if name == "hello" {
-        return Ok((HelloConfig::default(), None));
+        return Ok(Loaded::Hello(HelloConfig::default(), None));
     }
     let path = Path::new(name);
     if !path.exists() {
@@ -99,18 +108,128 @@ fn load_scenario(name: &str) -> Result<(HelloConfig, Option<u64>), String> {
         ));
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let file: ScenarioFile =
+    let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("scenario file {name}: {e}"))?;
-    if file.scenario != "hello" {
+    match value.get("scenario").and_then(|v| v.as_str()) {
+        Some("cluster") => {
+            let scenario: ClusterScenario =
+                serde_json::from_value(value).map_err(|e| format!("scenario file {name}: {e}"))?;
+            scenario
+                .validate()
+                .map_err(|e| format!("scenario file {name}: {e}"))?;
+            Ok(Loaded::Cluster(Box::new(scenario)))
+        }
+        _ => {
+            let file: ScenarioFile =
+                serde_json::from_value(value).map_err(|e| format!("scenario file {name}: {e}"))?;
+            if file.scenario != "hello" {
+                return Err(format!(
+                    "scenario file {name}: unknown scenario {:?}; this build knows: hello, cluster",
+                    file.scenario
+                ));
+            }
+            file.config
+                .validate()
+                .map_err(|e| format!("scenario file {name}: {e}"))?;
+            Ok(Loaded::Hello(file.config, file.seed))
+        }
+    }
+}
+
+/// Runs a cluster scenario: seed, one line per traced event, the describe table, the checker's
+/// verdict and the trace hash. Fails (non-zero exit) on a bug or an unmet expectation.
+fn run_cluster(scenario: ClusterScenario, args: &RunArgs) -> Result<(), String> {
+    if args.data_dir.is_some() {
+        return Err("--data-dir is only supported by the hello scenario for now".into());
+    }
+    let seed = args.seed.or(scenario.seed).unwrap_or(42);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let w = |out: &mut std::io::BufWriter<std::io::StdoutLock>, s: String| {
+        writeln!(out, "{s}").map_err(|e| e.to_string())
+    };
+    w(&mut out, format!("seed {seed}"))?;
+    if !scenario.name.is_empty() {
+        w(&mut out, format!("scenario {}", scenario.name))?;
+    }
+    let duration = SimTime::from_millis(args.duration_ms.unwrap_or(scenario.duration_ms));
+    let mut sim = ClusterSim::new(scenario, seed).map_err(|e| e.to_string())?;
+    let mut ran = 0u64;
+    while sim.next_due().is_some_and(|t| t <= duration) {
+        if args.steps.is_some_and(|max| ran >= max) {
+            break;
+        }
+        sim.step()
+            .map_err(|e| format!("step {}: {e}", sim.steps() + 1))?;
+        ran += 1;
+        if !args.quiet {
+            for line in sim.last_step_trace() {
+                w(&mut out, line.to_string())?;
+            }
+        }
+    }
+    w(
+        &mut out,
+        format!("ran {ran} event(s); simulated time {}", sim.now()),
+    )?;
+    w(&mut out, sim.describe_table())?;
+    let report = logsim::check::drill::judge(&sim, true);
+    w(
+        &mut out,
+        format!(
+            "history: {} acknowledged sends, {} values read",
+            report.check.sends_acked, report.check.values_read
+        ),
+    )?;
+    // Per kind: how many, whether the configuration makes them legal, and a few examples.
+    let mut shown: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
+    for anomaly in &report.check.anomalies {
+        let n = shown.entry(anomaly.kind.name()).or_insert(0);
+        *n += 1;
+        if *n <= 3 {
+            w(&mut out, format!("anomaly: {anomaly}"))?;
+        }
+    }
+    for (kind, n) in &shown {
+        if *n > 3 {
+            w(&mut out, format!("anomaly: ... {} more {kind}", n - 3))?;
+        }
+    }
+    w(
+        &mut out,
+        format!(
+            "checker: {} anomalies, {} of them bugs under this configuration",
+            report.check.anomalies.len(),
+            report.check.bugs().count()
+        ),
+    )?;
+    for v in &report.violations {
+        w(
+            &mut out,
+            format!(
+                "VIOLATION {} at step {} ({}): {}",
+                v.invariant, v.step, v.time, v.detail
+            ),
+        )?;
+    }
+    for u in &report.unmet {
+        w(&mut out, format!("expectation not met: {u}"))?;
+    }
+    w(&mut out, format!("trace hash {:016x}", sim.trace_hash()))?;
+    out.flush().map_err(|e| e.to_string())?;
+    if !report.violations.is_empty() {
         return Err(format!(
-            "scenario file {name}: unknown scenario {:?}; this build knows: hello",
-            file.scenario
+            "invariant violated; reproduce with: logsim run --scenario {} --seed {seed}",
+            args.scenario
         ));
     }
-    file.config
-        .validate()
-        .map_err(|e| format!("scenario file {name}: {e}"))?;
-    Ok((file.config, file.seed))
+    if !report.unmet.is_empty() {
+        return Err(format!(
+            "{} expectation(s) of the scenario not met",
+            report.unmet.len()
+        ));
+    }
+    Ok(())
 }
 
 enum Backend {
@@ -160,7 +279,10 @@ fn read_all(
 }
 
 fn run(args: RunArgs) -> Result<(), String> {
-    let (config, file_seed) = load_scenario(&args.scenario)?;
+    let (config, file_seed) = match load_scenario(&args.scenario)? {
+        Loaded::Hello(config, seed) => (config, seed),
+        Loaded::Cluster(scenario) => return run_cluster(*scenario, &args),
+    };
     let mut backend = match &args.data_dir {
         Some(dir) => Backend::Files(FileStorage::open(dir).map_err(|e| e.to_string())?),
         None => Backend::Memory(MemoryStorage::new()),
@@ -199,7 +321,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         }
         sim
     };
-    let until = SimTime::from_millis(args.duration_ms);
+    let until = SimTime::from_millis(args.duration_ms.unwrap_or(10_000));
     let mut request_id = 0u64;
     let mut ran = 0u64;
     loop {

@@ -9,9 +9,9 @@
 //! after a failover or a truncation the table rebuilt from the log answers retries the same way.
 //! Transaction markers (control batches) are left to the transaction coordinator's work.
 
-use crate::protocol::ErrorCode;
 use crate::ids::{Offset, ProducerEpoch, ProducerId};
 use crate::log::batch::{BatchHeader, NO_SEQUENCE};
+use crate::protocol::ErrorCode;
 use std::collections::{BTreeMap, VecDeque};
 
 /// `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`: the duplicate-detection window.

@@ -35,4 +35,3 @@ pub enum Op {
         records: Vec<(Offset, ValueId)>,
     },
 }
-

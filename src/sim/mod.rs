@@ -2,6 +2,7 @@
 //! Everything here is driven by one seed and by time passed in; drivers (CLI, browser) carry
 //! storage requests out and completions back in.
 
+pub mod cluster;
 pub mod disk;
 pub mod error;
 pub mod hello;

@@ -3,5 +3,6 @@
 //! runs cover the core through its unit tests.)
 #![cfg(not(target_arch = "wasm32"))]
 mod codec;
+mod drills;
 mod partition_log;
 mod tidy;

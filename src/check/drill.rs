@@ -1,0 +1,125 @@
+//! Judging a cluster run: the history checker under the policy the scenario's configuration
+//! and the run's faults imply, the invariant violations the world recorded, and the drill's
+//! expected outcome. Lives with the checkers, outside the engine.
+
+use super::history::{check, AnomalyKind, CheckReport, Policy};
+use crate::client::producer::Acks;
+use crate::sim::cluster::{ClusterSim, Violation};
+
+/// Everything a drill run is judged on.
+#[derive(Clone, Debug)]
+pub struct DrillReport {
+    pub policy: Policy,
+    pub check: CheckReport,
+    pub violations: Vec<Violation>,
+    /// Unmet expectations of the scenario, in words; empty when all were met.
+    pub unmet: Vec<String>,
+}
+
+impl DrillReport {
+    /// A bug: an invariant broke, or an anomaly the configuration does not excuse.
+    pub fn has_bug(&self) -> bool {
+        !self.violations.is_empty() || self.check.bugs().next().is_some()
+    }
+}
+
+/// What the scenario's configuration and the run's faults make legal (J-4).
+pub fn policy_for(sim: &ClusterSim) -> Policy {
+    let scenario = sim.scenario();
+    let acks_min = scenario
+        .producers
+        .iter()
+        .map(|p| match p.config.acks {
+            Acks::None => 0,
+            Acks::Leader => 1,
+            Acks::All => -1,
+        })
+        .max()
+        .unwrap_or(-1);
+    let broker_min_isr = scenario.broker.replica.min_insync_replicas;
+    let min_insync_replicas = scenario
+        .topics
+        .iter()
+        .map(|t| {
+            let min_isr = t
+                .config
+                .get("min.insync.replicas")
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(broker_min_isr);
+            min_isr.min(u32::from(t.replication_factor))
+        })
+        .min()
+        .unwrap_or(broker_min_isr);
+    let retries_without_idempotence = scenario
+        .producers
+        .iter()
+        .any(|p| !p.config.idempotence_enabled() && p.config.retries > 0);
+    Policy {
+        acks_min,
+        min_insync_replicas,
+        unclean_election: sim.unclean_elections(),
+        retries_without_idempotence,
+        correlated_power_loss: sim.correlated_power_loss(),
+    }
+}
+
+fn kind_named(name: &str) -> Option<AnomalyKind> {
+    [
+        AnomalyKind::InconsistentOffsets,
+        AnomalyKind::Duplicate,
+        AnomalyKind::NonmonotonicSend,
+        AnomalyKind::LostWrite,
+        AnomalyKind::Unseen,
+    ]
+    .into_iter()
+    .find(|k| k.name() == name)
+}
+
+/// Judges a finished run. `final_reads_complete` is true when the scenario stopped its
+/// producers early enough for consumers to read everything (then `unseen` is judged).
+pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
+    let policy = policy_for(sim);
+    let report = check(sim.history(), &policy, final_reads_complete);
+    let expect = &sim.scenario().expect;
+    let mut unmet = Vec::new();
+    let bugs = report.bugs().count() as u32 + sim.violations().len() as u32;
+    if let Some(want) = expect.bugs {
+        if bugs != want {
+            unmet.push(format!("expected {want} bug(s), found {bugs}"));
+        }
+    }
+    for (name, at_least) in &expect.anomalies_at_least {
+        match kind_named(name) {
+            Some(kind) if report.count(kind) >= *at_least => {}
+            Some(kind) => unmet.push(format!(
+                "expected at least {at_least} {name}, found {}",
+                report.count(kind)
+            )),
+            None => unmet.push(format!("unknown anomaly name {name:?}")),
+        }
+    }
+    for (name, at_most) in &expect.anomalies_at_most {
+        match kind_named(name) {
+            Some(kind) if report.count(kind) <= *at_most => {}
+            Some(kind) => unmet.push(format!(
+                "expected at most {at_most} {name}, found {}",
+                report.count(kind)
+            )),
+            None => unmet.push(format!("unknown anomaly name {name:?}")),
+        }
+    }
+    if let Some(at_least) = expect.acked_at_least {
+        if report.sends_acked < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} acknowledged records, found {}",
+                report.sends_acked
+            ));
+        }
+    }
+    DrillReport {
+        policy,
+        check: report,
+        violations: sim.violations().to_vec(),
+        unmet,
+    }
+}

@@ -1,0 +1,834 @@
+//! One simulated broker process: its partition replicas, its metadata cache, its idempotent
+//! producer state, its simulated disk, and what it is doing with the controller (registration,
+//! heartbeats). It reacts to messages and timers and returns messages to send as data; the
+//! world carries them. A crash throws away everything but the disk; a restart recovers the
+//! partition logs from the disk's surviving bytes and registers again as a new incarnation.
+
+use super::messages::{Msg, TopicMetadata};
+use crate::broker::config::ReplicaConfig;
+use crate::broker::messages::{
+    Acks as ReplicaAcks, AlterPartitionResponse, FetchResponse, FollowerFetchOutcome,
+    FollowerFetchRequest, PartitionEpoch as ReplicaPartitionEpoch, PartitionRegistration,
+    ProduceOutcome, ProduceRequest as ReplicaProduceRequest, ReplicaOutput, RequestToken,
+};
+use crate::broker::producer_state::{ProducerBatchInfo, ProducerStateTable, SequenceCheck};
+use crate::broker::replica::PartitionReplica;
+use crate::client::producer::Acks as ClientAcks;
+use crate::client::producer::{ProducePartitionResponse, ProduceRequest, ProduceResponse};
+use crate::controller::{MetadataRecord, MetadataUpdate, PartitionState};
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
+use crate::log::batch::BatchHeader;
+use crate::log::config::LogConfig;
+use crate::log::partition_log::PartitionLog;
+use crate::prng::Prng;
+use crate::protocol::{BrokerEpoch, ErrorCode};
+use crate::sim::disk::{DiskConfig, SimDisk};
+use crate::storage::{FileName, RequestId};
+use crate::time::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+/// The controller's node on the network.
+pub const CONTROLLER_NODE: NodeId = NodeId(0);
+
+/// Broker settings the world hands every broker.
+#[derive(Clone, Debug)]
+pub struct BrokerTimings {
+    pub heartbeat_interval: SimDuration,
+    pub fetch_wait_max: SimDuration,
+    pub writeback_interval: SimDuration,
+    pub replica: ReplicaConfig,
+}
+
+/// A client's produce request waiting for its partitions' answers (acks=all parks some).
+struct PendingProduce {
+    client: NodeId,
+    request_id: crate::client::producer::RequestId,
+    answers: Vec<Option<ProducePartitionResponse>>,
+    tokens: BTreeMap<RequestToken, u32>,
+    /// Idempotent batches appended, to record in the producer state once acknowledged.
+    expects_response: bool,
+}
+
+/// A follower fetch the leader holds until data arrives or `replica.fetch.wait.max.ms`.
+struct ParkedFetch {
+    follower: BrokerId,
+    topic_partition: TopicPartition,
+    request: FollowerFetchRequest,
+    deadline: SimTime,
+}
+
+pub struct BrokerNode {
+    pub id: BrokerId,
+    pub alive: bool,
+    incarnation: u64,
+    broker_epoch: Option<BrokerEpoch>,
+    registering: bool,
+    pub fenced: bool,
+    next_heartbeat: SimTime,
+    next_writeback: SimTime,
+    timings: BrokerTimings,
+    pub disk: SimDisk,
+    next_disk_request: u64,
+    /// The next metadata log offset this broker expects: it applies records strictly in order
+    /// and the controller resends what it missed when it heartbeats (KRaft's metadata fetch).
+    pub next_metadata_offset: u64,
+    /// The metadata cache: every partition's state as this broker last heard it.
+    partitions: BTreeMap<TopicPartition, PartitionState>,
+    topic_partition_counts: BTreeMap<String, u32>,
+    /// Per-topic `min.insync.replicas` overrides, from the topic's configs.
+    topic_min_isr: BTreeMap<String, u32>,
+    pub replicas: BTreeMap<TopicPartition, PartitionReplica>,
+    producer_states: BTreeMap<TopicPartition, ProducerStateTable>,
+    /// Logs recovered at restart, waiting for the metadata that says this broker hosts them.
+    recovered: BTreeMap<TopicPartition, PartitionLog>,
+    fetch_in_flight: BTreeMap<TopicPartition, SimTime>,
+    parked_fetches: Vec<ParkedFetch>,
+    pending_produce: BTreeMap<u64, PendingProduce>,
+    next_token: u64,
+    token_owner: BTreeMap<RequestToken, u64>,
+    /// Recovery notes and state changes, for the trace.
+    pub notes: Vec<String>,
+}
+
+/// Messages to send: (from, to, message).
+pub type Outbox = Vec<(NodeId, NodeId, Msg)>;
+
+impl BrokerNode {
+    pub fn new(
+        id: BrokerId,
+        timings: BrokerTimings,
+        disk_prng: Prng,
+    ) -> Result<BrokerNode, crate::sim::disk::DiskError> {
+        Ok(BrokerNode {
+            id,
+            alive: false,
+            incarnation: 0,
+            broker_epoch: None,
+            registering: false,
+            fenced: true,
+            next_heartbeat: SimTime::ZERO,
+            next_writeback: SimTime::ZERO,
+            timings,
+            disk: SimDisk::new(DiskConfig::default(), disk_prng)?,
+            next_disk_request: 0,
+            next_metadata_offset: 0,
+            partitions: BTreeMap::new(),
+            topic_partition_counts: BTreeMap::new(),
+            topic_min_isr: BTreeMap::new(),
+            replicas: BTreeMap::new(),
+            producer_states: BTreeMap::new(),
+            recovered: BTreeMap::new(),
+            fetch_in_flight: BTreeMap::new(),
+            parked_fetches: Vec::new(),
+            pending_produce: BTreeMap::new(),
+            next_token: 0,
+            token_owner: BTreeMap::new(),
+            notes: Vec::new(),
+        })
+    }
+
+    fn node(&self) -> NodeId {
+        NodeId::from(self.id)
+    }
+
+    /// Starts (or restarts) the process: recovers logs from the disk and registers.
+    pub fn start(&mut self, now: SimTime, out: &mut Outbox) {
+        self.alive = true;
+        self.incarnation += 1;
+        self.broker_epoch = None;
+        self.fenced = true;
+        self.recover_logs(now);
+        self.register(now, out);
+        self.next_writeback = now.saturating_add(self.timings.writeback_interval);
+    }
+
+    fn register(&mut self, now: SimTime, out: &mut Outbox) {
+        self.registering = true;
+        out.push((
+            self.node(),
+            CONTROLLER_NODE,
+            Msg::Register {
+                broker: self.id,
+                incarnation: self.incarnation,
+            },
+        ));
+        // Retry at the heartbeat cadence until the controller answers (a restart within the
+        // old session gets DUPLICATE_BROKER_REGISTRATION until that session expires).
+        self.next_heartbeat = now.saturating_add(self.timings.heartbeat_interval);
+    }
+
+    /// Kills the process: everything in memory is gone; the disk keeps what it keeps.
+    pub fn crash(&mut self, power_loss: bool) {
+        self.alive = false;
+        let report = if power_loss {
+            self.disk.crash()
+        } else {
+            self.disk.crash_process()
+        };
+        self.notes.push(format!("crash ({:?})", report.kind));
+        self.broker_epoch = None;
+        self.registering = false;
+        self.fenced = true;
+        self.next_metadata_offset = 0;
+        self.partitions.clear();
+        self.topic_partition_counts.clear();
+        self.replicas.clear();
+        self.producer_states.clear();
+        self.recovered.clear();
+        self.fetch_in_flight.clear();
+        self.parked_fetches.clear();
+        self.pending_produce.clear();
+        self.token_owner.clear();
+    }
+
+    fn recover_logs(&mut self, now: SimTime) {
+        let mut by_dir: BTreeMap<String, Vec<(FileName, Vec<u8>)>> = BTreeMap::new();
+        for (file, bytes) in self.disk.live_files() {
+            by_dir
+                .entry(file.dir().to_owned())
+                .or_default()
+                .push((file, bytes));
+        }
+        for (dir, files) in by_dir {
+            let Some((topic, partition)) = dir.rsplit_once('-') else {
+                continue;
+            };
+            let Ok(partition) = partition.parse::<u32>() else {
+                continue;
+            };
+            let tp = TopicPartition {
+                topic: topic.to_owned(),
+                partition: crate::ids::PartitionIndex(partition),
+            };
+            match PartitionLog::recover(tp.clone(), LogConfig::default(), files, now.as_millis()) {
+                Ok((log, report)) => {
+                    for note in report.notes() {
+                        self.notes.push(format!("recovered {tp}: {note}"));
+                    }
+                    self.recovered.insert(tp, log);
+                }
+                Err(e) => self.notes.push(format!("cannot recover {tp}: {e}")),
+            }
+        }
+    }
+
+    /// When this broker next needs to act on its own.
+    pub fn next_wakeup(&self) -> Option<SimTime> {
+        if !self.alive {
+            return None;
+        }
+        let mut next = self.next_heartbeat.min(self.next_writeback);
+        for replica in self.replicas.values() {
+            if let Some(t) = replica.next_wakeup() {
+                next = next.min(t);
+            }
+        }
+        for parked in &self.parked_fetches {
+            next = next.min(parked.deadline);
+        }
+        for due in self.fetch_in_flight.values() {
+            next = next.min(*due);
+        }
+        if let Some(t) = self.disk.next_due() {
+            next = next.min(t);
+        }
+        Some(next)
+    }
+
+    /// Timers: heartbeats, OS writeback, replica checks, parked fetch deadlines, fetch retries.
+    pub fn on_timer(&mut self, now: SimTime, out: &mut Outbox) {
+        if !self.alive {
+            return;
+        }
+        if now >= self.next_heartbeat {
+            match self.broker_epoch {
+                Some(epoch) => {
+                    out.push((
+                        self.node(),
+                        CONTROLLER_NODE,
+                        Msg::Heartbeat {
+                            broker: self.id,
+                            broker_epoch: epoch,
+                            metadata_offset: self.next_metadata_offset,
+                        },
+                    ));
+                    self.next_heartbeat = now.saturating_add(self.timings.heartbeat_interval);
+                }
+                None => self.register(now, out),
+            }
+        }
+        if now >= self.next_writeback {
+            self.submit_disk(now, crate::storage::StorageRequest::Sync);
+            self.next_writeback = now.saturating_add(self.timings.writeback_interval);
+        }
+        let _ = self.disk.poll(now);
+        for replica in self.replicas.values_mut() {
+            replica.handle_timer(now);
+        }
+        let (due, keep): (Vec<ParkedFetch>, Vec<ParkedFetch>) =
+            std::mem::take(&mut self.parked_fetches)
+                .into_iter()
+                .partition(|p| now >= p.deadline);
+        self.parked_fetches = keep;
+        for parked in due {
+            self.answer_follower_fetch(
+                now,
+                parked.follower,
+                parked.topic_partition,
+                parked.request,
+                true,
+                out,
+            );
+        }
+        self.start_fetches(now, out);
+        self.drain_replica_outputs(now, out);
+    }
+
+    fn submit_disk(&mut self, now: SimTime, request: crate::storage::StorageRequest) {
+        self.next_disk_request += 1;
+        if let Err(e) = self
+            .disk
+            .submit(now, RequestId(self.next_disk_request), request)
+        {
+            self.notes.push(format!("disk refused a request: {e:?}"));
+        }
+    }
+
+    fn flush_storage(&mut self, now: SimTime) {
+        let mut requests = Vec::new();
+        for replica in self.replicas.values_mut() {
+            requests.extend(replica.take_storage_requests());
+        }
+        for r in requests {
+            self.submit_disk(now, r);
+        }
+    }
+
+    /// Handles one message addressed to this broker.
+    pub fn on_message(&mut self, now: SimTime, from: NodeId, msg: Msg, out: &mut Outbox) {
+        if !self.alive {
+            return;
+        }
+        match msg {
+            Msg::RegisterResponse { result } => {
+                self.registering = false;
+                match result {
+                    Ok(epoch) => {
+                        self.broker_epoch = Some(epoch);
+                        self.next_heartbeat = now;
+                    }
+                    Err(code) => self
+                        .notes
+                        .push(format!("registration refused: {}", code.name())),
+                }
+            }
+            Msg::HeartbeatResponse { error, is_fenced } => {
+                if error == ErrorCode::None {
+                    self.fenced = is_fenced;
+                } else {
+                    // A stale broker epoch: this incarnation is fenced; register again.
+                    self.broker_epoch = None;
+                    self.fenced = true;
+                }
+            }
+            Msg::Metadata(update) => self.apply_metadata(now, *update),
+            Msg::AlterPartitionResponse {
+                topic_partition,
+                response,
+            } => {
+                if let Some(replica) = self.replicas.get_mut(&topic_partition) {
+                    if let Err(e) = replica.handle_alter_partition_response(now, response) {
+                        self.notes.push(format!("{topic_partition}: {e}"));
+                    }
+                }
+            }
+            Msg::FollowerFetch {
+                topic_partition,
+                request,
+            } => {
+                let follower = BrokerId(from.0);
+                self.answer_follower_fetch(now, follower, topic_partition, request, false, out);
+            }
+            Msg::FollowerFetchResponse {
+                topic_partition,
+                request,
+                response,
+            } => self.on_follower_fetch_response(now, topic_partition, request, response),
+            Msg::MetadataRequest { topic } => {
+                let metadata = self.topic_metadata(&topic);
+                out.push((self.node(), from, Msg::MetadataResponse { metadata }));
+            }
+            Msg::Produce(request) => self.on_produce(now, from, request, out),
+            Msg::ConsumerFetch {
+                topic_partition,
+                request,
+            } => {
+                let response = match self.replicas.get_mut(&topic_partition) {
+                    Some(replica) => replica
+                        .handle_consumer_fetch(now, &request)
+                        .unwrap_or_else(|_| FetchResponse::error(ErrorCode::UnknownServerError)),
+                    None => FetchResponse::error(ErrorCode::NotLeaderOrFollower),
+                };
+                out.push((
+                    self.node(),
+                    from,
+                    Msg::ConsumerFetchResponse {
+                        topic_partition,
+                        request,
+                        response,
+                    },
+                ));
+            }
+            _ => {}
+        }
+        self.start_fetches(now, out);
+        self.drain_replica_outputs(now, out);
+    }
+
+    fn topic_metadata(&self, topic: &str) -> TopicMetadata {
+        let count = self.topic_partition_counts.get(topic).copied().unwrap_or(0);
+        let mut leaders = Vec::new();
+        let mut leader_epochs = Vec::new();
+        for p in 0..count {
+            let tp = TopicPartition {
+                topic: topic.to_owned(),
+                partition: crate::ids::PartitionIndex(p),
+            };
+            let state = self.partitions.get(&tp);
+            leaders.push(state.and_then(|s| s.leader));
+            leader_epochs.push(state.map_or(-1, |s| s.leader_epoch.0));
+        }
+        TopicMetadata {
+            topic: topic.to_owned(),
+            leaders,
+            leader_epochs,
+        }
+    }
+
+    fn apply_metadata(&mut self, now: SimTime, update: MetadataUpdate) {
+        if u64::try_from(update.offset.0).ok() != Some(self.next_metadata_offset) {
+            return; // A gap or a repeat: the controller resends from our offset on heartbeat.
+        }
+        self.next_metadata_offset += 1;
+        match update.record {
+            MetadataRecord::Topic {
+                name,
+                partitions,
+                configs,
+            } => {
+                if let Some(min_isr) = configs
+                    .get("min.insync.replicas")
+                    .and_then(|v| v.parse::<u32>().ok())
+                {
+                    self.topic_min_isr.insert(name.clone(), min_isr);
+                }
+                self.topic_partition_counts.insert(name, partitions);
+            }
+            MetadataRecord::TopicConfig { name, key, value } if key == "min.insync.replicas" => {
+                match value.and_then(|v| v.parse::<u32>().ok()) {
+                    Some(min_isr) => self.topic_min_isr.insert(name, min_isr),
+                    None => self.topic_min_isr.remove(&name),
+                };
+            }
+            MetadataRecord::Partition {
+                topic_partition,
+                state,
+                ..
+            } => self.apply_partition_state(now, topic_partition, state),
+            _ => {}
+        }
+    }
+
+    fn apply_partition_state(&mut self, now: SimTime, tp: TopicPartition, state: PartitionState) {
+        self.topic_partition_counts
+            .entry(tp.topic.clone())
+            .and_modify(|c| *c = (*c).max(tp.partition.0 + 1))
+            .or_insert(tp.partition.0 + 1);
+        self.partitions.insert(tp.clone(), state.clone());
+        if !state.replicas.contains(&self.id) {
+            self.replicas.remove(&tp);
+            return;
+        }
+        if !self.replicas.contains_key(&tp) {
+            let log = match self.recovered.remove(&tp) {
+                Some(log) => Ok(log),
+                None => PartitionLog::new(tp.clone(), LogConfig::default(), now.as_millis()),
+            };
+            let mut config = self.timings.replica.clone();
+            if let Some(min_isr) = self.topic_min_isr.get(&tp.topic) {
+                config.min_insync_replicas = *min_isr;
+            }
+            let replica = log.map_err(|e| e.to_string()).and_then(|log| {
+                PartitionReplica::new(self.id, log, config, now).map_err(|e| e.to_string())
+            });
+            match replica {
+                Ok(r) => {
+                    self.replicas.insert(tp.clone(), r);
+                }
+                Err(e) => {
+                    self.notes.push(format!("cannot host {tp}: {e}"));
+                    return;
+                }
+            }
+        }
+        let registration = PartitionRegistration {
+            replicas: state.replicas.clone(),
+            isr: state.isr.clone(),
+            leader: state.leader,
+            leader_epoch: LeaderEpoch(state.leader_epoch.0),
+            partition_epoch: ReplicaPartitionEpoch(state.partition_epoch.0),
+        };
+        let Some(replica) = self.replicas.get_mut(&tp) else {
+            return;
+        };
+        let was_leader = replica.is_leader();
+        match replica.apply_registration(now, registration) {
+            Ok(_) => {
+                if replica.is_leader() && !was_leader {
+                    // A new leader rebuilds the idempotent producer state from its log.
+                    let mut table = ProducerStateTable::new();
+                    let headers = batch_headers(replica.log());
+                    table.rebuild_from_log(headers.iter());
+                    self.producer_states.insert(tp.clone(), table);
+                }
+                if !replica.is_leader() {
+                    self.producer_states.remove(&tp);
+                }
+            }
+            Err(e) => self.notes.push(format!("{tp}: {e}")),
+        }
+        self.fetch_in_flight.remove(&tp);
+        self.flush_storage(now);
+    }
+
+    fn start_fetches(&mut self, now: SimTime, out: &mut Outbox) {
+        let tps: Vec<TopicPartition> = self.replicas.keys().cloned().collect();
+        for tp in tps {
+            if self.fetch_in_flight.get(&tp).is_some_and(|due| *due > now) {
+                continue;
+            }
+            let Some(replica) = self.replicas.get(&tp) else {
+                continue;
+            };
+            if replica.is_leader() {
+                self.fetch_in_flight.remove(&tp);
+                continue;
+            }
+            let (Some(leader), Some(request)) =
+                (replica.fetch_leader(), replica.next_fetch_request())
+            else {
+                continue;
+            };
+            // If no answer comes (a dead or cut-off leader), try again after the fetch wait
+            // plus a request timeout's worth of slack.
+            let retry =
+                now.saturating_add(SimDuration(self.timings.fetch_wait_max.0.saturating_mul(4)));
+            self.fetch_in_flight.insert(tp.clone(), retry);
+            out.push((
+                self.node(),
+                NodeId::from(leader),
+                Msg::FollowerFetch {
+                    topic_partition: tp,
+                    request,
+                },
+            ));
+        }
+    }
+
+    fn answer_follower_fetch(
+        &mut self,
+        now: SimTime,
+        follower: BrokerId,
+        tp: TopicPartition,
+        request: FollowerFetchRequest,
+        deadline_passed: bool,
+        out: &mut Outbox,
+    ) {
+        let response = match self.replicas.get_mut(&tp) {
+            Some(replica) => match replica.handle_follower_fetch(now, &request) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.notes.push(format!("{tp}: {e}"));
+                    FetchResponse::error(ErrorCode::UnknownServerError)
+                }
+            },
+            None => FetchResponse::error(ErrorCode::NotLeaderOrFollower),
+        };
+        // Like Kafka's DelayedFetch: with nothing new to send, hold the fetch until data
+        // arrives or replica.fetch.wait.max.ms passes.
+        let empty = response.error == ErrorCode::None
+            && response.records.is_empty()
+            && response.diverging_epoch.is_none();
+        if empty && !deadline_passed {
+            self.parked_fetches.push(ParkedFetch {
+                follower,
+                topic_partition: tp,
+                request,
+                deadline: now.saturating_add(self.timings.fetch_wait_max),
+            });
+            return;
+        }
+        out.push((
+            self.node(),
+            NodeId::from(follower),
+            Msg::FollowerFetchResponse {
+                topic_partition: tp,
+                request,
+                response,
+            },
+        ));
+        self.drain_replica_outputs(now, out);
+    }
+
+    fn wake_parked_fetches(&mut self, now: SimTime, tp: &TopicPartition, out: &mut Outbox) {
+        let (ready, keep): (Vec<ParkedFetch>, Vec<ParkedFetch>) =
+            std::mem::take(&mut self.parked_fetches)
+                .into_iter()
+                .partition(|p| &p.topic_partition == tp);
+        self.parked_fetches = keep;
+        for parked in ready {
+            self.answer_follower_fetch(
+                now,
+                parked.follower,
+                parked.topic_partition,
+                parked.request,
+                true,
+                out,
+            );
+        }
+    }
+
+    fn on_follower_fetch_response(
+        &mut self,
+        now: SimTime,
+        tp: TopicPartition,
+        request: FollowerFetchRequest,
+        response: FetchResponse,
+    ) {
+        self.fetch_in_flight.remove(&tp);
+        let Some(replica) = self.replicas.get_mut(&tp) else {
+            return;
+        };
+        match replica.handle_fetch_response(now, &request, response) {
+            Ok(FollowerFetchOutcome::Backoff(_)) => {
+                // Back off like replica.fetch.backoff.ms before asking again.
+                self.fetch_in_flight
+                    .insert(tp, now.saturating_add(SimDuration::from_millis(1000)));
+            }
+            Ok(_) => {}
+            Err(e) => self.notes.push(format!("{tp}: {e}")),
+        }
+        self.flush_storage(now);
+    }
+
+    fn on_produce(
+        &mut self,
+        now: SimTime,
+        client: NodeId,
+        request: ProduceRequest,
+        out: &mut Outbox,
+    ) {
+        let key = self.next_token;
+        self.next_token += 1;
+        let mut pending = PendingProduce {
+            client,
+            request_id: request.request_id,
+            answers: vec![None; request.partitions.len()],
+            tokens: BTreeMap::new(),
+            expects_response: request.expects_response(),
+        };
+        let acks = match request.acks {
+            ClientAcks::None => ReplicaAcks::Zero,
+            ClientAcks::Leader => ReplicaAcks::One,
+            ClientAcks::All => ReplicaAcks::All,
+        };
+        let mut appended: Vec<TopicPartition> = Vec::new();
+        for (i, data) in request.partitions.iter().enumerate() {
+            let tp = data.topic_partition.clone();
+            let answer = |error: ErrorCode, base: Offset| ProducePartitionResponse {
+                topic_partition: tp.clone(),
+                error,
+                base_offset: base,
+                log_start_offset: Offset(-1),
+            };
+            let Some(replica) = self.replicas.get_mut(&tp) else {
+                pending.answers[i] = Some(answer(ErrorCode::NotLeaderOrFollower, Offset(-1)));
+                continue;
+            };
+            // The idempotent producer check comes first: a retried batch inside the window is
+            // answered with its original offsets and not appended again (P-6).
+            let header = BatchHeader::parse(&data.records);
+            let info = header.as_ref().ok().map(ProducerBatchInfo::from_header);
+            if replica.is_leader() {
+                if let (Some(info), Some(table)) = (&info, self.producer_states.get(&tp)) {
+                    match table.check_client_batch(info) {
+                        Ok(SequenceCheck::Duplicate { first_offset, .. }) => {
+                            pending.answers[i] = Some(answer(ErrorCode::None, first_offset));
+                            continue;
+                        }
+                        Ok(_) => {}
+                        Err(code) => {
+                            pending.answers[i] = Some(answer(code, Offset(-1)));
+                            continue;
+                        }
+                    }
+                }
+            }
+            self.next_token += 1;
+            let token = RequestToken(self.next_token);
+            let replica_request = ReplicaProduceRequest {
+                acks,
+                timeout_ms: u32::try_from(request.timeout_ms).unwrap_or(u32::MAX),
+                records: data.records.clone(),
+                current_leader_epoch: None,
+            };
+            match replica.handle_produce(now, token, &replica_request) {
+                Ok(ProduceOutcome::Respond(r)) => {
+                    if r.error == ErrorCode::None {
+                        if let (Some(info), Some(table)) = (info, self.producer_states.get_mut(&tp))
+                        {
+                            table.on_append(&with_offsets(info, r.base_offset));
+                        }
+                        appended.push(tp.clone());
+                    }
+                    pending.answers[i] = Some(answer(r.error, r.base_offset));
+                }
+                Ok(ProduceOutcome::NoResponse { .. }) => {
+                    appended.push(tp.clone());
+                    pending.answers[i] = Some(answer(ErrorCode::None, Offset(-1)));
+                }
+                Ok(ProduceOutcome::Parked) => {
+                    // Appended; the answer waits for the high watermark (acks=all).
+                    if let (Some(info), Some(table)) = (info, self.producer_states.get_mut(&tp)) {
+                        let count = info.last_offset.0 - info.first_offset.0 + 1;
+                        table.on_append(&with_offsets(info, replica.log_end_offset().plus(-count)));
+                    }
+                    appended.push(tp.clone());
+                    pending.tokens.insert(token, i as u32);
+                    self.token_owner.insert(token, key);
+                }
+                Err(e) => {
+                    self.notes.push(format!("{tp}: {e}"));
+                    pending.answers[i] = Some(answer(ErrorCode::UnknownServerError, Offset(-1)));
+                }
+            }
+        }
+        self.pending_produce.insert(key, pending);
+        self.flush_storage(now);
+        for tp in appended {
+            self.wake_parked_fetches(now, &tp, out);
+        }
+        self.finish_produce(key, out);
+    }
+
+    fn finish_produce(&mut self, key: u64, out: &mut Outbox) {
+        let done = self
+            .pending_produce
+            .get(&key)
+            .is_some_and(|p| p.answers.iter().all(Option::is_some));
+        if !done {
+            return;
+        }
+        let Some(pending) = self.pending_produce.remove(&key) else {
+            return;
+        };
+        if !pending.expects_response {
+            return;
+        }
+        let response = ProduceResponse {
+            request_id: pending.request_id,
+            partitions: pending.answers.into_iter().flatten().collect(),
+        };
+        out.push((self.node(), pending.client, Msg::ProduceResponse(response)));
+    }
+
+    fn drain_replica_outputs(&mut self, now: SimTime, out: &mut Outbox) {
+        let mut outputs = Vec::new();
+        for (tp, replica) in self.replicas.iter_mut() {
+            while let Some(output) = replica.poll_output() {
+                outputs.push((tp.clone(), output));
+            }
+        }
+        for (tp, output) in outputs {
+            match output {
+                ReplicaOutput::ProduceCompleted { token, response } => {
+                    let Some(key) = self.token_owner.remove(&token) else {
+                        continue;
+                    };
+                    if let Some(pending) = self.pending_produce.get_mut(&key) {
+                        if let Some(slot) = pending.tokens.remove(&token) {
+                            if let Some(answer) = pending.answers.get_mut(slot as usize) {
+                                *answer = Some(ProducePartitionResponse {
+                                    topic_partition: tp.clone(),
+                                    error: response.error,
+                                    base_offset: response.base_offset,
+                                    log_start_offset: response.log_start_offset,
+                                });
+                            }
+                        }
+                    }
+                    self.finish_produce(key, out);
+                }
+                ReplicaOutput::AlterPartition(request) => {
+                    if let Some(epoch) = self.broker_epoch {
+                        out.push((
+                            self.node(),
+                            CONTROLLER_NODE,
+                            Msg::AlterPartition {
+                                broker_epoch: epoch,
+                                request,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        let _ = now;
+    }
+
+    /// A controller answer to an AlterPartition this broker sent.
+    pub fn alter_partition_answer(
+        tp: TopicPartition,
+        result: Result<PartitionState, ErrorCode>,
+    ) -> Msg {
+        let response = match result {
+            Ok(state) => AlterPartitionResponse::Accepted {
+                isr: state.isr,
+                leader_epoch: LeaderEpoch(state.leader_epoch.0),
+                partition_epoch: ReplicaPartitionEpoch(state.partition_epoch.0),
+            },
+            Err(code) => AlterPartitionResponse::Rejected(code),
+        };
+        Msg::AlterPartitionResponse {
+            topic_partition: tp,
+            response,
+        }
+    }
+}
+
+/// The batch info with the offsets the leader assigned (the producer's bytes carry base 0).
+fn with_offsets(info: ProducerBatchInfo, first_offset: Offset) -> ProducerBatchInfo {
+    let count = info.last_offset.0 - info.first_offset.0;
+    ProducerBatchInfo {
+        first_offset,
+        last_offset: first_offset.plus(count),
+        ..info
+    }
+}
+
+/// Every batch header in a log, oldest first (to rebuild producer state).
+fn batch_headers(log: &PartitionLog) -> Vec<BatchHeader> {
+    let mut headers = Vec::new();
+    for (_, bytes) in log.segment_bytes() {
+        let mut rest = bytes;
+        while let Ok(header) = BatchHeader::parse(rest) {
+            let size = header.size_in_bytes() as usize;
+            if size == 0 || size > rest.len() {
+                break;
+            }
+            rest = &rest[size..];
+            headers.push(header);
+        }
+    }
+    headers
+}

@@ -1,0 +1,79 @@
+//! What crosses the simulated network between the controller, brokers and clients. Plain
+//! data, carried by `sim::network` with per-connection FIFO; the world routes each delivery to
+//! its node.
+
+use crate::broker::messages::{
+    AlterPartitionRequest, AlterPartitionResponse, ConsumerFetchRequest, FetchResponse,
+    FollowerFetchRequest,
+};
+use crate::client::producer::{ProduceRequest, ProduceResponse};
+use crate::controller::MetadataUpdate;
+use crate::ids::{BrokerId, TopicPartition};
+use crate::protocol::{BrokerEpoch, ErrorCode};
+
+/// A leader (or none) per partition of a topic, as a broker's metadata cache answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicMetadata {
+    pub topic: String,
+    pub leaders: Vec<Option<BrokerId>>,
+    pub leader_epochs: Vec<i32>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Msg {
+    // Broker -> controller.
+    Register {
+        broker: BrokerId,
+        incarnation: u64,
+    },
+    Heartbeat {
+        broker: BrokerId,
+        broker_epoch: BrokerEpoch,
+        metadata_offset: u64,
+    },
+    AlterPartition {
+        broker_epoch: BrokerEpoch,
+        request: AlterPartitionRequest,
+    },
+    // Controller -> broker.
+    RegisterResponse {
+        result: Result<BrokerEpoch, ErrorCode>,
+    },
+    HeartbeatResponse {
+        error: ErrorCode,
+        is_fenced: bool,
+    },
+    AlterPartitionResponse {
+        topic_partition: TopicPartition,
+        response: AlterPartitionResponse,
+    },
+    Metadata(Box<MetadataUpdate>),
+    // Broker <-> broker.
+    FollowerFetch {
+        topic_partition: TopicPartition,
+        request: FollowerFetchRequest,
+    },
+    FollowerFetchResponse {
+        topic_partition: TopicPartition,
+        request: FollowerFetchRequest,
+        response: FetchResponse,
+    },
+    // Clients <-> brokers.
+    MetadataRequest {
+        topic: String,
+    },
+    MetadataResponse {
+        metadata: TopicMetadata,
+    },
+    Produce(ProduceRequest),
+    ProduceResponse(ProduceResponse),
+    ConsumerFetch {
+        topic_partition: TopicPartition,
+        request: ConsumerFetchRequest,
+    },
+    ConsumerFetchResponse {
+        topic_partition: TopicPartition,
+        request: ConsumerFetchRequest,
+        response: FetchResponse,
+    },
+}

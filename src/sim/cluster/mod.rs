@@ -1,0 +1,931 @@
+//! The replicated cluster scenario: a controller, brokers with replicated partitions, producer
+//! and consumer clients, a seeded network and per-broker disks, and timed faults, all driven by
+//! one scheduler from one seed. Every actor is a sans-IO state machine; this world routes their
+//! messages through `sim::network`, fires their timers, applies scenario steps, writes one
+//! trace line per notable event, checks the global invariants after every event, and records
+//! the clients' history for the Jepsen-style checker.
+
+pub mod broker_node;
+pub mod clients;
+pub mod messages;
+pub mod scenario;
+
+use crate::client::producer::Producer;
+use crate::controller::{
+    AlterPartitionRequest as ControllerAlterPartition, BrokerHeartbeatRequest,
+    BrokerRegistrationRequest, Controller, ControllerConfig, CreateTopic, IncarnationId, IsrMember,
+    MetadataRecord, MetadataUpdate,
+};
+use crate::ids::{BrokerId, NodeId, TopicPartition};
+use crate::prng::Prng;
+use crate::protocol::ErrorCode;
+use crate::sim::error::SimError;
+use crate::sim::history::Op;
+use crate::sim::network::{Arrival, Delivery, Network};
+use crate::sim::scheduler::Scheduler;
+use crate::sim::trace::{Trace, TraceLine};
+use crate::time::{SimDuration, SimTime};
+use broker_node::{BrokerNode, BrokerTimings, Outbox, CONTROLLER_NODE};
+use clients::{ConsumerClient, ProducerClient};
+use messages::Msg;
+use scenario::{Action, ClusterScenario};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Node ids: the controller is 0, brokers 1..=n, producers from 1000, consumers from 2000.
+const PRODUCER_NODE_BASE: u32 = 1000;
+const CONSUMER_NODE_BASE: u32 = 2000;
+const TRACE_RECENT_MAX: u32 = 400;
+
+enum Event {
+    Deliver(Delivery<Msg>),
+    Wake(NodeId),
+    Step(u32),
+}
+
+/// A violated global invariant: the step and what broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub step: u64,
+    pub time: SimTime,
+    pub invariant: &'static str,
+    pub detail: String,
+}
+
+pub struct ClusterSim {
+    scenario: ClusterScenario,
+    seed: u64,
+    scheduler: Scheduler<Event>,
+    network: Network,
+    controller: Controller,
+    controller_prng: Prng,
+    metadata_log: Vec<MetadataUpdate>,
+    brokers: Vec<BrokerNode>,
+    producers: Vec<ProducerClient>,
+    consumers: Vec<ConsumerClient>,
+    wake_at: BTreeMap<NodeId, SimTime>,
+    trace: Trace,
+    step_lines: Vec<TraceLine>,
+    steps: u64,
+    history: Vec<Op>,
+    violations: Vec<Violation>,
+    unclean_elections: bool,
+    power_losses: BTreeSet<BrokerId>,
+    correlated_power_loss: bool,
+    incarnations: u64,
+}
+
+impl ClusterSim {
+    pub fn new(scenario: ClusterScenario, seed: u64) -> Result<ClusterSim, SimError> {
+        scenario.validate().map_err(SimError::Config)?;
+        let root = Prng::new(seed);
+        let network = Network::new(scenario.network.clone(), root.fork("network"))
+            .map_err(|e| SimError::Config(e.to_string()))?;
+        let controller_config = ControllerConfig {
+            broker_session_timeout: SimDuration::from_millis(
+                scenario.broker.broker_session_timeout_ms,
+            ),
+            broker_heartbeat_interval: SimDuration::from_millis(
+                scenario.broker.broker_heartbeat_interval_ms,
+            ),
+            unclean_leader_election_enable: scenario.broker.unclean_leader_election_enable,
+            min_insync_replicas: u16::try_from(scenario.broker.replica.min_insync_replicas)
+                .unwrap_or(u16::MAX),
+            ..ControllerConfig::default()
+        };
+        let controller = Controller::new(controller_config, SimTime::ZERO);
+        let timings = BrokerTimings {
+            heartbeat_interval: SimDuration::from_millis(
+                scenario.broker.broker_heartbeat_interval_ms,
+            ),
+            fetch_wait_max: SimDuration::from_millis(scenario.broker.replica_fetch_wait_max_ms),
+            writeback_interval: SimDuration::from_millis(scenario.broker.os_writeback_interval_ms),
+            replica: scenario.broker.replica.clone(),
+        };
+        let brokers = (1..=scenario.brokers)
+            .map(|b| {
+                BrokerNode::new(
+                    BrokerId(b),
+                    timings.clone(),
+                    root.fork(&format!("disk-{b}")),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SimError::Config(format!("{e:?}")))?;
+        let mut producers = Vec::new();
+        for (i, spec) in scenario.producers.iter().enumerate() {
+            let i = i as u32;
+            let mut producer =
+                Producer::new(spec.config.clone(), root.fork(&format!("producer-{i}")))
+                    .map_err(|e| SimError::Config(format!("producer {i}: {e}")))?;
+            if producer.wants_producer_id() {
+                // InitProducerId is not simulated yet: each idempotent producer gets a unique
+                // id at epoch 0, as the controller's producer-id blocks would hand out.
+                producer.set_producer_id(
+                    crate::ids::ProducerId(1000 + i64::from(i)),
+                    crate::ids::ProducerEpoch(0),
+                );
+            }
+            producers.push(ProducerClient::new(
+                i,
+                NodeId(PRODUCER_NODE_BASE + i),
+                spec.clone(),
+                producer,
+                root.fork(&format!("workload-{i}")),
+                scenario.brokers,
+            ));
+        }
+        let consumers = scenario
+            .consumers
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                ConsumerClient::new(
+                    i as u32,
+                    NodeId(CONSUMER_NODE_BASE + i as u32),
+                    spec.clone(),
+                    scenario.brokers,
+                )
+            })
+            .collect();
+        let mut sim = ClusterSim {
+            seed,
+            scheduler: Scheduler::new(),
+            network,
+            controller,
+            controller_prng: root.fork("controller"),
+            metadata_log: Vec::new(),
+            brokers,
+            producers,
+            consumers,
+            wake_at: BTreeMap::new(),
+            trace: Trace::new(TRACE_RECENT_MAX),
+            step_lines: Vec::new(),
+            steps: 0,
+            history: Vec::new(),
+            violations: Vec::new(),
+            unclean_elections: false,
+            power_losses: BTreeSet::new(),
+            correlated_power_loss: false,
+            incarnations: 0,
+            scenario,
+        };
+        sim.boot()?;
+        Ok(sim)
+    }
+
+    fn boot(&mut self) -> Result<(), SimError> {
+        let mut out = Outbox::new();
+        let now = SimTime::ZERO;
+        for b in 0..self.brokers.len() {
+            self.brokers[b].start(now, &mut out);
+        }
+        self.send_all(now, out)?;
+        // Topics are created once the brokers had time to register and be unfenced.
+        for (i, step) in self.scenario.steps.iter().enumerate() {
+            let at = SimTime::from_millis(step.at_ms);
+            self.scheduler
+                .schedule(at, Event::Step(i as u32))
+                .map_err(|_| SimError::Config("event queue full".into()))?;
+        }
+        self.scheduler
+            .schedule(SimTime::from_millis(500), Event::Step(u32::MAX))
+            .map_err(|_| SimError::Config("event queue full".into()))?;
+        for node in self.client_nodes() {
+            self.wake(node, SimTime::from_millis(600))?;
+        }
+        self.wake(CONTROLLER_NODE, SimTime::from_millis(1))?;
+        for b in 1..=self.scenario.brokers {
+            self.wake(NodeId(b), SimTime::from_millis(1))?;
+        }
+        Ok(())
+    }
+
+    fn client_nodes(&self) -> Vec<NodeId> {
+        self.producers
+            .iter()
+            .map(|p| p.node)
+            .chain(self.consumers.iter().map(|c| c.node))
+            .collect()
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// When the next event is due, if any.
+    pub fn next_due(&self) -> Option<SimTime> {
+        self.scheduler.peek_due()
+    }
+
+    pub fn now(&self) -> SimTime {
+        self.scheduler.now()
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.hash()
+    }
+
+    pub fn last_step_trace(&self) -> &[TraceLine] {
+        &self.step_lines
+    }
+
+    pub fn history(&self) -> &[Op] {
+        &self.history
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    pub fn scenario(&self) -> &ClusterScenario {
+        &self.scenario
+    }
+
+    pub fn controller(&self) -> &Controller {
+        &self.controller
+    }
+
+    pub fn brokers(&self) -> &[BrokerNode] {
+        &self.brokers
+    }
+
+    pub fn unclean_elections(&self) -> bool {
+        self.unclean_elections
+    }
+
+    pub fn correlated_power_loss(&self) -> bool {
+        self.correlated_power_loss
+    }
+
+    /// Runs until simulated time passes the scenario's duration (or the queue empties).
+    pub fn run_to_end(&mut self) -> Result<(), SimError> {
+        let end = SimTime::from_millis(self.scenario.duration_ms);
+        while self.scheduler.peek_due().is_some_and(|t| t <= end) {
+            self.step()?;
+        }
+        Ok(())
+    }
+
+    /// Runs the next event.
+    pub fn step(&mut self) -> Result<bool, SimError> {
+        if self.steps >= crate::limits::SIM_EVENTS_MAX {
+            return Err(SimError::EventLimit);
+        }
+        let Some((now, event)) = self.scheduler.pop() else {
+            return Ok(false);
+        };
+        self.steps += 1;
+        self.step_lines.clear();
+        match event {
+            Event::Deliver(delivery) => self.on_delivery(now, delivery)?,
+            Event::Wake(node) => self.on_wake(now, node)?,
+            Event::Step(i) => self.on_step(now, i)?,
+        }
+        self.collect_client_lines(now);
+        self.check_invariants(now);
+        Ok(true)
+    }
+
+    fn trace(&mut self, now: SimTime, actor: String, text: String) {
+        let line = TraceLine {
+            step: self.steps,
+            time: now,
+            actor,
+            text,
+        };
+        self.step_lines.push(line.clone());
+        self.trace.record(line);
+    }
+
+    fn wake(&mut self, node: NodeId, at: SimTime) -> Result<(), SimError> {
+        if self
+            .wake_at
+            .get(&node)
+            .is_some_and(|t| *t <= at && *t >= self.scheduler.now())
+        {
+            return Ok(());
+        }
+        self.wake_at.insert(node, at);
+        self.scheduler
+            .schedule(at, Event::Wake(node))
+            .map(|_| ())
+            .map_err(|_| SimError::Config("event queue full".into()))
+    }
+
+    fn send_all(&mut self, now: SimTime, out: Outbox) -> Result<(), SimError> {
+        for (from, to, msg) in out {
+            let outcome = self.network.send(now, from, to, msg);
+            for delivery in outcome.deliveries {
+                self.scheduler
+                    .schedule(delivery.at, Event::Deliver(delivery))
+                    .map_err(|_| SimError::Config("event queue full".into()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn on_delivery(&mut self, now: SimTime, delivery: Delivery<Msg>) -> Result<(), SimError> {
+        if self.network.arrive(now, &delivery) != Arrival::Deliver {
+            return Ok(());
+        }
+        let Delivery {
+            from, to, payload, ..
+        } = delivery;
+        let mut out = Outbox::new();
+        if let Some(b) = self.broker_index(to).filter(|b| !self.brokers[*b].alive) {
+            // Nothing listens on a dead broker's port: the client's connection is refused at
+            // once, which it sees as a disconnect (NetworkException), not a silent loss.
+            if let Some(p) = self.producers.iter_mut().find(|p| p.node == from) {
+                p.on_disconnect(now, BrokerId(b as u32 + 1));
+            }
+            return self.reschedule(now, from);
+        }
+        if to == CONTROLLER_NODE {
+            self.on_controller_message(now, from, payload, &mut out);
+        } else if let Some(b) = self.broker_index(to) {
+            self.brokers[b].on_message(now, from, payload, &mut out);
+            self.note_broker(now, b);
+        } else if let Some(p) = self.producers.iter().position(|p| p.node == to) {
+            self.producers[p].on_message(now, payload, &mut out);
+        } else if let Some(c) = self.consumers.iter().position(|c| c.node == to) {
+            self.consumers[c].on_message(now, payload, &mut self.history, &mut out);
+        }
+        self.send_all(now, out)?;
+        self.reschedule(now, to)
+    }
+
+    fn broker_index(&self, node: NodeId) -> Option<usize> {
+        (node.0 >= 1 && node.0 <= self.scenario.brokers).then(|| node.0 as usize - 1)
+    }
+
+    fn reschedule(&mut self, now: SimTime, node: NodeId) -> Result<(), SimError> {
+        let next = if node == CONTROLLER_NODE {
+            self.controller.next_timer()
+        } else if let Some(b) = self.broker_index(node) {
+            self.brokers[b].next_wakeup()
+        } else if let Some(p) = self.producers.iter().find(|p| p.node == node) {
+            p.next_wakeup(now)
+        } else {
+            self.consumers
+                .iter()
+                .find(|c| c.node == node)
+                .map(|c| c.next_wakeup())
+        };
+        match next {
+            Some(at) => self.wake(node, at.max(now)),
+            None => Ok(()),
+        }
+    }
+
+    fn on_wake(&mut self, now: SimTime, node: NodeId) -> Result<(), SimError> {
+        if self.wake_at.get(&node) == Some(&now) {
+            self.wake_at.remove(&node);
+        }
+        let mut out = Outbox::new();
+        if node == CONTROLLER_NODE {
+            self.controller.on_timer(now);
+            self.publish_metadata(now, &mut out);
+        } else if let Some(b) = self.broker_index(node) {
+            self.brokers[b].on_timer(now, &mut out);
+            self.note_broker(now, b);
+        } else if let Some(p) = self.producers.iter().position(|p| p.node == node) {
+            self.producers[p].on_timer(now, &mut out);
+        } else if let Some(c) = self.consumers.iter().position(|c| c.node == node) {
+            self.consumers[c].on_timer(now, &mut out);
+        }
+        self.send_all(now, out)?;
+        self.reschedule(now, node)
+    }
+
+    fn note_broker(&mut self, now: SimTime, b: usize) {
+        let notes = std::mem::take(&mut self.brokers[b].notes);
+        let actor = format!("broker-{}", b + 1);
+        for note in notes {
+            self.trace(now, actor.clone(), note);
+        }
+    }
+
+    fn collect_client_lines(&mut self, now: SimTime) {
+        for p in 0..self.producers.len() {
+            self.producers[p].drain_history(&mut self.history);
+            let lines = std::mem::take(&mut self.producers[p].lines);
+            for line in lines {
+                self.trace(now, format!("producer-{p}"), line);
+            }
+        }
+        for c in 0..self.consumers.len() {
+            let lines = std::mem::take(&mut self.consumers[c].lines);
+            for line in lines {
+                self.trace(now, format!("consumer-{c}"), line);
+            }
+        }
+    }
+
+    fn on_controller_message(&mut self, now: SimTime, from: NodeId, msg: Msg, out: &mut Outbox) {
+        match msg {
+            Msg::Register {
+                broker,
+                incarnation,
+            } => {
+                let result = self
+                    .controller
+                    .register_broker(
+                        now,
+                        BrokerRegistrationRequest {
+                            broker,
+                            incarnation: IncarnationId(incarnation),
+                        },
+                    )
+                    .map_err(|e| e.code);
+                if result.is_ok() {
+                    // A registered broker replays the metadata log from its start.
+                    if let Some(b) = self.broker_index(from) {
+                        self.brokers[b].next_metadata_offset = 0;
+                    }
+                    for update in self.metadata_log.clone() {
+                        out.push((CONTROLLER_NODE, from, Msg::Metadata(Box::new(update))));
+                    }
+                    // Its own registration record goes out before the answer, so its first
+                    // heartbeat can already report being caught up.
+                    self.publish_metadata(now, out);
+                }
+                out.push((CONTROLLER_NODE, from, Msg::RegisterResponse { result }));
+            }
+            Msg::Heartbeat {
+                broker,
+                broker_epoch,
+                metadata_offset,
+            } => {
+                let request = BrokerHeartbeatRequest {
+                    broker,
+                    broker_epoch,
+                    current_metadata_offset: crate::controller::MetadataOffset(
+                        i64::try_from(metadata_offset).unwrap_or(i64::MAX) - 1,
+                    ),
+                };
+                let msg = match self.controller.heartbeat(now, request) {
+                    Ok(r) => Msg::HeartbeatResponse {
+                        error: ErrorCode::None,
+                        is_fenced: r.is_fenced,
+                    },
+                    Err(code) => Msg::HeartbeatResponse {
+                        error: code,
+                        is_fenced: true,
+                    },
+                };
+                // KRaft brokers fetch the metadata log from where they are.
+                for update in self.metadata_log.iter().skip(metadata_offset as usize) {
+                    out.push((
+                        CONTROLLER_NODE,
+                        from,
+                        Msg::Metadata(Box::new(update.clone())),
+                    ));
+                }
+                out.push((CONTROLLER_NODE, from, msg));
+            }
+            Msg::AlterPartition {
+                broker_epoch,
+                request,
+            } => {
+                let tp = request.topic_partition.clone();
+                let controller_request = ControllerAlterPartition {
+                    broker: request.leader,
+                    broker_epoch,
+                    topic_partition: tp.clone(),
+                    leader_epoch: request.leader_epoch,
+                    partition_epoch: request.partition_epoch,
+                    new_isr: request
+                        .new_isr
+                        .iter()
+                        .map(|b| IsrMember {
+                            broker: *b,
+                            broker_epoch: None,
+                        })
+                        .collect(),
+                    // The simulated leader has nothing to recover beyond its log, so it reports
+                    // itself recovered with its first ISR proposal (KIP-704).
+                    leader_recovery_state: crate::controller::LeaderRecoveryState::Recovered,
+                };
+                let result = self.controller.alter_partition(now, &controller_request);
+                out.push((
+                    CONTROLLER_NODE,
+                    from,
+                    BrokerNode::alter_partition_answer(tp, result),
+                ));
+            }
+            _ => {}
+        }
+        self.publish_metadata(now, out);
+    }
+
+    /// Sends new metadata records to every broker and traces the ones people care about.
+    fn publish_metadata(&mut self, now: SimTime, out: &mut Outbox) {
+        for update in self.controller.drain_updates() {
+            self.trace_metadata(now, &update);
+            self.metadata_log.push(update.clone());
+            for b in 1..=self.scenario.brokers {
+                out.push((
+                    CONTROLLER_NODE,
+                    NodeId(b),
+                    Msg::Metadata(Box::new(update.clone())),
+                ));
+            }
+        }
+    }
+
+    fn trace_metadata(&mut self, now: SimTime, update: &MetadataUpdate) {
+        let text = match &update.record {
+            MetadataRecord::FenceBroker { broker, .. } => Some(format!(
+                "fence broker {}: no heartbeat for broker.session.timeout.ms",
+                broker.0
+            )),
+            MetadataRecord::UnfenceBroker { broker, .. } => {
+                Some(format!("unfence broker {}", broker.0))
+            }
+            MetadataRecord::Partition {
+                topic_partition,
+                state,
+                reason,
+            } => {
+                // An election outside the ISR marks the new leader as recovering (KIP-704).
+                if state.leader_recovery_state == crate::controller::LeaderRecoveryState::Recovering
+                    || matches!(reason, crate::controller::ChangeReason::UncleanElection)
+                {
+                    self.unclean_elections = true;
+                }
+                let isr: Vec<String> = state.isr.iter().map(|b| b.0.to_string()).collect();
+                Some(format!(
+                    "{topic_partition}: leader {} epoch {} ISR [{}] ({reason:?})",
+                    state.leader.map_or("none".to_owned(), |l| l.0.to_string()),
+                    state.leader_epoch.0,
+                    isr.join(",")
+                ))
+            }
+            _ => None,
+        };
+        if let Some(text) = text {
+            self.trace(now, "controller".into(), text);
+        }
+    }
+
+    fn on_step(&mut self, now: SimTime, index: u32) -> Result<(), SimError> {
+        let mut out = Outbox::new();
+        if index == u32::MAX {
+            self.create_topics(now, &mut out);
+        } else if let Some(step) = self.scenario.steps.get(index as usize).cloned() {
+            self.apply_action(now, step.action, &mut out)?;
+        }
+        self.send_all(now, out)?;
+        for b in 1..=self.scenario.brokers {
+            self.reschedule(now, NodeId(b))?;
+        }
+        for node in self.client_nodes() {
+            self.reschedule(now, node)?;
+        }
+        self.reschedule(now, CONTROLLER_NODE)
+    }
+
+    fn create_topics(&mut self, now: SimTime, out: &mut Outbox) {
+        for topic in self.scenario.topics.clone() {
+            let request = CreateTopic {
+                name: topic.name.clone(),
+                partitions: Some(topic.partitions),
+                replication_factor: Some(topic.replication_factor),
+                configs: topic.config.clone(),
+            };
+            let text = match self
+                .controller
+                .create_topic(now, &mut self.controller_prng, request)
+            {
+                Ok(()) => format!(
+                    "create topic {} with {} partition(s), replication factor {}",
+                    topic.name, topic.partitions, topic.replication_factor
+                ),
+                Err(e) => format!(
+                    "create topic {} failed: {} {}",
+                    topic.name,
+                    e.code.name(),
+                    e.message
+                ),
+            };
+            self.trace(now, "controller".into(), text);
+        }
+        self.publish_metadata(now, out);
+    }
+
+    fn apply_action(
+        &mut self,
+        now: SimTime,
+        action: Action,
+        out: &mut Outbox,
+    ) -> Result<(), SimError> {
+        match action {
+            Action::CrashBroker { broker, power_loss } => {
+                self.crash_broker(now, broker, power_loss)
+            }
+            Action::CrashLeader {
+                topic,
+                partition,
+                power_loss,
+            } => {
+                let tp = TopicPartition {
+                    topic,
+                    partition: crate::ids::PartitionIndex(partition),
+                };
+                match self.controller.partition(&tp).and_then(|s| s.leader) {
+                    Some(leader) => self.crash_broker(now, leader.0, power_loss),
+                    None => self.trace(
+                        now,
+                        "nemesis".into(),
+                        format!("{tp} has no leader to crash"),
+                    ),
+                }
+            }
+            Action::PartitionLeaderFromFollowers { topic, partition } => {
+                let tp = TopicPartition {
+                    topic,
+                    partition: crate::ids::PartitionIndex(partition),
+                };
+                match self.controller.partition(&tp).and_then(|s| s.leader) {
+                    Some(leader) => {
+                        let others: Vec<NodeId> = (1..=self.scenario.brokers)
+                            .filter(|b| *b != leader.0)
+                            .map(NodeId)
+                            .collect();
+                        self.network
+                            .partition(&[vec![NodeId::from(leader)], others])
+                            .map_err(|e| SimError::Config(e.to_string()))?;
+                        self.trace(
+                            now,
+                            "nemesis".into(),
+                            format!("cut leader {} of {tp} off from the other brokers", leader.0),
+                        );
+                    }
+                    None => self.trace(
+                        now,
+                        "nemesis".into(),
+                        format!("{tp} has no leader to cut off"),
+                    ),
+                }
+            }
+            Action::RestartBroker { broker } => {
+                if let Some(b) = self.broker_index(NodeId(broker)) {
+                    if !self.brokers[b].alive {
+                        self.incarnations += 1;
+                        self.trace(now, "nemesis".into(), format!("restart broker {broker}"));
+                        self.brokers[b].start(now, out);
+                        self.note_broker(now, b);
+                        self.power_losses.remove(&BrokerId(broker));
+                    }
+                }
+            }
+            Action::Partition { sides } => {
+                let sides: Vec<Vec<NodeId>> = sides
+                    .iter()
+                    .map(|s| s.iter().map(|n| NodeId(*n)).collect())
+                    .collect();
+                self.network
+                    .partition(&sides)
+                    .map_err(|e| SimError::Config(e.to_string()))?;
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("partition the network into {sides:?}"),
+                );
+            }
+            Action::PartitionOneWay { from, to } => {
+                self.network.partition_one_way(NodeId(from), NodeId(to));
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("drop messages from node {from} to node {to}"),
+                );
+            }
+            Action::Isolate { node } => {
+                self.network.isolate(NodeId(node));
+                self.trace(now, "nemesis".into(), format!("isolate node {node}"));
+            }
+            Action::Heal => {
+                self.network.heal();
+                self.trace(now, "nemesis".into(), "heal the network".into());
+            }
+            Action::SetNetwork { config } => {
+                self.network
+                    .set_config(config)
+                    .map_err(|e| SimError::Config(e.to_string()))?;
+                self.trace(now, "nemesis".into(), "change network faults".into());
+            }
+            Action::StopProducers => {
+                for p in &mut self.producers {
+                    p.stopped = true;
+                }
+                self.trace(now, "nemesis".into(), "stop producers".into());
+            }
+        }
+        Ok(())
+    }
+
+    fn crash_broker(&mut self, now: SimTime, broker: u32, power_loss: bool) {
+        let Some(b) = self.broker_index(NodeId(broker)) else {
+            return;
+        };
+        if !self.brokers[b].alive {
+            return;
+        }
+        self.trace(
+            now,
+            "nemesis".into(),
+            format!(
+                "crash broker {broker}{}",
+                if power_loss {
+                    " with power loss (unsynced page cache lost)"
+                } else {
+                    ""
+                }
+            ),
+        );
+        self.brokers[b].crash(power_loss);
+        self.note_broker(now, b);
+        if power_loss {
+            self.power_losses.insert(BrokerId(broker));
+            self.note_correlated_loss();
+        }
+        // Its connections reset: clients see disconnects.
+        for node in self.client_nodes() {
+            for d in self.network.disconnect(now, node, NodeId(broker)) {
+                if let Some(p) = self.producers.iter_mut().find(|p| p.node == d.node) {
+                    p.on_disconnect(now, BrokerId(broker));
+                }
+            }
+        }
+    }
+
+    /// Whether every replica of some partition has lost its page cache since it last ran.
+    fn note_correlated_loss(&mut self) {
+        for row in self.controller.describe() {
+            if row.replicas.iter().all(|r| self.power_losses.contains(r)) {
+                self.correlated_power_loss = true;
+            }
+        }
+    }
+
+    /// INV-1 on every live replica, INV-4 via the log's own assertions, INV-5 on the
+    /// controller's view; INV-2 (committed-prefix agreement) on live ISR members.
+    fn check_invariants(&mut self, now: SimTime) {
+        let mut found = Vec::new();
+        for broker in self.brokers.iter().filter(|b| b.alive) {
+            for (tp, replica) in &broker.replicas {
+                let (start, hw, leo) = (
+                    replica.log_start_offset(),
+                    replica.high_watermark(),
+                    replica.log_end_offset(),
+                );
+                if !(start <= hw && hw <= leo) {
+                    found.push((
+                        "INV-1",
+                        format!(
+                            "broker {} {tp}: log start {} <= HW {} <= LEO {} does not hold",
+                            broker.id.0, start.0, hw.0, leo.0
+                        ),
+                    ));
+                }
+            }
+        }
+        for row in self.controller.describe() {
+            if let Some(leader) = row.leader {
+                if !row.isr.contains(&leader) {
+                    found.push((
+                        "INV-5",
+                        format!(
+                            "{}-{}: leader {} is not in the ISR",
+                            row.topic, row.partition.0, leader.0
+                        ),
+                    ));
+                }
+            }
+        }
+        if self.steps.is_multiple_of(64) {
+            found.extend(self.committed_prefix_disagreements());
+        }
+        for (invariant, detail) in found {
+            if !self.violations.iter().any(|v| v.detail == detail) {
+                self.violations.push(Violation {
+                    step: self.steps,
+                    time: now,
+                    invariant,
+                    detail,
+                });
+            }
+        }
+    }
+
+    /// INV-2: every live ISR member holds the leader's records below the leader's HW, unless an
+    /// unclean election happened.
+    pub fn committed_prefix_disagreements(&self) -> Vec<(&'static str, String)> {
+        let mut found = Vec::new();
+        if self.unclean_elections {
+            return found;
+        }
+        for row in self.controller.describe() {
+            let tp = TopicPartition {
+                topic: row.topic.clone(),
+                partition: row.partition,
+            };
+            let Some(leader) = row.leader else { continue };
+            let Some(leader_node) = self.brokers.get(leader.0 as usize - 1).filter(|b| b.alive)
+            else {
+                continue;
+            };
+            let Some(leader_replica) = leader_node.replicas.get(&tp) else {
+                continue;
+            };
+            if !leader_replica.is_leader() {
+                continue;
+            }
+            let hw = leader_replica.high_watermark();
+            let from = leader_replica.log_start_offset();
+            let want = leader_replica.log().read_records(from, hw, u32::MAX);
+            for member in &row.isr {
+                if *member == leader {
+                    continue;
+                }
+                let Some(node) = self.brokers.get(member.0 as usize - 1).filter(|b| b.alive) else {
+                    continue;
+                };
+                let Some(replica) = node.replicas.get(&tp) else {
+                    continue;
+                };
+                let upto = hw.min(replica.log_end_offset());
+                let start = from.max(replica.log_start_offset());
+                let theirs = replica.log().read_records(start, upto, u32::MAX);
+                let mine: Vec<_> = want
+                    .iter()
+                    .filter(|r| r.offset >= start && r.offset < upto)
+                    .collect();
+                let differs = mine.len() != theirs.len()
+                    || mine
+                        .iter()
+                        .zip(&theirs)
+                        .any(|(a, b)| a.offset != b.offset || a.value != b.value);
+                if differs {
+                    found.push((
+                        "INV-2",
+                        format!(
+                            "{}: ISR member {} differs from leader {} below HW {}",
+                            tp, member.0, leader.0, hw.0
+                        ),
+                    ));
+                }
+            }
+        }
+        found
+    }
+
+    /// The `kafka-topics --describe`-like table with each replica's HW and LEO.
+    pub fn describe_table(&self) -> String {
+        let mut out =
+            String::from("TOPIC-PARTITION  LEADER  EPOCH  REPLICAS  ISR  HW/LEO per replica\n");
+        for row in self.controller.describe() {
+            let tp = TopicPartition {
+                topic: row.topic.clone(),
+                partition: row.partition,
+            };
+            let list = |v: &[BrokerId]| {
+                v.iter()
+                    .map(|b| b.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let offsets: Vec<String> = row
+                .replicas
+                .iter()
+                .map(|r| {
+                    let node = self.brokers.get(r.0 as usize - 1);
+                    match node.and_then(|n| n.alive.then(|| n.replicas.get(&tp)).flatten()) {
+                        Some(rep) => format!(
+                            "{}:{}/{}",
+                            r.0,
+                            rep.high_watermark().0,
+                            rep.log_end_offset().0
+                        ),
+                        None => format!("{}:down", r.0),
+                    }
+                })
+                .collect();
+            out.push_str(&format!(
+                "{:<16} {:<7} {:<6} {:<9} {:<4} {}\n",
+                tp.to_string(),
+                row.leader.map_or("none".to_owned(), |l| l.0.to_string()),
+                row.leader_epoch.0,
+                list(&row.replicas),
+                list(&row.isr),
+                offsets.join(" ")
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,336 @@
+//! The cluster scenario file: a cluster (brokers and their configs), topics, clients with Kafka
+//! configs and a workload, timed fault steps, and the outcome the drill expects. JSON, with
+//! Kafka's config names; unknown fields are refused and every value is validated with a
+//! message that names it, before anything runs.
+
+use crate::broker::config::ReplicaConfig;
+use crate::client::producer::ProducerConfig;
+use crate::sim::network::NetworkConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The most brokers a scenario may ask for.
+pub const BROKERS_MAX: u32 = 64;
+/// The most clients of each kind.
+pub const CLIENTS_MAX: u32 = 64;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterScenario {
+    /// Must be "cluster".
+    pub scenario: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Simulated time the run lasts; steps after it never happen.
+    pub duration_ms: u64,
+    pub brokers: u32,
+    #[serde(default)]
+    pub broker: BrokerSettings,
+    #[serde(default)]
+    pub network: NetworkConfig,
+    pub topics: Vec<TopicSpec>,
+    #[serde(default)]
+    pub producers: Vec<ProducerSpec>,
+    #[serde(default)]
+    pub consumers: Vec<ConsumerSpec>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub expect: Expectations,
+}
+
+/// Broker-wide settings (Kafka's names) and the simulated machine's behaviour.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrokerSettings {
+    #[serde(flatten)]
+    pub replica: ReplicaConfig,
+    #[serde(rename = "unclean.leader.election.enable")]
+    pub unclean_leader_election_enable: bool,
+    #[serde(rename = "broker.session.timeout.ms")]
+    pub broker_session_timeout_ms: u64,
+    #[serde(rename = "broker.heartbeat.interval.ms")]
+    pub broker_heartbeat_interval_ms: u64,
+    #[serde(rename = "replica.fetch.wait.max.ms")]
+    pub replica_fetch_wait_max_ms: u64,
+    /// How often the OS writes dirty pages back (Linux `dirty_writeback_centisecs`, 5 s): Kafka
+    /// does not fsync by default, so this is when appended data becomes durable.
+    #[serde(rename = "os.writeback.interval.ms")]
+    pub os_writeback_interval_ms: u64,
+}
+
+impl Default for BrokerSettings {
+    fn default() -> Self {
+        BrokerSettings {
+            replica: ReplicaConfig::default(),
+            unclean_leader_election_enable: false,
+            broker_session_timeout_ms: 9_000,
+            broker_heartbeat_interval_ms: 2_000,
+            replica_fetch_wait_max_ms: 500,
+            os_writeback_interval_ms: 5_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: u32,
+    pub replication_factor: u16,
+    /// Topic configs by Kafka name (`min.insync.replicas`, `unclean.leader.election.enable`).
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+/// A producer client and what it sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerSpec {
+    pub topic: String,
+    #[serde(default)]
+    pub config: ProducerConfig,
+    /// One record every `interval_ms_min..=interval_ms_max` (uniform, seeded).
+    #[serde(default = "default_interval_min")]
+    pub interval_ms_min: u64,
+    #[serde(default = "default_interval_max")]
+    pub interval_ms_max: u64,
+    /// Keys `k0..k{keys-1}`; 0 sends null keys (sticky partitioning).
+    #[serde(default = "default_keys")]
+    pub keys: u32,
+    /// Stop sending after this many records, or at `stop_ms`.
+    #[serde(default)]
+    pub records_max: Option<u64>,
+    #[serde(default)]
+    pub stop_ms: Option<u64>,
+}
+
+fn default_interval_min() -> u64 {
+    10
+}
+fn default_interval_max() -> u64 {
+    50
+}
+fn default_keys() -> u32 {
+    8
+}
+
+/// A consumer in assign mode over every partition of a topic, `read_uncommitted`,
+/// `auto.offset.reset=earliest`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsumerSpec {
+    pub topic: String,
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_poll_interval() -> u64 {
+    100
+}
+
+/// One timed action.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub at_ms: u64,
+    pub action: Action,
+}
+
+/// Faults and operations, by node: brokers are numbered 1..=brokers, the controller is node 0.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Kill a broker's process; `power_loss` also loses its unsynced page cache.
+    CrashBroker {
+        broker: u32,
+        #[serde(default)]
+        power_loss: bool,
+    },
+    /// Crash whichever broker leads this partition now.
+    CrashLeader {
+        topic: String,
+        partition: u32,
+        #[serde(default)]
+        power_loss: bool,
+    },
+    RestartBroker {
+        broker: u32,
+    },
+    /// Cut whichever broker leads this partition now off from the other brokers (both ways);
+    /// the controller and clients still reach it: a leader that keeps acknowledging writes its
+    /// followers never fetch.
+    PartitionLeaderFromFollowers {
+        topic: String,
+        partition: u32,
+    },
+    /// Cut the network between groups of nodes, both ways.
+    Partition {
+        sides: Vec<Vec<u32>>,
+    },
+    /// Messages from `from` to `to` are lost; the other way still works.
+    PartitionOneWay {
+        from: u32,
+        to: u32,
+    },
+    /// Cut a node off from every other node.
+    Isolate {
+        node: u32,
+    },
+    Heal,
+    /// Change the network's drop/duplicate/delay settings.
+    SetNetwork {
+        config: NetworkConfig,
+    },
+    /// Stop every producer from sending new records (in-flight ones finish).
+    StopProducers,
+}
+
+/// What the drill must show. Missing fields are not checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expectations {
+    /// Anomalies the configuration does not excuse.
+    pub bugs: Option<u32>,
+    /// Per Jepsen anomaly name (`lost-write`, `duplicate`, ...): at least this many.
+    pub anomalies_at_least: BTreeMap<String, u32>,
+    /// Per anomaly name: at most this many.
+    pub anomalies_at_most: BTreeMap<String, u32>,
+    /// At least this many acknowledged records.
+    pub acked_at_least: Option<u64>,
+}
+
+impl ClusterScenario {
+    /// Checks every value, naming what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.scenario != "cluster" {
+            return Err(format!(
+                "scenario is {:?}; expected \"cluster\"",
+                self.scenario
+            ));
+        }
+        if self.brokers == 0 || self.brokers > BROKERS_MAX {
+            return Err(format!(
+                "brokers = {}: expected 1..={BROKERS_MAX}",
+                self.brokers
+            ));
+        }
+        if self.duration_ms == 0 || self.duration_ms > 24 * 3_600_000 {
+            return Err(format!(
+                "duration_ms = {}: expected 1..=86400000",
+                self.duration_ms
+            ));
+        }
+        self.broker.replica.validate()?;
+        if self.broker.broker_heartbeat_interval_ms == 0
+            || self.broker.broker_heartbeat_interval_ms >= self.broker.broker_session_timeout_ms
+        {
+            return Err(
+                "broker.heartbeat.interval.ms must be >= 1 and below broker.session.timeout.ms"
+                    .into(),
+            );
+        }
+        if self.broker.replica_fetch_wait_max_ms == 0 || self.broker.os_writeback_interval_ms == 0 {
+            return Err(
+                "replica.fetch.wait.max.ms and os.writeback.interval.ms must be >= 1".into(),
+            );
+        }
+        self.network.validate().map_err(|e| e.to_string())?;
+        if self.topics.is_empty() {
+            return Err("a cluster scenario needs at least one topic".into());
+        }
+        for t in &self.topics {
+            crate::ids::validate_topic_name(&t.name)?;
+            if t.partitions == 0 || t.partitions > crate::limits::TOPIC_PARTITIONS_MAX {
+                return Err(format!(
+                    "topic {}: partitions = {} out of range",
+                    t.name, t.partitions
+                ));
+            }
+            if t.replication_factor == 0 || u32::from(t.replication_factor) > self.brokers {
+                return Err(format!(
+                    "topic {}: replication_factor = {} with {} broker(s): INVALID_REPLICATION_FACTOR",
+                    t.name, t.replication_factor, self.brokers
+                ));
+            }
+        }
+        let topic_known = |name: &str| self.topics.iter().any(|t| t.name == name);
+        if self.producers.len() as u32 > CLIENTS_MAX || self.consumers.len() as u32 > CLIENTS_MAX {
+            return Err(format!(
+                "at most {CLIENTS_MAX} producers and {CLIENTS_MAX} consumers"
+            ));
+        }
+        for (i, p) in self.producers.iter().enumerate() {
+            if !topic_known(&p.topic) {
+                return Err(format!("producer {i}: unknown topic {:?}", p.topic));
+            }
+            p.config
+                .validate()
+                .map_err(|e| format!("producer {i}: {e}"))?;
+            if p.interval_ms_min == 0 || p.interval_ms_min > p.interval_ms_max {
+                return Err(format!(
+                    "producer {i}: need 1 <= interval_ms_min <= interval_ms_max"
+                ));
+            }
+        }
+        for (i, c) in self.consumers.iter().enumerate() {
+            if !topic_known(&c.topic) {
+                return Err(format!("consumer {i}: unknown topic {:?}", c.topic));
+            }
+            if c.poll_interval_ms == 0 {
+                return Err(format!("consumer {i}: poll_interval_ms must be >= 1"));
+            }
+        }
+        let broker_ok = |b: u32| (1..=self.brokers).contains(&b);
+        let node_ok = |n: u32| n <= self.brokers;
+        for (i, step) in self.steps.iter().enumerate() {
+            let bad = |m: String| Err(format!("step {i} (at {} ms): {m}", step.at_ms));
+            match &step.action {
+                Action::CrashBroker { broker, .. } | Action::RestartBroker { broker } => {
+                    if !broker_ok(*broker) {
+                        return bad(format!(
+                            "no broker {broker}; brokers are 1..={}",
+                            self.brokers
+                        ));
+                    }
+                }
+                Action::CrashLeader {
+                    topic, partition, ..
+                }
+                | Action::PartitionLeaderFromFollowers { topic, partition } => {
+                    match self.topics.iter().find(|t| &t.name == topic) {
+                        Some(t) if *partition < t.partitions => {}
+                        _ => return bad(format!("no partition {topic}-{partition}")),
+                    }
+                }
+                Action::Partition { sides } => {
+                    if let Some(n) = sides.iter().flatten().find(|n| !node_ok(**n)) {
+                        return bad(format!(
+                            "no node {n}; nodes are 0 (controller) and 1..={}",
+                            self.brokers
+                        ));
+                    }
+                }
+                Action::PartitionOneWay { from, to } => {
+                    if !node_ok(*from) || !node_ok(*to) {
+                        return bad(format!("no node {from} or {to}"));
+                    }
+                }
+                Action::Isolate { node } => {
+                    if !node_ok(*node) {
+                        return bad(format!("no node {node}"));
+                    }
+                }
+                Action::SetNetwork { config } => {
+                    config.validate().map_err(|e| format!("step {i}: {e}"))?;
+                }
+                Action::Heal | Action::StopProducers => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -54,7 +54,11 @@ fn every_drill_shows_its_expected_outcome() {
 
 #[test]
 fn the_same_seed_gives_the_same_trace() {
-    let (_, scenario) = scenarios().into_iter().next().expect("a scenario");
+    // A short drill with network faults, so the seed decides many draws.
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("d7-retries-without-idempotence.json"))
+        .expect("D7");
     let a = run(scenario.clone(), 11).trace_hash();
     let b = run(scenario.clone(), 11).trace_hash();
     let c = run(scenario, 12).trace_hash();

@@ -49,6 +49,19 @@ struct PendingProduce {
     expects_response: bool,
 }
 
+/// An acks=all retry the idempotent producer check found already appended: like Kafka, whose
+/// duplicate append still goes to the produce purgatory with the original batch's offsets, it
+/// is answered only once the high watermark passes the original batch (or it times out), never
+/// before: an acknowledgement of an uncommitted duplicate could be lost in a failover.
+struct DuplicateWait {
+    key: u64,
+    slot: u32,
+    topic_partition: TopicPartition,
+    first_offset: Offset,
+    required_offset: Offset,
+    deadline: SimTime,
+}
+
 /// A follower fetch the leader holds until data arrives or `replica.fetch.wait.max.ms`.
 struct ParkedFetch {
     follower: BrokerId,
@@ -84,6 +97,7 @@ pub struct BrokerNode {
     fetch_in_flight: BTreeMap<TopicPartition, SimTime>,
     parked_fetches: Vec<ParkedFetch>,
     pending_produce: BTreeMap<u64, PendingProduce>,
+    duplicate_waits: Vec<DuplicateWait>,
     next_token: u64,
     token_owner: BTreeMap<RequestToken, u64>,
     /// Recovery notes and state changes, for the trace.
@@ -121,6 +135,7 @@ impl BrokerNode {
             fetch_in_flight: BTreeMap::new(),
             parked_fetches: Vec::new(),
             pending_produce: BTreeMap::new(),
+            duplicate_waits: Vec::new(),
             next_token: 0,
             token_owner: BTreeMap::new(),
             notes: Vec::new(),
@@ -178,6 +193,7 @@ impl BrokerNode {
         self.fetch_in_flight.clear();
         self.parked_fetches.clear();
         self.pending_produce.clear();
+        self.duplicate_waits.clear();
         self.token_owner.clear();
     }
 
@@ -228,6 +244,9 @@ impl BrokerNode {
         }
         for due in self.fetch_in_flight.values() {
             next = next.min(*due);
+        }
+        for wait in &self.duplicate_waits {
+            next = next.min(wait.deadline);
         }
         if let Some(t) = self.disk.next_due() {
             next = next.min(t);
@@ -662,8 +681,27 @@ impl BrokerNode {
             if replica.is_leader() {
                 if let (Some(info), Some(table)) = (&info, self.producer_states.get(&tp)) {
                     match table.check_client_batch(info) {
-                        Ok(SequenceCheck::Duplicate { first_offset, .. }) => {
-                            pending.answers[i] = Some(answer(ErrorCode::None, first_offset));
+                        Ok(SequenceCheck::Duplicate {
+                            first_offset,
+                            last_offset,
+                        }) => {
+                            let required_offset = last_offset.plus(1);
+                            if acks == ReplicaAcks::All
+                                && replica.high_watermark() < required_offset
+                            {
+                                self.duplicate_waits.push(DuplicateWait {
+                                    key,
+                                    slot: i as u32,
+                                    topic_partition: tp.clone(),
+                                    first_offset,
+                                    required_offset,
+                                    deadline: now.saturating_add(SimDuration::from_millis(
+                                        request.timeout_ms,
+                                    )),
+                                });
+                            } else {
+                                pending.answers[i] = Some(answer(ErrorCode::None, first_offset));
+                            }
                             continue;
                         }
                         Ok(_) => {}
@@ -742,7 +780,51 @@ impl BrokerNode {
         out.push((self.node(), pending.client, Msg::ProduceResponse(response)));
     }
 
+    /// Answers the parked duplicates whose original batch is now committed, whose leader
+    /// stepped down, or whose request timed out (Kafka's `DelayedProduce` outcomes).
+    fn complete_duplicate_waits(&mut self, now: SimTime, out: &mut Outbox) {
+        if self.duplicate_waits.is_empty() {
+            return;
+        }
+        let mut keep = Vec::new();
+        let mut done = Vec::new();
+        for wait in std::mem::take(&mut self.duplicate_waits) {
+            let outcome = match self.replicas.get(&wait.topic_partition) {
+                Some(r) if !r.is_leader() => Some((ErrorCode::NotLeaderOrFollower, Offset(-1))),
+                None => Some((ErrorCode::NotLeaderOrFollower, Offset(-1))),
+                Some(r) if r.high_watermark() >= wait.required_offset => {
+                    if r.maximal_isr().len() as u32 >= r.effective_min_isr() {
+                        Some((ErrorCode::None, wait.first_offset))
+                    } else {
+                        Some((ErrorCode::NotEnoughReplicasAfterAppend, Offset(-1)))
+                    }
+                }
+                Some(_) if now >= wait.deadline => Some((ErrorCode::RequestTimedOut, Offset(-1))),
+                Some(_) => None,
+            };
+            match outcome {
+                Some(answer) => done.push((wait, answer)),
+                None => keep.push(wait),
+            }
+        }
+        self.duplicate_waits = keep;
+        for (wait, (error, base_offset)) in done {
+            if let Some(pending) = self.pending_produce.get_mut(&wait.key) {
+                if let Some(slot) = pending.answers.get_mut(wait.slot as usize) {
+                    *slot = Some(ProducePartitionResponse {
+                        topic_partition: wait.topic_partition.clone(),
+                        error,
+                        base_offset,
+                        log_start_offset: Offset(-1),
+                    });
+                }
+            }
+            self.finish_produce(wait.key, out);
+        }
+    }
+
     fn drain_replica_outputs(&mut self, now: SimTime, out: &mut Outbox) {
+        self.complete_duplicate_waits(now, out);
         let mut outputs = Vec::new();
         for (tp, replica) in self.replicas.iter_mut() {
             while let Some(output) = replica.poll_output() {

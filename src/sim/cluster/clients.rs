@@ -16,7 +16,8 @@ use crate::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
 /// Values are `(client index + 1) << 32 | sequence`, written as decimal text in the record
-/// value, so a consumer can name every value it reads.
+/// value, so a consumer can name every value it reads; one producer's values grow in the order
+/// it sends them, which is how the checker knows send order (`nonmonotonic-send`).
 fn value_id(client: u32, sequence: u64) -> ValueId {
     ValueId((u64::from(client) + 1) << 32 | (sequence & 0xFFFF_FFFF))
 }

@@ -646,31 +646,10 @@ impl ClusterSim {
                 }
             }
             Action::PartitionLeaderFromFollowers { topic, partition } => {
-                let tp = TopicPartition {
-                    topic,
-                    partition: crate::ids::PartitionIndex(partition),
-                };
-                match self.controller.partition(&tp).and_then(|s| s.leader) {
-                    Some(leader) => {
-                        let others: Vec<NodeId> = (1..=self.scenario.brokers)
-                            .filter(|b| *b != leader.0)
-                            .map(NodeId)
-                            .collect();
-                        self.network
-                            .partition(&[vec![NodeId::from(leader)], others])
-                            .map_err(|e| SimError::Config(e.to_string()))?;
-                        self.trace(
-                            now,
-                            "nemesis".into(),
-                            format!("cut leader {} of {tp} off from the other brokers", leader.0),
-                        );
-                    }
-                    None => self.trace(
-                        now,
-                        "nemesis".into(),
-                        format!("{tp} has no leader to cut off"),
-                    ),
-                }
+                self.cut_off_leader(now, topic, partition, false)?
+            }
+            Action::PartitionLeaderFromCluster { topic, partition } => {
+                self.cut_off_leader(now, topic, partition, true)?
             }
             Action::RestartBroker { broker } => {
                 if let Some(b) = self.broker_index(NodeId(broker)) {
@@ -725,6 +704,54 @@ impl ClusterSim {
                 }
                 self.trace(now, "nemesis".into(), "stop producers".into());
             }
+        }
+        Ok(())
+    }
+
+    /// Cuts the partition's current leader off from the other brokers, and with
+    /// `from_controller` from the controller too; clients still reach it.
+    fn cut_off_leader(
+        &mut self,
+        now: SimTime,
+        topic: String,
+        partition: u32,
+        from_controller: bool,
+    ) -> Result<(), SimError> {
+        let tp = TopicPartition {
+            topic,
+            partition: crate::ids::PartitionIndex(partition),
+        };
+        match self.controller.partition(&tp).and_then(|s| s.leader) {
+            Some(leader) => {
+                let mut others: Vec<NodeId> = (1..=self.scenario.brokers)
+                    .filter(|b| *b != leader.0)
+                    .map(NodeId)
+                    .collect();
+                if from_controller {
+                    others.push(CONTROLLER_NODE);
+                }
+                self.network
+                    .partition(&[vec![NodeId::from(leader)], others])
+                    .map_err(|e| SimError::Config(e.to_string()))?;
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!(
+                        "cut leader {} of {tp} off from the other brokers{}",
+                        leader.0,
+                        if from_controller {
+                            " and the controller"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            None => self.trace(
+                now,
+                "nemesis".into(),
+                format!("{tp} has no leader to cut off"),
+            ),
         }
         Ok(())
     }

@@ -168,6 +168,13 @@ pub enum Action {
         topic: String,
         partition: u32,
     },
+    /// Cut whichever broker leads this partition now off from the controller and the other
+    /// brokers (both ways), while clients still reach it: the zombie leader of D2, which keeps
+    /// taking writes after the controller has fenced it and elected another leader.
+    PartitionLeaderFromCluster {
+        topic: String,
+        partition: u32,
+    },
     /// Cut the network between groups of nodes, both ways.
     Partition {
         sides: Vec<Vec<u32>>,
@@ -301,7 +308,8 @@ impl ClusterScenario {
                 Action::CrashLeader {
                     topic, partition, ..
                 }
-                | Action::PartitionLeaderFromFollowers { topic, partition } => {
+                | Action::PartitionLeaderFromFollowers { topic, partition }
+                | Action::PartitionLeaderFromCluster { topic, partition } => {
                     match self.topics.iter().find(|t| &t.name == topic) {
                         Some(t) if *partition < t.partitions => {}
                         _ => return bad(format!("no partition {topic}-{partition}")),

@@ -4,6 +4,7 @@
 //! problem.
 
 mod bench;
+mod drill;
 mod file_storage;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,9 @@ struct Cli {
 enum Command {
     /// Run a scenario with a seed and print its trace and trace hash.
     Run(RunArgs),
+    /// Swarm drills over many seeds: random clusters, configs and faults, judged by the
+    /// checkers; prints a one-line reproduction for every failure.
+    Drill(drill::DrillArgs),
     /// Benchmarks (programs, not tests): `logsim bench log` runs B1.
     Bench(bench::BenchArgs),
 }
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Drill(args) => drill::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

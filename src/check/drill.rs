@@ -123,3 +123,48 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
         unmet,
     }
 }
+
+/// A swarm seed's verdict: the drill report plus whether the healed cluster made progress.
+#[derive(Clone, Debug)]
+pub struct SwarmVerdict {
+    pub report: DrillReport,
+    /// Acknowledged sends and values read after the liveness phase began.
+    pub acked_after_heal: u64,
+    pub read_after_heal: u64,
+}
+
+impl SwarmVerdict {
+    /// The healed cluster must acknowledge new records and a consumer must read some.
+    pub fn liveness_ok(&self) -> bool {
+        self.acked_after_heal > 0 && self.read_after_heal > 0
+    }
+
+    pub fn failed(&self) -> bool {
+        self.report.has_bug() || !self.liveness_ok()
+    }
+}
+
+/// Judges a finished swarm run whose liveness phase began at `heal_at`.
+pub fn judge_swarm(sim: &ClusterSim, heal_at: crate::time::SimTime) -> SwarmVerdict {
+    use crate::sim::history::{Op, SendOutcome};
+    let report = judge(sim, true);
+    let (mut acked, mut read) = (0, 0);
+    for (op, at) in sim.history().iter().zip(sim.history_times()) {
+        if *at < heal_at {
+            continue;
+        }
+        match op {
+            Op::Send {
+                outcome: SendOutcome::Acked(_),
+                ..
+            } => acked += 1,
+            Op::Poll { records, .. } => read += records.len() as u64,
+            Op::Send { .. } => {}
+        }
+    }
+    SwarmVerdict {
+        report,
+        acked_after_heal: acked,
+        read_after_heal: read,
+    }
+}

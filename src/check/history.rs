@@ -71,7 +71,7 @@ impl Policy {
                     "an unclean leader election elected a replica outside the ISR (R-9)".to_owned(),
                 )
             } else if self.correlated_power_loss {
-                Some("every replica lost its unsynced page cache at once; Kafka does not fsync by default (R-8 #4)".to_owned())
+                Some("replicas failed together and one lost its unsynced page cache; Kafka does not fsync by default (R-8 #4)".to_owned())
             } else {
                 None
             }

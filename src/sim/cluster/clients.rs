@@ -87,6 +87,12 @@ impl ProducerClient {
             let retry = at.saturating_add(SimDuration::from_millis(1000));
             next = Some(next.map_or(retry, |n| n.min(retry)));
         }
+        if self.missing_leader() {
+            let retry = self
+                .metadata_requested_at
+                .map_or(now, |at| at.saturating_add(SimDuration::from_millis(500)));
+            next = Some(next.map_or(retry, |n| n.min(retry)));
+        }
         next.map(|n| n.max(now))
     }
 
@@ -104,8 +110,22 @@ impl ProducerClient {
         ));
     }
 
+    /// Whether some partition of the topic has no known leader: Kafka's producer keeps
+    /// refreshing metadata (every `retry.backoff.ms`) until every partition it needs has one.
+    fn missing_leader(&self) -> bool {
+        self.metadata.partition_count(&self.spec.topic).is_none()
+            || !self
+                .metadata
+                .available_partitions(&self.spec.topic)
+                .len()
+                .eq(&(self.metadata.partition_count(&self.spec.topic).unwrap_or(0) as usize))
+    }
+
     pub fn on_timer(&mut self, now: SimTime, out: &mut Vec<(NodeId, NodeId, Msg)>) {
-        if self.metadata.partition_count(&self.spec.topic).is_none()
+        let refresh_due = self
+            .metadata_requested_at
+            .is_none_or(|at| now >= at.saturating_add(SimDuration::from_millis(500)));
+        if (self.missing_leader() && refresh_due)
             || self.producer.take_metadata_refresh_request()
             || self
                 .metadata_requested_at

@@ -9,6 +9,7 @@ pub mod broker_node;
 pub mod clients;
 pub mod messages;
 pub mod scenario;
+pub mod swarm;
 
 use crate::client::producer::Producer;
 use crate::controller::{
@@ -67,6 +68,8 @@ pub struct ClusterSim {
     step_lines: Vec<TraceLine>,
     steps: u64,
     history: Vec<Op>,
+    /// When each history entry was recorded (same length as `history`).
+    history_times: Vec<SimTime>,
     violations: Vec<Violation>,
     unclean_elections: bool,
     power_losses: BTreeSet<BrokerId>,
@@ -162,6 +165,7 @@ impl ClusterSim {
             step_lines: Vec::new(),
             steps: 0,
             history: Vec::new(),
+            history_times: Vec::new(),
             violations: Vec::new(),
             unclean_elections: false,
             power_losses: BTreeSet::new(),
@@ -237,6 +241,11 @@ impl ClusterSim {
         &self.history
     }
 
+    /// When each history entry was recorded.
+    pub fn history_times(&self) -> &[SimTime] {
+        &self.history_times
+    }
+
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
@@ -286,6 +295,7 @@ impl ClusterSim {
             Event::Step(i) => self.on_step(now, i)?,
         }
         self.collect_client_lines(now);
+        self.history_times.resize(self.history.len(), now);
         self.check_invariants(now);
         Ok(true)
     }
@@ -779,7 +789,7 @@ impl ClusterSim {
         self.note_broker(now, b);
         if power_loss {
             self.power_losses.insert(BrokerId(broker));
-            self.note_correlated_loss();
+            self.note_correlated_loss(BrokerId(broker));
         }
         // Its connections reset: clients see disconnects.
         for node in self.client_nodes() {
@@ -791,10 +801,24 @@ impl ClusterSim {
         }
     }
 
-    /// Whether every replica of some partition has lost its page cache since it last ran.
-    fn note_correlated_loss(&mut self) {
+    /// Records whether this power loss is a correlated failure (R-8 #4): every other replica of
+    /// one of the broker's partitions is down at the same moment, so no live replica is left
+    /// holding what this one lost from its page cache. Kafka does not fsync; it relies on
+    /// replicas not failing together, and acks=all cannot protect acknowledged records then.
+    fn note_correlated_loss(&mut self, broker: BrokerId) {
         for row in self.controller.describe() {
-            if row.replicas.iter().all(|r| self.power_losses.contains(r)) {
+            if !row.replicas.contains(&broker) || row.replicas.len() < 2 {
+                if row.replicas == [broker] {
+                    self.correlated_power_loss = true;
+                }
+                continue;
+            }
+            let others_down = row
+                .replicas
+                .iter()
+                .filter(|r| **r != broker)
+                .all(|r| self.brokers.get(r.0 as usize - 1).is_none_or(|b| !b.alive));
+            if others_down {
                 self.correlated_power_loss = true;
             }
         }

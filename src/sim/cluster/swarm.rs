@@ -1,0 +1,148 @@
+//! Swarm drills (TigerBeetle's VOPR idea): every seed draws its own cluster size, topic
+//! layout, client configs and fault schedule, so thousands of seeds cover configurations no one
+//! wrote by hand. A run has a safety phase, where faults come and go, and then a liveness
+//! phase: the network heals, every broker is up again, and the cluster must make progress (new
+//! acknowledged records and a consumer that reads them). What the configuration makes legal is
+//! the checker's business (`check::drill`); this module only builds the scenario.
+
+use super::scenario::{
+    Action, BrokerSettings, ClusterScenario, ConsumerSpec, Expectations, ProducerSpec, Step,
+    TopicSpec,
+};
+use crate::client::producer::{Acks, ProducerConfig};
+use crate::prng::Prng;
+use crate::sim::network::NetworkConfig;
+use std::collections::BTreeMap;
+
+/// How long the faults last, and how long the healed cluster gets to show progress.
+pub const SAFETY_PHASE_MS: u64 = 20_000;
+pub const LIVENESS_PHASE_MS: u64 = 25_000;
+/// The producers stop this long before the end, so consumers can read everything.
+pub const DRAIN_MS: u64 = 8_000;
+
+/// The scenario a swarm seed stands for. Deterministic: the same seed, the same scenario.
+pub fn swarm_scenario(seed: u64) -> ClusterScenario {
+    let mut rng = Prng::new(seed).fork("swarm");
+    let brokers = rng.range_inclusive(1, 5) as u32;
+    let rf = rng.range_inclusive(1, u64::from(brokers.min(3))) as u16;
+    let partitions = rng.range_inclusive(1, 4) as u32;
+    let min_isr = rng.range_inclusive(1, u64::from(rf)) as u32;
+    let mut topic_config = BTreeMap::new();
+    topic_config.insert("min.insync.replicas".to_owned(), min_isr.to_string());
+    let broker = BrokerSettings {
+        unclean_leader_election_enable: rng.chance(1, 8),
+        ..BrokerSettings::default()
+    };
+    let producers = (0..rng.range_inclusive(1, 2))
+        .map(|_| {
+            let acks = match rng.below(3) {
+                0 => Acks::Leader,
+                _ => Acks::All,
+            };
+            let idempotent = acks == Acks::All && rng.chance(3, 4);
+            ProducerSpec {
+                topic: "t".into(),
+                config: ProducerConfig {
+                    acks,
+                    enable_idempotence: Some(idempotent),
+                    linger_ms: rng.range_inclusive(0, 5),
+                    request_timeout_ms: 5_000,
+                    delivery_timeout_ms: 60_000,
+                    ..ProducerConfig::default()
+                },
+                interval_ms_min: 5,
+                interval_ms_max: 30,
+                keys: rng.range_inclusive(0, 6) as u32,
+                records_max: None,
+                stop_ms: Some(SAFETY_PHASE_MS + LIVENESS_PHASE_MS - DRAIN_MS),
+            }
+        })
+        .collect();
+    let mut steps = Vec::new();
+    let mut down: Vec<bool> = vec![false; brokers as usize];
+    let mut at = 2_000;
+    while at < SAFETY_PHASE_MS {
+        at += rng.range_inclusive(500, 4_000);
+        if at >= SAFETY_PHASE_MS {
+            break;
+        }
+        let b = rng.range_inclusive(1, u64::from(brokers)) as u32;
+        let action = match rng.below(6) {
+            0 | 1 if !down[b as usize - 1] => {
+                down[b as usize - 1] = true;
+                Action::CrashBroker {
+                    broker: b,
+                    power_loss: rng.chance(1, 4),
+                }
+            }
+            0 | 1 => {
+                down[b as usize - 1] = false;
+                Action::RestartBroker { broker: b }
+            }
+            2 => Action::Isolate { node: b },
+            3 => {
+                let other = rng.range_inclusive(0, u64::from(brokers)) as u32;
+                Action::PartitionOneWay { from: b, to: other }
+            }
+            4 => Action::PartitionLeaderFromFollowers {
+                topic: "t".into(),
+                partition: rng.below(u64::from(partitions)) as u32,
+            },
+            _ => Action::Heal,
+        };
+        steps.push(Step { at_ms: at, action });
+    }
+    // Liveness: everything heals and comes back.
+    steps.push(Step {
+        at_ms: SAFETY_PHASE_MS,
+        action: Action::Heal,
+    });
+    for b in 1..=brokers {
+        steps.push(Step {
+            at_ms: SAFETY_PHASE_MS,
+            action: Action::RestartBroker { broker: b },
+        });
+    }
+    ClusterScenario {
+        scenario: "cluster".into(),
+        name: format!("swarm seed {seed}"),
+        description: String::new(),
+        seed: Some(seed),
+        duration_ms: SAFETY_PHASE_MS + LIVENESS_PHASE_MS,
+        brokers,
+        broker,
+        network: NetworkConfig::default(),
+        topics: vec![TopicSpec {
+            name: "t".into(),
+            partitions,
+            replication_factor: rf,
+            config: topic_config,
+        }],
+        producers,
+        consumers: vec![ConsumerSpec {
+            topic: "t".into(),
+            poll_interval_ms: 100,
+        }],
+        steps,
+        expect: Expectations::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn swarm_scenarios_are_valid_deterministic_and_varied() {
+        let mut sizes = std::collections::BTreeSet::new();
+        for seed in 0..200 {
+            let s = swarm_scenario(seed);
+            s.validate().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            assert_eq!(s, swarm_scenario(seed));
+            sizes.insert((s.brokers, s.topics[0].replication_factor));
+        }
+        assert!(sizes.len() >= 6, "{sizes:?}");
+    }
+}

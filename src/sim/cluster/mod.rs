@@ -10,6 +10,8 @@ pub mod clients;
 pub mod messages;
 pub mod scenario;
 pub mod swarm;
+#[cfg(test)]
+mod tests;
 
 use crate::client::producer::Producer;
 use crate::controller::{

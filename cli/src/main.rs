@@ -30,6 +30,9 @@ struct Cli {
 enum Command {
     /// Run a scenario with a seed and print its trace and trace hash.
     Run(RunArgs),
+    /// Check an exported history (from `logsim run --export-history FILE`) with the Jepsen-style
+    /// checker under the policy recorded with it; exits non-zero when it finds a bug.
+    Check(CheckArgs),
     /// Swarm drills over many seeds: random clusters, configs and faults, judged by the
     /// checkers; prints a one-line reproduction for every failure.
     Drill(drill::DrillArgs),
@@ -60,6 +63,68 @@ struct RunArgs {
     /// Print only the seed, the summary and the trace hash.
     #[arg(long)]
     quiet: bool,
+    /// Write the clients' history and the run's policy to this file (JSON) for `logsim check`.
+    #[arg(long)]
+    export_history: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// A history file written by `logsim run --export-history`.
+    file: PathBuf,
+}
+
+/// What `--export-history` writes and `logsim check` reads.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportedHistory {
+    scenario: String,
+    seed: u64,
+    policy: logsim::check::history::Policy,
+    final_reads_complete: bool,
+    history: Vec<logsim::sim::history::Op>,
+}
+
+fn check_history(args: CheckArgs) -> Result<(), String> {
+    let name = args.file.display().to_string();
+    let meta = std::fs::metadata(&args.file).map_err(|e| format!("cannot read {name}: {e}"))?;
+    if meta.len() > 512 * 1024 * 1024 {
+        return Err(format!(
+            "{name} is {} bytes; the limit is 512 MiB",
+            meta.len()
+        ));
+    }
+    let text =
+        std::fs::read_to_string(&args.file).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let exported: ExportedHistory =
+        serde_json::from_str(&text).map_err(|e| format!("{name}: not a logsim history: {e}"))?;
+    let report = logsim::check::history::check(
+        &exported.history,
+        &exported.policy,
+        exported.final_reads_complete,
+    );
+    println!(
+        "{name}: scenario {}, seed {}: {} operations, {} acknowledged sends, {} values read",
+        exported.scenario,
+        exported.seed,
+        exported.history.len(),
+        report.sends_acked,
+        report.values_read
+    );
+    for anomaly in &report.anomalies {
+        println!("anomaly: {anomaly}");
+    }
+    let bugs = report.bugs().count();
+    println!(
+        "checker: {} anomalies, {bugs} bug(s)",
+        report.anomalies.len()
+    );
+    if bugs > 0 {
+        return Err(format!(
+            "{bugs} anomaly(ies) the configuration does not allow"
+        ));
+    }
+    Ok(())
 }
 
 /// A scenario file: which scenario, an optional seed, and its configuration.
@@ -78,6 +143,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Drill(args) => drill::run(args),
+        Command::Check(args) => check_history(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {
@@ -222,6 +288,17 @@ fn run_cluster(scenario: ClusterScenario, args: &RunArgs) -> Result<(), String> 
     }
     w(&mut out, format!("trace hash {:016x}", sim.trace_hash()))?;
     out.flush().map_err(|e| e.to_string())?;
+    if let Some(path) = &args.export_history {
+        let exported = ExportedHistory {
+            scenario: args.scenario.clone(),
+            seed,
+            policy: report.policy.clone(),
+            final_reads_complete: true,
+            history: sim.history().to_vec(),
+        };
+        let json = serde_json::to_vec(&exported).map_err(|e| e.to_string())?;
+        std::fs::write(path, json).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     if !report.violations.is_empty() {
         return Err(format!(
             "invariant violated; reproduce with: logsim run --scenario {} --seed {seed}",

@@ -183,3 +183,50 @@ fn a_scenario_file_sets_seed_and_config() {
     assert_eq!(text.lines().next(), Some("seed 11"));
     assert!(text.contains("events-4:"), "{text}");
 }
+
+#[test]
+fn drill_runs_swarm_seeds_and_prints_a_table() {
+    let o = logsim(&["drill", "--seeds", "3", "--start", "1"]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("seeds run                    3"), "{text}");
+    assert!(text.contains("failures (bugs, liveness)    0"), "{text}");
+    let one = logsim(&["drill", "--seed", "2"]);
+    assert!(one.status.success(), "{}", stderr(&one));
+    assert!(stdout(&one).lines().next() == Some("seed 2"));
+    assert!(stdout(&one).contains("trace hash "));
+    let bad = logsim(&["drill", "--seeds", "0"]);
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn an_exported_history_is_checked_under_its_policy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let history = dir.path().join("h.json");
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/d1-acks1-leader-crash.json"
+    );
+    let run = logsim(&[
+        "run",
+        "--scenario",
+        scenario,
+        "--quiet",
+        "--export-history",
+        history.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stdout(&run).contains("lost-write"), "{}", stdout(&run));
+    let ok = logsim(&["check", history.to_str().unwrap()]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains(" 0 bug(s)"), "{}", stdout(&ok));
+    // The same history under acks=all with min.insync.replicas=2 is a list of bugs.
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&history).unwrap()).unwrap();
+    value["policy"]["acks_min"] = serde_json::json!(-1);
+    value["policy"]["min_insync_replicas"] = serde_json::json!(2);
+    std::fs::write(&history, value.to_string()).unwrap();
+    let bug = logsim(&["check", history.to_str().unwrap()]);
+    assert!(!bug.status.success());
+    assert!(stdout(&bug).contains("(BUG)"), "{}", stdout(&bug));
+}

@@ -386,7 +386,16 @@ fn run(args: RunArgs) -> Result<(), String> {
                 args.data_dir.as_deref().unwrap_or(Path::new("")).display()
             )
         })?;
-        if let Some(seed) = args.seed {
+        // A session continues only the scenario it was started with: a different seed or
+        // configuration on the command line is refused, not silently ignored.
+        if args.scenario != "hello" && &config != sim.config() {
+            return Err(format!(
+                "{} holds a session of a different configuration than {}; use an empty --data-dir for a new run",
+                args.data_dir.as_deref().unwrap_or(Path::new("")).display(),
+                args.scenario
+            ));
+        }
+        if let Some(seed) = args.seed.or(file_seed) {
             if seed != sim.seed() {
                 return Err(format!(
                     "{} holds a session with seed {}, not {seed}; use an empty --data-dir for a new run",

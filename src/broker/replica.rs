@@ -332,6 +332,21 @@ impl PartitionReplica {
         self.config.min_insync_replicas.min(replication_factor)
     }
 
+    /// One `log.retention.check.interval.ms` tick (L-6): deletes the segments the log's
+    /// retention configs let go (never past the high watermark) and drops the leader epochs
+    /// that now start below the new log start offset. Returns the deleted segments.
+    pub fn apply_retention(
+        &mut self,
+        now: SimTime,
+    ) -> Result<Vec<crate::log::retention::DeletedSegment>, ReplicaError> {
+        let deleted = self.log.apply_retention_detailed(now.as_millis())?;
+        if !deleted.is_empty() {
+            self.epoch_cache
+                .truncate_from_start(self.log.log_start_offset());
+        }
+        Ok(deleted)
+    }
+
     /// The log's storage requests, in order (the replica owns the log, so it relays them).
     pub fn take_storage_requests(&mut self) -> Vec<StorageRequest> {
         self.log.take_storage_requests()

@@ -60,6 +60,7 @@ pub fn policy_for(sim: &ClusterSim) -> Policy {
         unclean_election: sim.unclean_elections(),
         retries_without_idempotence,
         correlated_power_loss: sim.correlated_power_loss(),
+        retention_deleted_unread: sim.retention_resets(),
     }
 }
 

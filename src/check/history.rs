@@ -53,9 +53,42 @@ pub struct Policy {
     pub retries_without_idempotence: bool,
     /// Whether every replica of some partition lost its unsynced tail at once (R-8 #4).
     pub correlated_power_loss: bool,
+    /// Per partition, an offset below which retention deleted records before a consumer read
+    /// them (its OFFSET_OUT_OF_RANGE reset with `auto.offset.reset=earliest` jumped there). J-4
+    /// has no word on it; Kafka documents it as loss by design (D19): an acknowledged record
+    /// below it that nobody read is not a bug. Records at or above it are judged as usual.
+    pub retention_deleted_unread: Vec<(TopicPartition, Offset)>,
 }
 
 impl Policy {
+    /// Why this anomaly at this offset of this partition is legal, or `None` if it is a bug:
+    /// retention first (it excuses only unread records below its reset point), then the
+    /// configuration-wide reasons of `legal_because`.
+    pub fn legal_because_at(
+        &self,
+        kind: AnomalyKind,
+        partition: &TopicPartition,
+        offset: Option<Offset>,
+    ) -> Option<String> {
+        let deleted_below = self
+            .retention_deleted_unread
+            .iter()
+            .filter(|(tp, _)| tp == partition)
+            .map(|(_, o)| *o)
+            .max();
+        let by_retention = matches!(kind, AnomalyKind::LostWrite | AnomalyKind::Unseen)
+            && offset
+                .zip(deleted_below)
+                .is_some_and(|(o, below)| o < below);
+        if by_retention {
+            return Some(format!(
+                "retention (retention.bytes/retention.ms) deleted it before a consumer read it; the consumer's OFFSET_OUT_OF_RANGE reset (auto.offset.reset=earliest) skipped to offset {}: loss by design (D19)",
+                deleted_below.map_or(-1, |o| o.0)
+            ));
+        }
+        self.legal_because(kind)
+    }
+
     /// Why this anomaly is legal under the configuration, or `None` if it is a bug.
     pub fn legal_because(&self, kind: AnomalyKind) -> Option<String> {
         let loss_reason = || {
@@ -216,7 +249,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             offset,
             value,
             detail,
-            legal_because: policy.legal_because(kind),
+            legal_because: policy.legal_because_at(kind, partition, offset),
         });
     };
     for (tp, f) in &facts {
@@ -428,6 +461,59 @@ mod tests {
             kinds(&check(&h, &safe(), true)),
             vec![("nonmonotonic-send", false)]
         );
+    }
+
+    /// D19: a consumer reset past records retention deleted; those it never read are legal,
+    /// a loss above the reset point is still a bug, and only for that partition.
+    #[test]
+    fn retention_excuses_only_unread_records_below_the_reset_point() {
+        let h = vec![
+            acked(1, 10, 0),
+            acked(1, 11, 1),
+            acked(1, 12, 2),
+            acked(1, 13, 3),
+            poll(&[(2, 12), (4, 14)]),
+        ];
+        assert_eq!(
+            kinds(&check(&h, &safe(), true)),
+            vec![
+                ("lost-write", false),
+                ("lost-write", false),
+                ("lost-write", false)
+            ]
+        );
+        let p = Policy {
+            retention_deleted_unread: vec![(tp(), Offset(2))],
+            ..safe()
+        };
+        let r = check(&h, &p, true);
+        assert_eq!(
+            kinds(&r),
+            vec![
+                ("lost-write", true),
+                ("lost-write", true),
+                ("lost-write", false)
+            ]
+        );
+        assert!(r.anomalies[0]
+            .legal_because
+            .as_deref()
+            .is_some_and(|w| w.contains("retention")));
+        assert_eq!(r.anomalies[2].offset, Some(Offset(3)));
+        let other = Policy {
+            retention_deleted_unread: vec![(
+                TopicPartition {
+                    topic: "u".into(),
+                    partition: PartitionIndex(0),
+                },
+                Offset(9),
+            )],
+            ..safe()
+        };
+        assert_eq!(check(&h, &other, true).bugs().count(), 3);
+        // Never an excuse for a duplicate.
+        let dup = vec![acked(1, 10, 0), poll(&[(0, 10), (1, 10)])];
+        assert_eq!(kinds(&check(&dup, &p, true)), vec![("duplicate", false)]);
     }
 
     #[test]

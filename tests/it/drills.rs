@@ -108,3 +108,23 @@ fn the_same_loss_is_a_bug_under_a_configuration_that_forbids_it() {
     assert!(report.bugs().count() > 0);
     assert!(report.bugs().any(|a| a.kind.name() == "lost-write"));
 }
+
+/// D19's skipped records are legal only because the run's consumer reset past records
+/// retention deleted: the same history without that knowledge is full of lost writes.
+#[test]
+fn retention_skips_are_legal_only_below_the_reset_point() {
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("d19-retention-before-consumption.json"))
+        .expect("D19");
+    let seed = scenario.seed.unwrap_or(1);
+    let sim = run(scenario, seed);
+    let legal = policy_for(&sim);
+    assert!(!legal.retention_deleted_unread.is_empty());
+    let blind = Policy {
+        retention_deleted_unread: Vec::new(),
+        ..legal
+    };
+    let report = check(sim.history(), &blind, true);
+    assert!(report.bugs().any(|a| a.kind.name() == "lost-write"));
+}

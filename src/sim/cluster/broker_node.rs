@@ -36,6 +36,8 @@ pub struct BrokerTimings {
     pub heartbeat_interval: SimDuration,
     pub fetch_wait_max: SimDuration,
     pub writeback_interval: SimDuration,
+    /// `log.retention.check.interval.ms`: how often retention runs over every hosted log.
+    pub retention_check_interval: SimDuration,
     pub replica: ReplicaConfig,
 }
 
@@ -79,6 +81,7 @@ pub struct BrokerNode {
     pub fenced: bool,
     next_heartbeat: SimTime,
     next_writeback: SimTime,
+    next_retention_check: SimTime,
     timings: BrokerTimings,
     pub disk: SimDisk,
     next_disk_request: u64,
@@ -90,10 +93,15 @@ pub struct BrokerNode {
     topic_partition_counts: BTreeMap<String, u32>,
     /// Per-topic `min.insync.replicas` overrides, from the topic's configs.
     topic_min_isr: BTreeMap<String, u32>,
+    /// Every topic's config overrides by Kafka name, from the controller's metadata records:
+    /// the log configs among them (`retention.bytes`, `segment.bytes`...) shape its logs.
+    topic_configs: BTreeMap<String, BTreeMap<String, String>>,
     pub replicas: BTreeMap<TopicPartition, PartitionReplica>,
     producer_states: BTreeMap<TopicPartition, ProducerStateTable>,
-    /// Logs recovered at restart, waiting for the metadata that says this broker hosts them.
-    recovered: BTreeMap<TopicPartition, PartitionLog>,
+    /// Log files found on the disk at restart, waiting for the metadata that says this broker
+    /// hosts them; recovered then, with the topic's log configs (Kafka loads its logs with
+    /// the configs of the metadata image).
+    recovered: BTreeMap<TopicPartition, Vec<(FileName, Vec<u8>)>>,
     fetch_in_flight: BTreeMap<TopicPartition, SimTime>,
     parked_fetches: Vec<ParkedFetch>,
     pending_produce: BTreeMap<u64, PendingProduce>,
@@ -122,6 +130,7 @@ impl BrokerNode {
             fenced: true,
             next_heartbeat: SimTime::ZERO,
             next_writeback: SimTime::ZERO,
+            next_retention_check: SimTime::ZERO,
             timings,
             disk: SimDisk::new(DiskConfig::default(), disk_prng)?,
             next_disk_request: 0,
@@ -129,6 +138,7 @@ impl BrokerNode {
             partitions: BTreeMap::new(),
             topic_partition_counts: BTreeMap::new(),
             topic_min_isr: BTreeMap::new(),
+            topic_configs: BTreeMap::new(),
             replicas: BTreeMap::new(),
             producer_states: BTreeMap::new(),
             recovered: BTreeMap::new(),
@@ -146,15 +156,16 @@ impl BrokerNode {
         NodeId::from(self.id)
     }
 
-    /// Starts (or restarts) the process: recovers logs from the disk and registers.
+    /// Starts (or restarts) the process: gathers the disk's logs and registers.
     pub fn start(&mut self, now: SimTime, out: &mut Outbox) {
         self.alive = true;
         self.incarnation += 1;
         self.broker_epoch = None;
         self.fenced = true;
-        self.recover_logs(now);
+        self.recover_logs();
         self.register(now, out);
         self.next_writeback = now.saturating_add(self.timings.writeback_interval);
+        self.next_retention_check = now.saturating_add(self.timings.retention_check_interval);
     }
 
     fn register(&mut self, now: SimTime, out: &mut Outbox) {
@@ -187,6 +198,8 @@ impl BrokerNode {
         self.next_metadata_offset = 0;
         self.partitions.clear();
         self.topic_partition_counts.clear();
+        self.topic_min_isr.clear();
+        self.topic_configs.clear();
         self.replicas.clear();
         self.producer_states.clear();
         self.recovered.clear();
@@ -197,7 +210,9 @@ impl BrokerNode {
         self.token_owner.clear();
     }
 
-    fn recover_logs(&mut self, now: SimTime) {
+    /// Gathers the log files the disk kept, per partition directory; each log is recovered
+    /// when the metadata says this broker hosts it, with its topic's configs.
+    fn recover_logs(&mut self) {
         let mut by_dir: BTreeMap<String, Vec<(FileName, Vec<u8>)>> = BTreeMap::new();
         for (file, bytes) in self.disk.live_files() {
             by_dir
@@ -216,16 +231,88 @@ impl BrokerNode {
                 topic: topic.to_owned(),
                 partition: crate::ids::PartitionIndex(partition),
             };
-            match PartitionLog::recover(tp.clone(), LogConfig::default(), files, now.as_millis()) {
-                Ok((log, report)) => {
-                    for note in report.notes() {
-                        self.notes.push(format!("recovered {tp}: {note}"));
-                    }
-                    self.recovered.insert(tp, log);
+            self.recovered.insert(tp, files);
+        }
+    }
+
+    /// The log configs of a topic: Kafka's defaults with the topic's overrides. A value that
+    /// does not parse or validate is noted and the default kept (the controller validated the
+    /// topic's configs when it was created, so this is a guard, not a path).
+    fn log_config_for(&mut self, topic: &str) -> LogConfig {
+        let mut config = LogConfig::default();
+        let Some(overrides) = self.topic_configs.get(topic) else {
+            return config;
+        };
+        let mut bad = Vec::new();
+        for (key, value) in overrides {
+            let ok = match key.as_str() {
+                "segment.bytes" => value.parse().map(|v| config.segment_bytes = v).is_ok(),
+                "segment.ms" => value.parse().map(|v| config.segment_ms = v).is_ok(),
+                "segment.jitter.ms" => value.parse().map(|v| config.segment_jitter_ms = v).is_ok(),
+                "segment.index.bytes" => value
+                    .parse()
+                    .map(|v| config.segment_index_bytes = v)
+                    .is_ok(),
+                "index.interval.bytes" => value
+                    .parse()
+                    .map(|v| config.index_interval_bytes = v)
+                    .is_ok(),
+                "retention.ms" => value.parse().map(|v| config.retention_ms = v).is_ok(),
+                "retention.bytes" => value.parse().map(|v| config.retention_bytes = v).is_ok(),
+                "delete.retention.ms" => value
+                    .parse()
+                    .map(|v| config.delete_retention_ms = v)
+                    .is_ok(),
+                "min.compaction.lag.ms" => value
+                    .parse()
+                    .map(|v| config.min_compaction_lag_ms = v)
+                    .is_ok(),
+                "cleanup.policy" => {
+                    serde_json::from_value(serde_json::Value::String(value.replace(' ', "")))
+                        .map(|v| config.cleanup_policy = v)
+                        .is_ok()
                 }
-                Err(e) => self.notes.push(format!("cannot recover {tp}: {e}")),
+                _ => true, // Not a log config (min.insync.replicas, ...).
+            };
+            if !ok {
+                bad.push(format!("{key}={value}"));
             }
         }
+        if let Err(e) = config.validate() {
+            bad.push(e.to_string());
+            config = LogConfig::default();
+        }
+        if !bad.is_empty() {
+            self.notes.push(format!(
+                "topic {topic}: log configs ignored: {}",
+                bad.join(", ")
+            ));
+        }
+        config
+    }
+
+    /// One retention check over every hosted log (Kafka's `kafka-log-retention` task).
+    fn run_retention(&mut self, now: SimTime) {
+        let mut notes = Vec::new();
+        for (tp, replica) in self.replicas.iter_mut() {
+            match replica.apply_retention(now) {
+                Ok(deleted) => {
+                    for d in deleted {
+                        notes.push(format!(
+                            "{tp}: retention deleted segment {}..{} ({} bytes, {:?}); log start offset {}",
+                            d.base_offset.0,
+                            d.next_offset.0,
+                            d.size_bytes,
+                            d.reason,
+                            replica.log_start_offset().0
+                        ));
+                    }
+                }
+                Err(e) => notes.push(format!("{tp}: retention failed: {e}")),
+            }
+        }
+        self.notes.extend(notes);
+        self.flush_storage(now);
     }
 
     /// When this broker next needs to act on its own.
@@ -233,7 +320,10 @@ impl BrokerNode {
         if !self.alive {
             return None;
         }
-        let mut next = self.next_heartbeat.min(self.next_writeback);
+        let mut next = self
+            .next_heartbeat
+            .min(self.next_writeback)
+            .min(self.next_retention_check);
         for replica in self.replicas.values() {
             if let Some(t) = replica.next_wakeup() {
                 next = next.min(t);
@@ -279,6 +369,10 @@ impl BrokerNode {
         if now >= self.next_writeback {
             self.submit_disk(now, crate::storage::StorageRequest::Sync);
             self.next_writeback = now.saturating_add(self.timings.writeback_interval);
+        }
+        if now >= self.next_retention_check {
+            self.run_retention(now);
+            self.next_retention_check = now.saturating_add(self.timings.retention_check_interval);
         }
         let _ = self.disk.poll(now);
         for replica in self.replicas.values_mut() {
@@ -441,7 +535,21 @@ impl BrokerNode {
                 {
                     self.topic_min_isr.insert(name.clone(), min_isr);
                 }
+                self.topic_configs.insert(name.clone(), configs);
                 self.topic_partition_counts.insert(name, partitions);
+            }
+            MetadataRecord::TopicConfig {
+                ref name,
+                ref key,
+                ref value,
+            } if key != "min.insync.replicas" => {
+                // Logs already open keep their configs until this broker restarts (Kafka
+                // reconfigures them live; no drill changes log configs mid-run yet).
+                let configs = self.topic_configs.entry(name.clone()).or_default();
+                match value {
+                    Some(v) => configs.insert(key.clone(), v.clone()),
+                    None => configs.remove(key),
+                };
             }
             MetadataRecord::TopicConfig { name, key, value } if key == "min.insync.replicas" => {
                 match value.and_then(|v| v.parse::<u32>().ok()) {
@@ -469,15 +577,27 @@ impl BrokerNode {
             return;
         }
         if !self.replicas.contains_key(&tp) {
+            let log_config = self.log_config_for(&tp.topic);
             let log = match self.recovered.remove(&tp) {
-                Some(log) => Ok(log),
-                None => PartitionLog::new(tp.clone(), LogConfig::default(), now.as_millis()),
+                Some(files) => {
+                    match PartitionLog::recover(tp.clone(), log_config, files, now.as_millis()) {
+                        Ok((log, report)) => {
+                            for note in report.notes() {
+                                self.notes.push(format!("recovered {tp}: {note}"));
+                            }
+                            Ok(log)
+                        }
+                        Err(e) => Err(format!("cannot recover: {e}")),
+                    }
+                }
+                None => PartitionLog::new(tp.clone(), log_config, now.as_millis())
+                    .map_err(|e| e.to_string()),
             };
             let mut config = self.timings.replica.clone();
             if let Some(min_isr) = self.topic_min_isr.get(&tp.topic) {
                 config.min_insync_replicas = *min_isr;
             }
-            let replica = log.map_err(|e| e.to_string()).and_then(|log| {
+            let replica = log.and_then(|log| {
                 PartitionReplica::new(self.id, log, config, now).map_err(|e| e.to_string())
             });
             match replica {

@@ -275,6 +275,11 @@ pub struct ConsumerClient {
     brokers: u32,
     next_metadata_broker: u32,
     metadata_requested_at: Option<SimTime>,
+    /// Per partition, the highest offset an OFFSET_OUT_OF_RANGE reset jumped forward to: the
+    /// records below it that this consumer had not read were deleted before it could (D19).
+    pub reset_forward_to: BTreeMap<TopicPartition, Offset>,
+    /// Paused: polls go on but fetch nothing.
+    pub paused: bool,
     pub lines: Vec<String>,
 }
 
@@ -291,6 +296,8 @@ impl ConsumerClient {
             brokers,
             next_metadata_broker: index % brokers.max(1),
             metadata_requested_at: None,
+            reset_forward_to: BTreeMap::new(),
+            paused: false,
             lines: Vec::new(),
         }
     }
@@ -332,6 +339,9 @@ impl ConsumerClient {
         self.next_poll = now.saturating_add(SimDuration::from_millis(self.spec.poll_interval_ms));
         if self.leaders.is_empty() {
             self.request_metadata(now, out);
+            return;
+        }
+        if self.paused {
             return;
         }
         for p in 0..self.leaders.len() {
@@ -425,6 +435,10 @@ impl ConsumerClient {
                     "{tp}: OFFSET_OUT_OF_RANGE at {}; auto.offset.reset=earliest resets to {}",
                     fetch_offset.0, reset.0
                 ));
+                if reset > fetch_offset {
+                    let entry = self.reset_forward_to.entry(tp.clone()).or_insert(reset);
+                    *entry = (*entry).max(reset);
+                }
                 self.positions[p] = reset;
                 return;
             }

@@ -104,6 +104,9 @@ impl ClusterSim {
             ),
             fetch_wait_max: SimDuration::from_millis(scenario.broker.replica_fetch_wait_max_ms),
             writeback_interval: SimDuration::from_millis(scenario.broker.os_writeback_interval_ms),
+            retention_check_interval: SimDuration::from_millis(
+                scenario.broker.log_retention_check_interval_ms,
+            ),
             replica: scenario.broker.replica.clone(),
         };
         let brokers = (1..=scenario.brokers)
@@ -270,6 +273,19 @@ impl ClusterSim {
 
     pub fn correlated_power_loss(&self) -> bool {
         self.correlated_power_loss
+    }
+
+    /// Per partition, the highest offset a consumer's OFFSET_OUT_OF_RANGE reset jumped forward
+    /// to: retention deleted the records below it before that consumer read them (D19).
+    pub fn retention_resets(&self) -> Vec<(TopicPartition, crate::ids::Offset)> {
+        let mut by_partition: BTreeMap<TopicPartition, crate::ids::Offset> = BTreeMap::new();
+        for c in &self.consumers {
+            for (tp, offset) in &c.reset_forward_to {
+                let entry = by_partition.entry(tp.clone()).or_insert(*offset);
+                *entry = (*entry).max(*offset);
+            }
+        }
+        by_partition.into_iter().collect()
     }
 
     /// Runs until simulated time passes the scenario's duration (or the queue empties).
@@ -709,6 +725,14 @@ impl ClusterSim {
                     .set_config(config)
                     .map_err(|e| SimError::Config(e.to_string()))?;
                 self.trace(now, "nemesis".into(), "change network faults".into());
+            }
+            Action::PauseConsumers | Action::ResumeConsumers => {
+                let pause = action == Action::PauseConsumers;
+                for c in &mut self.consumers {
+                    c.paused = pause;
+                }
+                let verb = if pause { "pause" } else { "resume" };
+                self.trace(now, "nemesis".into(), format!("{verb} consumers"));
             }
             Action::StopProducers => {
                 for p in &mut self.producers {

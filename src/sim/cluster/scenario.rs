@@ -61,6 +61,9 @@ pub struct BrokerSettings {
     /// does not fsync by default, so this is when appended data becomes durable.
     #[serde(rename = "os.writeback.interval.ms")]
     pub os_writeback_interval_ms: u64,
+    /// How often each broker runs retention over its logs (Kafka's log cleanup task).
+    #[serde(rename = "log.retention.check.interval.ms")]
+    pub log_retention_check_interval_ms: u64,
 }
 
 impl Default for BrokerSettings {
@@ -72,6 +75,7 @@ impl Default for BrokerSettings {
             broker_heartbeat_interval_ms: 2_000,
             replica_fetch_wait_max_ms: 500,
             os_writeback_interval_ms: 5_000,
+            log_retention_check_interval_ms: 300_000,
         }
     }
 }
@@ -193,6 +197,11 @@ pub enum Action {
     SetNetwork {
         config: NetworkConfig,
     },
+    /// Every consumer stops fetching (Kafka's `consumer.pause()` on all its partitions): a
+    /// consumer that falls behind, as a slow or stuck application would.
+    PauseConsumers,
+    /// Every consumer fetches again from where it stopped (`consumer.resume()`).
+    ResumeConsumers,
     /// Stop every producer from sending new records (in-flight ones finish).
     StopProducers,
 }
@@ -241,9 +250,13 @@ impl ClusterScenario {
                     .into(),
             );
         }
-        if self.broker.replica_fetch_wait_max_ms == 0 || self.broker.os_writeback_interval_ms == 0 {
+        if self.broker.replica_fetch_wait_max_ms == 0
+            || self.broker.os_writeback_interval_ms == 0
+            || self.broker.log_retention_check_interval_ms == 0
+        {
             return Err(
-                "replica.fetch.wait.max.ms and os.writeback.interval.ms must be >= 1".into(),
+                "replica.fetch.wait.max.ms, os.writeback.interval.ms and log.retention.check.interval.ms must be >= 1"
+                    .into(),
             );
         }
         self.network.validate().map_err(|e| e.to_string())?;
@@ -336,7 +349,10 @@ impl ClusterScenario {
                 Action::SetNetwork { config } => {
                     config.validate().map_err(|e| format!("step {i}: {e}"))?;
                 }
-                Action::Heal | Action::StopProducers => {}
+                Action::Heal
+                | Action::StopProducers
+                | Action::PauseConsumers
+                | Action::ResumeConsumers => {}
             }
         }
         Ok(())

@@ -1153,6 +1153,13 @@ impl PartitionReplica {
             if target < self.log.log_end_offset() {
                 self.log.truncate_fully_and_start_at(target, now_ms)?;
                 self.epoch_cache.clear();
+            } else {
+                // Nothing to cut from the log, but epochs that start at or after the target
+                // must go. Regression (swarm seed 359): a replica that restarted with an empty
+                // log replayed a leadership at epoch 1 (cache entry (1, 0)); without this it
+                // kept naming epoch 1 in every fetch, got the same diverging epoch back, and
+                // never caught up, so the ISR and the high watermark stayed short forever.
+                self.epoch_cache.truncate_from_end(target);
             }
         } else {
             self.log.truncate_to(target, now_ms)?;

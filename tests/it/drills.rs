@@ -128,3 +128,24 @@ fn retention_skips_are_legal_only_below_the_reset_point() {
     let report = check(sim.history(), &blind, true);
     assert!(report.bugs().any(|a| a.kind.name() == "lost-write"));
 }
+
+/// Swarm seeds that once failed, kept as regressions. 359: a replica restarted with an empty
+/// log kept a stale leader epoch in its cache, fetched with it forever and never rejoined the
+/// ISR, so with min.insync.replicas=3 an acknowledged record stayed invisible.
+#[test]
+fn swarm_regression_seeds_pass() {
+    use logsim::check::drill::judge_swarm;
+    use logsim::sim::cluster::swarm::{swarm_scenario, SAFETY_PHASE_MS};
+    const REGRESSION_SEEDS: &[u64] = &[359];
+    for &seed in REGRESSION_SEEDS {
+        let sim = run(swarm_scenario(seed), seed);
+        let verdict = judge_swarm(&sim, logsim::time::SimTime::from_millis(SAFETY_PHASE_MS));
+        assert!(
+            !verdict.failed(),
+            "seed {seed}: {:?} {:?} liveness {}",
+            verdict.report.violations.first(),
+            verdict.report.check.bugs().next(),
+            verdict.liveness_ok()
+        );
+    }
+}

@@ -138,7 +138,8 @@ impl Producer {
         std::mem::take(&mut self.metadata_refresh_requested)
     }
 
-    /// Completions and other events since the last call, in order.
+    /// Completions and other events since the last call, in order. The driver takes them
+    /// after every call; until then they are bounded by the records the producer holds.
     pub fn take_events(&mut self) -> Vec<ProducerEvent> {
         std::mem::take(&mut self.events)
     }

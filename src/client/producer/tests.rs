@@ -1087,6 +1087,24 @@ fn p7_a_real_sequence_gap_fails_the_batch_and_bumps_the_epoch() {
 }
 
 #[test]
+fn client_sequences_wrap_like_the_brokers() {
+    use crate::broker::producer_state::increment_sequence as broker_increment;
+    for (sequence, increment) in [
+        (0, 1),
+        (5, 10),
+        (i32::MAX, 1),
+        (i32::MAX - 2, 5),
+        (i32::MAX - 5, 5),
+    ] {
+        assert_eq!(
+            increment_sequence(sequence, increment),
+            broker_increment(sequence, increment)
+        );
+    }
+    assert_eq!(increment_sequence(i32::MAX, 1), 0);
+}
+
+#[test]
 fn p6_a_fenced_epoch_fails_with_invalid_producer_epoch() {
     let mut w = World::new("{}", 1);
     let mut newer = ProducerStateTable::new();

@@ -67,6 +67,7 @@ struct DuplicateWait {
 /// A follower fetch the leader holds until data arrives or `replica.fetch.wait.max.ms`.
 struct ParkedFetch {
     follower: BrokerId,
+    correlation: u64,
     topic_partition: TopicPartition,
     request: FollowerFetchRequest,
     deadline: SimTime,
@@ -103,6 +104,9 @@ pub struct BrokerNode {
     /// the configs of the metadata image).
     recovered: BTreeMap<TopicPartition, Vec<(FileName, Vec<u8>)>>,
     fetch_in_flight: BTreeMap<TopicPartition, SimTime>,
+    /// The correlation id of each partition's fetch in flight; other answers are stale.
+    fetch_correlation: BTreeMap<TopicPartition, u64>,
+    next_correlation: u64,
     parked_fetches: Vec<ParkedFetch>,
     pending_produce: BTreeMap<u64, PendingProduce>,
     duplicate_waits: Vec<DuplicateWait>,
@@ -143,6 +147,8 @@ impl BrokerNode {
             producer_states: BTreeMap::new(),
             recovered: BTreeMap::new(),
             fetch_in_flight: BTreeMap::new(),
+            fetch_correlation: BTreeMap::new(),
+            next_correlation: 0,
             parked_fetches: Vec::new(),
             pending_produce: BTreeMap::new(),
             duplicate_waits: Vec::new(),
@@ -387,6 +393,7 @@ impl BrokerNode {
             self.answer_follower_fetch(
                 now,
                 parked.follower,
+                parked.correlation,
                 parked.topic_partition,
                 parked.request,
                 true,
@@ -458,15 +465,28 @@ impl BrokerNode {
             Msg::FollowerFetch {
                 topic_partition,
                 request,
+                correlation,
             } => {
                 let follower = BrokerId(from.0);
-                self.answer_follower_fetch(now, follower, topic_partition, request, false, out);
+                self.answer_follower_fetch(
+                    now,
+                    follower,
+                    correlation,
+                    topic_partition,
+                    request,
+                    false,
+                    out,
+                );
             }
+            // Only the answer to the fetch in flight counts; a duplicate or late one is stale.
             Msg::FollowerFetchResponse {
                 topic_partition,
                 request,
                 response,
-            } => self.on_follower_fetch_response(now, topic_partition, request, response),
+                correlation,
+            } if self.fetch_correlation.get(&topic_partition) == Some(&correlation) => {
+                self.on_follower_fetch_response(now, topic_partition, request, response);
+            }
             Msg::MetadataRequest { topic } => {
                 let metadata = self.topic_metadata(&topic);
                 out.push((self.node(), from, Msg::MetadataResponse { metadata }));
@@ -663,21 +683,27 @@ impl BrokerNode {
             let retry =
                 now.saturating_add(SimDuration(self.timings.fetch_wait_max.0.saturating_mul(4)));
             self.fetch_in_flight.insert(tp.clone(), retry);
+            self.next_correlation += 1;
+            self.fetch_correlation
+                .insert(tp.clone(), self.next_correlation);
             out.push((
                 self.node(),
                 NodeId::from(leader),
                 Msg::FollowerFetch {
                     topic_partition: tp,
                     request,
+                    correlation: self.next_correlation,
                 },
             ));
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn answer_follower_fetch(
         &mut self,
         now: SimTime,
         follower: BrokerId,
+        correlation: u64,
         tp: TopicPartition,
         request: FollowerFetchRequest,
         deadline_passed: bool,
@@ -701,6 +727,7 @@ impl BrokerNode {
         if empty && !deadline_passed {
             self.parked_fetches.push(ParkedFetch {
                 follower,
+                correlation,
                 topic_partition: tp,
                 request,
                 deadline: now.saturating_add(self.timings.fetch_wait_max),
@@ -714,6 +741,7 @@ impl BrokerNode {
                 topic_partition: tp,
                 request,
                 response,
+                correlation,
             },
         ));
         self.drain_replica_outputs(now, out);
@@ -729,6 +757,7 @@ impl BrokerNode {
             self.answer_follower_fetch(
                 now,
                 parked.follower,
+                parked.correlation,
                 parked.topic_partition,
                 parked.request,
                 true,

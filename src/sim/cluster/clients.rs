@@ -345,11 +345,18 @@ impl ConsumerClient {
             return;
         }
         for p in 0..self.leaders.len() {
-            // A fetch with no answer for 2 s (a dead or cut-off leader) is given up.
-            if self.in_flight[p]
-                .is_some_and(|at| now < at.saturating_add(SimDuration::from_millis(2000)))
-            {
-                continue;
+            // A fetch with no answer for 2 s (a dead or cut-off leader) is given up, and like
+            // Kafka's consumer after a disconnect or request timeout, it asks for metadata
+            // again instead of retrying the same broker.
+            match self.in_flight[p] {
+                Some(at) if now < at.saturating_add(SimDuration::from_millis(2000)) => continue,
+                Some(_) => {
+                    self.in_flight[p] = None;
+                    self.leaders[p] = None;
+                    self.request_metadata(now, out);
+                    continue;
+                }
+                None => {}
             }
             let Some(leader) = self.leaders[p] else {
                 self.request_metadata(now, out);

@@ -49,14 +49,18 @@ pub enum Msg {
     },
     Metadata(Box<MetadataUpdate>),
     // Broker <-> broker.
+    /// `correlation` plays Kafka's correlation id: a follower accepts only the answer to the
+    /// fetch it has in flight, so a duplicated message cannot fork its fetch loop.
     FollowerFetch {
         topic_partition: TopicPartition,
         request: FollowerFetchRequest,
+        correlation: u64,
     },
     FollowerFetchResponse {
         topic_partition: TopicPartition,
         request: FollowerFetchRequest,
         response: FetchResponse,
+        correlation: u64,
     },
     // Clients <-> brokers.
     MetadataRequest {

@@ -11,7 +11,7 @@ use super::scenario::{
 };
 use crate::client::producer::{Acks, ProducerConfig};
 use crate::prng::Prng;
-use crate::sim::network::NetworkConfig;
+use crate::sim::network::{ExtraLatency, NetworkConfig, Ratio};
 use std::collections::BTreeMap;
 
 /// How long the faults last, and how long the healed cluster gets to show progress.
@@ -46,8 +46,10 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
                     acks,
                     enable_idempotence: Some(idempotent),
                     linger_ms: rng.range_inclusive(0, 5),
-                    request_timeout_ms: 5_000,
-                    delivery_timeout_ms: 60_000,
+                    // Short enough that batches stuck behind a lost message expire (and an
+                    // idempotent producer bumps its epoch) inside the liveness phase.
+                    request_timeout_ms: 3_000,
+                    delivery_timeout_ms: 15_000,
                     ..ProducerConfig::default()
                 },
                 interval_ms_min: 5,
@@ -67,7 +69,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
             break;
         }
         let b = rng.range_inclusive(1, u64::from(brokers)) as u32;
-        let action = match rng.below(6) {
+        let action = match rng.below(9) {
             0 | 1 if !down[b as usize - 1] => {
                 down[b as usize - 1] = true;
                 Action::CrashBroker {
@@ -88,14 +90,27 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
                 topic: "t".into(),
                 partition: rng.below(u64::from(partitions)) as u32,
             },
+            5 => Action::PartitionLeaderFromCluster {
+                topic: "t".into(),
+                partition: rng.below(u64::from(partitions)) as u32,
+            },
+            6 | 7 => Action::SetNetwork {
+                config: faulty_network(&mut rng),
+            },
             _ => Action::Heal,
         };
         steps.push(Step { at_ms: at, action });
     }
-    // Liveness: everything heals and comes back.
+    // Liveness: everything heals and comes back, and the network stops misbehaving.
     steps.push(Step {
         at_ms: SAFETY_PHASE_MS,
         action: Action::Heal,
+    });
+    steps.push(Step {
+        at_ms: SAFETY_PHASE_MS,
+        action: Action::SetNetwork {
+            config: NetworkConfig::default(),
+        },
     });
     for b in 1..=brokers {
         steps.push(Step {
@@ -125,6 +140,23 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         }],
         steps,
         expect: Expectations::default(),
+    }
+}
+
+/// A network that drops, duplicates and delays some messages (integer ratios drawn per seed).
+fn faulty_network(rng: &mut Prng) -> NetworkConfig {
+    let ratio = |rng: &mut Prng, max_per_thousand: u64| {
+        let n = rng.range_inclusive(0, max_per_thousand) as u32;
+        Ratio::new(n, 1000).unwrap_or(Ratio::NEVER)
+    };
+    NetworkConfig {
+        drop: ratio(rng, 50),
+        duplicate: ratio(rng, 50),
+        delay: ExtraLatency {
+            probability: ratio(rng, 100),
+            extra_us_max: rng.range_inclusive(1_000, 200_000),
+        },
+        ..NetworkConfig::default()
     }
 }
 

@@ -7,9 +7,7 @@
 //! without `Sync`) leaves exactly what was synced, the same model as the memory and IndexedDB
 //! backends. Replacements go through a temporary file and a rename, so they are atomic.
 
-use logsim::storage::{
-    Answer, Completion, FileName, RequestId, StorageError, StorageRequest, SyncStorage,
-};
+use logsim::storage::{Answer, FileName, StorageError, StorageRequest, SyncStorage};
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -139,7 +137,7 @@ impl FileStorage {
         Ok(())
     }
 
-    fn apply(&mut self, request: StorageRequest) -> Result<Answer, StorageError> {
+    fn apply_request(&mut self, request: StorageRequest) -> Result<Answer, StorageError> {
         match request {
             StorageRequest::Append { file, bytes } => {
                 match self.touch(&file)? {
@@ -275,17 +273,15 @@ impl FileStorage {
 }
 
 impl SyncStorage for FileStorage {
-    fn execute(&mut self, requests: Vec<(RequestId, StorageRequest)>) -> Vec<Completion> {
-        requests
-            .into_iter()
-            .map(|(id, request)| Completion::new(id, self.apply(request)))
-            .collect()
+    fn apply(&mut self, request: StorageRequest) -> Result<Answer, StorageError> {
+        self.apply_request(request)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use logsim::storage::{Completion, RequestId};
 
     #[test]
     fn file_backend_passes_the_conformance_suite() {

@@ -2,7 +2,7 @@
 //! `Sync` copies the live one into. `crash` throws the live image away, which is exactly what a
 //! power loss does to a page cache. Used by tests, by native drills and as the simulated disk.
 
-use super::{Answer, Completion, FileName, RequestId, StorageError, StorageRequest, SyncStorage};
+use super::{Answer, FileName, StorageError, StorageRequest, SyncStorage};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default)]
@@ -31,7 +31,7 @@ impl MemoryStorage {
         self.live.values().map(|v| v.len() as u64).sum()
     }
 
-    fn apply(&mut self, request: StorageRequest) -> Result<Answer, StorageError> {
+    fn apply_request(&mut self, request: StorageRequest) -> Result<Answer, StorageError> {
         match request {
             StorageRequest::Append { file, bytes } => {
                 self.live.entry(file).or_default().extend_from_slice(&bytes);
@@ -74,11 +74,8 @@ impl MemoryStorage {
 }
 
 impl SyncStorage for MemoryStorage {
-    fn execute(&mut self, requests: Vec<(RequestId, StorageRequest)>) -> Vec<Completion> {
-        requests
-            .into_iter()
-            .map(|(id, request)| Completion::new(id, self.apply(request)))
-            .collect()
+    fn apply(&mut self, request: StorageRequest) -> Result<Answer, StorageError> {
+        self.apply_request(request)
     }
 }
 

@@ -171,6 +171,14 @@ impl std::error::Error for StorageError {}
 /// A backend that completes every request before `execute` returns (memory, files). The
 /// IndexedDB backend offers the same shape as an `async fn` in the browser crate.
 pub trait SyncStorage {
+    /// Carries out one request.
+    fn apply(&mut self, request: StorageRequest) -> Result<Answer, StorageError>;
+
     /// Runs the requests in order and returns one completion per request, in the same order.
-    fn execute(&mut self, requests: Vec<(RequestId, StorageRequest)>) -> Vec<Completion>;
+    fn execute(&mut self, requests: Vec<(RequestId, StorageRequest)>) -> Vec<Completion> {
+        requests
+            .into_iter()
+            .map(|(id, request)| Completion::new(id, self.apply(request)))
+            .collect()
+    }
 }

@@ -120,6 +120,42 @@ fn check(key: &'static str, value: i64, min: i64, max: i64) -> Result<(), Config
 }
 
 impl LogConfig {
+    /// Sets one topic config given by its Kafka name and text value, as a topic's configs
+    /// arrive from the controller. `None`: not a log config (e.g. `min.insync.replicas`);
+    /// `Some(false)`: the value does not parse. Call `validate` after the last override.
+    pub fn apply_override(&mut self, key: &str, value: &str) -> Option<bool> {
+        fn parse_into<T: std::str::FromStr>(value: &str, field: &mut T) -> bool {
+            value.parse().map(|v| *field = v).is_ok()
+        }
+        Some(match key {
+            "segment.bytes" => parse_into(value, &mut self.segment_bytes),
+            "segment.ms" => parse_into(value, &mut self.segment_ms),
+            "segment.jitter.ms" => parse_into(value, &mut self.segment_jitter_ms),
+            "segment.index.bytes" => parse_into(value, &mut self.segment_index_bytes),
+            "index.interval.bytes" => parse_into(value, &mut self.index_interval_bytes),
+            "retention.ms" => parse_into(value, &mut self.retention_ms),
+            "retention.bytes" => parse_into(value, &mut self.retention_bytes),
+            "delete.retention.ms" => parse_into(value, &mut self.delete_retention_ms),
+            "min.compaction.lag.ms" => parse_into(value, &mut self.min_compaction_lag_ms),
+            "cleanup.policy" => match value.replace(' ', "").as_str() {
+                "delete" => {
+                    self.cleanup_policy = CleanupPolicy::Delete;
+                    true
+                }
+                "compact" => {
+                    self.cleanup_policy = CleanupPolicy::Compact;
+                    true
+                }
+                "compact,delete" | "delete,compact" => {
+                    self.cleanup_policy = CleanupPolicy::CompactDelete;
+                    true
+                }
+                _ => false,
+            },
+            _ => return None,
+        })
+    }
+
     /// Checks every value against the range Kafka's `LogConfig` accepts (and ours, from
     /// `limits`).
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -177,6 +213,21 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn topic_overrides_by_kafka_name() {
+        let mut c = LogConfig::default();
+        assert_eq!(c.apply_override("retention.bytes", "16384"), Some(true));
+        assert_eq!(
+            c.apply_override("cleanup.policy", "delete, compact"),
+            Some(true)
+        );
+        assert_eq!(c.apply_override("segment.bytes", "lots"), Some(false));
+        assert_eq!(c.apply_override("min.insync.replicas", "2"), None);
+        assert_eq!(c.retention_bytes, 16_384);
+        assert_eq!(c.cleanup_policy, CleanupPolicy::CompactDelete);
+        assert_eq!(c.segment_bytes, LogConfig::default().segment_bytes);
+    }
 
     #[test]
     fn defaults_are_kafkas_and_valid() {

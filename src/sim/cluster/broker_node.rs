@@ -251,35 +251,8 @@ impl BrokerNode {
         };
         let mut bad = Vec::new();
         for (key, value) in overrides {
-            let ok = match key.as_str() {
-                "segment.bytes" => value.parse().map(|v| config.segment_bytes = v).is_ok(),
-                "segment.ms" => value.parse().map(|v| config.segment_ms = v).is_ok(),
-                "segment.jitter.ms" => value.parse().map(|v| config.segment_jitter_ms = v).is_ok(),
-                "segment.index.bytes" => value
-                    .parse()
-                    .map(|v| config.segment_index_bytes = v)
-                    .is_ok(),
-                "index.interval.bytes" => value
-                    .parse()
-                    .map(|v| config.index_interval_bytes = v)
-                    .is_ok(),
-                "retention.ms" => value.parse().map(|v| config.retention_ms = v).is_ok(),
-                "retention.bytes" => value.parse().map(|v| config.retention_bytes = v).is_ok(),
-                "delete.retention.ms" => value
-                    .parse()
-                    .map(|v| config.delete_retention_ms = v)
-                    .is_ok(),
-                "min.compaction.lag.ms" => value
-                    .parse()
-                    .map(|v| config.min_compaction_lag_ms = v)
-                    .is_ok(),
-                "cleanup.policy" => {
-                    serde_json::from_value(serde_json::Value::String(value.replace(' ', "")))
-                        .map(|v| config.cleanup_policy = v)
-                        .is_ok()
-                }
-                _ => true, // Not a log config (min.insync.replicas, ...).
-            };
+            // Keys that are not log configs (min.insync.replicas, ...) are not ours to check.
+            let ok = config.apply_override(key, value).unwrap_or(true);
             if !ok {
                 bad.push(format!("{key}={value}"));
             }

@@ -21,6 +21,9 @@ macro_rules! id_newtype {
     };
 }
 
+// The other modules' id newtypes (protocol epochs) use the same definition.
+pub(crate) use id_newtype;
+
 id_newtype!(
     /// A position in a partition's log (Kafka's int64 offset).
     Offset(i64)

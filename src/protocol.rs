@@ -231,20 +231,10 @@ impl fmt::Display for ErrorCode {
     }
 }
 
+/// An epoch: an id newtype (`crate::ids`) that also knows its successor.
 macro_rules! epoch_newtype {
     ($(#[$doc:meta])* $name:ident($inner:ty)) => {
-        $(#[$doc])*
-        #[derive(
-            Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-        )]
-        #[serde(transparent)]
-        pub struct $name(pub $inner);
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.fmt(f)
-            }
-        }
+        crate::ids::id_newtype!($(#[$doc])* $name($inner));
 
         impl $name {
             /// The next epoch. Saturating: an epoch at the type's maximum stays there rather than

@@ -18,7 +18,7 @@
 //! (completed acks=all produces, AlterPartition proposals) queues in a bounded outbox drained by
 //! `poll_output`. `next_wakeup` says when `handle_timer` must run (ISR checks, produce timeouts).
 
-use super::config::{HighWatermarkMinIsr, ReplicaConfig};
+use super::config::{FollowerTruncation, HighWatermarkMinIsr, ReplicaConfig};
 use super::errors::ErrorCode;
 use super::leader_epoch_cache::{
     EpochEndOffset, LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET,
@@ -414,6 +414,14 @@ impl PartitionReplica {
             } else {
                 Role::Unassigned
             };
+            let legacy = self.config.follower_truncation == FollowerTruncation::HighWatermark;
+            if assigned && !same_epoch && legacy {
+                // Pre-KIP-101 `makeFollowers`: cut the log to the HW before fetching.
+                let high_watermark = self.log.high_watermark();
+                if high_watermark < self.log.log_end_offset() {
+                    self.truncate(now, high_watermark)?;
+                }
+            }
             return Ok(true);
         }
         let local = self.local;
@@ -1015,7 +1023,12 @@ impl PartitionReplica {
         Some(FollowerFetchRequest {
             replica_id: self.local,
             fetch_offset: self.log.log_end_offset(),
-            last_fetched_epoch: self.epoch_cache.latest_epoch(),
+            // Before KIP-101 a fetch carried no epoch, so the leader never answered with a
+            // diverging epoch; only OFFSET_OUT_OF_RANGE cut a follower that was ahead.
+            last_fetched_epoch: match self.config.follower_truncation {
+                FollowerTruncation::LeaderEpoch => self.epoch_cache.latest_epoch(),
+                FollowerTruncation::HighWatermark => None,
+            },
             current_leader_epoch: Some(registration.leader_epoch),
             log_start_offset: self.log.log_start_offset(),
             max_bytes: self.config.replica_fetch_max_bytes,

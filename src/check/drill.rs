@@ -129,6 +129,15 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
             ));
         }
     }
+    let errors = sim.producer_errors();
+    for (name, at_least) in &expect.producer_errors_at_least {
+        let seen = errors.get(name.as_str()).copied().unwrap_or(0);
+        if seen < *at_least {
+            unmet.push(format!(
+                "expected {name} at least {at_least} time(s) at the producers, seen {seen}"
+            ));
+        }
+    }
     DrillReport {
         policy,
         check: report,

@@ -37,6 +37,9 @@ pub struct ProducerClient {
     brokers: u32,
     metadata_requested_at: Option<SimTime>,
     pub lines: Vec<String>,
+    /// How often each error reached this producer: broker errors it retried (Kafka's error
+    /// names) and the exceptions its sends failed with.
+    pub errors_seen: BTreeMap<&'static str, u32>,
 }
 
 impl ProducerClient {
@@ -63,6 +66,7 @@ impl ProducerClient {
             brokers,
             metadata_requested_at: None,
             lines: Vec::new(),
+            errors_seen: BTreeMap::new(),
         }
     }
 
@@ -228,12 +232,15 @@ impl ProducerClient {
                             entry.1 = entry.1.max(*offset);
                             entry.2 += 1;
                         }
-                        Err(e) => self.lines.push(format!(
-                            "send of value {} to {} failed: {}",
-                            value.0,
-                            done.topic_partition,
-                            e.name()
-                        )),
+                        Err(e) => {
+                            *self.errors_seen.entry(e.name()).or_default() += 1;
+                            self.lines.push(format!(
+                                "send of value {} to {} failed: {}",
+                                value.0,
+                                done.topic_partition,
+                                e.name()
+                            ))
+                        }
                     }
                     history.push(Op::Send {
                         producer: self.index,
@@ -247,10 +254,13 @@ impl ProducerClient {
                     error,
                     attempts,
                     ..
-                } => self.lines.push(format!(
-                    "retry {topic_partition} after {} (attempt {attempts})",
-                    error.name()
-                )),
+                } => {
+                    *self.errors_seen.entry(error.name()).or_default() += 1;
+                    self.lines.push(format!(
+                        "retry {topic_partition} after {} (attempt {attempts})",
+                        error.name()
+                    ))
+                }
                 #[allow(unreachable_patterns)]
                 _ => {}
             }

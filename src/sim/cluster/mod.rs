@@ -287,6 +287,17 @@ impl ClusterSim {
         &self.correlated_power_losses
     }
 
+    /// How often each error reached the producers (Kafka's error and exception names).
+    pub fn producer_errors(&self) -> BTreeMap<&'static str, u32> {
+        let mut all: BTreeMap<&'static str, u32> = BTreeMap::new();
+        for p in &self.producers {
+            for (name, n) in &p.errors_seen {
+                *all.entry(name).or_default() += n;
+            }
+        }
+        all
+    }
+
     /// Per partition, the highest offset a consumer's OFFSET_OUT_OF_RANGE reset jumped forward
     /// to: retention deleted the records below it before that consumer read them (D19).
     pub fn retention_resets(&self) -> Vec<(TopicPartition, crate::ids::Offset)> {

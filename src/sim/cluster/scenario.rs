@@ -218,6 +218,10 @@ pub struct Expectations {
     pub anomalies_at_most: BTreeMap<String, u32>,
     /// At least this many acknowledged records.
     pub acked_at_least: Option<u64>,
+    /// Per error that reached a producer, by Kafka's name (`OUT_OF_ORDER_SEQUENCE_NUMBER`,
+    /// `NOT_ENOUGH_REPLICAS`, or an exception a send failed with, `TimeoutException`): at
+    /// least this many times.
+    pub producer_errors_at_least: BTreeMap<String, u32>,
 }
 
 impl ClusterScenario {

@@ -7,6 +7,8 @@
 
 pub mod broker_node;
 pub mod clients;
+#[cfg(test)]
+mod kip320_tests;
 pub mod messages;
 pub mod scenario;
 pub mod swarm;
@@ -286,6 +288,17 @@ impl ClusterSim {
             }
         }
         by_partition.into_iter().collect()
+    }
+
+    /// Every log truncation a consumer's position validation detected, in order.
+    pub fn log_truncations(&self) -> Vec<clients::LogTruncation> {
+        let mut all: Vec<clients::LogTruncation> = self
+            .consumers
+            .iter()
+            .flat_map(|c| c.log_truncations.iter().cloned())
+            .collect();
+        all.sort_by_key(|t| (t.at, t.consumer));
+        all
     }
 
     /// Runs until simulated time passes the scenario's duration (or the queue empties).

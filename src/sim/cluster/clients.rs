@@ -881,3 +881,6 @@ fn stale_metadata_line(topic: &str, stale: &StaleLeaderEpoch) -> String {
         stale.known.0
     )
 }
+
+#[cfg(test)]
+mod tests;

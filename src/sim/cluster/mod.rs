@@ -7,8 +7,6 @@
 
 pub mod broker_node;
 pub mod clients;
-#[cfg(test)]
-mod kip320_tests;
 pub mod messages;
 pub mod scenario;
 pub mod swarm;

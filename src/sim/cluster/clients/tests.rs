@@ -4,10 +4,7 @@
 //! change and rewinds, resets or raises `LogTruncationException`; and a broker answers
 //! OffsetsForLeaderEpoch and ListOffsets from its replica.
 
-use super::broker_node::{BrokerNode, BrokerTimings, Outbox};
-use super::clients::{ConsumerClient, FetchState, ProducerClient, TruncationOutcome};
-use super::messages::{Msg, TopicMetadata};
-use super::scenario::{AutoOffsetReset, ConsumerSpec, ProducerSpec};
+use super::{ConsumerClient, FetchState, ProducerClient, TruncationOutcome};
 use crate::broker::config::ReplicaConfig;
 use crate::broker::messages::{
     Acks, ConsumerFetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
@@ -23,6 +20,9 @@ use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionIndex, TopicPar
 use crate::log::{NewRecord, ProducerFields, RecordBatch};
 use crate::prng::Prng;
 use crate::protocol::{BrokerEpoch, ControllerEpoch, ErrorCode, PartitionEpoch};
+use crate::sim::cluster::broker_node::{BrokerNode, BrokerTimings, Outbox, CONTROLLER_NODE};
+use crate::sim::cluster::messages::{Msg, TopicMetadata};
+use crate::sim::cluster::scenario::{AutoOffsetReset, ConsumerSpec, ProducerSpec};
 use crate::sim::history::{Op, ValueId};
 use crate::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
@@ -426,7 +426,7 @@ fn leader_with_two_epochs() -> BrokerNode {
     let mut broker = BrokerNode::new(BrokerId(1), timings, Prng::new(1)).expect("broker");
     let mut out = Outbox::new();
     broker.start(at(0), &mut out);
-    let from = super::broker_node::CONTROLLER_NODE;
+    let from = CONTROLLER_NODE;
     broker.on_message(
         at(0),
         from,

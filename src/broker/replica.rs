@@ -25,9 +25,9 @@ use super::leader_epoch_cache::{
 };
 use super::messages::{
     Acks, AlterPartitionRequest, AlterPartitionResponse, ConsumerFetchRequest, FetchResponse,
-    FollowerFetchOutcome, FollowerFetchRequest, OffsetForLeaderEpochResponse,
-    PartitionRegistration, ProduceOutcome, ProduceRequest, ProduceResponse, ReplicaOutput,
-    RequestToken,
+    FollowerFetchOutcome, FollowerFetchRequest, ListOffsetsRequest, ListOffsetsResponse,
+    OffsetForLeaderEpochResponse, OffsetSpec, PartitionRegistration, ProduceOutcome,
+    ProduceRequest, ProduceResponse, ReplicaOutput, RequestToken,
 };
 use crate::ids::{BrokerId, LeaderEpoch, Offset};
 use crate::log::batch::BatchHeader;
@@ -1010,6 +1010,34 @@ impl PartitionReplica {
             error: ErrorCode::None,
             leader_epoch: end.leader_epoch,
             end_offset: end.end_offset,
+        }
+    }
+
+    /// ListOffsets on the leader for a consumer resetting its position: the log start offset
+    /// (earliest) or the high watermark (latest, for read_uncommitted), with the epoch that
+    /// covers it (Kafka's `fetchOffsetForTimestamp` with -2 / -1).
+    pub fn handle_list_offsets(&self, request: &ListOffsetsRequest) -> ListOffsetsResponse {
+        if let Some(error) = self.check_current_leader_epoch(request.current_leader_epoch) {
+            return ListOffsetsResponse::error(error);
+        }
+        let (offset, leader_epoch) = match request.spec {
+            OffsetSpec::Earliest => {
+                let start = self.log.log_start_offset();
+                let covering = self
+                    .epoch_cache
+                    .entries()
+                    .iter()
+                    .rev()
+                    .find(|e| e.start_offset <= start)
+                    .map(|e| e.epoch);
+                (start, covering)
+            }
+            OffsetSpec::Latest => (self.log.high_watermark(), self.leader_epoch()),
+        };
+        ListOffsetsResponse {
+            error: ErrorCode::None,
+            offset,
+            leader_epoch,
         }
     }
 

@@ -138,6 +138,14 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
             ));
         }
     }
+    if let Some(at_least) = expect.log_truncations_at_least {
+        let found = sim.log_truncations().len() as u32;
+        if found < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} consumer log truncation(s) detected, found {found}"
+            ));
+        }
+    }
     DrillReport {
         policy,
         check: report,

@@ -311,6 +311,17 @@ impl ClusterSim {
         by_partition.into_iter().collect()
     }
 
+    /// Every log truncation a consumer's position validation detected, in order.
+    pub fn log_truncations(&self) -> Vec<clients::LogTruncation> {
+        let mut all: Vec<clients::LogTruncation> = self
+            .consumers
+            .iter()
+            .flat_map(|c| c.log_truncations.iter().cloned())
+            .collect();
+        all.sort_by_key(|t| (t.at, t.consumer));
+        all
+    }
+
     /// Runs until simulated time passes the scenario's duration (or the queue empties).
     pub fn run_to_end(&mut self) -> Result<(), SimError> {
         let end = SimTime::from_millis(self.scenario.duration_ms);

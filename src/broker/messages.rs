@@ -7,7 +7,9 @@
 use super::errors::ErrorCode;
 use super::leader_epoch_cache::EpochEndOffset;
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::protocol::BrokerEpoch;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The partition epoch of KRaft's `PartitionRecord` is the controller's, shared.
 pub use crate::protocol::PartitionEpoch;
@@ -36,6 +38,9 @@ pub struct FollowerFetchRequest {
     pub log_start_offset: Offset,
     /// `replica.fetch.max.bytes`.
     pub max_bytes: u32,
+    /// KIP-903: the follower's broker epoch (Fetch's `ReplicaState.ReplicaEpoch`), so the
+    /// leader can name the incarnation it saw in AlterPartition; `None` before registration.
+    pub replica_epoch: Option<BrokerEpoch>,
 }
 
 /// A consumer's fetch for this partition (read_uncommitted; the LSO bound is a later step).
@@ -217,6 +222,9 @@ pub struct AlterPartitionRequest {
     pub leader_epoch: LeaderEpoch,
     pub partition_epoch: PartitionEpoch,
     pub new_isr: Vec<BrokerId>,
+    /// KIP-903 (`NewIsrWithEpochs`): the broker epoch each follower in `new_isr` fetched
+    /// with, so the controller refuses a member that has since restarted (INELIGIBLE_REPLICA).
+    pub new_isr_epochs: BTreeMap<BrokerId, BrokerEpoch>,
 }
 
 /// The controller's answer to an AlterPartition.

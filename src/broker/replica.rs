@@ -91,6 +91,8 @@ pub struct FollowerFetchState {
     /// The leader's LEO when the previous fetch was served, and that fetch's time.
     pub last_fetch_leader_log_end_offset: Option<Offset>,
     pub last_fetch_time_ms: Option<i64>,
+    /// The broker epoch of the follower's latest fetch (KIP-903).
+    pub broker_epoch: Option<crate::protocol::BrokerEpoch>,
 }
 
 impl FollowerFetchState {
@@ -103,6 +105,7 @@ impl FollowerFetchState {
             last_caught_up_time_ms: in_isr.then_some(now_ms),
             last_fetch_leader_log_end_offset: None,
             last_fetch_time_ms: None,
+            broker_epoch: None,
         }
     }
 
@@ -780,6 +783,7 @@ impl PartitionReplica {
             return false;
         };
         let before = follower.log_end_offset;
+        follower.broker_epoch = request.replica_epoch;
         follower.update(
             request.fetch_offset,
             request.log_start_offset,
@@ -898,12 +902,23 @@ impl PartitionReplica {
         let Some(registration) = &self.registration else {
             return;
         };
+        let new_isr_epochs = match &self.role {
+            Role::Leader(state) => proposed_isr
+                .iter()
+                .filter_map(|id| {
+                    let epoch = state.followers.get(id)?.broker_epoch?;
+                    Some((*id, epoch))
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        };
         let request = AlterPartitionRequest {
             topic_partition: self.log.topic_partition().clone(),
             leader: self.local,
             leader_epoch: registration.leader_epoch,
             partition_epoch: registration.partition_epoch,
             new_isr: proposed_isr.clone(),
+            new_isr_epochs,
         };
         if let Role::Leader(state) = &mut self.role {
             state.pending_isr_change = Some(PendingIsrChange {
@@ -1060,6 +1075,8 @@ impl PartitionReplica {
             current_leader_epoch: Some(registration.leader_epoch),
             log_start_offset: self.log.log_start_offset(),
             max_bytes: self.config.replica_fetch_max_bytes,
+            // The broker stamps its own epoch on the way out: a replica does not know it.
+            replica_epoch: None,
         })
     }
 

@@ -764,11 +764,12 @@ impl BrokerNode {
                 self.fetch_in_flight.remove(&tp);
                 continue;
             }
-            let (Some(leader), Some(request)) =
+            let (Some(leader), Some(mut request)) =
                 (replica.fetch_leader(), replica.next_fetch_request())
             else {
                 continue;
             };
+            request.replica_epoch = self.broker_epoch;
             // If no answer comes (a dead or cut-off leader), try again after the fetch wait
             // plus a request timeout's worth of slack.
             let retry =

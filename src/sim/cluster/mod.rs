@@ -39,8 +39,9 @@ const PRODUCER_NODE_BASE: u32 = 1000;
 const CONSUMER_NODE_BASE: u32 = 2000;
 const TRACE_RECENT_MAX: u32 = 400;
 
+/// A scheduled event. Deliveries are boxed: messages are large and the queue moves entries.
 enum Event {
-    Deliver(Delivery<Msg>),
+    Deliver(Box<Delivery<Msg>>),
     Wake(NodeId),
     Step(u32),
 }
@@ -342,7 +343,7 @@ impl ClusterSim {
         self.steps += 1;
         self.step_lines.clear();
         match event {
-            Event::Deliver(delivery) => self.on_delivery(now, delivery)?,
+            Event::Deliver(delivery) => self.on_delivery(now, *delivery)?,
             Event::Wake(node) => self.on_wake(now, node)?,
             Event::Step(i) => self.on_step(now, i)?,
         }
@@ -383,7 +384,7 @@ impl ClusterSim {
             let outcome = self.network.send(now, from, to, msg);
             for delivery in outcome.deliveries {
                 self.scheduler
-                    .schedule(delivery.at, Event::Deliver(delivery))
+                    .schedule(delivery.at, Event::Deliver(Box::new(delivery)))
                     .map_err(|_| SimError::Config("event queue full".into()))?;
             }
         }
@@ -565,7 +566,7 @@ impl ClusterSim {
                         .iter()
                         .map(|b| IsrMember {
                             broker: *b,
-                            broker_epoch: None,
+                            broker_epoch: request.new_isr_epochs.get(b).copied(),
                         })
                         .collect(),
                     // The simulated leader has nothing to recover beyond its log, so it reports
@@ -573,6 +574,20 @@ impl ClusterSim {
                     leader_recovery_state: crate::controller::LeaderRecoveryState::Recovered,
                 };
                 let result = self.controller.alter_partition(now, &controller_request);
+                if let Err(code) = &result {
+                    let isr: Vec<String> =
+                        request.new_isr.iter().map(|b| b.0.to_string()).collect();
+                    self.trace(
+                        now,
+                        "controller".into(),
+                        format!(
+                            "{tp}: AlterPartition from broker {} for ISR [{}] refused: {}",
+                            request.leader.0,
+                            isr.join(","),
+                            code.name()
+                        ),
+                    );
+                }
                 out.push((
                     CONTROLLER_NODE,
                     from,

@@ -250,3 +250,18 @@ fn swarm_regression_seeds_pass() {
         );
     }
 }
+
+/// The example in docs/scenarios.md is a valid scenario and shows what it says it shows.
+#[test]
+fn the_documented_example_scenario_runs_as_documented() {
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md"),
+    )
+    .expect("docs/scenarios.md");
+    let start = doc.find("```json\n").expect("an example") + "```json\n".len();
+    let end = start + doc[start..].find("```").expect("closed");
+    let scenario: ClusterScenario = serde_json::from_str(&doc[start..end]).expect("parses");
+    let seed = scenario.seed.unwrap_or(1);
+    let report = judge(&run(scenario, seed), true);
+    assert!(report.unmet.is_empty(), "{:?}", report.unmet);
+}

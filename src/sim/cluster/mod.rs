@@ -4,6 +4,12 @@
 //! messages through `sim::network`, fires their timers, applies scenario steps, writes one
 //! trace line per notable event, checks the global invariants after every event, and records
 //! the clients' history for the Jepsen-style checker.
+//!
+//! Process faults live here too: a crash resets every connection to and from the broker (what
+//! was in flight on them is discarded, never handed to a later incarnation); a paused broker
+//! (SIGSTOP) runs nothing while what is sent to it waits in order, as in its sockets' buffers;
+//! a broker whose request handler waits on its disk (a flush in the append path, a slow disk)
+//! sends nothing until the disk answers.
 
 pub mod broker_node;
 pub mod clients;
@@ -31,18 +37,32 @@ use crate::time::{SimDuration, SimTime};
 use broker_node::{BrokerNode, BrokerTimings, Outbox, CONTROLLER_NODE};
 use clients::{ConsumerClient, ProducerClient};
 use messages::Msg;
-use scenario::{Action, ClusterScenario};
+use scenario::{Action, ClusterScenario, CONSUMER_NODE_BASE, PRODUCER_NODE_BASE};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Node ids: the controller is 0, brokers 1..=n, producers from 1000, consumers from 2000.
-const PRODUCER_NODE_BASE: u32 = 1000;
-const CONSUMER_NODE_BASE: u32 = 2000;
+// Node ids: the controller is 0, brokers 1..=n, producers from 1000, consumers from 2000.
 const TRACE_RECENT_MAX: u32 = 400;
 
 enum Event {
     Deliver(Delivery<Msg>),
     Wake(NodeId),
     Step(u32),
+    /// A message a broker sent while its request handler waited on its disk: it leaves now,
+    /// unless that incarnation of the broker is gone.
+    Outbound {
+        broker: usize,
+        incarnation: u64,
+        to: NodeId,
+        msg: Msg,
+    },
+}
+
+/// A stopped (SIGSTOP) broker: what reached it waits in order, as in its sockets' buffers, and
+/// what its blocked handler was about to send waits too.
+#[derive(Default)]
+struct Paused {
+    inbox: Vec<(NodeId, Msg)>,
+    outbox: Vec<(NodeId, Msg)>,
 }
 
 /// A violated global invariant: the step and what broke.
@@ -77,6 +97,10 @@ pub struct ClusterSim {
     power_losses: BTreeSet<BrokerId>,
     correlated_power_loss: bool,
     incarnations: u64,
+    /// Brokers stopped with SIGSTOP, by index.
+    paused: BTreeMap<usize, Paused>,
+    /// Per broker index: until when its request handler waits on its disk.
+    busy_until: Vec<SimTime>,
 }
 
 impl ClusterSim {
@@ -108,6 +132,9 @@ impl ClusterSim {
                 scenario.broker.log_retention_check_interval_ms,
             ),
             replica: scenario.broker.replica.clone(),
+            flush: scenario.broker.flush,
+            message_timestamp_after_max_ms: scenario.broker.message_timestamp_after_max_ms,
+            message_timestamp_before_max_ms: scenario.broker.message_timestamp_before_max_ms,
         };
         let brokers = (1..=scenario.brokers)
             .map(|b| {
@@ -176,6 +203,8 @@ impl ClusterSim {
             power_losses: BTreeSet::new(),
             correlated_power_loss: false,
             incarnations: 0,
+            paused: BTreeMap::new(),
+            busy_until: vec![SimTime::ZERO; scenario.brokers as usize],
             scenario,
         };
         sim.boot()?;
@@ -311,6 +340,12 @@ impl ClusterSim {
             Event::Deliver(delivery) => self.on_delivery(now, delivery)?,
             Event::Wake(node) => self.on_wake(now, node)?,
             Event::Step(i) => self.on_step(now, i)?,
+            Event::Outbound {
+                broker,
+                incarnation,
+                to,
+                msg,
+            } => self.on_outbound(now, broker, incarnation, to, msg)?,
         }
         self.collect_client_lines(now);
         self.history_times.resize(self.history.len(), now);
@@ -356,6 +391,58 @@ impl ClusterSim {
         Ok(())
     }
 
+    /// Sends what broker `b` produced. While its request handler waits on its disk, messages
+    /// to anyone but the controller (whose heartbeats run on their own thread) leave when the
+    /// disk answers, in order.
+    fn send_from_broker(&mut self, now: SimTime, b: usize, out: Outbox) -> Result<(), SimError> {
+        if let Some(until) = self.brokers[b].take_blocked_until() {
+            self.busy_until[b] = self.busy_until[b].max(until);
+        }
+        let until = self.busy_until[b];
+        if until <= now {
+            return self.send_all(now, out);
+        }
+        let (now_out, later): (Outbox, Outbox) = out
+            .into_iter()
+            .partition(|(_, to, _)| *to == CONTROLLER_NODE);
+        self.send_all(now, now_out)?;
+        let incarnation = self.brokers[b].incarnation();
+        for (_, to, msg) in later {
+            self.scheduler
+                .schedule(
+                    until,
+                    Event::Outbound {
+                        broker: b,
+                        incarnation,
+                        to,
+                        msg,
+                    },
+                )
+                .map_err(|_| SimError::Config("event queue full".into()))?;
+        }
+        Ok(())
+    }
+
+    fn on_outbound(
+        &mut self,
+        now: SimTime,
+        b: usize,
+        incarnation: u64,
+        to: NodeId,
+        msg: Msg,
+    ) -> Result<(), SimError> {
+        let broker = &self.brokers[b];
+        if !broker.alive || broker.incarnation() != incarnation {
+            return Ok(());
+        }
+        if let Some(paused) = self.paused.get_mut(&b) {
+            paused.outbox.push((to, msg));
+            return Ok(());
+        }
+        let from = NodeId::from(broker.id);
+        self.send_all(now, vec![(from, to, msg)])
+    }
+
     fn on_delivery(&mut self, now: SimTime, delivery: Delivery<Msg>) -> Result<(), SimError> {
         if self.network.arrive(now, &delivery) != Arrival::Deliver {
             return Ok(());
@@ -363,6 +450,11 @@ impl ClusterSim {
         let Delivery {
             from, to, payload, ..
         } = delivery;
+        if let Some(paused) = self.broker_index(to).and_then(|b| self.paused.get_mut(&b)) {
+            // A stopped process reads nothing; the kernel buffers what arrives, in order.
+            paused.inbox.push((from, payload));
+            return Ok(());
+        }
         let mut out = Outbox::new();
         if let Some(b) = self.broker_index(to).filter(|b| !self.brokers[*b].alive) {
             // Nothing listens on a dead broker's port: the client's connection is refused at
@@ -377,6 +469,8 @@ impl ClusterSim {
         } else if let Some(b) = self.broker_index(to) {
             self.brokers[b].on_message(now, from, payload, &mut out);
             self.note_broker(now, b);
+            self.send_from_broker(now, b, out)?;
+            return self.reschedule(now, to);
         } else if let Some(p) = self.producers.iter().position(|p| p.node == to) {
             self.producers[p].on_message(now, payload, &mut out);
         } else if let Some(c) = self.consumers.iter().position(|c| c.node == to) {
@@ -391,6 +485,12 @@ impl ClusterSim {
     }
 
     fn reschedule(&mut self, now: SimTime, node: NodeId) -> Result<(), SimError> {
+        if self
+            .broker_index(node)
+            .is_some_and(|b| self.paused.contains_key(&b))
+        {
+            return Ok(()); // Its timers wait for the resume.
+        }
         let next = if node == CONTROLLER_NODE {
             self.controller.next_timer()
         } else if let Some(b) = self.broker_index(node) {
@@ -418,8 +518,13 @@ impl ClusterSim {
             self.controller.on_timer(now);
             self.publish_metadata(now, &mut out);
         } else if let Some(b) = self.broker_index(node) {
+            if self.paused.contains_key(&b) {
+                return Ok(()); // A stopped process's timers fire when it resumes.
+            }
             self.brokers[b].on_timer(now, &mut out);
             self.note_broker(now, b);
+            self.send_from_broker(now, b, out)?;
+            return self.reschedule(now, node);
         } else if let Some(p) = self.producers.iter().position(|p| p.node == node) {
             self.producers[p].on_timer(now, &mut out);
         } else if let Some(c) = self.consumers.iter().position(|c| c.node == node) {
@@ -481,7 +586,14 @@ impl ClusterSim {
                     // heartbeat can already report being caught up.
                     self.publish_metadata(now, out);
                 }
-                out.push((CONTROLLER_NODE, from, Msg::RegisterResponse { result }));
+                out.push((
+                    CONTROLLER_NODE,
+                    from,
+                    Msg::RegisterResponse {
+                        result,
+                        metadata_end_offset: self.metadata_log.len() as u64,
+                    },
+                ));
             }
             Msg::Heartbeat {
                 broker,
@@ -652,20 +764,23 @@ impl ClusterSim {
         out: &mut Outbox,
     ) -> Result<(), SimError> {
         match action {
-            Action::CrashBroker { broker, power_loss } => {
-                self.crash_broker(now, broker, power_loss)
-            }
+            Action::CrashBroker {
+                broker,
+                power_loss,
+                torn_write,
+            } => self.crash_broker(now, broker, power_loss, torn_write),
             Action::CrashLeader {
                 topic,
                 partition,
                 power_loss,
+                torn_write,
             } => {
                 let tp = TopicPartition {
                     topic,
                     partition: crate::ids::PartitionIndex(partition),
                 };
                 match self.controller.partition(&tp).and_then(|s| s.leader) {
-                    Some(leader) => self.crash_broker(now, leader.0, power_loss),
+                    Some(leader) => self.crash_broker(now, leader.0, power_loss, torn_write),
                     None => self.trace(
                         now,
                         "nemesis".into(),
@@ -684,6 +799,7 @@ impl ClusterSim {
                     if !self.brokers[b].alive {
                         self.incarnations += 1;
                         self.trace(now, "nemesis".into(), format!("restart broker {broker}"));
+                        self.busy_until[b] = now;
                         self.brokers[b].start(now, out);
                         self.note_broker(now, b);
                         self.power_losses.remove(&BrokerId(broker));
@@ -733,6 +849,34 @@ impl ClusterSim {
                 }
                 let verb = if pause { "pause" } else { "resume" };
                 self.trace(now, "nemesis".into(), format!("{verb} consumers"));
+            }
+            Action::PauseBroker { broker } => self.pause_broker(now, broker),
+            Action::ResumeBroker { broker } => self.resume_broker(now, broker)?,
+            Action::SlowDisk { broker, factor } => {
+                if let Some(b) = self.broker_index(NodeId(broker)) {
+                    self.brokers[b]
+                        .set_slow_disk(factor)
+                        .map_err(|e| SimError::Config(e.to_string()))?;
+                    let text = if factor == 1 {
+                        format!("broker {broker}'s disk is healthy again")
+                    } else {
+                        format!("broker {broker}'s disk is {factor} times slower")
+                    };
+                    self.trace(now, "nemesis".into(), text);
+                }
+            }
+            Action::SkewClock { node, offset_ms } => {
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("skew node {node}'s wall clock by {offset_ms:+} ms"),
+                );
+                if let Some(b) = self.broker_index(NodeId(node)) {
+                    self.brokers[b].set_wall_clock_skew(offset_ms);
+                    self.note_broker(now, b);
+                } else if let Some(p) = self.producers.iter_mut().find(|p| p.node == NodeId(node)) {
+                    p.clock_skew_ms = offset_ms;
+                }
             }
             Action::StopProducers => {
                 for p in &mut self.producers {
@@ -792,39 +936,121 @@ impl ClusterSim {
         Ok(())
     }
 
-    fn crash_broker(&mut self, now: SimTime, broker: u32, power_loss: bool) {
+    /// SIGSTOP: the broker runs nothing until resumed; what reaches it waits.
+    fn pause_broker(&mut self, now: SimTime, broker: u32) {
+        let Some(b) = self.broker_index(NodeId(broker)) else {
+            return;
+        };
+        if !self.brokers[b].alive || self.paused.contains_key(&b) {
+            return;
+        }
+        self.paused.insert(b, Paused::default());
+        self.trace(
+            now,
+            "nemesis".into(),
+            format!("pause broker {broker} (SIGSTOP): no timers, no heartbeats, input waits"),
+        );
+    }
+
+    /// SIGCONT: the broker's overdue timers fire first (heartbeat, ISR checks, fetches: its
+    /// view is stale, so the controller and its peers reject what is out of date), then it
+    /// reads what waited, in order, and what its handler was blocked on sending leaves.
+    fn resume_broker(&mut self, now: SimTime, broker: u32) -> Result<(), SimError> {
+        let Some(b) = self.broker_index(NodeId(broker)) else {
+            return Ok(());
+        };
+        let Some(paused) = self.paused.remove(&b) else {
+            return Ok(());
+        };
+        self.trace(
+            now,
+            "nemesis".into(),
+            format!(
+                "resume broker {broker} (SIGCONT): {} message(s) waited",
+                paused.inbox.len()
+            ),
+        );
+        let node = NodeId(broker);
+        let held: Outbox = paused
+            .outbox
+            .into_iter()
+            .map(|(to, msg)| (node, to, msg))
+            .collect();
+        self.send_all(now, held)?;
+        let mut out = Outbox::new();
+        self.brokers[b].on_timer(now, &mut out);
+        self.note_broker(now, b);
+        self.send_from_broker(now, b, out)?;
+        for (from, msg) in paused.inbox {
+            let mut out = Outbox::new();
+            self.brokers[b].on_message(now, from, msg, &mut out);
+            self.note_broker(now, b);
+            self.send_from_broker(now, b, out)?;
+        }
+        self.reschedule(now, node)
+    }
+
+    fn crash_broker(&mut self, now: SimTime, broker: u32, power_loss: bool, torn_write: bool) {
         let Some(b) = self.broker_index(NodeId(broker)) else {
             return;
         };
         if !self.brokers[b].alive {
             return;
         }
+        let power_loss = power_loss || torn_write;
         self.trace(
             now,
             "nemesis".into(),
             format!(
                 "crash broker {broker}{}",
-                if power_loss {
-                    " with power loss (unsynced page cache lost)"
-                } else {
-                    ""
+                match (power_loss, torn_write) {
+                    (_, true) => " with power loss tearing its last unsynced append",
+                    (true, false) => " with power loss (unsynced page cache lost)",
+                    (false, false) => "",
                 }
             ),
         );
-        self.brokers[b].crash(power_loss);
+        // A stopped process can be killed too; what waited for it dies with it.
+        self.paused.remove(&b);
+        self.brokers[b].crash(power_loss, torn_write);
         self.note_broker(now, b);
         if power_loss {
             self.power_losses.insert(BrokerId(broker));
             self.note_correlated_loss(BrokerId(broker));
         }
-        // Its connections reset: clients see disconnects.
-        for node in self.client_nodes() {
-            for d in self.network.disconnect(now, node, NodeId(broker)) {
-                if let Some(p) = self.producers.iter_mut().find(|p| p.node == d.node) {
-                    p.on_disconnect(now, BrokerId(broker));
-                }
+        self.reset_connections(now, NodeId(broker));
+    }
+
+    /// A dead process's sockets close: every connection to and from it resets. What was in
+    /// flight on them is discarded (never handed to a later incarnation), and the other ends
+    /// see a disconnect: producers fail their requests in flight, brokers drop fetches parked
+    /// for it and retry their fetches from it after a backoff, the controller has nothing to
+    /// undo (fencing goes by heartbeats).
+    fn reset_connections(&mut self, now: SimTime, node: NodeId) {
+        let peers: Vec<NodeId> = std::iter::once(CONTROLLER_NODE)
+            .chain((1..=self.scenario.brokers).map(NodeId))
+            .chain(self.client_nodes())
+            .filter(|peer| *peer != node)
+            .collect();
+        let mut disconnects = 0u32;
+        let crashed_broker = self.broker_index(node).map(|b| BrokerId(b as u32 + 1));
+        for peer in peers {
+            self.network.disconnect(now, peer, node);
+            disconnects += 1;
+            if let Some(b) = self.broker_index(peer) {
+                self.brokers[b].on_disconnect(now, node);
+            } else if let (Some(p), Some(broker)) = (
+                self.producers.iter_mut().find(|p| p.node == peer),
+                crashed_broker,
+            ) {
+                p.on_disconnect(now, broker);
             }
         }
+        self.trace(
+            now,
+            "network".into(),
+            format!("{disconnects} connection(s) of node {} reset", node.0),
+        );
     }
 
     /// Records whether this power loss is a correlated failure (R-8 #4): every other replica of

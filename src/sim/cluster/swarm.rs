@@ -75,6 +75,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
                 Action::CrashBroker {
                     broker: b,
                     power_loss: rng.chance(1, 4),
+                    torn_write: false,
                 }
             }
             0 | 1 => {

@@ -296,6 +296,11 @@ impl ClusterSim {
         &self.brokers
     }
 
+    /// The network's counters (sent, delivered, discarded by a connection reset, ...).
+    pub fn network_stats(&self) -> crate::sim::network::NetworkStats {
+        self.network.stats()
+    }
+
     pub fn unclean_elections(&self) -> bool {
         self.unclean_elections
     }
@@ -651,6 +656,19 @@ impl ClusterSim {
                     leader_recovery_state: crate::controller::LeaderRecoveryState::Recovered,
                 };
                 let result = self.controller.alter_partition(now, &controller_request);
+                if let Err(code) = &result {
+                    // A stale view (a resumed or partitioned leader) shows up here.
+                    self.trace(
+                        now,
+                        "controller".into(),
+                        format!(
+                            "reject AlterPartition for {tp} from broker {} at leader epoch {}: {}",
+                            controller_request.broker.0,
+                            controller_request.leader_epoch.0,
+                            code.name()
+                        ),
+                    );
+                }
                 out.push((
                     CONTROLLER_NODE,
                     from,
@@ -967,7 +985,7 @@ impl ClusterSim {
             "nemesis".into(),
             format!(
                 "resume broker {broker} (SIGCONT): {} message(s) waited",
-                paused.inbox.len()
+                paused.inbox.len() as u32
             ),
         );
         let node = NodeId(broker);

@@ -191,7 +191,8 @@ fn a_torn_write_is_cut_by_crc_at_restart_and_the_log_stays_valid() {
 }
 
 /// One broker, one replica, acks=all: only the flush policy stands between an acknowledged
-/// record and a power loss.
+/// record and a power loss. The disk is a hundred times slower from 1 s, so each sync takes
+/// 50-500 ms: an acknowledgement sent before its sync completed would be lost too.
 fn sole_replica_power_loss(flush_messages: Option<u32>) -> ClusterSim {
     let broker = match flush_messages {
         Some(n) => format!(r#"{{ "flush.messages": {n} }}"#),
@@ -207,6 +208,7 @@ fn sole_replica_power_loss(flush_messages: Option<u32>) -> ClusterSim {
                                 "request.timeout.ms": 3000 }} }} ],
   "consumers": [ {{ "topic": "t", "poll_interval_ms": 100 }} ],
   "steps": [
+    {{ "at_ms": 1000, "action": {{ "slow_disk": {{ "broker": 1, "factor": 100 }} }} }},
     {{ "at_ms": 9000, "action": {{ "crash_broker": {{ "broker": 1, "power_loss": true }} }} }},
     {{ "at_ms": 9500, "action": {{ "restart_broker": {{ "broker": 1 }} }} }}
   ]
@@ -356,7 +358,7 @@ fn a_crash_resets_every_connection_of_the_broker() {
     run.run_until(4_999);
     let discarded_before = run.sim.network_stats().discarded_by_disconnect;
     run.run_until(5_100);
-    // The controller, two brokers, one producer and one consumer.
+    // The controller, two brokers, one producer and one consumer: not only the clients.
     assert!(run.has_line(&format!("network: 5 connection(s) of node {old} reset")));
     let discarded = run.sim.network_stats().discarded_by_disconnect - discarded_before;
     assert!(

@@ -15,9 +15,10 @@
 use super::messages::{Msg, TopicMetadata};
 use crate::broker::config::ReplicaConfig;
 use crate::broker::messages::{
-    Acks as ReplicaAcks, AlterPartitionResponse, FetchResponse, FollowerFetchOutcome,
-    FollowerFetchRequest, PartitionEpoch as ReplicaPartitionEpoch, PartitionRegistration,
-    ProduceOutcome, ProduceRequest as ReplicaProduceRequest, ReplicaOutput, RequestToken,
+    Acks as ReplicaAcks, AlterPartitionRequest, AlterPartitionResponse, FetchResponse,
+    FollowerFetchOutcome, FollowerFetchRequest, PartitionEpoch as ReplicaPartitionEpoch,
+    PartitionRegistration, ProduceOutcome, ProduceRequest as ReplicaProduceRequest, ReplicaOutput,
+    RequestToken,
 };
 use crate::broker::producer_state::{ProducerBatchInfo, ProducerStateTable, SequenceCheck};
 use crate::broker::replica::PartitionReplica;
@@ -137,6 +138,10 @@ pub struct BrokerNode {
     duplicate_waits: Vec<DuplicateWait>,
     next_token: u64,
     token_owner: BTreeMap<RequestToken, u64>,
+    /// AlterPartition proposals awaiting the controller's answer, with when to resend them:
+    /// like Kafka's AlterPartitionManager, a proposal is resent until answered, so a lost
+    /// message cannot leave the replica waiting on a change that never comes.
+    alter_partition_in_flight: BTreeMap<TopicPartition, (SimTime, AlterPartitionRequest)>,
     /// Recovery notes and state changes, for the trace.
     pub notes: Vec<String>,
     /// Per hosted log, where it stands against its flush policy.
@@ -194,6 +199,7 @@ impl BrokerNode {
             duplicate_waits: Vec::new(),
             next_token: 0,
             token_owner: BTreeMap::new(),
+            alter_partition_in_flight: BTreeMap::new(),
             notes: Vec::new(),
             flushes: BTreeMap::new(),
             blocked_until: None,
@@ -312,6 +318,7 @@ impl BrokerNode {
         self.pending_produce.clear();
         self.duplicate_waits.clear();
         self.token_owner.clear();
+        self.alter_partition_in_flight.clear();
         self.flushes.clear();
         self.blocked_until = None;
         self.metadata_caught_up = false;
@@ -458,6 +465,9 @@ impl BrokerNode {
         for wait in &self.duplicate_waits {
             next = next.min(wait.deadline);
         }
+        for (resend_at, _) in self.alter_partition_in_flight.values() {
+            next = next.min(*resend_at);
+        }
         if let Some(t) = self.disk.next_due() {
             next = next.min(t);
         }
@@ -523,8 +533,53 @@ impl BrokerNode {
                 out,
             );
         }
+        self.resend_alter_partitions(now, out);
         self.start_fetches(now, out);
         self.drain_replica_outputs(now, out);
+    }
+
+    /// Resends each unanswered AlterPartition whose replica still waits for it, with the
+    /// current broker epoch; forgets those the replica gave up (a new leader epoch cleared it).
+    fn resend_alter_partitions(&mut self, now: SimTime, out: &mut Outbox) {
+        let due: Vec<TopicPartition> = self
+            .alter_partition_in_flight
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in due {
+            let still_pending = self
+                .replicas
+                .get(&tp)
+                .and_then(|r| r.pending_isr().map(|isr| isr.to_vec()));
+            let Some((_, request)) = self.alter_partition_in_flight.remove(&tp) else {
+                continue;
+            };
+            if still_pending.as_deref() == Some(request.new_isr.as_slice()) {
+                self.send_alter_partition(now, request, out);
+            }
+        }
+    }
+
+    fn send_alter_partition(
+        &mut self,
+        now: SimTime,
+        request: AlterPartitionRequest,
+        out: &mut Outbox,
+    ) {
+        if let Some(epoch) = self.broker_epoch {
+            out.push((
+                self.node(),
+                CONTROLLER_NODE,
+                Msg::AlterPartition {
+                    broker_epoch: epoch,
+                    request: request.clone(),
+                },
+            ));
+        }
+        let resend_at = now.saturating_add(self.timings.heartbeat_interval);
+        self.alter_partition_in_flight
+            .insert(request.topic_partition.clone(), (resend_at, request));
     }
 
     /// Queues a disk request and returns when it completes.
@@ -657,6 +712,9 @@ impl BrokerNode {
                 if let Some(replica) = self.replicas.get_mut(&topic_partition) {
                     if let Err(e) = replica.handle_alter_partition_response(now, response) {
                         self.notes.push(format!("{topic_partition}: {e}"));
+                    }
+                    if replica.pending_isr().is_none() {
+                        self.alter_partition_in_flight.remove(&topic_partition);
                     }
                 }
             }
@@ -1342,16 +1400,7 @@ impl BrokerNode {
                     self.finish_produce(key, out);
                 }
                 ReplicaOutput::AlterPartition(request) => {
-                    if let Some(epoch) = self.broker_epoch {
-                        out.push((
-                            self.node(),
-                            CONTROLLER_NODE,
-                            Msg::AlterPartition {
-                                broker_epoch: epoch,
-                                request,
-                            },
-                        ));
-                    }
+                    self.send_alter_partition(now, request, out);
                 }
             }
         }

@@ -93,9 +93,13 @@ pub struct ClusterSim {
     /// When each history entry was recorded (same length as `history`).
     history_times: Vec<SimTime>,
     violations: Vec<Violation>,
-    unclean_elections: bool,
+    /// Partitions that had an unclean leader election.
+    unclean_elections: BTreeSet<TopicPartition>,
     power_losses: BTreeSet<BrokerId>,
-    correlated_power_loss: bool,
+    /// Partitions whose only in-sync replica lost its unsynced page cache.
+    sole_isr_power_losses: BTreeSet<TopicPartition>,
+    /// Partitions whose every other replica was down when one lost its page cache.
+    correlated_power_losses: BTreeSet<TopicPartition>,
     incarnations: u64,
     /// Brokers stopped with SIGSTOP, by index.
     paused: BTreeMap<usize, Paused>,
@@ -199,9 +203,10 @@ impl ClusterSim {
             history: Vec::new(),
             history_times: Vec::new(),
             violations: Vec::new(),
-            unclean_elections: false,
+            unclean_elections: BTreeSet::new(),
             power_losses: BTreeSet::new(),
-            correlated_power_loss: false,
+            sole_isr_power_losses: BTreeSet::new(),
+            correlated_power_losses: BTreeSet::new(),
             incarnations: 0,
             paused: BTreeMap::new(),
             busy_until: vec![SimTime::ZERO; scenario.brokers as usize],
@@ -301,12 +306,19 @@ impl ClusterSim {
         self.network.stats()
     }
 
-    pub fn unclean_elections(&self) -> bool {
-        self.unclean_elections
+    /// Partitions that had an unclean leader election.
+    pub fn unclean_elections(&self) -> &BTreeSet<TopicPartition> {
+        &self.unclean_elections
     }
 
-    pub fn correlated_power_loss(&self) -> bool {
-        self.correlated_power_loss
+    /// Partitions whose only in-sync replica lost its unsynced page cache.
+    pub fn sole_isr_power_losses(&self) -> &BTreeSet<TopicPartition> {
+        &self.sole_isr_power_losses
+    }
+
+    /// Partitions whose replicas failed together while one lost its page cache (R-8 #4).
+    pub fn correlated_power_losses(&self) -> &BTreeSet<TopicPartition> {
+        &self.correlated_power_losses
     }
 
     /// Per partition, the highest offset a consumer's OFFSET_OUT_OF_RANGE reset jumped forward
@@ -713,7 +725,7 @@ impl ClusterSim {
                 if state.leader_recovery_state == crate::controller::LeaderRecoveryState::Recovering
                     || matches!(reason, crate::controller::ChangeReason::UncleanElection)
                 {
-                    self.unclean_elections = true;
+                    self.unclean_elections.insert(topic_partition.clone());
                 }
                 let isr: Vec<String> = state.isr.iter().map(|b| b.0.to_string()).collect();
                 Some(format!(
@@ -1034,7 +1046,7 @@ impl ClusterSim {
         self.note_broker(now, b);
         if power_loss {
             self.power_losses.insert(BrokerId(broker));
-            self.note_correlated_loss(BrokerId(broker));
+            self.note_power_loss(BrokerId(broker));
         }
         self.reset_connections(now, NodeId(broker));
     }
@@ -1071,25 +1083,31 @@ impl ClusterSim {
         );
     }
 
-    /// Records whether this power loss is a correlated failure (R-8 #4): every other replica of
-    /// one of the broker's partitions is down at the same moment, so no live replica is left
-    /// holding what this one lost from its page cache. Kafka does not fsync; it relies on
-    /// replicas not failing together, and acks=all cannot protect acknowledged records then.
-    fn note_correlated_loss(&mut self, broker: BrokerId) {
+    /// Records which partitions this power loss can legally lose acknowledged records of: those
+    /// whose only in-sync replica it was, and those whose every other replica is down (dead or
+    /// paused) at the same moment (a correlated failure, R-8 #4), so no live replica holds what this one lost
+    /// from its page cache. Kafka does not fsync; it relies on replicas not failing together.
+    fn note_power_loss(&mut self, broker: BrokerId) {
         for row in self.controller.describe() {
-            if !row.replicas.contains(&broker) || row.replicas.len() < 2 {
-                if row.replicas == [broker] {
-                    self.correlated_power_loss = true;
-                }
+            if !row.replicas.contains(&broker) {
                 continue;
             }
-            let others_down = row
-                .replicas
-                .iter()
-                .filter(|r| **r != broker)
-                .all(|r| self.brokers.get(r.0 as usize - 1).is_none_or(|b| !b.alive));
+            let tp = TopicPartition {
+                topic: row.topic.clone(),
+                partition: row.partition,
+            };
+            if row.isr == [broker] {
+                self.sole_isr_power_losses.insert(tp.clone());
+            }
+            // A stopped (paused) replica is down too: it serves nothing, and once the
+            // controller fences it the replica that just lost its page cache may be the only
+            // one left in the ISR.
+            let others_down = row.replicas.iter().filter(|r| **r != broker).all(|r| {
+                let index = r.0 as usize - 1;
+                self.paused.contains_key(&index) || self.brokers.get(index).is_none_or(|b| !b.alive)
+            });
             if others_down {
-                self.correlated_power_loss = true;
+                self.correlated_power_losses.insert(tp);
             }
         }
     }
@@ -1148,14 +1166,14 @@ impl ClusterSim {
     /// unclean election happened.
     pub fn committed_prefix_disagreements(&self) -> Vec<(&'static str, String)> {
         let mut found = Vec::new();
-        if self.unclean_elections {
-            return found;
-        }
         for row in self.controller.describe() {
             let tp = TopicPartition {
                 topic: row.topic.clone(),
                 partition: row.partition,
             };
+            if self.unclean_elections.contains(&tp) {
+                continue;
+            }
             let Some(leader) = row.leader else { continue };
             let Some(leader_node) = self.brokers.get(leader.0 as usize - 1).filter(|b| b.alive)
             else {

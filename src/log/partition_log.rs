@@ -170,8 +170,8 @@ pub struct PartitionLog {
     pub(super) storage_requests: Vec<StorageRequest>,
     /// How far the hosting broker's wall clock is off the true time (a clock-skew fault). The
     /// log's callers pass the true time; every time the log keeps or compares (segment creation
-    /// and `segment.ms` rolls, LogAppendTime, `retention.ms`, the cleaner's lags) is read on the
-    /// broker's wall clock, `now_ms + wall_clock_skew_ms`.
+    /// times, LogAppendTime, `retention.ms`, the cleaner's lags) is read on the broker's wall
+    /// clock, `now_ms + wall_clock_skew_ms`. (`segment.ms` rolls go by record timestamps.)
     pub(super) wall_clock_skew_ms: i64,
 }
 

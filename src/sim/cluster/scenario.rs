@@ -212,8 +212,9 @@ pub enum Action {
         factor: u32,
     },
     /// Set a node's wall clock to the true time plus `offset_ms` (signed): a broker (its
-    /// retention, segment rolls, LogAppendTime and timestamp checks) or a producer (its
-    /// CreateTime record timestamps). Skew, not drift: timers keep measuring durations.
+    /// `retention.ms` checks, LogAppendTime and produce timestamp checks) or a producer (its
+    /// CreateTime record timestamps, which also drive `segment.ms` rolls). Skew, not drift:
+    /// timers keep measuring durations.
     SkewClock {
         node: u32,
         offset_ms: i64,
@@ -493,4 +494,79 @@ impl ClusterScenario {
 
 fn torn_write_needs_power_loss() -> String {
     "torn_write needs power_loss: a process crash keeps the page cache, so nothing tears".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn with_step(at_ms: u64, action: &str) -> Result<(), String> {
+        let json = format!(
+            r#"{{ "scenario": "cluster", "duration_ms": 10000, "brokers": 3,
+                 "topics": [ {{ "name": "t", "partitions": 1, "replication_factor": 3 }} ],
+                 "producers": [ {{ "topic": "t" }} ],
+                 "steps": [ {{ "at_ms": {at_ms}, "action": {action} }} ] }}"#
+        );
+        let scenario: ClusterScenario = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+        scenario.validate()
+    }
+
+    #[test]
+    fn fault_steps_are_validated_with_messages_that_name_the_problem() {
+        let ok = [
+            r#"{ "pause_broker": { "broker": 2 } }"#,
+            r#"{ "resume_broker": { "broker": 2 } }"#,
+            r#"{ "slow_disk": { "broker": 3, "factor": 10000 } }"#,
+            r#"{ "crash_broker": { "broker": 1, "power_loss": true, "torn_write": true } }"#,
+            r#"{ "skew_clock": { "node": 1000, "offset_ms": 7200000 } }"#,
+            r#"{ "skew_clock": { "node": 2, "offset_ms": -5000 } }"#,
+        ];
+        for action in ok {
+            assert_eq!(with_step(5_000, action), Ok(()), "{action}");
+        }
+        let refused = [
+            (r#"{ "pause_broker": { "broker": 4 } }"#, "no broker 4"),
+            (
+                r#"{ "slow_disk": { "broker": 1, "factor": 0 } }"#,
+                "factor 0",
+            ),
+            (
+                r#"{ "crash_leader": { "topic": "t", "partition": 0, "torn_write": true } }"#,
+                "torn_write needs power_loss",
+            ),
+            (
+                r#"{ "skew_clock": { "node": 2000, "offset_ms": 1 } }"#,
+                "expected a broker",
+            ),
+            (
+                r#"{ "skew_clock": { "node": 1, "offset_ms": -6000 } }"#,
+                "before the Unix epoch",
+            ),
+        ];
+        for (action, why) in refused {
+            let err = with_step(5_000, action).expect_err(action);
+            assert!(err.contains(why) && err.starts_with("step 0"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_flush_policy_and_timestamp_bounds_read_kafka_names() {
+        let json = r#"{ "scenario": "cluster", "duration_ms": 1000, "brokers": 1,
+            "broker": { "flush.messages": 1, "flush.ms": 100,
+                        "log.message.timestamp.after.max.ms": 60000 },
+            "topics": [ { "name": "t", "partitions": 1, "replication_factor": 1 } ] }"#;
+        let scenario: ClusterScenario = serde_json::from_str(json).expect("parses");
+        assert_eq!(scenario.validate(), Ok(()));
+        assert_eq!(scenario.broker.flush.flush_messages, 1);
+        assert_eq!(scenario.broker.flush.flush_ms, 100);
+        assert_eq!(scenario.broker.message_timestamp_after_max_ms, 60_000);
+        assert_eq!(scenario.broker.message_timestamp_before_max_ms, i64::MAX);
+        let bad = json.replace(r#""flush.messages": 1"#, r#""flush.messages": 0"#);
+        let scenario: ClusterScenario = serde_json::from_str(&bad).expect("parses");
+        assert!(scenario
+            .validate()
+            .is_err_and(|e| e.contains("flush.messages")));
+    }
 }

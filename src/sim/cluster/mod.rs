@@ -982,9 +982,9 @@ impl ClusterSim {
         );
     }
 
-    /// SIGCONT: the broker's overdue timers fire first (heartbeat, ISR checks, fetches: its
-    /// view is stale, so the controller and its peers reject what is out of date), then it
-    /// reads what waited, in order, and what its handler was blocked on sending leaves.
+    /// SIGCONT: what its handler was blocked on sending leaves, its overdue timers fire (a
+    /// heartbeat, fetches), then it reads what waited in arrival order: requests queued while
+    /// it led meet its stale view until the metadata queued behind them demotes it.
     fn resume_broker(&mut self, now: SimTime, broker: u32) -> Result<(), SimError> {
         let Some(b) = self.broker_index(NodeId(broker)) else {
             return Ok(());

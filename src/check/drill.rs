@@ -129,6 +129,23 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
             ));
         }
     }
+    let errors = sim.producer_errors();
+    for (name, at_least) in &expect.producer_errors_at_least {
+        let seen = errors.get(name.as_str()).copied().unwrap_or(0);
+        if seen < *at_least {
+            unmet.push(format!(
+                "expected {name} at least {at_least} time(s) at the producers, seen {seen}"
+            ));
+        }
+    }
+    if let Some(at_least) = expect.log_truncations_at_least {
+        let found = sim.log_truncations().len() as u32;
+        if found < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} consumer log truncation(s) detected, found {found}"
+            ));
+        }
+    }
     DrillReport {
         policy,
         check: report,

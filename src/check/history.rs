@@ -532,6 +532,45 @@ mod tests {
         assert!(check(&h, &safe(), true).bugs().count() == 2);
     }
 
+    /// a consumer read offsets 0..=3 from the old leader, the unclean leader's log ended
+    /// at 2, and validation rewound the consumer there; it re-reads 2 and 3 with the new
+    /// leader's values. Each rebound offset is one inconsistent-offsets finding, legal under
+    /// the unclean election; re-reading an offset with the same value and the rewind itself are
+    /// not anomalies, and the values it first read are not lost writes.
+    #[test]
+    fn a_rewind_after_truncation_rereads_rebound_offsets_as_inconsistent_offsets() {
+        let h = vec![
+            acked(1, 10, 0),
+            acked(1, 11, 1),
+            acked(1, 12, 2),
+            acked(1, 13, 3),
+            poll(&[(0, 10), (1, 11), (2, 12), (3, 13)]),
+            acked(2, 14, 2),
+            acked(2, 15, 3),
+            poll(&[(2, 14), (3, 15)]),
+            poll(&[(0, 10), (1, 11)]),
+        ];
+        let unclean = with_partition(PartitionPolicy {
+            unclean_election: true,
+            ..PartitionPolicy::strict(tp())
+        });
+        let r = check(&h, &unclean, true);
+        assert_eq!(
+            kinds(&r),
+            vec![
+                ("inconsistent-offsets", true),
+                ("inconsistent-offsets", true)
+            ]
+        );
+        assert_eq!(
+            r.anomalies.iter().map(|a| a.offset).collect::<Vec<_>>(),
+            vec![Some(Offset(2)), Some(Offset(3))]
+        );
+        assert_eq!((r.sends_acked, r.values_read), (6, 6));
+        // Without the unclean election the same rebinding is a bug.
+        assert_eq!(check(&h, &safe(), true).bugs().count(), 2);
+    }
+
     #[test]
     fn duplicates_are_legal_only_for_retries_without_idempotence() {
         let h = vec![acked(1, 10, 0), poll(&[(0, 10), (1, 10)])];

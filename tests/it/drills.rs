@@ -182,6 +182,96 @@ fn the_paused_leader_rejoins_under_a_new_leader() {
     assert!(row.isr.iter().any(|b| b.0 == paused), "{:?}", row.isr);
 }
 
+/// R-12 end to end. In D4 the consumer reads records only the old leader A had; then B is
+/// elected uncleanly and reuses their offsets. After the leader change the consumer validates
+/// its position with OffsetsForLeaderEpoch, finds it past the end of its epoch on B, and rewinds
+/// exactly to the divergence point (where B's own epoch begins), reading B's records from
+/// there. Without validation it would fetch from its old position and reset to the log start.
+#[test]
+fn d4_consumer_detects_the_truncation_and_rewinds_to_the_divergence_point() {
+    use logsim::sim::cluster::clients::TruncationOutcome;
+    use logsim::sim::history::Op;
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("d4-unclean-election.json"))
+        .expect("D4");
+    let seed = scenario.seed.unwrap_or(1);
+    let sim = run(scenario, seed);
+    assert!(!sim.unclean_elections().is_empty());
+    let truncations = sim.log_truncations();
+    assert_eq!(truncations.len(), 1, "{truncations:?}");
+    let t = &truncations[0];
+    // The divergence point, from the new leader's own log: where its first epoch newer than
+    // the consumer's began.
+    let leader = sim
+        .controller()
+        .partition(&t.partition)
+        .and_then(|s| s.leader)
+        .expect("a leader at the end");
+    let replica = sim.brokers()[leader.0 as usize - 1]
+        .replicas
+        .get(&t.partition)
+        .expect("the leader hosts it");
+    let divergence_point = replica
+        .epoch_cache()
+        .entries()
+        .iter()
+        .find(|e| e.epoch > t.position_epoch)
+        .map(|e| e.start_offset)
+        .expect("the unclean leader's epoch");
+    assert!(
+        t.position > divergence_point,
+        "the consumer had read past the divergence point: {t:?}"
+    );
+    assert_eq!(t.outcome, TruncationOutcome::SeekTo(divergence_point));
+    // Its next poll starts exactly there, and re-reads those offsets with B's values.
+    let next_poll = sim
+        .history()
+        .iter()
+        .zip(sim.history_times())
+        .find_map(|(op, at)| match op {
+            Op::Poll {
+                partition, records, ..
+            } if *at >= t.at && *partition == t.partition => Some(records.clone()),
+            _ => None,
+        })
+        .expect("the consumer reads again");
+    assert_eq!(next_poll[0].0, divergence_point);
+    let report = judge(&sim, true);
+    assert!(report.check.anomalies.iter().any(|a| {
+        a.kind.name() == "inconsistent-offsets"
+            && a.offset == Some(divergence_point)
+            && a.legal_because.is_some()
+    }));
+    assert!(!report.has_bug(), "{:?}", report.check.bugs().next());
+}
+
+/// The same drill with `auto.offset.reset=none`: the truncation raises LogTruncationException
+/// and the consumer reads nothing of the partition afterwards.
+#[test]
+fn d4_with_auto_offset_reset_none_raises_log_truncation_exception() {
+    use logsim::sim::cluster::clients::TruncationOutcome;
+    use logsim::sim::cluster::scenario::AutoOffsetReset;
+    use logsim::sim::history::Op;
+    let (_, mut scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("d4-unclean-election.json"))
+        .expect("D4");
+    scenario.consumers[0].auto_offset_reset = AutoOffsetReset::None;
+    let seed = scenario.seed.unwrap_or(1);
+    let sim = run(scenario, seed);
+    let truncations = sim.log_truncations();
+    assert_eq!(truncations.len(), 1, "{truncations:?}");
+    assert_eq!(truncations[0].outcome, TruncationOutcome::Raised);
+    let polls_after = sim
+        .history()
+        .iter()
+        .zip(sim.history_times())
+        .filter(|(op, at)| matches!(op, Op::Poll { .. }) && **at >= truncations[0].at)
+        .count();
+    assert_eq!(polls_after, 0);
+}
+
 /// Swarm seeds that once failed, kept as regressions. 359: a replica restarted with an empty
 /// log kept a stale leader epoch in its cache, fetched with it forever and never rejoined the
 /// ISR, so with min.insync.replicas=3 an acknowledged record stayed invisible. 86: an

@@ -295,6 +295,14 @@ fn config_uses_kafka_names_defaults_and_validation() {
             Err("Must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer."),
         ),
         (
+            r#"{"max.in.flight.requests.per.connection":6,"enable.idempotence":true,"logsim.unsafe.idempotence.in.flight.above.5":true}"#,
+            Ok(true),
+        ),
+        (
+            r#"{"max.in.flight.requests.per.connection":6,"logsim.unsafe.idempotence.in.flight.above.5":true}"#,
+            Ok(true),
+        ),
+        (
             r#"{"retries":0,"enable.idempotence":true}"#,
             Err("Must set retries to non-zero when using the idempotent producer."),
         ),

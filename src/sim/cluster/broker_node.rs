@@ -16,9 +16,9 @@ use super::messages::{Msg, TopicMetadata};
 use crate::broker::config::ReplicaConfig;
 use crate::broker::messages::{
     Acks as ReplicaAcks, AlterPartitionRequest, AlterPartitionResponse, FetchResponse,
-    FollowerFetchOutcome, FollowerFetchRequest, PartitionEpoch as ReplicaPartitionEpoch,
-    PartitionRegistration, ProduceOutcome, ProduceRequest as ReplicaProduceRequest, ReplicaOutput,
-    RequestToken,
+    FollowerFetchOutcome, FollowerFetchRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse, PartitionEpoch as ReplicaPartitionEpoch, PartitionRegistration,
+    ProduceOutcome, ProduceRequest as ReplicaProduceRequest, ReplicaOutput, RequestToken,
 };
 use crate::broker::producer_state::{ProducerBatchInfo, ProducerStateTable, SequenceCheck};
 use crate::broker::replica::PartitionReplica;
@@ -822,10 +822,70 @@ impl BrokerNode {
                     },
                 ));
             }
+            Msg::OffsetsForLeaderEpoch {
+                topic_partition,
+                request,
+            } => {
+                let response = self.offsets_for_leader_epoch(&topic_partition, request);
+                out.push((
+                    self.node(),
+                    from,
+                    Msg::OffsetsForLeaderEpochResponse {
+                        topic_partition,
+                        request,
+                        response,
+                    },
+                ));
+            }
+            Msg::ListOffsets {
+                topic_partition,
+                request,
+            } => {
+                let response = match self.replicas.get(&topic_partition) {
+                    Some(replica) => replica.handle_list_offsets(&request),
+                    None => ListOffsetsResponse::error(self.not_hosted_error(&topic_partition)),
+                };
+                out.push((
+                    self.node(),
+                    from,
+                    Msg::ListOffsetsResponse {
+                        topic_partition,
+                        request,
+                        response,
+                    },
+                ));
+            }
             _ => {}
         }
         self.start_fetches(now, out);
         self.drain_replica_outputs(now, out);
+    }
+
+    /// A consumer's OffsetsForLeaderEpoch: the leader answers from its leader-epoch
+    /// cache, with KIP-320's epoch fencing; a broker without the partition answers like Kafka's
+    /// `ReplicaManager.getPartitionOrError`.
+    pub fn offsets_for_leader_epoch(
+        &self,
+        tp: &TopicPartition,
+        request: OffsetForLeaderEpochRequest,
+    ) -> OffsetForLeaderEpochResponse {
+        match self.replicas.get(tp) {
+            Some(replica) => replica.handle_offsets_for_leader_epoch(
+                request.current_leader_epoch,
+                request.leader_epoch,
+            ),
+            None => OffsetForLeaderEpochResponse::error(self.not_hosted_error(tp)),
+        }
+    }
+
+    /// NOT_LEADER_OR_FOLLOWER for a partition the metadata cache knows but this broker does not
+    /// host, UNKNOWN_TOPIC_OR_PARTITION for one it has never heard of.
+    fn not_hosted_error(&self, tp: &TopicPartition) -> ErrorCode {
+        if self.partitions.contains_key(tp) {
+            ErrorCode::NotLeaderOrFollower
+        } else {
+            ErrorCode::UnknownTopicOrPartition
+        }
     }
 
     fn topic_metadata(&self, topic: &str) -> TopicMetadata {
@@ -1030,11 +1090,12 @@ impl BrokerNode {
                 self.fetch_in_flight.remove(&tp);
                 continue;
             }
-            let (Some(leader), Some(request)) =
+            let (Some(leader), Some(mut request)) =
                 (replica.fetch_leader(), replica.next_fetch_request())
             else {
                 continue;
             };
+            request.replica_epoch = self.broker_epoch;
             // If no answer comes (a dead or cut-off leader), try again after the fetch wait
             // plus a request timeout's worth of slack.
             let retry =

@@ -4,7 +4,8 @@
 
 use crate::broker::messages::{
     AlterPartitionRequest, AlterPartitionResponse, ConsumerFetchRequest, FetchResponse,
-    FollowerFetchRequest,
+    FollowerFetchRequest, ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
 };
 use crate::client::producer::{ProduceRequest, ProduceResponse};
 use crate::controller::MetadataUpdate;
@@ -82,5 +83,25 @@ pub enum Msg {
         topic_partition: TopicPartition,
         request: ConsumerFetchRequest,
         response: FetchResponse,
+    },
+    /// A consumer validating its position after a leader change (KIP-320, R-12).
+    OffsetsForLeaderEpoch {
+        topic_partition: TopicPartition,
+        request: OffsetForLeaderEpochRequest,
+    },
+    OffsetsForLeaderEpochResponse {
+        topic_partition: TopicPartition,
+        request: OffsetForLeaderEpochRequest,
+        response: OffsetForLeaderEpochResponse,
+    },
+    /// A consumer resetting its position per `auto.offset.reset`.
+    ListOffsets {
+        topic_partition: TopicPartition,
+        request: ListOffsetsRequest,
+    },
+    ListOffsetsResponse {
+        topic_partition: TopicPartition,
+        request: ListOffsetsRequest,
+        response: ListOffsetsResponse,
     },
 }

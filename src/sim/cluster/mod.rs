@@ -43,8 +43,9 @@ use std::collections::{BTreeMap, BTreeSet};
 // Node ids: the controller is 0, brokers 1..=n, producers from 1000, consumers from 2000.
 const TRACE_RECENT_MAX: u32 = 400;
 
+/// A scheduled event. Deliveries are boxed: messages are large and the queue moves entries.
 enum Event {
-    Deliver(Delivery<Msg>),
+    Deliver(Box<Delivery<Msg>>),
     Wake(NodeId),
     Step(u32),
     /// A message a broker sent while its request handler waited on its disk: it leaves now,
@@ -321,6 +322,17 @@ impl ClusterSim {
         &self.correlated_power_losses
     }
 
+    /// How often each error reached the producers (Kafka's error and exception names).
+    pub fn producer_errors(&self) -> BTreeMap<&'static str, u32> {
+        let mut all: BTreeMap<&'static str, u32> = BTreeMap::new();
+        for p in &self.producers {
+            for (name, n) in &p.errors_seen {
+                *all.entry(name).or_default() += n;
+            }
+        }
+        all
+    }
+
     /// Per partition, the highest offset a consumer's OFFSET_OUT_OF_RANGE reset jumped forward
     /// to: retention deleted the records below it before that consumer read them (D19).
     pub fn retention_resets(&self) -> Vec<(TopicPartition, crate::ids::Offset)> {
@@ -332,6 +344,17 @@ impl ClusterSim {
             }
         }
         by_partition.into_iter().collect()
+    }
+
+    /// Every log truncation a consumer's position validation detected, in order.
+    pub fn log_truncations(&self) -> Vec<clients::LogTruncation> {
+        let mut all: Vec<clients::LogTruncation> = self
+            .consumers
+            .iter()
+            .flat_map(|c| c.log_truncations.iter().cloned())
+            .collect();
+        all.sort_by_key(|t| (t.at, t.consumer));
+        all
     }
 
     /// Runs until simulated time passes the scenario's duration (or the queue empties).
@@ -354,7 +377,7 @@ impl ClusterSim {
         self.steps += 1;
         self.step_lines.clear();
         match event {
-            Event::Deliver(delivery) => self.on_delivery(now, delivery)?,
+            Event::Deliver(delivery) => self.on_delivery(now, *delivery)?,
             Event::Wake(node) => self.on_wake(now, node)?,
             Event::Step(i) => self.on_step(now, i)?,
             Event::Outbound {
@@ -401,7 +424,7 @@ impl ClusterSim {
             let outcome = self.network.send(now, from, to, msg);
             for delivery in outcome.deliveries {
                 self.scheduler
-                    .schedule(delivery.at, Event::Deliver(delivery))
+                    .schedule(delivery.at, Event::Deliver(Box::new(delivery)))
                     .map_err(|_| SimError::Config("event queue full".into()))?;
             }
         }
@@ -660,7 +683,7 @@ impl ClusterSim {
                         .iter()
                         .map(|b| IsrMember {
                             broker: *b,
-                            broker_epoch: None,
+                            broker_epoch: request.new_isr_epochs.get(b).copied(),
                         })
                         .collect(),
                     // The simulated leader has nothing to recover beyond its log, so it reports
@@ -669,14 +692,15 @@ impl ClusterSim {
                 };
                 let result = self.controller.alter_partition(now, &controller_request);
                 if let Err(code) = &result {
-                    // A stale view (a resumed or partitioned leader) shows up here.
+                    let isr: Vec<String> =
+                        request.new_isr.iter().map(|b| b.0.to_string()).collect();
                     self.trace(
                         now,
                         "controller".into(),
                         format!(
-                            "reject AlterPartition for {tp} from broker {} at leader epoch {}: {}",
-                            controller_request.broker.0,
-                            controller_request.leader_epoch.0,
+                            "{tp}: AlterPartition from broker {} for ISR [{}] refused: {}",
+                            request.leader.0,
+                            isr.join(","),
                             code.name()
                         ),
                     );

@@ -146,18 +146,46 @@ fn default_keys() -> u32 {
     8
 }
 
-/// A consumer in assign mode over every partition of a topic, `read_uncommitted`,
-/// `auto.offset.reset=earliest`.
+/// A consumer in assign mode over every partition of a topic, `read_uncommitted`. It has no
+/// group and no offset commits: the application seeks each partition to offset 0, except
+/// with `auto.offset.reset=latest`, where it starts at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerSpec {
     pub topic: String,
     #[serde(default = "default_poll_interval")]
     pub poll_interval_ms: u64,
+    /// What to do when the position is out of range or was truncated away. Kafka's
+    /// default is `latest`; the simulated consumers default to `earliest`, as Jepsen's do.
+    #[serde(rename = "auto.offset.reset", default)]
+    pub auto_offset_reset: AutoOffsetReset,
 }
 
 fn default_poll_interval() -> u64 {
     100
+}
+
+/// Kafka's `auto.offset.reset`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoOffsetReset {
+    #[default]
+    Earliest,
+    Latest,
+    /// No reset: the application gets `OffsetOutOfRangeException` or
+    /// `LogTruncationException` and stops reading the partition.
+    None,
+}
+
+impl AutoOffsetReset {
+    /// The config value, as Kafka spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AutoOffsetReset::Earliest => "earliest",
+            AutoOffsetReset::Latest => "latest",
+            AutoOffsetReset::None => "none",
+        }
+    }
 }
 
 /// One timed action.
@@ -272,6 +300,13 @@ pub struct Expectations {
     pub anomalies_at_most: BTreeMap<String, u32>,
     /// At least this many acknowledged records.
     pub acked_at_least: Option<u64>,
+    /// Per error that reached a producer, by Kafka's name (`OUT_OF_ORDER_SEQUENCE_NUMBER`,
+    /// `NOT_ENOUGH_REPLICAS`, or an exception a send failed with, `TimeoutException`): at
+    /// least this many times.
+    pub producer_errors_at_least: BTreeMap<String, u32>,
+    /// At least this many times a consumer's position validation found the log truncated
+    /// under it: it rewound, reset, or raised `LogTruncationException`.
+    pub log_truncations_at_least: Option<u32>,
 }
 
 impl ClusterScenario {

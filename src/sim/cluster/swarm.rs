@@ -182,6 +182,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         consumers: vec![ConsumerSpec {
             topic: "t".into(),
             poll_interval_ms: 100,
+            auto_offset_reset: Default::default(),
         }],
         steps,
         expect: Expectations::default(),

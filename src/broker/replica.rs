@@ -246,6 +246,11 @@ impl PartitionReplica {
         &self.log
     }
 
+    /// The hosting broker's clock skew, which the log reads its times on (a clock-skew fault).
+    pub fn set_wall_clock_skew_ms(&mut self, skew_ms: i64) {
+        self.log.set_wall_clock_skew_ms(skew_ms);
+    }
+
     pub fn epoch_cache(&self) -> &LeaderEpochCache {
         &self.epoch_cache
     }

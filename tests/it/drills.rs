@@ -5,7 +5,7 @@
 
 use logsim::check::drill::{judge, policy_for};
 use logsim::check::history::{check, PartitionPolicy, Policy};
-use logsim::sim::cluster::scenario::ClusterScenario;
+use logsim::sim::cluster::scenario::{Action, ClusterScenario};
 use logsim::sim::cluster::ClusterSim;
 use std::path::PathBuf;
 
@@ -134,6 +134,52 @@ fn retention_skips_are_legal_only_below_the_reset_point() {
     };
     let report = check(sim.history(), &blind, true);
     assert!(report.bugs().any(|a| a.kind.name() == "lost-write"));
+}
+
+/// The clock-skew drill: a broker clock 8 days ahead deletes by retention.ms records only
+/// seconds old, so the consumer's reset skips records it never read; with a true clock the
+/// same run deletes nothing.
+#[test]
+fn a_skewed_broker_clock_loses_unread_records_to_retention() {
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("clock-skew-retention.json"))
+        .expect("the clock-skew retention drill");
+    let seed = scenario.seed.unwrap_or(1);
+    let skewed = run(scenario.clone(), seed);
+    assert!(!skewed.retention_resets().is_empty());
+    let mut true_clock = scenario;
+    true_clock
+        .steps
+        .retain(|s| !matches!(s.action, Action::SkewClock { .. }));
+    let healthy = run(true_clock, seed);
+    assert!(healthy.retention_resets().is_empty());
+    let report = judge(&healthy, true);
+    assert_eq!(report.check.anomalies.len(), 0);
+}
+
+/// The pause drill ends with the stopped broker back in the ISR under the leader elected while
+/// it was stopped.
+#[test]
+fn the_paused_leader_rejoins_under_a_new_leader() {
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("pause-leader.json"))
+        .expect("the pause drill");
+    let paused = scenario
+        .steps
+        .iter()
+        .find_map(|s| match s.action {
+            Action::PauseBroker { broker } => Some(broker),
+            _ => None,
+        })
+        .expect("a pause step");
+    let seed = scenario.seed.unwrap_or(1);
+    let sim = run(scenario, seed);
+    let row = sim.controller().describe().remove(0);
+    assert_ne!(row.leader.map(|l| l.0), Some(paused));
+    assert!(row.leader_epoch.0 >= 1, "an election happened");
+    assert!(row.isr.iter().any(|b| b.0 == paused), "{:?}", row.isr);
 }
 
 /// R-12 end to end. In D4 the consumer reads records only the old leader A had; then B is

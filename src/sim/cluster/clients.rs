@@ -47,6 +47,9 @@ pub struct ProducerClient {
     brokers: u32,
     metadata_requested_at: Option<SimTime>,
     pub lines: Vec<String>,
+    /// How far this client's wall clock is off the true time (a clock-skew fault): its records'
+    /// CreateTime timestamps read that clock.
+    pub clock_skew_ms: i64,
     /// How often each error reached this producer: broker errors it retried (Kafka's error
     /// names) and the exceptions its sends failed with.
     pub errors_seen: BTreeMap<&'static str, u32>,
@@ -77,6 +80,7 @@ impl ProducerClient {
             brokers,
             metadata_requested_at: None,
             lines: Vec::new(),
+            clock_skew_ms: 0,
             errors_seen: BTreeMap::new(),
         }
     }
@@ -157,8 +161,12 @@ impl ProducerClient {
             let key = (self.spec.keys > 0)
                 .then(|| format!("k{}", self.rng.below(u64::from(self.spec.keys))).into_bytes());
             let text = value.0.to_string();
-            let record =
+            let mut record =
                 ProducerRecord::new(&self.spec.topic, key.as_deref(), Some(text.as_bytes()));
+            if self.clock_skew_ms != 0 {
+                // What the application's System.currentTimeMillis() reads on a skewed clock.
+                record.timestamp_ms = Some(now.as_millis().saturating_add(self.clock_skew_ms));
+            }
             match self.producer.send(now, &self.metadata, record) {
                 Ok(handle) => {
                     self.values.insert(handle.record_id, value);

@@ -37,8 +37,11 @@ pub enum Msg {
         request: AlterPartitionRequest,
     },
     // Controller -> broker.
+    /// `metadata_end_offset`: the metadata log's end right after the broker's registration
+    /// record; the broker serves nothing until it has replayed that far.
     RegisterResponse {
         result: Result<BrokerEpoch, ErrorCode>,
+        metadata_end_offset: u64,
     },
     HeartbeatResponse {
         error: ErrorCode,

@@ -422,6 +422,9 @@ fn leader_with_two_epochs() -> BrokerNode {
         writeback_interval: SimDuration::from_millis(5000),
         retention_check_interval: SimDuration::from_millis(300_000),
         replica: ReplicaConfig::default(),
+        flush: crate::sim::disk::FlushPolicy::default(),
+        message_timestamp_after_max_ms: 3_600_000,
+        message_timestamp_before_max_ms: i64::MAX,
     };
     let mut broker = BrokerNode::new(BrokerId(1), timings, Prng::new(1)).expect("broker");
     let mut out = Outbox::new();
@@ -432,6 +435,8 @@ fn leader_with_two_epochs() -> BrokerNode {
         from,
         Msg::RegisterResponse {
             result: Ok(BrokerEpoch(1)),
+            // Registered before any metadata: caught up at once.
+            metadata_end_offset: 0,
         },
         &mut out,
     );

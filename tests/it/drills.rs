@@ -311,3 +311,24 @@ fn the_documented_example_scenario_runs_as_documented() {
     let report = judge(&run(scenario, seed), true);
     assert!(report.unmet.is_empty(), "{:?}", report.unmet);
 }
+
+/// after the crashed broker is back in the ISR, the periodic preferred leader election
+/// hands every partition back to its first assigned replica; without it, t-0 stays moved.
+#[test]
+fn preferred_leader_election_returns_leadership() {
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("preferred-leader-returns.json"))
+        .expect("the scenario");
+    let preferred_everywhere = |sim: &ClusterSim| {
+        sim.controller()
+            .describe()
+            .iter()
+            .all(|row| row.leader == row.replicas.first().copied())
+    };
+    let seed = scenario.seed.unwrap_or(1);
+    assert!(preferred_everywhere(&run(scenario.clone(), seed)));
+    let mut off = scenario;
+    off.broker.auto_leader_rebalance_enable = false;
+    assert!(!preferred_everywhere(&run(off, seed)));
+}

@@ -122,6 +122,10 @@ impl ClusterSim {
                 scenario.broker.broker_heartbeat_interval_ms,
             ),
             unclean_leader_election_enable: scenario.broker.unclean_leader_election_enable,
+            auto_leader_rebalance_enable: scenario.broker.auto_leader_rebalance_enable,
+            leader_imbalance_check_interval: SimDuration::from_millis(
+                scenario.broker.leader_imbalance_check_interval_seconds * 1_000,
+            ),
             min_insync_replicas: u16::try_from(scenario.broker.replica.min_insync_replicas)
                 .unwrap_or(u16::MAX),
             ..ControllerConfig::default()

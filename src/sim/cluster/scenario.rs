@@ -70,6 +70,13 @@ pub struct BrokerSettings {
     /// How often each broker runs retention over its logs (Kafka's log cleanup task).
     #[serde(rename = "log.retention.check.interval.ms")]
     pub log_retention_check_interval_ms: u64,
+    /// Preferred leader election: every `leader.imbalance.check.interval.seconds` the
+    /// controller moves leadership back to each partition's first assigned replica when it is
+    /// an unfenced ISR member.
+    #[serde(rename = "auto.leader.rebalance.enable")]
+    pub auto_leader_rebalance_enable: bool,
+    #[serde(rename = "leader.imbalance.check.interval.seconds")]
+    pub leader_imbalance_check_interval_seconds: u64,
     /// The flush policy every log starts with (`flush.messages`, `flush.ms`; Kafka's broker-wide
     /// defaults are `log.flush.interval.messages` and `log.flush.interval.ms`). Long.MAX, never,
     /// by default: Kafka leaves durability to replication and the OS writeback. A topic may
@@ -96,6 +103,8 @@ impl Default for BrokerSettings {
             replica_fetch_wait_max_ms: 500,
             os_writeback_interval_ms: 5_000,
             log_retention_check_interval_ms: 300_000,
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_seconds: 300,
             flush: FlushPolicy::default(),
             message_timestamp_after_max_ms: 3_600_000,
             message_timestamp_before_max_ms: i64::MAX,
@@ -342,9 +351,11 @@ impl ClusterScenario {
         if self.broker.replica_fetch_wait_max_ms == 0
             || self.broker.os_writeback_interval_ms == 0
             || self.broker.log_retention_check_interval_ms == 0
+            || self.broker.leader_imbalance_check_interval_seconds == 0
+            || self.broker.leader_imbalance_check_interval_seconds > 365 * 24 * 3_600
         {
             return Err(
-                "replica.fetch.wait.max.ms, os.writeback.interval.ms and log.retention.check.interval.ms must be >= 1"
+                "replica.fetch.wait.max.ms, os.writeback.interval.ms, log.retention.check.interval.ms and leader.imbalance.check.interval.seconds must be >= 1 (the last at most a year)"
                     .into(),
             );
         }

@@ -437,6 +437,11 @@ impl BrokerNode {
         self.flush_storage(now);
     }
 
+    /// The partition's state as this broker's metadata cache has it.
+    pub fn cached_partition(&self, tp: &TopicPartition) -> Option<&PartitionState> {
+        self.partitions.get(tp)
+    }
+
     /// When this broker next needs to act on its own.
     pub fn next_wakeup(&self) -> Option<SimTime> {
         if !self.alive {
@@ -704,7 +709,10 @@ impl BrokerNode {
                     self.fenced = true;
                 }
             }
-            Msg::Metadata(update) => self.apply_metadata(now, *update),
+            Msg::Metadata {
+                update,
+                from_offset,
+            } => self.apply_metadata(now, *update, from_offset),
             Msg::AlterPartitionResponse {
                 topic_partition,
                 response,
@@ -930,11 +938,14 @@ impl BrokerNode {
         }
     }
 
-    fn apply_metadata(&mut self, now: SimTime, update: MetadataUpdate) {
-        if u64::try_from(update.offset.0).ok() != Some(self.next_metadata_offset) {
+    fn apply_metadata(&mut self, now: SimTime, update: MetadataUpdate, from_offset: u64) {
+        let Ok(offset) = u64::try_from(update.offset.0) else {
+            return;
+        };
+        if !(from_offset <= self.next_metadata_offset && self.next_metadata_offset <= offset) {
             return; // A gap or a repeat: the controller resends from our offset on heartbeat.
         }
-        self.next_metadata_offset += 1;
+        self.next_metadata_offset = offset + 1;
         self.apply_metadata_record(now, update);
         self.maybe_finish_catch_up(now);
     }

@@ -51,7 +51,13 @@ pub enum Msg {
         topic_partition: TopicPartition,
         response: AlterPartitionResponse,
     },
-    Metadata(Box<MetadataUpdate>),
+    /// One metadata record. `from_offset`: the broker may apply it if its next offset lies in
+    /// `from_offset..=update.offset`: the records in between were compacted away (a live
+    /// record has `from_offset` = its own offset).
+    Metadata {
+        update: Box<MetadataUpdate>,
+        from_offset: u64,
+    },
     // Broker <-> broker.
     /// `correlation` plays Kafka's correlation id: a follower accepts only the answer to the
     /// fetch it has in flight, so a duplicated message cannot fork its fetch loop.

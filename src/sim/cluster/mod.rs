@@ -42,6 +42,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 // Node ids: the controller is 0, brokers 1..=n, producers from 1000, consumers from 2000.
 const TRACE_RECENT_MAX: u32 = 400;
+/// The metadata log is compacted when it reaches this many records (and then at twice what
+/// compaction left).
+const METADATA_LOG_COMPACT_AT: usize = 4096;
 
 /// A scheduled event. Deliveries are boxed: messages are large and the queue moves entries.
 enum Event {
@@ -82,7 +85,10 @@ pub struct ClusterSim {
     network: Network,
     controller: Controller,
     controller_prng: Prng,
+    /// The metadata log as brokers replay it, compacted to the newest record per key.
     metadata_log: Vec<MetadataUpdate>,
+    /// Compact the metadata log when it holds this many records.
+    metadata_compact_at: usize,
     brokers: Vec<BrokerNode>,
     producers: Vec<ProducerClient>,
     consumers: Vec<ConsumerClient>,
@@ -198,6 +204,7 @@ impl ClusterSim {
             controller,
             controller_prng: root.fork("controller"),
             metadata_log: Vec::new(),
+            metadata_compact_at: METADATA_LOG_COMPACT_AT,
             brokers,
             producers,
             consumers,
@@ -623,9 +630,7 @@ impl ClusterSim {
                     if let Some(b) = self.broker_index(from) {
                         self.brokers[b].next_metadata_offset = 0;
                     }
-                    for update in self.metadata_log.clone() {
-                        out.push((CONTROLLER_NODE, from, Msg::Metadata(Box::new(update))));
-                    }
+                    self.replay_metadata(from, 0, out);
                     // Its own registration record goes out before the answer, so its first
                     // heartbeat can already report being caught up.
                     self.publish_metadata(now, out);
@@ -635,7 +640,7 @@ impl ClusterSim {
                     from,
                     Msg::RegisterResponse {
                         result,
-                        metadata_end_offset: self.metadata_log.len() as u64,
+                        metadata_end_offset: self.metadata_end(),
                     },
                 ));
             }
@@ -662,13 +667,7 @@ impl ClusterSim {
                     },
                 };
                 // KRaft brokers fetch the metadata log from where they are.
-                for update in self.metadata_log.iter().skip(metadata_offset as usize) {
-                    out.push((
-                        CONTROLLER_NODE,
-                        from,
-                        Msg::Metadata(Box::new(update.clone())),
-                    ));
-                }
+                self.replay_metadata(from, metadata_offset, out);
                 out.push((CONTROLLER_NODE, from, msg));
             }
             Msg::AlterPartition {
@@ -725,14 +724,84 @@ impl ClusterSim {
         for update in self.controller.drain_updates() {
             self.trace_metadata(now, &update);
             self.metadata_log.push(update.clone());
+            let offset = u64::try_from(update.offset.0).unwrap_or(0);
             for b in 1..=self.scenario.brokers {
                 out.push((
                     CONTROLLER_NODE,
                     NodeId(b),
-                    Msg::Metadata(Box::new(update.clone())),
+                    Msg::Metadata {
+                        update: Box::new(update.clone()),
+                        from_offset: offset,
+                    },
                 ));
             }
         }
+        self.maybe_compact_metadata_log();
+    }
+
+    /// The offset the next metadata record will take.
+    fn metadata_end(&self) -> u64 {
+        self.metadata_log
+            .last()
+            .map_or(0, |u| u64::try_from(u.offset.0).unwrap_or(0) + 1)
+    }
+
+    /// Sends a broker whose next metadata offset is `from` every retained record at or after
+    /// it, chained: each says which offset it follows, so the broker can tell a record that
+    /// compaction superseded (skip ahead) from one the network lost (wait for the resend).
+    fn replay_metadata(&self, to: NodeId, from: u64, out: &mut Outbox) {
+        let mut from_offset = from;
+        for update in &self.metadata_log {
+            let offset = u64::try_from(update.offset.0).unwrap_or(0);
+            if offset < from {
+                continue;
+            }
+            out.push((
+                CONTROLLER_NODE,
+                to,
+                Msg::Metadata {
+                    update: Box::new(update.clone()),
+                    from_offset,
+                },
+            ));
+            from_offset = offset + 1;
+        }
+    }
+
+    /// KRaft's snapshot, in place: once the log has grown past the threshold, keep only the
+    /// newest record per key (a partition's state, a broker's registration, a topic, a topic
+    /// config), at its original offset. Brokers only ever need the newest of each, so a broker
+    /// replaying from any offset still ends with the controller's view; the log stays bounded
+    /// by the cluster's size instead of growing with every ISR change of a long run.
+    fn maybe_compact_metadata_log(&mut self) {
+        if self.metadata_log.len() < self.metadata_compact_at {
+            return;
+        }
+        let key = |record: &MetadataRecord| -> String {
+            match record {
+                MetadataRecord::ControllerChange => "controller".into(),
+                MetadataRecord::RegisterBroker { broker, .. }
+                | MetadataRecord::FenceBroker { broker, .. }
+                | MetadataRecord::UnfenceBroker { broker, .. } => format!("broker/{}", broker.0),
+                MetadataRecord::Topic { name, .. } => format!("topic/{name}"),
+                MetadataRecord::TopicConfig { name, key, .. } => format!("config/{name}/{key}"),
+                MetadataRecord::Partition {
+                    topic_partition, ..
+                } => format!("partition/{topic_partition}"),
+            }
+        };
+        let mut newest: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, update) in self.metadata_log.iter().enumerate() {
+            newest.insert(key(&update.record), i);
+        }
+        let keep: BTreeSet<usize> = newest.into_values().collect();
+        let mut i = 0;
+        self.metadata_log.retain(|_| {
+            let kept = keep.contains(&i);
+            i += 1;
+            kept
+        });
+        self.metadata_compact_at = (self.metadata_log.len() * 2).max(self.metadata_compact_at);
     }
 
     fn trace_metadata(&mut self, now: SimTime, update: &MetadataUpdate) {

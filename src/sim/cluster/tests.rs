@@ -54,3 +54,43 @@ fn swarm_hashes_match_the_natively_computed_golden_file() {
         );
     }
 }
+
+/// The metadata log compacts to the newest record per key, and brokers that replay it (after a
+/// restart, or catching up on a heartbeat) still end with the controller's view of every
+/// partition. A tiny threshold forces many compactions in a faulty swarm run.
+#[test]
+fn a_compacted_metadata_log_still_gives_every_broker_the_controllers_view() {
+    use crate::ids::TopicPartition;
+    for seed in [2, 6] {
+        let mut sim = ClusterSim::new(swarm_scenario(seed), seed).expect("valid");
+        sim.metadata_compact_at = 8;
+        sim.run_to_end().expect("runs");
+        let partitions = sim.controller().describe();
+        assert!(
+            sim.metadata_log.len() < 8 + 2 * (partitions.len() + 8),
+            "seed {seed}: {} records kept",
+            sim.metadata_log.len()
+        );
+        assert!(sim
+            .metadata_log
+            .windows(2)
+            .all(|w| w[0].offset < w[1].offset));
+        for broker in sim.brokers().iter().filter(|b| b.alive) {
+            for row in &partitions {
+                let tp = TopicPartition {
+                    topic: row.topic.clone(),
+                    partition: row.partition,
+                };
+                let cached = broker.cached_partition(&tp).expect("cached");
+                assert_eq!(
+                    (cached.leader, &cached.isr, cached.leader_epoch.0),
+                    (row.leader, &row.isr, row.leader_epoch.0),
+                    "seed {seed}: broker {} on {tp}",
+                    broker.id.0
+                );
+            }
+        }
+        let report = crate::check::drill::judge_swarm(&sim, SimTime::from_millis(20_000));
+        assert!(!report.failed(), "seed {seed}: {:?}", report.report.unmet);
+    }
+}

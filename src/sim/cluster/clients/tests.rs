@@ -378,23 +378,26 @@ fn a_validation_error_retries_after_the_backoff_with_fresh_metadata() {
 // ---- the broker side ------------------------------------------------------------------------
 
 fn partition_record(offset: i64, leader_epoch: i32) -> Msg {
-    Msg::Metadata(Box::new(MetadataUpdate {
-        controller_epoch: ControllerEpoch(1),
-        offset: MetadataOffset(offset),
-        at: at(0),
-        record: MetadataRecord::Partition {
-            topic_partition: tp(),
-            state: PartitionState {
-                replicas: vec![BrokerId(1)],
-                isr: vec![BrokerId(1)],
-                leader: Some(BrokerId(1)),
-                leader_epoch: LeaderEpoch(leader_epoch),
-                partition_epoch: PartitionEpoch(leader_epoch),
-                leader_recovery_state: LeaderRecoveryState::Recovered,
+    Msg::Metadata {
+        from_offset: offset as u64,
+        update: Box::new(MetadataUpdate {
+            controller_epoch: ControllerEpoch(1),
+            offset: MetadataOffset(offset),
+            at: at(0),
+            record: MetadataRecord::Partition {
+                topic_partition: tp(),
+                state: PartitionState {
+                    replicas: vec![BrokerId(1)],
+                    isr: vec![BrokerId(1)],
+                    leader: Some(BrokerId(1)),
+                    leader_epoch: LeaderEpoch(leader_epoch),
+                    partition_epoch: PartitionEpoch(leader_epoch),
+                    leader_recovery_state: LeaderRecoveryState::Recovered,
+                },
+                reason: ChangeReason::Created,
             },
-            reason: ChangeReason::Created,
-        },
-    }))
+        }),
+    }
 }
 
 fn produce(broker: &mut BrokerNode, value: &str) {
@@ -443,16 +446,19 @@ fn leader_with_two_epochs() -> BrokerNode {
     broker.on_message(
         at(0),
         from,
-        Msg::Metadata(Box::new(MetadataUpdate {
-            controller_epoch: ControllerEpoch(1),
-            offset: MetadataOffset(0),
-            at: at(0),
-            record: MetadataRecord::Topic {
-                name: "t".into(),
-                partitions: 1,
-                configs: BTreeMap::new(),
-            },
-        })),
+        Msg::Metadata {
+            from_offset: 0,
+            update: Box::new(MetadataUpdate {
+                controller_epoch: ControllerEpoch(1),
+                offset: MetadataOffset(0),
+                at: at(0),
+                record: MetadataRecord::Topic {
+                    name: "t".into(),
+                    partitions: 1,
+                    configs: BTreeMap::new(),
+                },
+            }),
+        },
         &mut out,
     );
     broker.on_message(at(0), from, partition_record(1, 0), &mut out);

@@ -4,5 +4,6 @@
 #![cfg(not(target_arch = "wasm32"))]
 mod codec;
 mod drills;
+mod firehose;
 mod partition_log;
 mod tidy;

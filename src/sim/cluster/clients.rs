@@ -32,6 +32,9 @@ pub struct ProducerClient {
     next_send: SimTime,
     sent: u64,
     pub stopped: bool,
+    /// A firehose workload found `buffer.memory` full: it sends again when a response (or
+    /// the producer's own timer) frees room, not at a fixed instant.
+    blocked: bool,
     values: BTreeMap<RecordId, ValueId>,
     next_metadata_broker: u32,
     brokers: u32,
@@ -58,6 +61,7 @@ impl ProducerClient {
             next_send: SimTime::from_millis(1),
             sent: 0,
             stopped: false,
+            blocked: false,
             values: BTreeMap::new(),
             next_metadata_broker: index % brokers.max(1),
             brokers,
@@ -79,7 +83,7 @@ impl ProducerClient {
         let mut next = self.producer.poll_timeout(now, &self.metadata);
         // Without metadata the workload waits for it: only the metadata retry wakes us.
         let has_metadata = self.metadata.partition_count(&self.spec.topic).is_some();
-        if has_metadata && self.wants_to_send(self.next_send.max(now)) {
+        if has_metadata && !self.blocked && self.wants_to_send(self.next_send.max(now)) {
             let at = self.next_send.max(now);
             next = Some(next.map_or(at, |n| n.min(at)));
         }
@@ -133,6 +137,7 @@ impl ProducerClient {
         {
             self.request_metadata(now, out);
         }
+        self.blocked = false;
         while self.wants_to_send(now) && now >= self.next_send {
             if self.metadata.partition_count(&self.spec.topic).is_none() {
                 break;
@@ -141,7 +146,10 @@ impl ProducerClient {
             let value = value_id(self.index, sequence);
             let key = (self.spec.keys > 0)
                 .then(|| format!("k{}", self.rng.below(u64::from(self.spec.keys))).into_bytes());
-            let text = value.0.to_string();
+            let text = match self.spec.value_bytes {
+                Some(width) => format!("{:0>width$}", value.0, width = width as usize),
+                None => value.0.to_string(),
+            };
             let record =
                 ProducerRecord::new(&self.spec.topic, key.as_deref(), Some(text.as_bytes()));
             match self.producer.send(now, &self.metadata, record) {
@@ -149,10 +157,18 @@ impl ProducerClient {
                     self.values.insert(handle.record_id, value);
                     self.sent += 1;
                 }
+                Err(_) if self.spec.is_firehose() => {
+                    // KafkaProducer.send blocks here (max.block.ms) until memory frees.
+                    self.blocked = true;
+                    break;
+                }
                 Err(e) => {
                     self.lines.push(format!("send refused: {e:?}"));
                     break;
                 }
+            }
+            if self.spec.is_firehose() {
+                continue;
             }
             let wait = self
                 .rng

@@ -146,10 +146,12 @@ impl ProducerClient {
             let value = value_id(self.index, sequence);
             let key = (self.spec.keys > 0)
                 .then(|| format!("k{}", self.rng.below(u64::from(self.spec.keys))).into_bytes());
-            let text = match self.spec.value_bytes {
-                Some(width) => format!("{:0>width$}", value.0, width = width as usize),
-                None => value.0.to_string(),
-            };
+            let mut text = value.0.to_string();
+            if let Some(width) = self.spec.value_bytes {
+                // Zero-padded to the record size; the id stays parseable (leading zeros).
+                let pad = (width as usize).saturating_sub(text.len());
+                text.insert_str(0, &"0".repeat(pad));
+            }
             let record =
                 ProducerRecord::new(&self.spec.topic, key.as_deref(), Some(text.as_bytes()));
             match self.producer.send(now, &self.metadata, record) {

@@ -37,6 +37,9 @@ pub struct BenchArgs {
     /// sim: one small sized drill and a short LinkedIn run instead of the whole grid.
     #[arg(long)]
     pub quick: bool,
+    /// sim: run only the cases of these groups (`swarm`, `b3-p100`, `linkedin-2014`, ...).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
     /// sim: the repetition number written into each measurement line.
     #[arg(long, default_value_t = 0)]
     pub rep: u32,

@@ -31,7 +31,16 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         ),
         None => None,
     };
-    let all = cases(plan);
+    let all: Vec<_> = cases(plan)
+        .into_iter()
+        .filter(|c| args.only.is_empty() || args.only.contains(&c.group))
+        .collect();
+    if all.is_empty() {
+        return Err(format!(
+            "no case to run: --only {} matches none of the plan's groups",
+            args.only.join(",")
+        ));
+    }
     let mut measurements: Vec<Measurement> = Vec::with_capacity(all.len());
     for (i, case) in all.iter().enumerate() {
         let m = measure(case, NATIVE, args.rep, &clock)?;

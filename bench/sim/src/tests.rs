@@ -124,3 +124,65 @@ fn the_cases_are_valid_and_the_same_on_every_call() {
     }
     assert_eq!(full.iter().filter(|c| c.group == "swarm").count(), 2);
 }
+
+/// Swarm seeds the cross-target golden file holds: whole runs (45 simulated seconds each, as
+/// `logsim drill` and the bench run them). About 0.7 M events: ~25 s in release wasm under Node.
+const GOLDEN_SEEDS: u64 = 32;
+const GOLDEN: &str = include_str!("../../../tests/golden/swarm-hashes-full.txt");
+
+/// The seeds this build checks: all of them in release builds (natively with `--release`, and
+/// the wasm32 run of `cargo xtask test`), the first two in debug builds, where a whole swarm
+/// run takes seconds; they still catch a stale golden file in `cargo test --workspace`.
+fn golden_seeds() -> u64 {
+    if cfg!(debug_assertions) {
+        2
+    } else {
+        GOLDEN_SEEDS
+    }
+}
+
+fn swarm_line(seed: u64) -> String {
+    use logsim::sim::cluster::swarm::swarm_scenario;
+    use logsim::sim::cluster::ClusterSim;
+    let mut sim =
+        ClusterSim::new(swarm_scenario(seed), seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    sim.run_to_end()
+        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    format!("{seed} {:016x} {}", sim.trace_hash(), sim.steps())
+}
+
+/// Determinism across targets: whole swarm runs give, in wasm32 (Node, inside `cargo xtask
+/// test`), the trace hashes the native build computed and checked into
+/// tests/golden/swarm-hashes-full.txt. Rewrite it natively after an intended trace change with
+/// `LOGSIM_BLESS=1 cargo test --release -p logsim-bench-sim golden`. The full 1,000-seed
+/// comparison is `cargo xtask bench sim --seeds 1000`.
+#[test]
+fn whole_swarm_runs_match_the_native_golden_hashes() {
+    #[cfg(not(target_arch = "wasm32"))]
+    if std::env::var_os("LOGSIM_BLESS").is_some() {
+        // Every seed, whatever the profile (--release makes it quick).
+        let text: String = (1..=GOLDEN_SEEDS)
+            .map(|seed| swarm_line(seed) + "\n")
+            .collect();
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/golden/swarm-hashes-full.txt"
+        );
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("{path}: {e}"));
+        return;
+    }
+    let golden: Vec<&str> = GOLDEN.lines().collect();
+    assert_eq!(
+        golden.len() as u64,
+        GOLDEN_SEEDS,
+        "the golden file lists every seed"
+    );
+    for seed in 1..=golden_seeds() {
+        assert_eq!(
+            swarm_line(seed),
+            golden[seed as usize - 1],
+            "swarm seed {seed}: the trace differs from the native golden file \
+             (after an intended change: LOGSIM_BLESS=1 cargo test --release -p logsim-bench-sim golden)"
+        );
+    }
+}

@@ -31,6 +31,7 @@ pub enum ErrorCode {
     NotCoordinator,
     InvalidTopicException,
     RecordListTooLarge,
+    InvalidTimestamp,
     NotEnoughReplicas,
     NotEnoughReplicasAfterAppend,
     InvalidRequiredAcks,
@@ -103,6 +104,7 @@ const TABLE: &[(ErrorCode, i16, &str, bool)] = {
         (NotCoordinator, 16, "NOT_COORDINATOR", true),
         (InvalidTopicException, 17, "INVALID_TOPIC_EXCEPTION", false),
         (RecordListTooLarge, 18, "RECORD_LIST_TOO_LARGE", false),
+        (InvalidTimestamp, 32, "INVALID_TIMESTAMP", false),
         (NotEnoughReplicas, 19, "NOT_ENOUGH_REPLICAS", true),
         (
             NotEnoughReplicasAfterAppend,

@@ -253,6 +253,11 @@ fn run_cluster(scenario: ClusterScenario, args: &RunArgs) -> Result<(), String> 
             report.check.sends_acked, report.check.values_read
         ),
     )?;
+    let errors = sim.producer_errors();
+    if !errors.is_empty() {
+        let list: Vec<String> = errors.iter().map(|(n, c)| format!("{n} x{c}")).collect();
+        w(&mut out, format!("producer errors: {}", list.join(", ")))?;
+    }
     // Per kind: how many, whether the configuration makes them legal, and a few examples.
     let mut shown: std::collections::BTreeMap<&str, u32> = std::collections::BTreeMap::new();
     for anomaly in &report.check.anomalies {

@@ -1,6 +1,7 @@
 //! Replication settings of a partition replica, under Kafka's config names and defaults
 //! (`replica.lag.time.max.ms`, `min.insync.replicas`, `replica.fetch.max.bytes`), plus the
-//! version switch for the leader's high-watermark rule (KAFKA-15583, Kafka 3.7).
+//! version switches for the leader's high-watermark rule (KAFKA-15583, Kafka 3.7) and for
+//! follower truncation (KIP-101, Kafka 0.11).
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,22 @@ pub enum HighWatermarkMinIsr {
     Ignored,
 }
 
+/// How a follower finds where its log departs from a new leader's (R-7, KIP-101).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum FollowerTruncation {
+    /// ⟨≥0.11, KIP-101/279⟩ By leader epoch: the follower keeps its log and truncates only
+    /// where the leader's epoch history says the logs diverge.
+    #[serde(rename = ">=0.11")]
+    LeaderEpoch,
+    /// ⟨<0.11⟩ To the high watermark: a follower cuts its log to its own HW when it starts
+    /// following a new leader, then fetches from there. Its HW lags the leader's by one fetch
+    /// round, so it can cut acknowledged records, and lose them for good if it is elected
+    /// before it fetches them again (KIP-101's scenario 1), or keep records that diverge from
+    /// the leader's (scenario 2). For drill D5 only.
+    #[serde(rename = "<0.11")]
+    HighWatermark,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReplicaConfig {
@@ -28,6 +45,7 @@ pub struct ReplicaConfig {
     #[serde(rename = "replica.fetch.max.bytes")]
     pub replica_fetch_max_bytes: u32,
     pub high_watermark_min_isr: HighWatermarkMinIsr,
+    pub follower_truncation: FollowerTruncation,
 }
 
 impl Default for ReplicaConfig {
@@ -37,6 +55,7 @@ impl Default for ReplicaConfig {
             min_insync_replicas: 1,
             replica_fetch_max_bytes: 1_048_576,
             high_watermark_min_isr: HighWatermarkMinIsr::Enforced,
+            follower_truncation: FollowerTruncation::LeaderEpoch,
         }
     }
 }

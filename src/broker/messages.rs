@@ -1,12 +1,15 @@
 //! The data a partition replica exchanges with the world: Fetch (from followers and consumers),
-//! Produce, OffsetsForLeaderEpoch, AlterPartition, and the controller's partition registration.
-//! Field names follow Kafka's request schemas. These are plain values: the replica never sends
-//! anything itself, the driver carries them (sans-IO). No `usize` or floats: they reach traces.
+//! Produce, OffsetsForLeaderEpoch, ListOffsets, AlterPartition, and the controller's partition
+//! registration. Field names follow Kafka's request schemas. These are plain values: the
+//! replica never sends anything itself, the driver carries them (sans-IO). No `usize` or
+//! floats: they reach traces.
 
 use super::errors::ErrorCode;
 use super::leader_epoch_cache::EpochEndOffset;
 use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::protocol::BrokerEpoch;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The partition epoch of KRaft's `PartitionRecord` is the controller's, shared.
 pub use crate::protocol::PartitionEpoch;
@@ -35,6 +38,9 @@ pub struct FollowerFetchRequest {
     pub log_start_offset: Offset,
     /// `replica.fetch.max.bytes`.
     pub max_bytes: u32,
+    /// KIP-903: the follower's broker epoch (Fetch's `ReplicaState.ReplicaEpoch`), so the
+    /// leader can name the incarnation it saw in AlterPartition; `None` before registration.
+    pub replica_epoch: Option<BrokerEpoch>,
 }
 
 /// A consumer's fetch for this partition (read_uncommitted; the LSO bound is a later step).
@@ -141,12 +147,71 @@ pub enum ProduceOutcome {
     Parked,
 }
 
+/// OffsetsForLeaderEpoch partition data from a consumer: where did `leader_epoch` end on
+/// the leader named by `current_leader_epoch`?
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OffsetForLeaderEpochRequest {
+    /// KIP-320: the leader epoch the consumer's metadata names (fenced like a fetch's).
+    pub current_leader_epoch: Option<LeaderEpoch>,
+    /// The epoch of the last record the consumer consumed.
+    pub leader_epoch: LeaderEpoch,
+}
+
 /// OffsetsForLeaderEpoch partition answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffsetForLeaderEpochResponse {
     pub error: ErrorCode,
     pub leader_epoch: LeaderEpoch,
     pub end_offset: Offset,
+}
+
+impl OffsetForLeaderEpochResponse {
+    pub fn error(error: ErrorCode) -> OffsetForLeaderEpochResponse {
+        OffsetForLeaderEpochResponse {
+            error,
+            leader_epoch: super::leader_epoch_cache::UNDEFINED_EPOCH,
+            end_offset: super::leader_epoch_cache::UNDEFINED_EPOCH_OFFSET,
+        }
+    }
+}
+
+/// Which offset a ListOffsets asks for (Kafka's `OffsetSpec`; the timestamps -2 and -1 on the
+/// wire). Lookups by record timestamp are not needed by the simulated clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OffsetSpec {
+    /// The log start offset (`auto.offset.reset=earliest`).
+    Earliest,
+    /// The end a read_uncommitted consumer can read to: the high watermark
+    /// (`auto.offset.reset=latest`).
+    Latest,
+}
+
+/// ListOffsets partition data from a consumer resetting its position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOffsetsRequest {
+    pub current_leader_epoch: Option<LeaderEpoch>,
+    pub spec: OffsetSpec,
+}
+
+/// ListOffsets partition answer: the offset, and the epoch of the leader that wrote it when
+/// known (the consumer's position takes it as its epoch, to validate after the next leader
+/// change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListOffsetsResponse {
+    pub error: ErrorCode,
+    /// -1 with an error.
+    pub offset: Offset,
+    pub leader_epoch: Option<LeaderEpoch>,
+}
+
+impl ListOffsetsResponse {
+    pub fn error(error: ErrorCode) -> ListOffsetsResponse {
+        ListOffsetsResponse {
+            error,
+            offset: Offset(-1),
+            leader_epoch: None,
+        }
+    }
 }
 
 /// The leader's ISR proposal to the controller (AlterPartition).
@@ -157,6 +222,9 @@ pub struct AlterPartitionRequest {
     pub leader_epoch: LeaderEpoch,
     pub partition_epoch: PartitionEpoch,
     pub new_isr: Vec<BrokerId>,
+    /// KIP-903 (`NewIsrWithEpochs`): the broker epoch each follower in `new_isr` fetched
+    /// with, so the controller refuses a member that has since restarted (INELIGIBLE_REPLICA).
+    pub new_isr_epochs: BTreeMap<BrokerId, BrokerEpoch>,
 }
 
 /// The controller's answer to an AlterPartition.

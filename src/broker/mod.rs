@@ -10,7 +10,7 @@ pub mod messages;
 pub mod producer_state;
 pub mod replica;
 
-pub use config::{HighWatermarkMinIsr, ReplicaConfig};
+pub use config::{FollowerTruncation, HighWatermarkMinIsr, ReplicaConfig};
 pub use errors::ErrorCode;
 pub use leader_epoch_cache::{EpochEndOffset, EpochEntry, LeaderEpochCache};
 pub use messages::{

@@ -18,16 +18,16 @@
 //! (completed acks=all produces, AlterPartition proposals) queues in a bounded outbox drained by
 //! `poll_output`. `next_wakeup` says when `handle_timer` must run (ISR checks, produce timeouts).
 
-use super::config::{HighWatermarkMinIsr, ReplicaConfig};
+use super::config::{FollowerTruncation, HighWatermarkMinIsr, ReplicaConfig};
 use super::errors::ErrorCode;
 use super::leader_epoch_cache::{
     EpochEndOffset, LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET,
 };
 use super::messages::{
     Acks, AlterPartitionRequest, AlterPartitionResponse, ConsumerFetchRequest, FetchResponse,
-    FollowerFetchOutcome, FollowerFetchRequest, OffsetForLeaderEpochResponse,
-    PartitionRegistration, ProduceOutcome, ProduceRequest, ProduceResponse, ReplicaOutput,
-    RequestToken,
+    FollowerFetchOutcome, FollowerFetchRequest, ListOffsetsRequest, ListOffsetsResponse,
+    OffsetForLeaderEpochResponse, OffsetSpec, PartitionRegistration, ProduceOutcome,
+    ProduceRequest, ProduceResponse, ReplicaOutput, RequestToken,
 };
 use crate::ids::{BrokerId, LeaderEpoch, Offset};
 use crate::log::batch::BatchHeader;
@@ -91,6 +91,8 @@ pub struct FollowerFetchState {
     /// The leader's LEO when the previous fetch was served, and that fetch's time.
     pub last_fetch_leader_log_end_offset: Option<Offset>,
     pub last_fetch_time_ms: Option<i64>,
+    /// The broker epoch of the follower's latest fetch (KIP-903).
+    pub broker_epoch: Option<crate::protocol::BrokerEpoch>,
 }
 
 impl FollowerFetchState {
@@ -103,6 +105,7 @@ impl FollowerFetchState {
             last_caught_up_time_ms: in_isr.then_some(now_ms),
             last_fetch_leader_log_end_offset: None,
             last_fetch_time_ms: None,
+            broker_epoch: None,
         }
     }
 
@@ -241,6 +244,11 @@ impl PartitionReplica {
 
     pub fn log(&self) -> &PartitionLog {
         &self.log
+    }
+
+    /// The hosting broker's clock skew, which the log reads its times on (a clock-skew fault).
+    pub fn set_wall_clock_skew_ms(&mut self, skew_ms: i64) {
+        self.log.set_wall_clock_skew_ms(skew_ms);
     }
 
     pub fn epoch_cache(&self) -> &LeaderEpochCache {
@@ -414,6 +422,14 @@ impl PartitionReplica {
             } else {
                 Role::Unassigned
             };
+            let legacy = self.config.follower_truncation == FollowerTruncation::HighWatermark;
+            if assigned && !same_epoch && legacy {
+                // Pre-KIP-101 `makeFollowers`: cut the log to the HW before fetching.
+                let high_watermark = self.log.high_watermark();
+                if high_watermark < self.log.log_end_offset() {
+                    self.truncate(now, high_watermark)?;
+                }
+            }
             return Ok(true);
         }
         let local = self.local;
@@ -772,6 +788,7 @@ impl PartitionReplica {
             return false;
         };
         let before = follower.log_end_offset;
+        follower.broker_epoch = request.replica_epoch;
         follower.update(
             request.fetch_offset,
             request.log_start_offset,
@@ -890,12 +907,23 @@ impl PartitionReplica {
         let Some(registration) = &self.registration else {
             return;
         };
+        let new_isr_epochs = match &self.role {
+            Role::Leader(state) => proposed_isr
+                .iter()
+                .filter_map(|id| {
+                    let epoch = state.followers.get(id)?.broker_epoch?;
+                    Some((*id, epoch))
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        };
         let request = AlterPartitionRequest {
             topic_partition: self.log.topic_partition().clone(),
             leader: self.local,
             leader_epoch: registration.leader_epoch,
             partition_epoch: registration.partition_epoch,
             new_isr: proposed_isr.clone(),
+            new_isr_epochs,
         };
         if let Role::Leader(state) = &mut self.role {
             state.pending_isr_change = Some(PendingIsrChange {
@@ -1005,6 +1033,34 @@ impl PartitionReplica {
         }
     }
 
+    /// ListOffsets on the leader for a consumer resetting its position: the log start offset
+    /// (earliest) or the high watermark (latest, for read_uncommitted), with the epoch that
+    /// covers it (Kafka's `fetchOffsetForTimestamp` with -2 / -1).
+    pub fn handle_list_offsets(&self, request: &ListOffsetsRequest) -> ListOffsetsResponse {
+        if let Some(error) = self.check_current_leader_epoch(request.current_leader_epoch) {
+            return ListOffsetsResponse::error(error);
+        }
+        let (offset, leader_epoch) = match request.spec {
+            OffsetSpec::Earliest => {
+                let start = self.log.log_start_offset();
+                let covering = self
+                    .epoch_cache
+                    .entries()
+                    .iter()
+                    .rev()
+                    .find(|e| e.start_offset <= start)
+                    .map(|e| e.epoch);
+                (start, covering)
+            }
+            OffsetSpec::Latest => (self.log.high_watermark(), self.leader_epoch()),
+        };
+        ListOffsetsResponse {
+            error: ErrorCode::None,
+            offset,
+            leader_epoch,
+        }
+    }
+
     // ---- follower -----------------------------------------------------------------------
 
     /// The fetch a follower sends now: from its LEO, with its latest epoch, to
@@ -1015,10 +1071,17 @@ impl PartitionReplica {
         Some(FollowerFetchRequest {
             replica_id: self.local,
             fetch_offset: self.log.log_end_offset(),
-            last_fetched_epoch: self.epoch_cache.latest_epoch(),
+            // Before KIP-101 a fetch carried no epoch, so the leader never answered with a
+            // diverging epoch; only OFFSET_OUT_OF_RANGE cut a follower that was ahead.
+            last_fetched_epoch: match self.config.follower_truncation {
+                FollowerTruncation::LeaderEpoch => self.epoch_cache.latest_epoch(),
+                FollowerTruncation::HighWatermark => None,
+            },
             current_leader_epoch: Some(registration.leader_epoch),
             log_start_offset: self.log.log_start_offset(),
             max_bytes: self.config.replica_fetch_max_bytes,
+            // The broker stamps its own epoch on the way out: a replica does not know it.
+            replica_epoch: None,
         })
     }
 

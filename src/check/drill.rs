@@ -2,8 +2,9 @@
 //! and the run's faults imply, the invariant violations the world recorded, and the drill's
 //! expected outcome. Lives with the checkers, outside the engine.
 
-use super::history::{check, AnomalyKind, CheckReport, Policy};
+use super::history::{check, AnomalyKind, CheckReport, PartitionPolicy, Policy, ProducerPolicy};
 use crate::client::producer::Acks;
+use crate::ids::{PartitionIndex, TopicPartition};
 use crate::sim::cluster::{ClusterSim, Violation};
 
 /// Everything a drill run is judged on.
@@ -23,44 +24,55 @@ impl DrillReport {
     }
 }
 
-/// What the scenario's configuration and the run's faults make legal (J-4).
+/// What the scenario's configuration and the run's faults make legal (J-4), per producer and
+/// per partition.
 pub fn policy_for(sim: &ClusterSim) -> Policy {
     let scenario = sim.scenario();
-    let acks_min = scenario
+    let producers = scenario
         .producers
         .iter()
-        .map(|p| match p.config.acks {
-            Acks::None => 0,
-            Acks::Leader => 1,
-            Acks::All => -1,
+        .enumerate()
+        .map(|(i, p)| ProducerPolicy {
+            producer: i as u32,
+            acks: match p.config.acks {
+                Acks::None => 0,
+                Acks::Leader => 1,
+                Acks::All => -1,
+            },
+            retries_without_idempotence: !p.config.idempotence_enabled() && p.config.retries > 0,
         })
-        .max()
-        .unwrap_or(-1);
+        .collect();
     let broker_min_isr = scenario.broker.replica.min_insync_replicas;
-    let min_insync_replicas = scenario
-        .topics
-        .iter()
-        .map(|t| {
-            let min_isr = t
-                .config
-                .get("min.insync.replicas")
-                .and_then(|v| v.parse::<u32>().ok())
-                .unwrap_or(broker_min_isr);
-            min_isr.min(u32::from(t.replication_factor))
-        })
-        .min()
-        .unwrap_or(broker_min_isr);
-    let retries_without_idempotence = scenario
-        .producers
-        .iter()
-        .any(|p| !p.config.idempotence_enabled() && p.config.retries > 0);
+    let retention_resets = sim.retention_resets();
+    let mut partitions = Vec::new();
+    for topic in &scenario.topics {
+        let min_isr = topic
+            .config
+            .get("min.insync.replicas")
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(broker_min_isr)
+            .min(u32::from(topic.replication_factor));
+        for p in 0..topic.partitions {
+            let tp = TopicPartition {
+                topic: topic.name.clone(),
+                partition: PartitionIndex(p),
+            };
+            partitions.push(PartitionPolicy {
+                min_insync_replicas: min_isr,
+                unclean_election: sim.unclean_elections().contains(&tp),
+                sole_isr_power_loss: sim.sole_isr_power_losses().contains(&tp),
+                correlated_power_loss: sim.correlated_power_losses().contains(&tp),
+                retention_deleted_unread: retention_resets
+                    .iter()
+                    .find(|(t, _)| *t == tp)
+                    .map(|(_, o)| *o),
+                partition: tp,
+            });
+        }
+    }
     Policy {
-        acks_min,
-        min_insync_replicas,
-        unclean_election: sim.unclean_elections(),
-        retries_without_idempotence,
-        correlated_power_loss: sim.correlated_power_loss(),
-        retention_deleted_unread: sim.retention_resets(),
+        producers,
+        partitions,
     }
 }
 
@@ -114,6 +126,23 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
             unmet.push(format!(
                 "expected at least {at_least} acknowledged records, found {}",
                 report.sends_acked
+            ));
+        }
+    }
+    let errors = sim.producer_errors();
+    for (name, at_least) in &expect.producer_errors_at_least {
+        let seen = errors.get(name.as_str()).copied().unwrap_or(0);
+        if seen < *at_least {
+            unmet.push(format!(
+                "expected {name} at least {at_least} time(s) at the producers, seen {seen}"
+            ));
+        }
+    }
+    if let Some(at_least) = expect.log_truncations_at_least {
+        let found = sim.log_truncations().len() as u32;
+        if found < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} consumer log truncation(s) detected, found {found}"
             ));
         }
     }

@@ -7,9 +7,10 @@
 //! several offsets), `nonmonotonic-send` (a producer's later send lands at an earlier offset),
 //! `lost-write` (an acknowledged value never read although a later offset of its partition was
 //! read) and `unseen` (acknowledged, never read by the end). Each anomaly is then judged against
-//! what the run's configuration and faults make legal in Kafka (`Policy`): `acks=1` may lose
-//! acknowledged writes, an unclean election may rebind offsets, retries without idempotence may
-//! duplicate; `acks=all` with `min.insync.replicas` >= 2 and only clean elections may not lose.
+//! what the run's configuration and faults make legal in Kafka (`Policy`), per producer and per
+//! partition: an `acks=1` producer may lose its acknowledged writes, an unclean election may
+//! rebind its partition's offsets, a producer retrying without idempotence may duplicate its
+//! records; `acks=all` with `min.insync.replicas` >= 2 and only clean elections may not lose.
 
 use crate::ids::{Offset, TopicPartition};
 use serde::{Deserialize, Serialize};
@@ -40,102 +41,173 @@ impl AnomalyKind {
     }
 }
 
-/// What the run's configuration and faults make legal (J-4 plus Kafka's documented losses).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Policy {
-    /// The weakest `acks` any producer used: 0, 1 or -1 (all).
-    pub acks_min: i8,
-    /// The smallest effective `min.insync.replicas` (min with the replication factor).
-    pub min_insync_replicas: u32,
-    /// Whether any unclean leader election happened.
-    pub unclean_election: bool,
-    /// Whether some producer retried without `enable.idempotence`.
+/// What one producer's configuration makes legal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProducerPolicy {
+    /// The producer's index, as its sends record it.
+    pub producer: u32,
+    /// Its `acks`: 0, 1 or -1 (all).
+    pub acks: i8,
+    /// It retries without `enable.idempotence`.
     pub retries_without_idempotence: bool,
-    /// Whether every replica of some partition lost its unsynced tail at once (R-8 #4).
+}
+
+/// What one partition's configuration and the run's faults make legal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionPolicy {
+    pub partition: TopicPartition,
+    /// The effective `min.insync.replicas` (at most the replication factor).
+    pub min_insync_replicas: u32,
+    /// An unclean leader election happened on this partition.
+    pub unclean_election: bool,
+    /// A broker lost its unsynced page cache while it was the partition's only in-sync
+    /// replica: it may have held acknowledged records no electable replica had (with
+    /// `min.insync.replicas=1` it acknowledged them alone; otherwise the ISR shrank after).
+    #[serde(default)]
+    pub sole_isr_power_loss: bool,
+    /// Every other replica was down when one lost its unsynced page cache (R-8 #4).
+    #[serde(default)]
     pub correlated_power_loss: bool,
-    /// Per partition, an offset below which retention deleted records before a consumer read
-    /// them (its OFFSET_OUT_OF_RANGE reset with `auto.offset.reset=earliest` jumped there). J-4
-    /// has no word on it; Kafka documents it as loss by design (D19): an acknowledged record
-    /// below it that nobody read is not a bug. Records at or above it are judged as usual.
-    pub retention_deleted_unread: Vec<(TopicPartition, Offset)>,
+    /// An offset below which retention deleted records before a consumer read them (its
+    /// OFFSET_OUT_OF_RANGE reset with `auto.offset.reset=earliest` jumped there). J-4 has no
+    /// word on it; Kafka documents it as loss by design (D19): an acknowledged record below it
+    /// that nobody read is not a bug. Records at or above it are judged as usual.
+    #[serde(default)]
+    pub retention_deleted_unread: Option<Offset>,
+}
+
+impl PartitionPolicy {
+    /// The strictest judgement: nothing excuses anything.
+    pub fn strict(partition: TopicPartition) -> PartitionPolicy {
+        PartitionPolicy {
+            partition,
+            min_insync_replicas: 2,
+            unclean_election: false,
+            sole_isr_power_loss: false,
+            correlated_power_loss: false,
+            retention_deleted_unread: None,
+        }
+    }
+
+    /// Why this partition may lose acknowledged acks=all records, whoever wrote them.
+    fn loss_reason(&self) -> Option<String> {
+        if self.unclean_election {
+            Some("an unclean leader election elected a replica outside the ISR (R-9)".to_owned())
+        } else if self.sole_isr_power_loss && self.min_insync_replicas < 2 {
+            Some("acks=all with min.insync.replicas=1 let the ISR shrink to one broker, which then lost its unsynced page cache (R-8 #3)".to_owned())
+        } else if self.sole_isr_power_loss {
+            Some("the partition's only in-sync replica lost its unsynced page cache; Kafka does not fsync by default and the out-of-sync replicas cannot be elected cleanly (R-8 #4)".to_owned())
+        } else if self.correlated_power_loss {
+            Some("replicas failed together and one lost its unsynced page cache; Kafka does not fsync by default (R-8 #4)".to_owned())
+        } else {
+            None
+        }
+    }
+}
+
+/// What the run's configuration and faults make legal (J-4 plus Kafka's documented losses),
+/// per producer and per partition: one acks=1 producer excuses only its own losses, one
+/// unclean election only its partition's. A producer or partition not listed is judged
+/// strictly (acks=all, min.insync.replicas >= 2, no faults that excuse loss).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub producers: Vec<ProducerPolicy>,
+    pub partitions: Vec<PartitionPolicy>,
 }
 
 impl Policy {
-    /// Why this anomaly at this offset of this partition is legal, or `None` if it is a bug:
-    /// retention first (it excuses only unread records below its reset point), then the
-    /// configuration-wide reasons of `legal_because`.
-    pub fn legal_because_at(
-        &self,
-        kind: AnomalyKind,
-        partition: &TopicPartition,
-        offset: Option<Offset>,
-    ) -> Option<String> {
-        let deleted_below = self
-            .retention_deleted_unread
-            .iter()
-            .filter(|(tp, _)| tp == partition)
-            .map(|(_, o)| *o)
-            .max();
-        let by_retention = matches!(kind, AnomalyKind::LostWrite | AnomalyKind::Unseen)
-            && offset
-                .zip(deleted_below)
-                .is_some_and(|(o, below)| o < below);
-        if by_retention {
-            return Some(format!(
-                "retention (retention.bytes/retention.ms) deleted it before a consumer read it; the consumer's OFFSET_OUT_OF_RANGE reset (auto.offset.reset=earliest) skipped to offset {}: loss by design (D19)",
-                deleted_below.map_or(-1, |o| o.0)
-            ));
-        }
-        self.legal_because(kind)
+    fn producer(&self, producer: u32) -> Option<&ProducerPolicy> {
+        self.producers.iter().find(|p| p.producer == producer)
     }
 
-    /// Why this anomaly is legal under the configuration, or `None` if it is a bug.
-    pub fn legal_because(&self, kind: AnomalyKind) -> Option<String> {
-        let loss_reason = || {
-            if self.acks_min >= 0 {
-                Some(format!(
-                    "acks={} acknowledges before replication, so a leader failure can lose acknowledged records (R-8 #1, #2)",
-                    self.acks_min
-                ))
-            } else if self.min_insync_replicas < 2 {
-                Some("acks=all with min.insync.replicas=1 lets the ISR shrink to the leader alone, whose loss loses acknowledged records (R-8 #3)".to_owned())
-            } else if self.unclean_election {
-                Some(
-                    "an unclean leader election elected a replica outside the ISR (R-9)".to_owned(),
-                )
-            } else if self.correlated_power_loss {
-                Some("replicas failed together and one lost its unsynced page cache; Kafka does not fsync by default (R-8 #4)".to_owned())
-            } else {
-                None
-            }
-        };
-        match kind {
-            AnomalyKind::LostWrite | AnomalyKind::Unseen => loss_reason(),
-            AnomalyKind::InconsistentOffsets => self
-                .unclean_election
-                .then(|| "an unclean leader election reused offsets (R-9)".to_owned())
-                .or_else(|| {
-                    (self.acks_min >= 0 || self.min_insync_replicas < 2 || self.correlated_power_loss)
-                        .then(|| {
-                            "a truncated leader's offsets were reassigned after failover (R-8)"
-                                .to_owned()
-                        })
-                }),
-            AnomalyKind::Duplicate => self.retries_without_idempotence.then(|| {
-                "a producer retried without enable.idempotence, so a retry after a lost response writes the record again".to_owned()
-            }),
-            AnomalyKind::NonmonotonicSend => {
-                if self.retries_without_idempotence {
-                    Some("retries without idempotence can reorder a producer's batches".to_owned())
-                } else {
-                    // Once acknowledged records can be lost, a failover hands their offsets to
-                    // later sends: a later send lands below an earlier one.
-                    self.legal_because(AnomalyKind::InconsistentOffsets).map(|why| {
-                        format!("acknowledged records were lost and their offsets reused: {why}")
-                    })
-                }
-            }
+    /// The partition's entry, or the strict one.
+    pub fn partition(&self, partition: &TopicPartition) -> PartitionPolicy {
+        self.partitions
+            .iter()
+            .find(|p| &p.partition == partition)
+            .cloned()
+            .unwrap_or_else(|| PartitionPolicy::strict(partition.clone()))
+    }
+
+    fn acks_reason(&self, producer: u32) -> Option<String> {
+        self.producer(producer).filter(|p| p.acks >= 0).map(|p| {
+            format!(
+                "producer {producer} used acks={}, which acknowledges before replication, so a leader failure can lose acknowledged records (R-8 #1, #2)",
+                p.acks
+            )
+        })
+    }
+
+    /// Why losing `producer`'s acknowledged record at `offset` of `partition` is legal.
+    pub fn loss_legal_because(
+        &self,
+        producer: u32,
+        partition: &TopicPartition,
+        offset: Offset,
+    ) -> Option<String> {
+        let p = self.partition(partition);
+        if let Some(below) = p.retention_deleted_unread.filter(|below| offset < *below) {
+            return Some(format!(
+                "retention (retention.bytes/retention.ms) deleted it before a consumer read it; the consumer's OFFSET_OUT_OF_RANGE reset (auto.offset.reset=earliest) skipped to offset {}: loss by design (D19)",
+                below.0
+            ));
         }
+        self.acks_reason(producer).or_else(|| p.loss_reason())
+    }
+
+    /// Why one offset holding several values is legal: some acknowledged holder of it could
+    /// legally be lost (its offset then went to a later record).
+    pub fn rebinding_legal_because(
+        &self,
+        partition: &TopicPartition,
+        acked_by: &BTreeSet<u32>,
+    ) -> Option<String> {
+        let p = self.partition(partition);
+        if p.unclean_election {
+            return Some("an unclean leader election reused offsets (R-9)".to_owned());
+        }
+        acked_by
+            .iter()
+            .find_map(|producer| self.acks_reason(*producer))
+            .or_else(|| p.loss_reason())
+            .map(|why| {
+                format!("a truncated leader's offsets were reassigned after failover: {why}")
+            })
+    }
+
+    /// Why a value at several offsets is legal.
+    pub fn duplicate_legal_because(&self, producer: Option<u32>) -> Option<String> {
+        producer
+            .and_then(|p| self.producer(p))
+            .filter(|p| p.retries_without_idempotence)
+            .map(|p| format!(
+                "producer {} retried without enable.idempotence, so a retry after a lost response writes the record again",
+                p.producer
+            ))
+    }
+
+    /// Why a producer's later send landing below an earlier one is legal.
+    pub fn reorder_legal_because(
+        &self,
+        producer: u32,
+        partition: &TopicPartition,
+    ) -> Option<String> {
+        if self
+            .producer(producer)
+            .is_some_and(|p| p.retries_without_idempotence)
+        {
+            return Some(format!(
+                "producer {producer} retried without enable.idempotence, which can reorder its batches"
+            ));
+        }
+        // Once its acknowledged records can be lost, a failover hands their offsets to later
+        // sends: a later send lands below an earlier one.
+        self.acks_reason(producer)
+            .or_else(|| self.partition(partition).loss_reason())
+            .map(|why| format!("acknowledged records were lost and their offsets reused: {why}"))
     }
 }
 
@@ -204,7 +276,15 @@ struct PartitionFacts {
 pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> CheckReport {
     let mut facts: BTreeMap<TopicPartition, PartitionFacts> = BTreeMap::new();
     let mut report = CheckReport::default();
+    // Values are unique per send, so every value read or acknowledged names its producer.
+    let mut producer_of: BTreeMap<ValueId, u32> = BTreeMap::new();
     for op in history {
+        if let Op::Send {
+            producer, value, ..
+        } = op
+        {
+            producer_of.insert(*value, *producer);
+        }
         match op {
             Op::Send {
                 producer,
@@ -242,26 +322,33 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                     partition: &TopicPartition,
                     offset: Option<Offset>,
                     value: Option<ValueId>,
-                    detail: String| {
+                    detail: String,
+                    legal_because: Option<String>| {
         report.anomalies.push(Anomaly {
             kind,
             partition: partition.clone(),
             offset,
             value,
             detail,
-            legal_because: policy.legal_because_at(kind, partition, offset),
+            legal_because,
         });
     };
     for (tp, f) in &facts {
         for (offset, values) in &f.values_at {
             if values.len() > 1 {
                 let list: Vec<String> = values.iter().map(|v| v.0.to_string()).collect();
+                let acked_by: BTreeSet<u32> = values
+                    .iter()
+                    .filter(|v| f.acked.contains_key(v))
+                    .filter_map(|v| producer_of.get(v).copied())
+                    .collect();
                 push(
                     AnomalyKind::InconsistentOffsets,
                     tp,
                     Some(*offset),
                     None,
                     format!("offset {} holds values [{}]", offset.0, list.join(", ")),
+                    policy.rebinding_legal_because(tp, &acked_by),
                 );
             }
         }
@@ -274,6 +361,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                     None,
                     Some(*value),
                     format!("value {} appears at offsets [{}]", value.0, list.join(", ")),
+                    policy.duplicate_legal_because(producer_of.get(value).copied()),
                 );
             }
         }
@@ -291,6 +379,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                             "producer {producer} sent value {} after value {}, but it landed at offset {} before {}",
                             v2.0, v1.0, o2.0, o1.0
                         ),
+                        policy.reorder_legal_because(*producer, tp),
                     );
                 }
             }
@@ -299,6 +388,10 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             if f.read.contains(value) {
                 continue;
             }
+            let legal = || {
+                let producer = producer_of.get(value).copied().unwrap_or(u32::MAX);
+                policy.loss_legal_because(producer, tp, *offset)
+            };
             if f.read_offset_max.is_some_and(|max| max > *offset) {
                 push(
                     AnomalyKind::LostWrite,
@@ -309,6 +402,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                         "value {} was acknowledged at offset {}, a later offset was read, but the value never was",
                         value.0, offset.0
                     ),
+                    legal(),
                 );
             } else if final_reads_complete {
                 push(
@@ -320,6 +414,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                         "value {} was acknowledged at offset {} and never read",
                         value.0, offset.0
                     ),
+                    legal(),
                 );
             }
         }
@@ -361,10 +456,22 @@ mod tests {
         }
     }
 
+    /// Nothing listed: every producer and partition is judged strictly.
     fn safe() -> Policy {
+        Policy::default()
+    }
+
+    fn producer(producer: u32, acks: i8, retries_without_idempotence: bool) -> ProducerPolicy {
+        ProducerPolicy {
+            producer,
+            acks,
+            retries_without_idempotence,
+        }
+    }
+
+    fn with_partition(p: PartitionPolicy) -> Policy {
         Policy {
-            acks_min: -1,
-            min_insync_replicas: 2,
+            partitions: vec![p],
             ..Policy::default()
         }
     }
@@ -399,8 +506,7 @@ mod tests {
             vec![("inconsistent-offsets", false), ("lost-write", false)]
         );
         let acks1 = Policy {
-            acks_min: 1,
-            min_insync_replicas: 2,
+            producers: vec![producer(1, 1, false)],
             ..Policy::default()
         };
         let legal = check(&h, &acks1, true);
@@ -414,10 +520,10 @@ mod tests {
     #[test]
     fn unclean_election_excuses_rebound_offsets_and_loss() {
         let h = vec![acked(1, 10, 5), poll(&[(5, 99), (6, 100)])];
-        let p = Policy {
+        let p = with_partition(PartitionPolicy {
             unclean_election: true,
-            ..safe()
-        };
+            ..PartitionPolicy::strict(tp())
+        });
         let r = check(&h, &p, true);
         assert_eq!(
             kinds(&r),
@@ -426,15 +532,60 @@ mod tests {
         assert!(check(&h, &safe(), true).bugs().count() == 2);
     }
 
+    /// a consumer read offsets 0..=3 from the old leader, the unclean leader's log ended
+    /// at 2, and validation rewound the consumer there; it re-reads 2 and 3 with the new
+    /// leader's values. Each rebound offset is one inconsistent-offsets finding, legal under
+    /// the unclean election; re-reading an offset with the same value and the rewind itself are
+    /// not anomalies, and the values it first read are not lost writes.
+    #[test]
+    fn a_rewind_after_truncation_rereads_rebound_offsets_as_inconsistent_offsets() {
+        let h = vec![
+            acked(1, 10, 0),
+            acked(1, 11, 1),
+            acked(1, 12, 2),
+            acked(1, 13, 3),
+            poll(&[(0, 10), (1, 11), (2, 12), (3, 13)]),
+            acked(2, 14, 2),
+            acked(2, 15, 3),
+            poll(&[(2, 14), (3, 15)]),
+            poll(&[(0, 10), (1, 11)]),
+        ];
+        let unclean = with_partition(PartitionPolicy {
+            unclean_election: true,
+            ..PartitionPolicy::strict(tp())
+        });
+        let r = check(&h, &unclean, true);
+        assert_eq!(
+            kinds(&r),
+            vec![
+                ("inconsistent-offsets", true),
+                ("inconsistent-offsets", true)
+            ]
+        );
+        assert_eq!(
+            r.anomalies.iter().map(|a| a.offset).collect::<Vec<_>>(),
+            vec![Some(Offset(2)), Some(Offset(3))]
+        );
+        assert_eq!((r.sends_acked, r.values_read), (6, 6));
+        // Without the unclean election the same rebinding is a bug.
+        assert_eq!(check(&h, &safe(), true).bugs().count(), 2);
+    }
+
     #[test]
     fn duplicates_are_legal_only_for_retries_without_idempotence() {
         let h = vec![acked(1, 10, 0), poll(&[(0, 10), (1, 10)])];
         assert_eq!(kinds(&check(&h, &safe(), true)), vec![("duplicate", false)]);
         let p = Policy {
-            retries_without_idempotence: true,
-            ..safe()
+            producers: vec![producer(1, -1, true)],
+            ..Policy::default()
         };
         assert_eq!(kinds(&check(&h, &p, true)), vec![("duplicate", true)]);
+        // Another producer's retries excuse nothing of producer 1's.
+        let other = Policy {
+            producers: vec![producer(2, -1, true)],
+            ..Policy::default()
+        };
+        assert_eq!(kinds(&check(&h, &other, true)), vec![("duplicate", false)]);
     }
 
     #[test]
@@ -482,10 +633,10 @@ mod tests {
                 ("lost-write", false)
             ]
         );
-        let p = Policy {
-            retention_deleted_unread: vec![(tp(), Offset(2))],
-            ..safe()
-        };
+        let p = with_partition(PartitionPolicy {
+            retention_deleted_unread: Some(Offset(2)),
+            ..PartitionPolicy::strict(tp())
+        });
         let r = check(&h, &p, true);
         assert_eq!(
             kinds(&r),
@@ -500,20 +651,66 @@ mod tests {
             .as_deref()
             .is_some_and(|w| w.contains("retention")));
         assert_eq!(r.anomalies[2].offset, Some(Offset(3)));
-        let other = Policy {
-            retention_deleted_unread: vec![(
-                TopicPartition {
-                    topic: "u".into(),
-                    partition: PartitionIndex(0),
-                },
-                Offset(9),
-            )],
-            ..safe()
-        };
+        let other = with_partition(PartitionPolicy {
+            retention_deleted_unread: Some(Offset(9)),
+            ..PartitionPolicy::strict(TopicPartition {
+                topic: "u".into(),
+                partition: PartitionIndex(0),
+            })
+        });
         assert_eq!(check(&h, &other, true).bugs().count(), 3);
         // Never an excuse for a duplicate.
         let dup = vec![acked(1, 10, 0), poll(&[(0, 10), (1, 10)])];
         assert_eq!(kinds(&check(&dup, &p, true)), vec![("duplicate", false)]);
+    }
+
+    /// One acks=1 producer excuses its own losses, not an acks=all producer's on the same
+    /// partition; min.insync.replicas=1 excuses loss only after the sole ISR member lost power.
+    #[test]
+    fn excuses_belong_to_their_producer_and_partition() {
+        let h = vec![
+            acked(1, 10, 0),
+            acked(2, 20, 1),
+            poll(&[(0, 30), (1, 31), (2, 32)]),
+        ];
+        let mixed = Policy {
+            producers: vec![producer(1, 1, false), producer(2, -1, false)],
+            ..Policy::default()
+        };
+        let r = check(&h, &mixed, true);
+        let lost: Vec<(Option<ValueId>, bool)> = r
+            .anomalies
+            .iter()
+            .filter(|a| a.kind == AnomalyKind::LostWrite)
+            .map(|a| (a.value, a.legal_because.is_some()))
+            .collect();
+        assert_eq!(
+            lost,
+            vec![(Some(ValueId(10)), true), (Some(ValueId(20)), false)]
+        );
+        let min_isr_1 = PartitionPolicy {
+            min_insync_replicas: 1,
+            ..PartitionPolicy::strict(tp())
+        };
+        let no_power_loss = Policy {
+            producers: vec![producer(2, -1, false)],
+            partitions: vec![min_isr_1.clone()],
+        };
+        // min.insync.replicas=1 alone excuses nothing.
+        assert!(check(&h, &no_power_loss, true).bugs().count() >= 2);
+        let power_loss = Policy {
+            producers: vec![producer(1, -1, false), producer(2, -1, false)],
+            partitions: vec![PartitionPolicy {
+                sole_isr_power_loss: true,
+                ..min_isr_1
+            }],
+        };
+        let r = check(&h, &power_loss, true);
+        assert!(r.bugs().next().is_none(), "{:?}", r.anomalies);
+        assert!(r.anomalies[0]
+            .legal_because
+            .as_deref()
+            .is_some_and(|w| w.contains("min.insync.replicas=1")));
     }
 
     #[test]

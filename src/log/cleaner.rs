@@ -35,7 +35,7 @@ pub struct CleanerReport {
 
 impl PartitionLog {
     /// The first offset the cleaner may not touch (Kafka's `firstUncleanableDirtyOffset`,
-    /// with the high watermark standing in for the LSO).
+    /// with the high watermark standing in for the LSO). `now_ms` is on the broker's wall clock.
     pub fn first_uncleanable_offset(&self, now_ms: i64) -> Offset {
         let mut bound = self.active().base_offset().min(self.high_watermark);
         let lag = self.config.min_compaction_lag_ms;
@@ -61,6 +61,7 @@ impl PartitionLog {
         if !self.config.cleanup_policy.compacts() {
             return Ok(None);
         }
+        let now_ms = self.wall_ms(now_ms);
         let first_dirty = self.first_dirty_offset();
         let uncleanable = self.first_uncleanable_offset(now_ms);
         // Whole segments entirely below the uncleanable offset.

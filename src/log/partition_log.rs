@@ -168,6 +168,11 @@ pub struct PartitionLog {
     /// The earliest delete horizon of a tombstone still in the log, if any.
     pub(super) next_delete_horizon_ms: Option<i64>,
     pub(super) storage_requests: Vec<StorageRequest>,
+    /// How far the hosting broker's wall clock is off the true time (a clock-skew fault). The
+    /// log's callers pass the true time; every time the log keeps or compares (segment creation
+    /// times, LogAppendTime, `retention.ms`, the cleaner's lags) is read on the broker's wall
+    /// clock, `now_ms + wall_clock_skew_ms`. (`segment.ms` rolls go by record timestamps.)
+    pub(super) wall_clock_skew_ms: i64,
 }
 
 impl PartitionLog {
@@ -201,7 +206,22 @@ impl PartitionLog {
             first_dirty_offset: start,
             next_delete_horizon_ms: None,
             storage_requests: Vec::new(),
+            wall_clock_skew_ms: 0,
         })
+    }
+
+    /// Sets the hosting broker's clock skew; later calls read their times on that clock.
+    pub fn set_wall_clock_skew_ms(&mut self, skew_ms: i64) {
+        self.wall_clock_skew_ms = skew_ms;
+    }
+
+    pub fn wall_clock_skew_ms(&self) -> i64 {
+        self.wall_clock_skew_ms
+    }
+
+    /// The broker's wall-clock reading when the true time is `now_ms`.
+    pub(super) fn wall_ms(&self, now_ms: i64) -> i64 {
+        now_ms.saturating_add(self.wall_clock_skew_ms)
     }
 
     pub fn topic_partition(&self) -> &TopicPartition {
@@ -278,6 +298,17 @@ impl PartitionLog {
     /// `leader_epoch`, validates like Kafka's `LogValidator`, and rolls first if L-3 says so.
     pub fn append_as_leader(
         &mut self,
+        batch: RecordBatch,
+        leader_epoch: LeaderEpoch,
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let wall_ms = self.wall_ms(now_ms);
+        self.append_as_leader_at(batch, leader_epoch, wall_ms)
+    }
+
+    /// `append_as_leader` with the time already on the broker's wall clock.
+    fn append_as_leader_at(
+        &mut self,
         mut batch: RecordBatch,
         leader_epoch: LeaderEpoch,
         now_ms: i64,
@@ -327,6 +358,7 @@ impl PartitionLog {
         leader_epoch: LeaderEpoch,
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
+        let now_ms = self.wall_ms(now_ms);
         let (batch, used) = decode_batch(bytes)?;
         if batch.attributes.is_control {
             return Err(LogError::InvalidRecord(
@@ -352,7 +384,7 @@ impl PartitionLog {
             && batch.max_timestamp == computed_max;
         if !in_place {
             // The header needs rewriting (LogAppendTime, or a wrong maxTimestamp): re-encode.
-            return self.append_as_leader(batch, leader_epoch, now_ms);
+            return self.append_as_leader_at(batch, leader_epoch, now_ms);
         }
         // Kafka's in-place path for uncompressed v2 batches: assign the base offset and stamp
         // the leader epoch in the header, neither of which the CRC covers; no re-encoding.
@@ -435,6 +467,7 @@ impl PartitionLog {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<AppendInfo, LogError> {
+        let now_ms = self.wall_ms(now_ms);
         let mut headers = Vec::new();
         let mut expected = self.log_end_offset;
         let mut at = 0usize;
@@ -514,7 +547,7 @@ impl PartitionLog {
     /// Rolls a new active segment at the log end offset now, whatever L-3 says (Kafka's
     /// `UnifiedLog.roll`, used by tests and operators). An empty active segment stays.
     pub fn force_roll(&mut self, now_ms: i64) -> Result<(), LogError> {
-        self.roll(self.log_end_offset, now_ms)?;
+        self.roll(self.log_end_offset, self.wall_ms(now_ms))?;
         self.assert_offsets();
         Ok(())
     }
@@ -847,7 +880,8 @@ impl PartitionLog {
         for base in bases {
             self.delete_segment_files(base)?;
         }
-        self.segments = vec![LogSegment::new(offset, &self.config, now_ms)];
+        let wall_ms = self.wall_ms(now_ms);
+        self.segments = vec![LogSegment::new(offset, &self.config, wall_ms)];
         self.create_segment_file(offset)?;
         self.log_start_offset = offset;
         self.log_end_offset = offset;

@@ -40,6 +40,8 @@ impl PartitionLog {
         &mut self,
         now_ms: i64,
     ) -> Result<Vec<DeletedSegment>, LogError> {
+        // Retention compares record timestamps with the broker's own (possibly skewed) clock.
+        let now_ms = self.wall_ms(now_ms);
         let mut deleted = Vec::new();
         if self.config.cleanup_policy.deletes() {
             let retention_ms = self.config.retention_ms;

@@ -234,6 +234,11 @@ impl SimDisk {
         self.pending.front().map(|p| p.due)
     }
 
+    /// The slow-disk factor in force (1: healthy).
+    pub fn slow_factor(&self) -> u32 {
+        self.slow_factor
+    }
+
     /// The slow-disk fault: every later request takes `factor` times its drawn latency (1 is a
     /// healthy disk). Requests already pending keep their due times.
     pub fn set_slow(&mut self, factor: u32) -> Result<(), DiskError> {

@@ -4,8 +4,8 @@
 //! the checker does flag a loss as a bug when the configuration forbids it.
 
 use logsim::check::drill::{judge, policy_for};
-use logsim::check::history::{check, Policy};
-use logsim::sim::cluster::scenario::ClusterScenario;
+use logsim::check::history::{check, PartitionPolicy, Policy};
+use logsim::sim::cluster::scenario::{Action, ClusterScenario};
 use logsim::sim::cluster::ClusterSim;
 use std::path::PathBuf;
 
@@ -98,12 +98,9 @@ fn the_same_loss_is_a_bug_under_a_configuration_that_forbids_it() {
         .expect("D1");
     let sim = run(scenario, 7);
     let legal = policy_for(&sim);
-    assert_eq!(legal.acks_min, 1);
-    let strict = Policy {
-        acks_min: -1,
-        min_insync_replicas: 2,
-        ..Policy::default()
-    };
+    assert_eq!(legal.producers[0].acks, 1);
+    // Listing nothing judges every producer and partition strictly.
+    let strict = Policy::default();
     let report = check(sim.history(), &strict, true);
     assert!(report.bugs().count() > 0);
     assert!(report.bugs().any(|a| a.kind.name() == "lost-write"));
@@ -120,23 +117,173 @@ fn retention_skips_are_legal_only_below_the_reset_point() {
     let seed = scenario.seed.unwrap_or(1);
     let sim = run(scenario, seed);
     let legal = policy_for(&sim);
-    assert!(!legal.retention_deleted_unread.is_empty());
+    assert!(legal
+        .partitions
+        .iter()
+        .any(|p| p.retention_deleted_unread.is_some()));
     let blind = Policy {
-        retention_deleted_unread: Vec::new(),
+        partitions: legal
+            .partitions
+            .iter()
+            .map(|p| PartitionPolicy {
+                retention_deleted_unread: None,
+                ..p.clone()
+            })
+            .collect(),
         ..legal
     };
     let report = check(sim.history(), &blind, true);
     assert!(report.bugs().any(|a| a.kind.name() == "lost-write"));
 }
 
+/// The clock-skew drill: a broker clock 8 days ahead deletes by retention.ms records only
+/// seconds old, so the consumer's reset skips records it never read; with a true clock the
+/// same run deletes nothing.
+#[test]
+fn a_skewed_broker_clock_loses_unread_records_to_retention() {
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("clock-skew-retention.json"))
+        .expect("the clock-skew retention drill");
+    let seed = scenario.seed.unwrap_or(1);
+    let skewed = run(scenario.clone(), seed);
+    assert!(!skewed.retention_resets().is_empty());
+    let mut true_clock = scenario;
+    true_clock
+        .steps
+        .retain(|s| !matches!(s.action, Action::SkewClock { .. }));
+    let healthy = run(true_clock, seed);
+    assert!(healthy.retention_resets().is_empty());
+    let report = judge(&healthy, true);
+    assert_eq!(report.check.anomalies.len(), 0);
+}
+
+/// The pause drill ends with the stopped broker back in the ISR under the leader elected while
+/// it was stopped.
+#[test]
+fn the_paused_leader_rejoins_under_a_new_leader() {
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("pause-leader.json"))
+        .expect("the pause drill");
+    let paused = scenario
+        .steps
+        .iter()
+        .find_map(|s| match s.action {
+            Action::PauseBroker { broker } => Some(broker),
+            _ => None,
+        })
+        .expect("a pause step");
+    let seed = scenario.seed.unwrap_or(1);
+    let sim = run(scenario, seed);
+    let row = sim.controller().describe().remove(0);
+    assert_ne!(row.leader.map(|l| l.0), Some(paused));
+    assert!(row.leader_epoch.0 >= 1, "an election happened");
+    assert!(row.isr.iter().any(|b| b.0 == paused), "{:?}", row.isr);
+}
+
+/// R-12 end to end. In D4 the consumer reads records only the old leader A had; then B is
+/// elected uncleanly and reuses their offsets. After the leader change the consumer validates
+/// its position with OffsetsForLeaderEpoch, finds it past the end of its epoch on B, and rewinds
+/// exactly to the divergence point (where B's own epoch begins), reading B's records from
+/// there. Without validation it would fetch from its old position and reset to the log start.
+#[test]
+fn d4_consumer_detects_the_truncation_and_rewinds_to_the_divergence_point() {
+    use logsim::sim::cluster::clients::TruncationOutcome;
+    use logsim::sim::history::Op;
+    let (_, scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("d4-unclean-election.json"))
+        .expect("D4");
+    let seed = scenario.seed.unwrap_or(1);
+    let sim = run(scenario, seed);
+    assert!(!sim.unclean_elections().is_empty());
+    let truncations = sim.log_truncations();
+    assert_eq!(truncations.len(), 1, "{truncations:?}");
+    let t = &truncations[0];
+    // The divergence point, from the new leader's own log: where its first epoch newer than
+    // the consumer's began.
+    let leader = sim
+        .controller()
+        .partition(&t.partition)
+        .and_then(|s| s.leader)
+        .expect("a leader at the end");
+    let replica = sim.brokers()[leader.0 as usize - 1]
+        .replicas
+        .get(&t.partition)
+        .expect("the leader hosts it");
+    let divergence_point = replica
+        .epoch_cache()
+        .entries()
+        .iter()
+        .find(|e| e.epoch > t.position_epoch)
+        .map(|e| e.start_offset)
+        .expect("the unclean leader's epoch");
+    assert!(
+        t.position > divergence_point,
+        "the consumer had read past the divergence point: {t:?}"
+    );
+    assert_eq!(t.outcome, TruncationOutcome::SeekTo(divergence_point));
+    // Its next poll starts exactly there, and re-reads those offsets with B's values.
+    let next_poll = sim
+        .history()
+        .iter()
+        .zip(sim.history_times())
+        .find_map(|(op, at)| match op {
+            Op::Poll {
+                partition, records, ..
+            } if *at >= t.at && *partition == t.partition => Some(records.clone()),
+            _ => None,
+        })
+        .expect("the consumer reads again");
+    assert_eq!(next_poll[0].0, divergence_point);
+    let report = judge(&sim, true);
+    assert!(report.check.anomalies.iter().any(|a| {
+        a.kind.name() == "inconsistent-offsets"
+            && a.offset == Some(divergence_point)
+            && a.legal_because.is_some()
+    }));
+    assert!(!report.has_bug(), "{:?}", report.check.bugs().next());
+}
+
+/// The same drill with `auto.offset.reset=none`: the truncation raises LogTruncationException
+/// and the consumer reads nothing of the partition afterwards.
+#[test]
+fn d4_with_auto_offset_reset_none_raises_log_truncation_exception() {
+    use logsim::sim::cluster::clients::TruncationOutcome;
+    use logsim::sim::cluster::scenario::AutoOffsetReset;
+    use logsim::sim::history::Op;
+    let (_, mut scenario) = scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("d4-unclean-election.json"))
+        .expect("D4");
+    scenario.consumers[0].auto_offset_reset = AutoOffsetReset::None;
+    let seed = scenario.seed.unwrap_or(1);
+    let sim = run(scenario, seed);
+    let truncations = sim.log_truncations();
+    assert_eq!(truncations.len(), 1, "{truncations:?}");
+    assert_eq!(truncations[0].outcome, TruncationOutcome::Raised);
+    let polls_after = sim
+        .history()
+        .iter()
+        .zip(sim.history_times())
+        .filter(|(op, at)| matches!(op, Op::Poll { .. }) && **at >= truncations[0].at)
+        .count();
+    assert_eq!(polls_after, 0);
+}
+
 /// Swarm seeds that once failed, kept as regressions. 359: a replica restarted with an empty
 /// log kept a stale leader epoch in its cache, fetched with it forever and never rejoined the
-/// ISR, so with min.insync.replicas=3 an acknowledged record stayed invisible.
+/// ISR, so with min.insync.replicas=3 an acknowledged record stayed invisible. 86: an
+/// idempotent producer bumped its epoch while a batch already in the log waited for a retry,
+/// rewrote that batch's sequence and wrote it twice. 152: a lost AlterPartition was never
+/// resent, the ISR never grew back to min.insync.replicas and an acknowledged record stayed
+/// above the high watermark.
 #[test]
 fn swarm_regression_seeds_pass() {
     use logsim::check::drill::judge_swarm;
     use logsim::sim::cluster::swarm::{swarm_scenario, SAFETY_PHASE_MS};
-    const REGRESSION_SEEDS: &[u64] = &[359];
+    const REGRESSION_SEEDS: &[u64] = &[86, 152, 359];
     for &seed in REGRESSION_SEEDS {
         let sim = run(swarm_scenario(seed), seed);
         let verdict = judge_swarm(&sim, logsim::time::SimTime::from_millis(SAFETY_PHASE_MS));
@@ -148,4 +295,19 @@ fn swarm_regression_seeds_pass() {
             verdict.liveness_ok()
         );
     }
+}
+
+/// The example in docs/scenarios.md is a valid scenario and shows what it says it shows.
+#[test]
+fn the_documented_example_scenario_runs_as_documented() {
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md"),
+    )
+    .expect("docs/scenarios.md");
+    let start = doc.find("```json\n").expect("an example") + "```json\n".len();
+    let end = start + doc[start..].find("```").expect("closed");
+    let scenario: ClusterScenario = serde_json::from_str(&doc[start..end]).expect("parses");
+    let seed = scenario.seed.unwrap_or(1);
+    let report = judge(&run(scenario, seed), true);
+    assert!(report.unmet.is_empty(), "{:?}", report.unmet);
 }

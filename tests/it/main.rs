@@ -4,6 +4,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 mod codec;
 mod drills;
+mod faults;
 mod firehose;
 mod partition_log;
 mod tidy;

@@ -767,3 +767,48 @@ fn a_producer_cannot_append_a_control_batch() {
     assert!(err.to_string().contains("control"), "{err}");
     assert_eq!(log.log_end_offset(), Offset(0));
 }
+
+/// A skewed broker clock (a clock-skew fault): the log reads its times on the broker's wall
+/// clock, the true time plus the skew, so LogAppendTime stamps the skewed time and
+/// `retention.ms` deletes as that clock says, however old the records really are. `segment.ms`
+/// rolls go by record timestamps (L-3), so there a producer's clock counts, not the broker's.
+#[test]
+fn a_skewed_wall_clock_drives_log_append_time_and_retention() {
+    let day_ms = 24 * 3_600_000;
+    let config = LogConfig {
+        message_timestamp_type: MessageTimestampType::LogAppendTime,
+        ..LogConfig::default()
+    };
+    let mut stamped = log_with(config);
+    stamped.set_wall_clock_skew_ms(-500);
+    let info = stamped
+        .append_as_leader(keyed(5, "k", Some("v")), EPOCH, 2_000)
+        .expect("append");
+    assert_eq!(info.log_append_time_ms, Some(1_500));
+
+    // CreateTime records at 1 s and 2 s true time; retention.ms of 7 days.
+    let mut log = log_with(LogConfig::default());
+    let mut true_clock = log_with(LogConfig::default());
+    for ts in [1_000, 2_000] {
+        log.append_as_leader(batch_300(ts), EPOCH, ts)
+            .expect("append");
+        true_clock
+            .append_as_leader(batch_300(ts), EPOCH, ts)
+            .expect("append");
+    }
+    log.update_high_watermark(log.log_end_offset());
+    true_clock.update_high_watermark(true_clock.log_end_offset());
+    assert_eq!(true_clock.apply_retention(4_000).expect("retention"), 0);
+    log.set_wall_clock_skew_ms(8 * day_ms);
+    assert_eq!(log.apply_retention(4_000).expect("retention"), 1);
+    assert_eq!(
+        log.log_start_offset(),
+        Offset(2),
+        "records seconds old look 8 days old: the active segment rolls and goes"
+    );
+    // A producer clock 8 days ahead rolls the segment by record time, whatever the broker's.
+    let info = true_clock
+        .append_as_leader(batch_300(3_000 + 8 * day_ms), EPOCH, 3_000)
+        .expect("append");
+    assert!(info.rolled);
+}

@@ -188,6 +188,7 @@ pub fn sized_drill(brokers: u32, partitions: u32, duration_ms: u64, seed: u64) -
             action: Action::CrashBroker {
                 broker: crashed,
                 power_loss: rng.chance(1, 2),
+                torn_write: false,
             },
         },
         Step {
@@ -229,6 +230,7 @@ pub fn sized_drill(brokers: u32, partitions: u32, duration_ms: u64, seed: u64) -
         consumers: vec![ConsumerSpec {
             topic: "t".into(),
             poll_interval_ms: 100,
+            auto_offset_reset: Default::default(),
         }],
         steps,
         expect: Expectations::default(),

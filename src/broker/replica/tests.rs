@@ -3,7 +3,7 @@
 //! test names the spec rule it checks (R-1..R-5, R-7, R-12, INV-1..INV-5).
 
 use super::*;
-use crate::broker::config::{HighWatermarkMinIsr, ReplicaConfig};
+use crate::broker::config::{FollowerTruncation, HighWatermarkMinIsr, ReplicaConfig};
 use crate::broker::messages::PartitionEpoch;
 use crate::ids::{PartitionIndex, TopicPartition};
 use crate::log::{LogConfig, NewRecord, ProducerFields, RecordBatch};
@@ -534,6 +534,66 @@ fn r4_rejoins_only_after_catching_up_to_the_high_watermark() {
     c.assert_committed_prefix_agrees();
 }
 
+/// KIP-903: an ISR proposal names the broker epoch each follower fetched with, so the
+/// controller can refuse a member that has restarted since (INELIGIBLE_REPLICA).
+#[test]
+fn r4_isr_proposals_carry_the_broker_epoch_each_follower_fetched_with() {
+    let mut c = Cluster::with(&[1, 2], &[1], |_| ReplicaConfig::default());
+    c.produce(at(0), Acks::One, "m0");
+    let mut request = c.r(2).next_fetch_request().unwrap();
+    request.replica_epoch = Some(crate::protocol::BrokerEpoch(41));
+    let response = c
+        .leader_mut()
+        .handle_follower_fetch(at(1), &request)
+        .unwrap();
+    c.replicas
+        .get_mut(&2)
+        .unwrap()
+        .handle_fetch_response(at(1), &request, response)
+        .unwrap();
+    c.collect(at(1));
+    c.fetch(at(2), 2);
+    let proposal = c
+        .outputs
+        .iter()
+        .find_map(|(_, o)| match o {
+            ReplicaOutput::AlterPartition(a) => Some(a.clone()),
+            _ => None,
+        })
+        .expect("the caught-up follower is proposed");
+    assert_eq!(proposal.new_isr, vec![b(1), b(2)]);
+    // The later fetch carried no epoch (the harness does not stamp one): unknown again.
+    assert!(proposal.new_isr_epochs.is_empty(), "{proposal:?}");
+    let mut c = Cluster::with(&[1, 2], &[1], |_| ReplicaConfig::default());
+    c.produce(at(0), Acks::One, "m0");
+    for t in 1..3 {
+        let mut request = c.r(2).next_fetch_request().unwrap();
+        request.replica_epoch = Some(crate::protocol::BrokerEpoch(41));
+        let response = c
+            .leader_mut()
+            .handle_follower_fetch(at(t), &request)
+            .unwrap();
+        c.replicas
+            .get_mut(&2)
+            .unwrap()
+            .handle_fetch_response(at(t), &request, response)
+            .unwrap();
+        c.collect(at(t));
+    }
+    let proposal = c
+        .outputs
+        .iter()
+        .find_map(|(_, o)| match o {
+            ReplicaOutput::AlterPartition(a) => Some(a.clone()),
+            _ => None,
+        })
+        .expect("the caught-up follower is proposed");
+    assert_eq!(
+        proposal.new_isr_epochs,
+        BTreeMap::from([(b(2), crate::protocol::BrokerEpoch(41))])
+    );
+}
+
 #[test]
 fn r4_rejoin_also_needs_the_leader_epoch_start_offset() {
     // Replica 2 becomes leader of epoch 1 with LEO 10; ISR member 4 has not fetched yet, so
@@ -889,6 +949,63 @@ fn kip101_scenario_2_diverged_logs_converge() {
         "A fetched m3: the logs agree"
     );
     assert_eq!(c.r(1).epoch_cache(), c.r(2).epoch_cache());
+}
+
+fn legacy() -> ReplicaConfig {
+    ReplicaConfig {
+        follower_truncation: FollowerTruncation::HighWatermark,
+        ..ReplicaConfig::default()
+    }
+}
+
+/// D5, switch on: the same steps as scenario 1 lose the acknowledged m1, because the
+/// restarted follower cuts its log to its HW (1) and is elected before it fetches m1 again.
+#[test]
+fn kip101_scenario_1_loses_an_acked_record_with_legacy_hw_truncation() {
+    let mut c = Cluster::new(2, legacy());
+    c.produce(at(0), Acks::One, "m0");
+    c.round(at(0));
+    c.round(at(0));
+    c.produce(at(1), Acks::One, "m1");
+    c.round(at(1));
+    c.round(at(1));
+    assert_eq!(c.r(1).high_watermark(), Offset(2), "m1 is acknowledged");
+    let log = c.r(2).log().clone();
+    let restarted = PartitionReplica::new(b(2), log, legacy(), at(2)).unwrap();
+    c.replicas.insert(2, restarted);
+    c.apply_all(at(2));
+    assert_eq!(c.r(2).log_end_offset(), Offset(1), "B cut m1 at its HW");
+    // A dies before B fetches again; B leads epoch 1 without m1.
+    c.replicas.remove(&1);
+    c.registration.replicas.retain(|id| *id != b(1));
+    c.elect(at(3), 2, &[2]);
+    assert_eq!(records(c.r(2)), vec![(0, "m0".to_owned(), 0)]);
+}
+
+/// KIP-101's scenario 2 with A's HW checkpoint at 2: both lost power, B returned first and
+/// wrote m3 at offset 1 where A holds m2. By HW, A keeps m2 and fetches from offset 2, which
+/// B's log also ends at: the logs diverge for good. By epoch, A truncates m2 and converges.
+#[test]
+fn kip101_scenario_2_diverges_with_legacy_hw_truncation_only() {
+    for (config, diverges) in [(legacy(), true), (ReplicaConfig::default(), false)] {
+        let logs = vec![(1, log_with("a", &[0, 0], 2)), (2, log_with("a", &[0], 1))];
+        let mut c = Cluster::from_logs(logs, registration(&[1, 2], &[2], 2, 1), |_| config.clone());
+        c.stalled.insert(1);
+        c.produce(at(0), Acks::One, "m3");
+        c.stalled.clear();
+        for t in 1..4 {
+            c.fetch(at(t), 1);
+        }
+        assert_eq!(
+            records(c.r(1)) != records(c.r(2)),
+            diverges,
+            "{:?}: A {:?} B {:?}",
+            config.follower_truncation,
+            records(c.r(1)),
+            records(c.r(2))
+        );
+        assert_eq!(c.r(1).log_end_offset(), c.r(2).log_end_offset());
+    }
 }
 
 #[test]

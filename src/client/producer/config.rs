@@ -103,6 +103,15 @@ pub struct ProducerConfig {
     /// Bytes of queued batches before `send` pushes back (Kafka blocks up to `max.block.ms`).
     #[serde(rename = "buffer.memory")]
     pub buffer_memory: u64,
+    /// Not Kafka's: lets an idempotent producer keep more than 5 requests in flight, which
+    /// Kafka refuses, to show why it refuses (drill D8): the broker remembers only the last 5
+    /// batches per producer, so the retry of a sixth-oldest batch is no longer recognised as a
+    /// duplicate and gets OUT_OF_ORDER_SEQUENCE_NUMBER.
+    #[serde(
+        rename = "logsim.unsafe.idempotence.in.flight.above.5",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub unsafe_idempotence_in_flight_above_5: bool,
 }
 
 impl Default for ProducerConfig {
@@ -124,6 +133,7 @@ impl Default for ProducerConfig {
             partitioner_adaptive_partitioning_enable: true,
             max_request_size: 1_048_576,
             buffer_memory: 33_554_432,
+            unsafe_idempotence_in_flight_above_5: false,
         }
     }
 }
@@ -163,7 +173,8 @@ impl ProducerConfig {
     fn conflicts_with_idempotence(&self) -> bool {
         self.acks != Acks::All
             || self.retries == 0
-            || self.max_in_flight_requests_per_connection > MAX_IN_FLIGHT_FOR_IDEMPOTENCE
+            || (self.max_in_flight_requests_per_connection > MAX_IN_FLIGHT_FOR_IDEMPOTENCE
+                && !self.unsafe_idempotence_in_flight_above_5)
     }
 
     /// Checks the config like Kafka's `ProducerConfig.postProcessAndValidateIdempotenceConfigs`
@@ -200,7 +211,9 @@ impl ProducerConfig {
             ));
         }
         if self.enable_idempotence == Some(true) {
-            if self.max_in_flight_requests_per_connection > MAX_IN_FLIGHT_FOR_IDEMPOTENCE {
+            if self.max_in_flight_requests_per_connection > MAX_IN_FLIGHT_FOR_IDEMPOTENCE
+                && !self.unsafe_idempotence_in_flight_above_5
+            {
                 return bad("Must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer.".into());
             }
             if self.retries == 0 {

@@ -842,8 +842,8 @@ impl Producer {
         }
     }
 
-    /// `maybeResolveSequences`: once nothing of the partition is in flight, an unresolved
-    /// sequence is settled by the acknowledgements (written) or by an epoch bump (unknown).
+    /// `maybeResolveSequences`: once no sequenced batch of the partition is left (in flight or
+    /// waiting for a retry), an unresolved sequence is settled by the acknowledgements (written) or by an epoch bump (unknown).
     fn resolve_sequences(&mut self) {
         let tps: Vec<TopicPartition> = self
             .partitions
@@ -852,7 +852,7 @@ impl Producer {
             .map(|(tp, _)| tp.clone())
             .collect();
         for tp in tps {
-            if self.has_in_flight(&tp) {
+            if self.has_sequenced_batches(&tp) {
                 continue;
             }
             let Some(state) = self.partitions.get_mut(&tp) else {
@@ -866,6 +866,19 @@ impl Producer {
                 self.epoch_bump_partitions.insert(tp);
             }
         }
+    }
+
+    /// Kafka's `hasInflightBatches`: a batch of the partition holds a sequence and has not
+    /// completed, whether its request is out now or it waits to be retried. A bump that
+    /// rewrote such a batch's sequence could write it twice: its earlier attempt may be in the
+    /// log under the old epoch, where the broker cannot recognise the retry as a duplicate.
+    fn has_sequenced_batches(&self, tp: &TopicPartition) -> bool {
+        self.partitions.get(tp).is_some_and(|s| {
+            s.queue
+                .iter()
+                .filter_map(|id| self.batches.get(id))
+                .any(|b| b.in_flight.is_some() || b.sequence.is_some())
+        })
     }
 
     fn has_in_flight(&self, tp: &TopicPartition) -> bool {

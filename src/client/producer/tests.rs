@@ -295,6 +295,14 @@ fn config_uses_kafka_names_defaults_and_validation() {
             Err("Must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer."),
         ),
         (
+            r#"{"max.in.flight.requests.per.connection":6,"enable.idempotence":true,"logsim.unsafe.idempotence.in.flight.above.5":true}"#,
+            Ok(true),
+        ),
+        (
+            r#"{"max.in.flight.requests.per.connection":6,"logsim.unsafe.idempotence.in.flight.above.5":true}"#,
+            Ok(true),
+        ),
+        (
             r#"{"retries":0,"enable.idempotence":true}"#,
             Err("Must set retries to non-zero when using the idempotent producer."),
         ),
@@ -1177,4 +1185,21 @@ fn a_record_larger_than_max_request_size_fails_at_send() {
     let done = w.completions();
     assert_eq!(done[&0], (0, Err(ProducerError::RecordTooLarge), false));
     assert_eq!(done[&0].1.unwrap_err().name(), "RecordTooLargeException");
+}
+
+#[test]
+fn p7_no_epoch_bump_while_a_sequenced_batch_waits_for_its_retry() {
+    // Every answer is lost, every attempt appends. "a" expires in flight at 40 s with its
+    // sequence unresolved; "b" (sequence 1, already in the log) keeps retrying with gaps
+    // between attempts. Kafka settles the unresolved sequence only once no sequenced batch is
+    // left (`hasInflightBatches`); bumping in a gap would rewrite b's sequence under the new
+    // epoch, and the broker would append b a second time.
+    let config = r#"{"delivery.timeout.ms":40000,"request.timeout.ms":5000}"#;
+    let mut w = World::new(config, 1);
+    w.broker.always = Some(Fault::AppendNoAnswer);
+    w.run(&[(0, to(0, "a")), (20_000, to(0, "b"))], 200_000);
+    assert_eq!(w.broker.log(0), vec!["a.", "b."]);
+    let done = w.completions();
+    assert_eq!(done[&0].1, Err(ProducerError::Timeout));
+    assert_eq!(done[&1].1, Err(ProducerError::Timeout));
 }

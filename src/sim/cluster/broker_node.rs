@@ -2,13 +2,22 @@
 //! producer state, its simulated disk, and what it is doing with the controller (registration,
 //! heartbeats). It reacts to messages and timers and returns messages to send as data; the
 //! world carries them. A crash throws away everything but the disk; a restart recovers the
-//! partition logs from the disk's surviving bytes and registers again as a new incarnation.
+//! partition logs from the disk's surviving bytes and registers again as a new incarnation,
+//! and, like a KRaft broker, serves no request until it has replayed the metadata log up to
+//! the end the controller reported when it registered.
+//!
+//! Its disk follows Kafka's flush policy (`flush.messages`, `flush.ms`): a flush the append
+//! path asks for blocks the request handler, so what the broker sends next leaves only when
+//! the `Sync` completes (`take_blocked_until`); so does every write while the disk is slow.
+//! Its wall clock is the true time plus a skew (a clock-skew fault): the logs read their
+//! times on it, and so does the produce timestamp check (KIP-937).
 
 use super::messages::{Msg, TopicMetadata};
 use crate::broker::config::ReplicaConfig;
 use crate::broker::messages::{
-    Acks as ReplicaAcks, AlterPartitionResponse, FetchResponse, FollowerFetchOutcome,
-    FollowerFetchRequest, PartitionEpoch as ReplicaPartitionEpoch, PartitionRegistration,
+    Acks as ReplicaAcks, AlterPartitionRequest, AlterPartitionResponse, FetchResponse,
+    FollowerFetchOutcome, FollowerFetchRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse, PartitionEpoch as ReplicaPartitionEpoch, PartitionRegistration,
     ProduceOutcome, ProduceRequest as ReplicaProduceRequest, ReplicaOutput, RequestToken,
 };
 use crate::broker::producer_state::{ProducerBatchInfo, ProducerStateTable, SequenceCheck};
@@ -19,13 +28,14 @@ use crate::controller::{MetadataRecord, MetadataUpdate, PartitionState};
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::log::batch::BatchHeader;
 use crate::log::config::LogConfig;
+use crate::log::config::MessageTimestampType;
 use crate::log::partition_log::PartitionLog;
 use crate::prng::Prng;
 use crate::protocol::{BrokerEpoch, ErrorCode};
-use crate::sim::disk::{DiskConfig, SimDisk};
+use crate::sim::disk::{CrashReport, DiskConfig, DiskError, FlushPolicy, FlushState, SimDisk};
 use crate::storage::{FileName, RequestId};
 use crate::time::{SimDuration, SimTime};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The controller's node on the network.
 pub const CONTROLLER_NODE: NodeId = NodeId(0);
@@ -39,6 +49,22 @@ pub struct BrokerTimings {
     /// `log.retention.check.interval.ms`: how often retention runs over every hosted log.
     pub retention_check_interval: SimDuration,
     pub replica: ReplicaConfig,
+    /// The flush policy of every log unless its topic overrides `flush.messages`/`flush.ms`.
+    pub flush: FlushPolicy,
+    /// `log.message.timestamp.after.max.ms` and `...before.max.ms` (topics override them
+    /// without the `log.` prefix).
+    pub message_timestamp_after_max_ms: i64,
+    pub message_timestamp_before_max_ms: i64,
+}
+
+/// `replica.fetch.backoff.ms`: how long a follower waits before fetching again after an error
+/// or a lost connection to its leader.
+const REPLICA_FETCH_BACKOFF_MS: u64 = 1000;
+
+/// One log's standing against its flush policy, and the log end offset it last counted from.
+struct LogFlush {
+    state: FlushState,
+    counted_end_offset: Offset,
 }
 
 /// A client's produce request waiting for its partitions' answers (acks=all parks some).
@@ -112,8 +138,27 @@ pub struct BrokerNode {
     duplicate_waits: Vec<DuplicateWait>,
     next_token: u64,
     token_owner: BTreeMap<RequestToken, u64>,
+    /// AlterPartition proposals awaiting the controller's answer, with when to resend them:
+    /// like Kafka's AlterPartitionManager, a proposal is resent until answered, so a lost
+    /// message cannot leave the replica waiting on a change that never comes.
+    alter_partition_in_flight: BTreeMap<TopicPartition, (SimTime, AlterPartitionRequest)>,
     /// Recovery notes and state changes, for the trace.
     pub notes: Vec<String>,
+    /// Per hosted log, where it stands against its flush policy.
+    flushes: BTreeMap<TopicPartition, LogFlush>,
+    /// Set when handling an event made the request handler wait for the disk: until then
+    /// nothing it sends may leave (the world takes it with `take_blocked_until`).
+    blocked_until: Option<SimTime>,
+    /// How far this broker's wall clock is off the true time (a clock-skew fault).
+    wall_clock_skew_ms: i64,
+    /// Whether this incarnation has replayed the metadata log up to `metadata_catch_up_to`;
+    /// until then it answers clients and followers with NOT_LEADER_OR_FOLLOWER and keeps the
+    /// partition states it replays in its cache only (KRaft's initial catch-up).
+    metadata_caught_up: bool,
+    /// The metadata log end the controller reported at registration.
+    metadata_catch_up_to: Option<u64>,
+    /// Partitions whose state arrived during the catch-up, applied when it ends.
+    held_partition_states: BTreeSet<TopicPartition>,
 }
 
 /// Messages to send: (from, to, message).
@@ -154,8 +199,56 @@ impl BrokerNode {
             duplicate_waits: Vec::new(),
             next_token: 0,
             token_owner: BTreeMap::new(),
+            alter_partition_in_flight: BTreeMap::new(),
             notes: Vec::new(),
+            flushes: BTreeMap::new(),
+            blocked_until: None,
+            wall_clock_skew_ms: 0,
+            metadata_caught_up: false,
+            metadata_catch_up_to: None,
+            held_partition_states: BTreeSet::new(),
         })
+    }
+
+    /// Which run of the process this is (1 after the first start; a restart adds one).
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
+    /// Whether it has caught up on metadata and serves requests.
+    pub fn serving(&self) -> bool {
+        self.alive && self.metadata_caught_up
+    }
+
+    /// When the request handler stops waiting on the disk, if handling the last event made it
+    /// wait: messages it sent meanwhile leave then. Taking it clears it.
+    pub fn take_blocked_until(&mut self) -> Option<SimTime> {
+        self.blocked_until.take()
+    }
+
+    pub fn wall_clock_skew_ms(&self) -> i64 {
+        self.wall_clock_skew_ms
+    }
+
+    /// The broker's wall clock now, in milliseconds.
+    fn wall_ms(&self, now: SimTime) -> i64 {
+        now.as_millis().saturating_add(self.wall_clock_skew_ms)
+    }
+
+    /// A clock-skew fault: the wall clock reads the true time plus `skew_ms` from now on. Its
+    /// logs read their times on it; timers keep measuring durations.
+    pub fn set_wall_clock_skew(&mut self, skew_ms: i64) {
+        self.wall_clock_skew_ms = skew_ms;
+        for replica in self.replicas.values_mut() {
+            replica.set_wall_clock_skew_ms(skew_ms);
+        }
+        self.notes
+            .push(format!("wall clock is now the true time {skew_ms:+} ms"));
+    }
+
+    /// The slow-disk fault (1 heals it).
+    pub fn set_slow_disk(&mut self, factor: u32) -> Result<(), DiskError> {
+        self.disk.set_slow(factor)
     }
 
     fn node(&self) -> NodeId {
@@ -168,6 +261,9 @@ impl BrokerNode {
         self.incarnation += 1;
         self.broker_epoch = None;
         self.fenced = true;
+        self.metadata_caught_up = false;
+        self.metadata_catch_up_to = None;
+        self.held_partition_states.clear();
         self.recover_logs();
         self.register(now, out);
         self.next_writeback = now.saturating_add(self.timings.writeback_interval);
@@ -189,15 +285,23 @@ impl BrokerNode {
         self.next_heartbeat = now.saturating_add(self.timings.heartbeat_interval);
     }
 
-    /// Kills the process: everything in memory is gone; the disk keeps what it keeps.
-    pub fn crash(&mut self, power_loss: bool) {
+    /// Kills the process: everything in memory is gone; the disk keeps what it keeps. A power
+    /// loss also loses the unsynced page cache, and `torn_write` tears the newest unsynced
+    /// append (the caller makes sure a torn write comes with a power loss).
+    pub fn crash(&mut self, power_loss: bool, torn_write: bool) -> CrashReport {
         self.alive = false;
-        let report = if power_loss {
-            self.disk.crash()
-        } else {
-            self.disk.crash_process()
+        let report = match (power_loss, torn_write) {
+            (_, true) => self.disk.crash_with_torn_write(),
+            (true, false) => self.disk.crash(),
+            (false, false) => self.disk.crash_process(),
         };
         self.notes.push(format!("crash ({:?})", report.kind));
+        if let Some(torn) = &report.torn_write {
+            self.notes.push(format!(
+                "torn write: {} keeps {} of the {} bytes of its last append",
+                torn.file, torn.kept_bytes, torn.append_bytes
+            ));
+        }
         self.broker_epoch = None;
         self.registering = false;
         self.fenced = true;
@@ -214,6 +318,45 @@ impl BrokerNode {
         self.pending_produce.clear();
         self.duplicate_waits.clear();
         self.token_owner.clear();
+        self.alter_partition_in_flight.clear();
+        self.flushes.clear();
+        self.blocked_until = None;
+        self.metadata_caught_up = false;
+        self.metadata_catch_up_to = None;
+        self.held_partition_states.clear();
+        report
+    }
+
+    /// The connection to `peer` was reset (it crashed, or we did not, but it did): what was in
+    /// flight on it is gone. A parked fetch from it is dropped, a fetch from it as leader is
+    /// retried after `replica.fetch.backoff.ms`, and answers still owed to it go nowhere.
+    pub fn on_disconnect(&mut self, now: SimTime, peer: NodeId) {
+        if !self.alive {
+            return;
+        }
+        self.parked_fetches
+            .retain(|p| NodeId::from(p.follower) != peer);
+        let from_peer: Vec<TopicPartition> = self
+            .replicas
+            .iter()
+            .filter(|(tp, r)| {
+                self.fetch_in_flight.contains_key(*tp)
+                    && r.fetch_leader().is_some_and(|l| NodeId::from(l) == peer)
+            })
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in from_peer {
+            self.fetch_correlation.remove(&tp);
+            self.fetch_in_flight.insert(
+                tp,
+                now.saturating_add(SimDuration::from_millis(REPLICA_FETCH_BACKOFF_MS)),
+            );
+        }
+        for pending in self.pending_produce.values_mut() {
+            if pending.client == peer {
+                pending.expects_response = false;
+            }
+        }
     }
 
     /// Gathers the log files the disk kept, per partition directory; each log is recovered
@@ -303,6 +446,11 @@ impl BrokerNode {
             .next_heartbeat
             .min(self.next_writeback)
             .min(self.next_retention_check);
+        for (tp, flush) in &self.flushes {
+            if let Some(t) = flush.state.flush_due_at(&self.flush_policy(&tp.topic)) {
+                next = next.min(t);
+            }
+        }
         for replica in self.replicas.values() {
             if let Some(t) = replica.next_wakeup() {
                 next = next.min(t);
@@ -316,6 +464,9 @@ impl BrokerNode {
         }
         for wait in &self.duplicate_waits {
             next = next.min(wait.deadline);
+        }
+        for (resend_at, _) in self.alter_partition_in_flight.values() {
+            next = next.min(*resend_at);
         }
         if let Some(t) = self.disk.next_due() {
             next = next.min(t);
@@ -349,6 +500,15 @@ impl BrokerNode {
             self.submit_disk(now, crate::storage::StorageRequest::Sync);
             self.next_writeback = now.saturating_add(self.timings.writeback_interval);
         }
+        // Kafka's log flusher: a log whose flush.ms has passed since its last flush is synced
+        // in the background (nothing waits for it).
+        let flush_ms_due = self
+            .flushes
+            .iter()
+            .any(|(tp, f)| f.state.should_flush(&self.flush_policy(&tp.topic), now));
+        if flush_ms_due {
+            self.flush_disk(now, false);
+        }
         if now >= self.next_retention_check {
             self.run_retention(now);
             self.next_retention_check = now.saturating_add(self.timings.retention_check_interval);
@@ -373,27 +533,140 @@ impl BrokerNode {
                 out,
             );
         }
+        self.resend_alter_partitions(now, out);
         self.start_fetches(now, out);
         self.drain_replica_outputs(now, out);
     }
 
-    fn submit_disk(&mut self, now: SimTime, request: crate::storage::StorageRequest) {
-        self.next_disk_request += 1;
-        if let Err(e) = self
-            .disk
-            .submit(now, RequestId(self.next_disk_request), request)
-        {
-            self.notes.push(format!("disk refused a request: {e:?}"));
+    /// Resends each unanswered AlterPartition whose replica still waits for it, with the
+    /// current broker epoch; forgets those the replica gave up (a new leader epoch cleared it).
+    fn resend_alter_partitions(&mut self, now: SimTime, out: &mut Outbox) {
+        let due: Vec<TopicPartition> = self
+            .alter_partition_in_flight
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in due {
+            let still_pending = self
+                .replicas
+                .get(&tp)
+                .and_then(|r| r.pending_isr().map(|isr| isr.to_vec()));
+            let Some((_, request)) = self.alter_partition_in_flight.remove(&tp) else {
+                continue;
+            };
+            if still_pending.as_deref() == Some(request.new_isr.as_slice()) {
+                self.send_alter_partition(now, request, out);
+            }
         }
     }
 
+    fn send_alter_partition(
+        &mut self,
+        now: SimTime,
+        request: AlterPartitionRequest,
+        out: &mut Outbox,
+    ) {
+        if let Some(epoch) = self.broker_epoch {
+            out.push((
+                self.node(),
+                CONTROLLER_NODE,
+                Msg::AlterPartition {
+                    broker_epoch: epoch,
+                    request: request.clone(),
+                },
+            ));
+        }
+        let resend_at = now.saturating_add(self.timings.heartbeat_interval);
+        self.alter_partition_in_flight
+            .insert(request.topic_partition.clone(), (resend_at, request));
+    }
+
+    /// Queues a disk request and returns when it completes.
+    fn submit_disk(
+        &mut self,
+        now: SimTime,
+        request: crate::storage::StorageRequest,
+    ) -> Option<SimTime> {
+        self.next_disk_request += 1;
+        match self
+            .disk
+            .submit(now, RequestId(self.next_disk_request), request)
+        {
+            Ok(due) => Some(due),
+            Err(e) => {
+                self.notes.push(format!("disk refused a request: {e:?}"));
+                None
+            }
+        }
+    }
+
+    /// The request handler waits for the disk until `due`.
+    fn block_until(&mut self, due: SimTime) {
+        self.blocked_until = Some(self.blocked_until.map_or(due, |t| t.max(due)));
+    }
+
+    /// A log's flush policy: the broker's, with the topic's `flush.messages`/`flush.ms`.
+    fn flush_policy(&self, topic: &str) -> FlushPolicy {
+        let mut policy = self.timings.flush;
+        if let Some(configs) = self.topic_configs.get(topic) {
+            let parse = |key: &str| configs.get(key).and_then(|v| v.parse::<i64>().ok());
+            if let Some(v) = parse("flush.messages").filter(|v| *v >= 1) {
+                policy.flush_messages = v;
+            }
+            if let Some(v) = parse("flush.ms").filter(|v| *v >= 0) {
+                policy.flush_ms = v;
+            }
+        }
+        policy
+    }
+
+    /// Syncs the disk, which flushes every log on it. `in_request_path`: the append path asked
+    /// for it (`flush.messages`), so the request handler waits until it completes.
+    fn flush_disk(&mut self, now: SimTime, in_request_path: bool) {
+        let due = self.submit_disk(now, crate::storage::StorageRequest::Sync);
+        for flush in self.flushes.values_mut() {
+            flush.state.flushed(now);
+        }
+        if let (true, Some(due)) = (in_request_path, due) {
+            self.block_until(due);
+        }
+    }
+
+    /// Sends the logs' pending storage requests to the disk, counts what was appended against
+    /// each log's flush policy, and flushes when `flush.messages` asks to.
     fn flush_storage(&mut self, now: SimTime) {
         let mut requests = Vec::new();
-        for replica in self.replicas.values_mut() {
+        let mut appended: Vec<(TopicPartition, Offset)> = Vec::new();
+        for (tp, replica) in self.replicas.iter_mut() {
             requests.extend(replica.take_storage_requests());
+            appended.push((tp.clone(), replica.log_end_offset()));
         }
+        let wrote = !requests.is_empty();
+        let mut last_due = None;
         for r in requests {
-            self.submit_disk(now, r);
+            last_due = self.submit_disk(now, r).or(last_due);
+        }
+        // A slow disk blocks the handler on every write (a page-cache write that stalls).
+        if let (true, Some(due)) = (wrote && self.disk.slow_factor() > 1, last_due) {
+            self.block_until(due);
+        }
+        let mut flush_now = false;
+        for (tp, log_end_offset) in appended {
+            let policy = self.flush_policy(&tp.topic);
+            let flush = self.flushes.entry(tp).or_insert(LogFlush {
+                state: FlushState::new(now),
+                counted_end_offset: log_end_offset,
+            });
+            let count = log_end_offset.0 - flush.counted_end_offset.0;
+            if count > 0 {
+                let count = u32::try_from(count).unwrap_or(u32::MAX);
+                flush_now |= flush.state.appended(&policy, count);
+            }
+            flush.counted_end_offset = log_end_offset;
+        }
+        if flush_now {
+            self.flush_disk(now, true);
         }
     }
 
@@ -403,12 +676,19 @@ impl BrokerNode {
             return;
         }
         match msg {
-            Msg::RegisterResponse { result } => {
+            Msg::RegisterResponse {
+                result,
+                metadata_end_offset,
+            } => {
                 self.registering = false;
                 match result {
                     Ok(epoch) => {
                         self.broker_epoch = Some(epoch);
                         self.next_heartbeat = now;
+                        if !self.metadata_caught_up {
+                            self.metadata_catch_up_to = Some(metadata_end_offset);
+                            self.maybe_finish_catch_up(now);
+                        }
                     }
                     Err(code) => self
                         .notes
@@ -433,8 +713,65 @@ impl BrokerNode {
                     if let Err(e) = replica.handle_alter_partition_response(now, response) {
                         self.notes.push(format!("{topic_partition}: {e}"));
                     }
+                    if replica.pending_isr().is_none() {
+                        self.alter_partition_in_flight.remove(&topic_partition);
+                    }
                 }
             }
+            // Until it has caught up on metadata a starting broker turns requests away: it does
+            // not yet know which partitions it leads.
+            Msg::FollowerFetch {
+                topic_partition,
+                request,
+                correlation,
+            } if !self.metadata_caught_up => out.push((
+                self.node(),
+                from,
+                Msg::FollowerFetchResponse {
+                    topic_partition,
+                    request,
+                    response: FetchResponse::error(ErrorCode::NotLeaderOrFollower),
+                    correlation,
+                },
+            )),
+            Msg::MetadataRequest { topic } if !self.metadata_caught_up => {
+                let metadata = TopicMetadata {
+                    topic,
+                    leaders: Vec::new(),
+                    leader_epochs: Vec::new(),
+                };
+                out.push((self.node(), from, Msg::MetadataResponse { metadata }));
+            }
+            Msg::Produce(request) if !self.metadata_caught_up => {
+                let response = ProduceResponse {
+                    request_id: request.request_id,
+                    partitions: request
+                        .partitions
+                        .iter()
+                        .map(|p| ProducePartitionResponse {
+                            topic_partition: p.topic_partition.clone(),
+                            error: ErrorCode::NotLeaderOrFollower,
+                            base_offset: Offset(-1),
+                            log_start_offset: Offset(-1),
+                        })
+                        .collect(),
+                };
+                if request.expects_response() {
+                    out.push((self.node(), from, Msg::ProduceResponse(response)));
+                }
+            }
+            Msg::ConsumerFetch {
+                topic_partition,
+                request,
+            } if !self.metadata_caught_up => out.push((
+                self.node(),
+                from,
+                Msg::ConsumerFetchResponse {
+                    topic_partition,
+                    request,
+                    response: FetchResponse::error(ErrorCode::NotLeaderOrFollower),
+                },
+            )),
             Msg::FollowerFetch {
                 topic_partition,
                 request,
@@ -485,10 +822,70 @@ impl BrokerNode {
                     },
                 ));
             }
+            Msg::OffsetsForLeaderEpoch {
+                topic_partition,
+                request,
+            } => {
+                let response = self.offsets_for_leader_epoch(&topic_partition, request);
+                out.push((
+                    self.node(),
+                    from,
+                    Msg::OffsetsForLeaderEpochResponse {
+                        topic_partition,
+                        request,
+                        response,
+                    },
+                ));
+            }
+            Msg::ListOffsets {
+                topic_partition,
+                request,
+            } => {
+                let response = match self.replicas.get(&topic_partition) {
+                    Some(replica) => replica.handle_list_offsets(&request),
+                    None => ListOffsetsResponse::error(self.not_hosted_error(&topic_partition)),
+                };
+                out.push((
+                    self.node(),
+                    from,
+                    Msg::ListOffsetsResponse {
+                        topic_partition,
+                        request,
+                        response,
+                    },
+                ));
+            }
             _ => {}
         }
         self.start_fetches(now, out);
         self.drain_replica_outputs(now, out);
+    }
+
+    /// A consumer's OffsetsForLeaderEpoch: the leader answers from its leader-epoch
+    /// cache, with KIP-320's epoch fencing; a broker without the partition answers like Kafka's
+    /// `ReplicaManager.getPartitionOrError`.
+    pub fn offsets_for_leader_epoch(
+        &self,
+        tp: &TopicPartition,
+        request: OffsetForLeaderEpochRequest,
+    ) -> OffsetForLeaderEpochResponse {
+        match self.replicas.get(tp) {
+            Some(replica) => replica.handle_offsets_for_leader_epoch(
+                request.current_leader_epoch,
+                request.leader_epoch,
+            ),
+            None => OffsetForLeaderEpochResponse::error(self.not_hosted_error(tp)),
+        }
+    }
+
+    /// NOT_LEADER_OR_FOLLOWER for a partition the metadata cache knows but this broker does not
+    /// host, UNKNOWN_TOPIC_OR_PARTITION for one it has never heard of.
+    fn not_hosted_error(&self, tp: &TopicPartition) -> ErrorCode {
+        if self.partitions.contains_key(tp) {
+            ErrorCode::NotLeaderOrFollower
+        } else {
+            ErrorCode::UnknownTopicOrPartition
+        }
     }
 
     fn topic_metadata(&self, topic: &str) -> TopicMetadata {
@@ -511,11 +908,38 @@ impl BrokerNode {
         }
     }
 
+    /// Ends the initial metadata catch-up once the replay reached the end the controller
+    /// reported at registration: the partition states held meanwhile take effect, in one go,
+    /// and the broker starts serving requests.
+    fn maybe_finish_catch_up(&mut self, now: SimTime) {
+        let Some(target) = self.metadata_catch_up_to else {
+            return;
+        };
+        if self.metadata_caught_up || self.next_metadata_offset < target {
+            return;
+        }
+        self.metadata_caught_up = true;
+        self.notes.push(format!(
+            "caught up on metadata at offset {}: serving requests",
+            self.next_metadata_offset
+        ));
+        for tp in std::mem::take(&mut self.held_partition_states) {
+            if let Some(state) = self.partitions.get(&tp).cloned() {
+                self.apply_partition_state(now, tp, state);
+            }
+        }
+    }
+
     fn apply_metadata(&mut self, now: SimTime, update: MetadataUpdate) {
         if u64::try_from(update.offset.0).ok() != Some(self.next_metadata_offset) {
             return; // A gap or a repeat: the controller resends from our offset on heartbeat.
         }
         self.next_metadata_offset += 1;
+        self.apply_metadata_record(now, update);
+        self.maybe_finish_catch_up(now);
+    }
+
+    fn apply_metadata_record(&mut self, now: SimTime, update: MetadataUpdate) {
         match update.record {
             MetadataRecord::Topic {
                 name,
@@ -554,6 +978,19 @@ impl BrokerNode {
                 topic_partition,
                 state,
                 ..
+            } if !self.metadata_caught_up => {
+                // Catching up: cache only; the replica acts on the final state.
+                self.topic_partition_counts
+                    .entry(topic_partition.topic.clone())
+                    .and_modify(|c| *c = (*c).max(topic_partition.partition.0 + 1))
+                    .or_insert(topic_partition.partition.0 + 1);
+                self.partitions.insert(topic_partition.clone(), state);
+                self.held_partition_states.insert(topic_partition);
+            }
+            MetadataRecord::Partition {
+                topic_partition,
+                state,
+                ..
             } => self.apply_partition_state(now, topic_partition, state),
             _ => {}
         }
@@ -567,13 +1004,15 @@ impl BrokerNode {
         self.partitions.insert(tp.clone(), state.clone());
         if !state.replicas.contains(&self.id) {
             self.replicas.remove(&tp);
+            self.flushes.remove(&tp);
             return;
         }
         if !self.replicas.contains_key(&tp) {
             let log_config = self.log_config_for(&tp.topic);
+            let wall_ms = self.wall_ms(now);
             let log = match self.recovered.remove(&tp) {
                 Some(files) => {
-                    match PartitionLog::recover(tp.clone(), log_config, files, now.as_millis()) {
+                    match PartitionLog::recover(tp.clone(), log_config, files, wall_ms) {
                         Ok((log, report)) => {
                             for note in report.notes() {
                                 self.notes.push(format!("recovered {tp}: {note}"));
@@ -583,9 +1022,14 @@ impl BrokerNode {
                         Err(e) => Err(format!("cannot recover: {e}")),
                     }
                 }
-                None => PartitionLog::new(tp.clone(), log_config, now.as_millis())
-                    .map_err(|e| e.to_string()),
+                None => {
+                    PartitionLog::new(tp.clone(), log_config, wall_ms).map_err(|e| e.to_string())
+                }
             };
+            let log = log.map(|mut log| {
+                log.set_wall_clock_skew_ms(self.wall_clock_skew_ms);
+                log
+            });
             let mut config = self.timings.replica.clone();
             if let Some(min_isr) = self.topic_min_isr.get(&tp.topic) {
                 config.min_insync_replicas = *min_isr;
@@ -646,11 +1090,12 @@ impl BrokerNode {
                 self.fetch_in_flight.remove(&tp);
                 continue;
             }
-            let (Some(leader), Some(request)) =
+            let (Some(leader), Some(mut request)) =
                 (replica.fetch_leader(), replica.next_fetch_request())
             else {
                 continue;
             };
+            request.replica_epoch = self.broker_epoch;
             // If no answer comes (a dead or cut-off leader), try again after the fetch wait
             // plus a request timeout's worth of slack.
             let retry =
@@ -753,8 +1198,10 @@ impl BrokerNode {
         match replica.handle_fetch_response(now, &request, response) {
             Ok(FollowerFetchOutcome::Backoff(_)) => {
                 // Back off like replica.fetch.backoff.ms before asking again.
-                self.fetch_in_flight
-                    .insert(tp, now.saturating_add(SimDuration::from_millis(1000)));
+                self.fetch_in_flight.insert(
+                    tp,
+                    now.saturating_add(SimDuration::from_millis(REPLICA_FETCH_BACKOFF_MS)),
+                );
             }
             Ok(_) => {}
             Err(e) => self.notes.push(format!("{tp}: {e}")),
@@ -792,13 +1239,24 @@ impl BrokerNode {
                 base_offset: base,
                 log_start_offset: Offset(-1),
             };
+            let header = BatchHeader::parse(&data.records);
+            let leads = self.replicas.get(&tp).is_some_and(|r| r.is_leader());
+            if let Ok(header) = &header {
+                if leads && self.timestamp_out_of_bounds(&tp.topic, header, now) {
+                    self.notes.push(format!(
+                        "{tp}: INVALID_TIMESTAMP: record timestamps {}..={} against the broker clock {}",
+                        header.base_timestamp, header.max_timestamp, self.wall_ms(now)
+                    ));
+                    pending.answers[i] = Some(answer(ErrorCode::InvalidTimestamp, Offset(-1)));
+                    continue;
+                }
+            }
             let Some(replica) = self.replicas.get_mut(&tp) else {
                 pending.answers[i] = Some(answer(ErrorCode::NotLeaderOrFollower, Offset(-1)));
                 continue;
             };
             // The idempotent producer check comes first: a retried batch inside the window is
             // answered with its original offsets and not appended again (P-6).
-            let header = BatchHeader::parse(&data.records);
             let info = header.as_ref().ok().map(ProducerBatchInfo::from_header);
             if replica.is_leader() {
                 if let (Some(info), Some(table)) = (&info, self.producer_states.get(&tp)) {
@@ -879,6 +1337,35 @@ impl BrokerNode {
             self.wake_parked_fetches(now, &tp, out);
         }
         self.finish_produce(key, out);
+    }
+
+    /// KIP-937: a CreateTime batch whose record timestamps lie more than
+    /// `message.timestamp.after.max.ms` ahead of the leader's wall clock, or more than
+    /// `message.timestamp.before.max.ms` behind it, is refused with INVALID_TIMESTAMP. The
+    /// batch's first and largest timestamps stand for its records.
+    fn timestamp_out_of_bounds(&mut self, topic: &str, header: &BatchHeader, now: SimTime) -> bool {
+        if self.log_config_for(topic).message_timestamp_type != MessageTimestampType::CreateTime {
+            return false;
+        }
+        let configs = self.topic_configs.get(topic);
+        let limit = |key: &str, default: i64| {
+            configs
+                .and_then(|c| c.get(key))
+                .and_then(|v| v.parse::<i64>().ok())
+                .filter(|v| *v >= 0)
+                .unwrap_or(default)
+        };
+        let after = limit(
+            "message.timestamp.after.max.ms",
+            self.timings.message_timestamp_after_max_ms,
+        );
+        let before = limit(
+            "message.timestamp.before.max.ms",
+            self.timings.message_timestamp_before_max_ms,
+        );
+        let wall = self.wall_ms(now);
+        header.max_timestamp.saturating_sub(wall) > after
+            || wall.saturating_sub(header.base_timestamp) > before
     }
 
     fn finish_produce(&mut self, key: u64, out: &mut Outbox) {
@@ -974,16 +1461,7 @@ impl BrokerNode {
                     self.finish_produce(key, out);
                 }
                 ReplicaOutput::AlterPartition(request) => {
-                    if let Some(epoch) = self.broker_epoch {
-                        out.push((
-                            self.node(),
-                            CONTROLLER_NODE,
-                            Msg::AlterPartition {
-                                broker_epoch: epoch,
-                                request,
-                            },
-                        ));
-                    }
+                    self.send_alter_partition(now, request, out);
                 }
             }
         }

@@ -1,13 +1,21 @@
 //! The simulated clients: producers driven by a seeded workload through the real producer
 //! state machine, and consumers in assign mode reading every partition of a topic up to the
-//! high watermark. Both record what they saw as a Jepsen-style history for the checker.
+//! high watermark. Both record what they saw as a Jepsen-style history for the checker. Both
+//! keep the leader epochs metadata names and ignore older answers (KIP-320); consumers fetch
+//! with `current_leader_epoch` and validate their position after every leader change, so a
+//! position the new leader's log no longer reaches is detected and rewound.
 
 use super::messages::{Msg, TopicMetadata};
-use super::scenario::{ConsumerSpec, ProducerSpec};
-use crate::broker::messages::{ConsumerFetchRequest, FetchResponse};
+use super::scenario::{AutoOffsetReset, ConsumerSpec, ProducerSpec};
+use crate::broker::leader_epoch_cache::{EpochEndOffset, UNDEFINED_EPOCH};
+use crate::broker::messages::{
+    ConsumerFetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetSpec,
+};
+use crate::client::metadata::{ClientMetadata, StaleLeaderEpoch};
 use crate::client::producer::Producer;
 use crate::client::producer::{ProducerEvent, ProducerMetadata, ProducerRecord, RecordId};
-use crate::ids::{BrokerId, NodeId, Offset, PartitionIndex, TopicPartition};
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionIndex, TopicPartition};
 use crate::log::batch::decode_batch;
 use crate::prng::Prng;
 use crate::protocol::ErrorCode;
@@ -28,6 +36,8 @@ pub struct ProducerClient {
     spec: ProducerSpec,
     pub producer: Producer,
     metadata: ProducerMetadata,
+    /// The leaders and epochs metadata named; stale answers stop here (KIP-320).
+    known_leaders: ClientMetadata,
     rng: Prng,
     next_send: SimTime,
     sent: u64,
@@ -40,6 +50,12 @@ pub struct ProducerClient {
     brokers: u32,
     metadata_requested_at: Option<SimTime>,
     pub lines: Vec<String>,
+    /// How far this client's wall clock is off the true time (a clock-skew fault): its records'
+    /// CreateTime timestamps read that clock.
+    pub clock_skew_ms: i64,
+    /// How often each error reached this producer: broker errors it retried (Kafka's error
+    /// names) and the exceptions its sends failed with.
+    pub errors_seen: BTreeMap<&'static str, u32>,
 }
 
 impl ProducerClient {
@@ -57,6 +73,7 @@ impl ProducerClient {
             spec,
             producer,
             metadata: ProducerMetadata::new(),
+            known_leaders: ClientMetadata::new(),
             rng,
             next_send: SimTime::from_millis(1),
             sent: 0,
@@ -67,6 +84,8 @@ impl ProducerClient {
             brokers,
             metadata_requested_at: None,
             lines: Vec::new(),
+            clock_skew_ms: 0,
+            errors_seen: BTreeMap::new(),
         }
     }
 
@@ -152,8 +171,12 @@ impl ProducerClient {
                 let pad = (width as usize).saturating_sub(text.len());
                 text.insert_str(0, &"0".repeat(pad));
             }
-            let record =
+            let mut record =
                 ProducerRecord::new(&self.spec.topic, key.as_deref(), Some(text.as_bytes()));
+            if self.clock_skew_ms != 0 {
+                // What the application's System.currentTimeMillis() reads on a skewed clock.
+                record.timestamp_ms = Some(now.as_millis().saturating_add(self.clock_skew_ms));
+            }
             match self.producer.send(now, &self.metadata, record) {
                 Ok(handle) => {
                     self.values.insert(handle.record_id, value);
@@ -207,8 +230,17 @@ impl ProducerClient {
                     // The workload starts once the topic is known, not with a backlog.
                     self.next_send = self.next_send.max(now);
                 }
-                if !metadata.leaders.is_empty() {
-                    self.metadata.set_topic(&metadata.topic, metadata.leaders);
+                let stale = self.known_leaders.update(
+                    &metadata.topic,
+                    &metadata.leaders,
+                    &metadata.leader_epochs,
+                );
+                for s in stale {
+                    self.lines.push(stale_metadata_line(&metadata.topic, &s));
+                }
+                let leaders = self.known_leaders.leaders(&metadata.topic);
+                if !leaders.is_empty() {
+                    self.metadata.set_topic(&metadata.topic, leaders);
                 }
             }
             Msg::ProduceResponse(response) => self.producer.handle_response(now, &response),
@@ -246,12 +278,15 @@ impl ProducerClient {
                             entry.1 = entry.1.max(*offset);
                             entry.2 += 1;
                         }
-                        Err(e) => self.lines.push(format!(
-                            "send of value {} to {} failed: {}",
-                            value.0,
-                            done.topic_partition,
-                            e.name()
-                        )),
+                        Err(e) => {
+                            *self.errors_seen.entry(e.name()).or_default() += 1;
+                            self.lines.push(format!(
+                                "send of value {} to {} failed: {}",
+                                value.0,
+                                done.topic_partition,
+                                e.name()
+                            ))
+                        }
                     }
                     history.push(Op::Send {
                         producer: self.index,
@@ -265,10 +300,13 @@ impl ProducerClient {
                     error,
                     attempts,
                     ..
-                } => self.lines.push(format!(
-                    "retry {topic_partition} after {} (attempt {attempts})",
-                    error.name()
-                )),
+                } => {
+                    *self.errors_seen.entry(error.name()).or_default() += 1;
+                    self.lines.push(format!(
+                        "retry {topic_partition} after {} (attempt {attempts})",
+                        error.name()
+                    ))
+                }
                 #[allow(unreachable_patterns)]
                 _ => {}
             }
@@ -282,13 +320,85 @@ impl ProducerClient {
     }
 }
 
+/// Kafka's consumer `retry.backoff.ms` (default 100).
+const CONSUMER_RETRY_BACKOFF_MS: u64 = 100;
+/// A consumer request with no answer for this long (a dead or cut-off broker) is given up, and
+/// like Kafka's consumer after a disconnect or request timeout, it asks for metadata again.
+const CONSUMER_REQUEST_GIVE_UP_MS: u64 = 2000;
+
+/// Where a consumer reads a partition next (Kafka's `SubscriptionState.FetchPosition`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FetchPosition {
+    pub offset: Offset,
+    /// The partition leader epoch of the last batch consumed (or of a reset's answer): what
+    /// validation asks the new leader about. `None` when unknown; then there is nothing to
+    /// validate.
+    pub offset_epoch: Option<LeaderEpoch>,
+    /// The leader and epoch the position was last checked against (`currentLeader`).
+    pub current_leader: Option<BrokerId>,
+    pub current_leader_epoch: Option<LeaderEpoch>,
+}
+
+/// Kafka's `FetchStates` for one partition, plus the application having stopped on an
+/// exception.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchState {
+    Fetching,
+    /// The leader changed: OffsetsForLeaderEpoch must confirm the position before fetching.
+    AwaitValidation,
+    /// `auto.offset.reset` applies: ListOffsets gives the new position.
+    AwaitReset,
+    /// `auto.offset.reset=none` and the position is gone: the application got
+    /// `LogTruncationException` or `OffsetOutOfRangeException` and stopped reading it.
+    Failed,
+}
+
+/// One assigned partition's fetch state.
+#[derive(Clone, Copy, Debug)]
+struct PartitionFetch {
+    position: FetchPosition,
+    state: FetchState,
+    /// When the fetch, OffsetsForLeaderEpoch or ListOffsets in flight was sent.
+    in_flight: Option<SimTime>,
+    /// No request before this (`retry.backoff.ms` after an error).
+    retry_at: SimTime,
+}
+
+/// What a consumer's position validation found, for the trace and the drill's judge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogTruncation {
+    pub at: SimTime,
+    pub consumer: u32,
+    pub partition: TopicPartition,
+    /// The position that turned out to be past the new leader's log.
+    pub position: Offset,
+    pub position_epoch: LeaderEpoch,
+    /// The new leader's answer: where the largest epoch at or below `position_epoch` ended;
+    /// `None` when the epoch was undefined there.
+    pub divergence: Option<EpochEndOffset>,
+    pub outcome: TruncationOutcome,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TruncationOutcome {
+    /// `auto.offset.reset` earliest or latest: seek to the divergence point.
+    SeekTo(Offset),
+    /// An undefined epoch: reset per `auto.offset.reset`.
+    Reset,
+    /// `auto.offset.reset=none`: `LogTruncationException`; the partition is no longer read.
+    Raised,
+}
+
+/// A consumer in assign mode over every partition of one topic (read_uncommitted). It keeps
+/// the leader epochs metadata names (stale answers ignored), fetches with
+/// `current_leader_epoch`, and validates its position after every leader change with
+/// OffsetsForLeaderEpoch (KIP-320, Kafka's `SubscriptionState.maybeCompleteValidation`).
 pub struct ConsumerClient {
     pub node: NodeId,
     index: u32,
     spec: ConsumerSpec,
-    leaders: Vec<Option<BrokerId>>,
-    positions: Vec<Offset>,
-    in_flight: Vec<Option<SimTime>>,
+    metadata: ClientMetadata,
+    partitions: Vec<PartitionFetch>,
     next_poll: SimTime,
     brokers: u32,
     next_metadata_broker: u32,
@@ -296,6 +406,8 @@ pub struct ConsumerClient {
     /// Per partition, the highest offset an OFFSET_OUT_OF_RANGE reset jumped forward to: the
     /// records below it that this consumer had not read were deleted before it could (D19).
     pub reset_forward_to: BTreeMap<TopicPartition, Offset>,
+    /// Every truncation position validation detected.
+    pub log_truncations: Vec<LogTruncation>,
     /// Paused: polls go on but fetch nothing.
     pub paused: bool,
     pub lines: Vec<String>,
@@ -307,14 +419,14 @@ impl ConsumerClient {
             node,
             index,
             spec,
-            leaders: Vec::new(),
-            positions: Vec::new(),
-            in_flight: Vec::new(),
+            metadata: ClientMetadata::new(),
+            partitions: Vec::new(),
             next_poll: SimTime::from_millis(1),
             brokers,
             next_metadata_broker: index % brokers.max(1),
             metadata_requested_at: None,
             reset_forward_to: BTreeMap::new(),
+            log_truncations: Vec::new(),
             paused: false,
             lines: Vec::new(),
         }
@@ -322,6 +434,13 @@ impl ConsumerClient {
 
     pub fn next_wakeup(&self) -> SimTime {
         self.next_poll
+    }
+
+    /// The fetch state of partition `p`, if assigned.
+    pub fn fetch_state(&self, p: u32) -> Option<(FetchPosition, FetchState)> {
+        self.partitions
+            .get(p as usize)
+            .map(|f| (f.position, f.state))
     }
 
     fn tp(&self, p: u32) -> TopicPartition {
@@ -355,45 +474,106 @@ impl ConsumerClient {
             return;
         }
         self.next_poll = now.saturating_add(SimDuration::from_millis(self.spec.poll_interval_ms));
-        if self.leaders.is_empty() {
+        if self.partitions.is_empty() {
             self.request_metadata(now, out);
             return;
         }
         if self.paused {
             return;
         }
-        for p in 0..self.leaders.len() {
-            // A fetch with no answer for 2 s (a dead or cut-off leader) is given up, and like
-            // Kafka's consumer after a disconnect or request timeout, it asks for metadata
-            // again instead of retrying the same broker.
-            match self.in_flight[p] {
-                Some(at) if now < at.saturating_add(SimDuration::from_millis(2000)) => continue,
-                Some(_) => {
-                    self.in_flight[p] = None;
-                    self.leaders[p] = None;
-                    self.request_metadata(now, out);
-                    continue;
-                }
-                None => {}
+        for p in 0..self.partitions.len() as u32 {
+            self.poll_partition(now, p, out);
+        }
+    }
+
+    /// One partition's next request: a fetch, or first a validation or reset.
+    fn poll_partition(&mut self, now: SimTime, p: u32, out: &mut Vec<(NodeId, NodeId, Msg)>) {
+        let tp = self.tp(p);
+        let part = self.partitions[p as usize];
+        if part.state == FetchState::Failed {
+            return;
+        }
+        match part.in_flight {
+            Some(at)
+                if now
+                    < at.saturating_add(SimDuration::from_millis(CONSUMER_REQUEST_GIVE_UP_MS)) =>
+            {
+                return
             }
-            let Some(leader) = self.leaders[p] else {
+            Some(_) => {
+                self.partitions[p as usize].in_flight = None;
+                self.metadata.invalidate_leader(&tp);
                 self.request_metadata(now, out);
-                continue;
-            };
-            self.in_flight[p] = Some(now);
-            out.push((
-                self.node,
-                NodeId::from(leader),
-                Msg::ConsumerFetch {
-                    topic_partition: self.tp(p as u32),
-                    request: ConsumerFetchRequest {
-                        fetch_offset: self.positions[p],
-                        current_leader_epoch: None,
-                        max_bytes: 1024 * 1024,
+                return;
+            }
+            None => {}
+        }
+        let current = self.metadata.partition(&tp);
+        let Some(leader) = current.leader else {
+            self.request_metadata(now, out);
+            return;
+        };
+        if now < part.retry_at {
+            return;
+        }
+        let part = &mut self.partitions[p as usize];
+        // Kafka's maybeValidatePositionForCurrentLeader: a new leader or epoch means the
+        // position must be validated first, when there is an epoch to validate with.
+        if part.position.current_leader != Some(leader)
+            || part.position.current_leader_epoch != current.leader_epoch
+        {
+            part.position.current_leader = Some(leader);
+            part.position.current_leader_epoch = current.leader_epoch;
+            if part.state != FetchState::AwaitReset {
+                part.state =
+                    if part.position.offset_epoch.is_some() && current.leader_epoch.is_some() {
+                        FetchState::AwaitValidation
+                    } else {
+                        FetchState::Fetching
+                    };
+            }
+        }
+        part.in_flight = Some(now);
+        let position = part.position;
+        let msg = match part.state {
+            FetchState::Fetching => Msg::ConsumerFetch {
+                topic_partition: tp,
+                request: ConsumerFetchRequest {
+                    fetch_offset: position.offset,
+                    current_leader_epoch: current.leader_epoch,
+                    max_bytes: 1024 * 1024,
+                },
+            },
+            FetchState::AwaitValidation => {
+                let leader_epoch = position.offset_epoch.unwrap_or(UNDEFINED_EPOCH);
+                self.lines.push(format!(
+                    "{tp}: validate position {} (epoch {}) with leader {} (epoch {})",
+                    position.offset.0,
+                    leader_epoch.0,
+                    leader.0,
+                    current.leader_epoch.map_or(-1, |e| e.0)
+                ));
+                Msg::OffsetsForLeaderEpoch {
+                    topic_partition: tp,
+                    request: OffsetForLeaderEpochRequest {
+                        current_leader_epoch: current.leader_epoch,
+                        leader_epoch,
+                    },
+                }
+            }
+            FetchState::AwaitReset => Msg::ListOffsets {
+                topic_partition: tp,
+                request: ListOffsetsRequest {
+                    current_leader_epoch: current.leader_epoch,
+                    spec: match self.spec.auto_offset_reset {
+                        AutoOffsetReset::Latest => OffsetSpec::Latest,
+                        AutoOffsetReset::Earliest | AutoOffsetReset::None => OffsetSpec::Earliest,
                     },
                 },
-            ));
-        }
+            },
+            FetchState::Failed => return,
+        };
+        out.push((self.node, NodeId::from(leader), msg));
     }
 
     pub fn on_message(
@@ -417,21 +597,51 @@ impl ConsumerClient {
                 history,
                 out,
             ),
+            Msg::OffsetsForLeaderEpochResponse {
+                topic_partition,
+                request,
+                response,
+            } => self.on_offsets_for_leader_epoch(now, topic_partition, request, response, out),
+            Msg::ListOffsetsResponse {
+                topic_partition,
+                response,
+                ..
+            } => self.on_list_offsets(now, topic_partition, response, out),
             _ => {}
         }
     }
 
     fn on_metadata(&mut self, metadata: TopicMetadata) {
         self.metadata_requested_at = None;
-        let n = metadata.leaders.len();
-        if n == 0 {
+        if metadata.topic != self.spec.topic {
             return;
         }
-        if self.positions.len() < n {
-            self.positions.resize(n, Offset::ZERO);
-            self.in_flight.resize(n, None);
+        let stale =
+            self.metadata
+                .update(&metadata.topic, &metadata.leaders, &metadata.leader_epochs);
+        for s in stale {
+            self.lines.push(stale_metadata_line(&metadata.topic, &s));
         }
-        self.leaders = metadata.leaders;
+        let count = self.metadata.partition_count(&self.spec.topic).unwrap_or(0) as usize;
+        // No group and no offset commits: the application seeks to offset 0, or with
+        // auto.offset.reset=latest lets the consumer reset to the end.
+        let initial = match self.spec.auto_offset_reset {
+            AutoOffsetReset::Latest => FetchState::AwaitReset,
+            AutoOffsetReset::Earliest | AutoOffsetReset::None => FetchState::Fetching,
+        };
+        while self.partitions.len() < count {
+            self.partitions.push(PartitionFetch {
+                position: FetchPosition {
+                    offset: Offset::ZERO,
+                    offset_epoch: None,
+                    current_leader: None,
+                    current_leader_epoch: None,
+                },
+                state: initial,
+                in_flight: None,
+                retry_at: SimTime::ZERO,
+            });
+        }
     }
 
     fn on_fetch(
@@ -444,46 +654,49 @@ impl ConsumerClient {
         out: &mut Vec<(NodeId, NodeId, Msg)>,
     ) {
         let p = tp.partition.0 as usize;
-        if p >= self.positions.len() {
+        let Some(part) = self.partitions.get_mut(p) else {
             return;
-        }
-        self.in_flight[p] = None;
-        if fetch_offset != self.positions[p] {
+        };
+        part.in_flight = None;
+        if part.state != FetchState::Fetching || fetch_offset != part.position.offset {
             return; // A stale answer for a position we already left.
         }
         match response.error {
             ErrorCode::None => {}
             ErrorCode::OffsetOutOfRange => {
-                // auto.offset.reset=earliest.
-                let reset = response.log_start_offset.max(Offset::ZERO);
+                return self.on_out_of_range(tp, fetch_offset, &response)
+            }
+            ErrorCode::UnknownLeaderEpoch => {
+                // The broker has not caught up with the epoch our metadata names: try again.
+                part.retry_at =
+                    now.saturating_add(SimDuration::from_millis(CONSUMER_RETRY_BACKOFF_MS));
                 self.lines.push(format!(
-                    "{tp}: OFFSET_OUT_OF_RANGE at {}; auto.offset.reset=earliest resets to {}",
-                    fetch_offset.0, reset.0
+                    "{tp}: fetch got UNKNOWN_LEADER_EPOCH (the broker is behind our metadata); retry after retry.backoff.ms"
                 ));
-                if reset > fetch_offset {
-                    let entry = self.reset_forward_to.entry(tp.clone()).or_insert(reset);
-                    *entry = (*entry).max(reset);
-                }
-                self.positions[p] = reset;
                 return;
             }
             other => {
+                // FENCED_LEADER_EPOCH (our metadata is behind), NOT_LEADER_OR_FOLLOWER, ...
                 self.lines
                     .push(format!("{tp}: fetch failed with {}", other.name()));
-                self.leaders[p] = None;
+                self.metadata.invalidate_leader(&tp);
                 self.request_metadata(now, out);
                 return;
             }
         }
         let mut records = Vec::new();
         let mut rest = &response.records[..];
-        let mut position = self.positions[p];
+        let mut position = part.position.offset;
+        let mut offset_epoch = part.position.offset_epoch;
         while !rest.is_empty() {
             let Ok((batch, used)) = decode_batch(rest) else {
                 self.lines.push(format!("{tp}: undecodable fetch response"));
                 break;
             };
             rest = &rest[used..];
+            if batch.next_offset() > position && batch.partition_leader_epoch >= 0 {
+                offset_epoch = Some(LeaderEpoch(batch.partition_leader_epoch));
+            }
             if batch.attributes.is_control {
                 position = position.max(batch.next_offset());
                 continue;
@@ -517,6 +730,193 @@ impl ConsumerClient {
                 records,
             });
         }
-        self.positions[p] = position;
+        let part = &mut self.partitions[p];
+        part.position.offset = position;
+        part.position.offset_epoch = offset_epoch;
+    }
+
+    /// OFFSET_OUT_OF_RANGE: reset per `auto.offset.reset` (the fetch answer carries the log
+    /// start offset and the high watermark, standing in for ListOffsets), or stop.
+    fn on_out_of_range(
+        &mut self,
+        tp: TopicPartition,
+        fetch_offset: Offset,
+        response: &FetchResponse,
+    ) {
+        let policy = self.spec.auto_offset_reset;
+        let reset = match policy {
+            AutoOffsetReset::Earliest => response.log_start_offset.max(Offset::ZERO),
+            AutoOffsetReset::Latest => response.high_watermark.max(Offset::ZERO),
+            AutoOffsetReset::None => {
+                self.lines.push(format!(
+                    "{tp}: OFFSET_OUT_OF_RANGE at {}; auto.offset.reset=none: OffsetOutOfRangeException, the application stops reading {tp}",
+                    fetch_offset.0
+                ));
+                self.partitions[tp.partition.0 as usize].state = FetchState::Failed;
+                return;
+            }
+        };
+        self.lines.push(format!(
+            "{tp}: OFFSET_OUT_OF_RANGE at {}; auto.offset.reset={} resets to {}",
+            fetch_offset.0,
+            policy.name(),
+            reset.0
+        ));
+        // Only an earliest reset skips records because retention deleted them (D19); latest
+        // skips on purpose, which the checker does not excuse.
+        if reset > fetch_offset && policy == AutoOffsetReset::Earliest {
+            let entry = self.reset_forward_to.entry(tp.clone()).or_insert(reset);
+            *entry = (*entry).max(reset);
+        }
+        let part = &mut self.partitions[tp.partition.0 as usize];
+        part.position.offset = reset;
+        part.position.offset_epoch = None;
+    }
+
+    /// Kafka's `SubscriptionState.maybeCompleteValidation`.
+    fn on_offsets_for_leader_epoch(
+        &mut self,
+        now: SimTime,
+        tp: TopicPartition,
+        request: OffsetForLeaderEpochRequest,
+        response: OffsetForLeaderEpochResponse,
+        out: &mut Vec<(NodeId, NodeId, Msg)>,
+    ) {
+        let p = tp.partition.0 as usize;
+        let Some(part) = self.partitions.get_mut(p) else {
+            return;
+        };
+        part.in_flight = None;
+        let position = part.position;
+        if part.state != FetchState::AwaitValidation
+            || position.offset_epoch != Some(request.leader_epoch)
+            || position.current_leader_epoch != request.current_leader_epoch
+        {
+            return; // The position moved on since the request was sent.
+        }
+        if response.error != ErrorCode::None {
+            // FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER...: Kafka retries
+            // after retry.backoff.ms with fresh metadata.
+            part.retry_at = now.saturating_add(SimDuration::from_millis(CONSUMER_RETRY_BACKOFF_MS));
+            self.lines.push(format!(
+                "{tp}: OffsetsForLeaderEpoch failed with {}; retry after retry.backoff.ms",
+                response.error.name()
+            ));
+            self.request_metadata(now, out);
+            return;
+        }
+        let end = EpochEndOffset {
+            leader_epoch: response.leader_epoch,
+            end_offset: response.end_offset,
+        };
+        let policy = self.spec.auto_offset_reset;
+        let (divergence, outcome) = if end.is_undefined() {
+            let outcome = if policy == AutoOffsetReset::None {
+                TruncationOutcome::Raised
+            } else {
+                TruncationOutcome::Reset
+            };
+            self.lines.push(format!(
+                "{tp}: log truncation detected: epoch {} of position {} is unknown to the new leader; {}",
+                request.leader_epoch.0,
+                position.offset.0,
+                match outcome {
+                    TruncationOutcome::Raised =>
+                        format!("auto.offset.reset=none: LogTruncationException, the application stops reading {tp}"),
+                    _ => format!("auto.offset.reset={} resets the position", policy.name()),
+                }
+            ));
+            (None, outcome)
+        } else if end.end_offset < position.offset {
+            let outcome = if policy == AutoOffsetReset::None {
+                TruncationOutcome::Raised
+            } else {
+                TruncationOutcome::SeekTo(end.end_offset)
+            };
+            self.lines.push(format!(
+                "{tp}: log truncation detected: position {} (epoch {}) is past the end offset {} of epoch {} on the new leader; {}",
+                position.offset.0,
+                request.leader_epoch.0,
+                end.end_offset.0,
+                end.leader_epoch.0,
+                match outcome {
+                    TruncationOutcome::SeekTo(to) => format!("seeking to {}", to.0),
+                    _ => format!("auto.offset.reset=none: LogTruncationException, the application stops reading {tp}"),
+                }
+            ));
+            (Some(end), outcome)
+        } else {
+            part.state = FetchState::Fetching;
+            self.lines.push(format!(
+                "{tp}: position {} (epoch {}) is valid on the new leader (epoch {} ends at {})",
+                position.offset.0, request.leader_epoch.0, end.leader_epoch.0, end.end_offset.0
+            ));
+            return;
+        };
+        match outcome {
+            TruncationOutcome::SeekTo(to) => {
+                part.position.offset = to;
+                part.position.offset_epoch = Some(end.leader_epoch);
+                part.state = FetchState::Fetching;
+            }
+            TruncationOutcome::Reset => part.state = FetchState::AwaitReset,
+            TruncationOutcome::Raised => part.state = FetchState::Failed,
+        }
+        self.log_truncations.push(LogTruncation {
+            at: now,
+            consumer: self.index,
+            partition: tp,
+            position: position.offset,
+            position_epoch: request.leader_epoch,
+            divergence,
+            outcome,
+        });
+    }
+
+    fn on_list_offsets(
+        &mut self,
+        now: SimTime,
+        tp: TopicPartition,
+        response: ListOffsetsResponse,
+        out: &mut Vec<(NodeId, NodeId, Msg)>,
+    ) {
+        let Some(part) = self.partitions.get_mut(tp.partition.0 as usize) else {
+            return;
+        };
+        part.in_flight = None;
+        if part.state != FetchState::AwaitReset {
+            return;
+        }
+        if response.error != ErrorCode::None {
+            part.retry_at = now.saturating_add(SimDuration::from_millis(CONSUMER_RETRY_BACKOFF_MS));
+            self.lines.push(format!(
+                "{tp}: ListOffsets failed with {}; retry after retry.backoff.ms",
+                response.error.name()
+            ));
+            self.request_metadata(now, out);
+            return;
+        }
+        part.position.offset = response.offset;
+        part.position.offset_epoch = response.leader_epoch;
+        part.state = FetchState::Fetching;
+        self.lines.push(format!(
+            "{tp}: auto.offset.reset={} resets the position to {}",
+            self.spec.auto_offset_reset.name(),
+            response.offset.0
+        ));
     }
 }
+
+/// The trace line for a metadata answer ignored as older than what the client knows.
+fn stale_metadata_line(topic: &str, stale: &StaleLeaderEpoch) -> String {
+    format!(
+        "metadata names leader {} at epoch {} for {topic}-{}, older than the known epoch {}: ignored",
+        stale.answered_leader.map_or("none".to_owned(), |b| b.0.to_string()),
+        stale.answered.0,
+        stale.partition.0,
+        stale.known.0
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,8 @@
 
 use crate::broker::messages::{
     AlterPartitionRequest, AlterPartitionResponse, ConsumerFetchRequest, FetchResponse,
-    FollowerFetchRequest,
+    FollowerFetchRequest, ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
+    OffsetForLeaderEpochResponse,
 };
 use crate::client::producer::{ProduceRequest, ProduceResponse};
 use crate::controller::MetadataUpdate;
@@ -36,8 +37,11 @@ pub enum Msg {
         request: AlterPartitionRequest,
     },
     // Controller -> broker.
+    /// `metadata_end_offset`: the metadata log's end right after the broker's registration
+    /// record; the broker serves nothing until it has replayed that far.
     RegisterResponse {
         result: Result<BrokerEpoch, ErrorCode>,
+        metadata_end_offset: u64,
     },
     HeartbeatResponse {
         error: ErrorCode,
@@ -79,5 +83,25 @@ pub enum Msg {
         topic_partition: TopicPartition,
         request: ConsumerFetchRequest,
         response: FetchResponse,
+    },
+    /// A consumer validating its position after a leader change (KIP-320, R-12).
+    OffsetsForLeaderEpoch {
+        topic_partition: TopicPartition,
+        request: OffsetForLeaderEpochRequest,
+    },
+    OffsetsForLeaderEpochResponse {
+        topic_partition: TopicPartition,
+        request: OffsetForLeaderEpochRequest,
+        response: OffsetForLeaderEpochResponse,
+    },
+    /// A consumer resetting its position per `auto.offset.reset`.
+    ListOffsets {
+        topic_partition: TopicPartition,
+        request: ListOffsetsRequest,
+    },
+    ListOffsetsResponse {
+        topic_partition: TopicPartition,
+        request: ListOffsetsRequest,
+        response: ListOffsetsResponse,
     },
 }

@@ -4,6 +4,12 @@
 //! messages through `sim::network`, fires their timers, applies scenario steps, writes one
 //! trace line per notable event, checks the global invariants after every event, and records
 //! the clients' history for the Jepsen-style checker.
+//!
+//! Process faults live here too: a crash resets every connection to and from the broker (what
+//! was in flight on them is discarded, never handed to a later incarnation); a paused broker
+//! (SIGSTOP) runs nothing while what is sent to it waits in order, as in its sockets' buffers;
+//! a broker whose request handler waits on its disk (a flush in the append path, a slow disk)
+//! sends nothing until the disk answers.
 
 pub mod broker_node;
 pub mod clients;
@@ -31,18 +37,33 @@ use crate::time::{SimDuration, SimTime};
 use broker_node::{BrokerNode, BrokerTimings, Outbox, CONTROLLER_NODE};
 use clients::{ConsumerClient, ProducerClient};
 use messages::Msg;
-use scenario::{Action, ClusterScenario};
+use scenario::{Action, ClusterScenario, CONSUMER_NODE_BASE, PRODUCER_NODE_BASE};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Node ids: the controller is 0, brokers 1..=n, producers from 1000, consumers from 2000.
-const PRODUCER_NODE_BASE: u32 = 1000;
-const CONSUMER_NODE_BASE: u32 = 2000;
+// Node ids: the controller is 0, brokers 1..=n, producers from 1000, consumers from 2000.
 const TRACE_RECENT_MAX: u32 = 400;
 
+/// A scheduled event. Deliveries are boxed: messages are large and the queue moves entries.
 enum Event {
-    Deliver(Delivery<Msg>),
+    Deliver(Box<Delivery<Msg>>),
     Wake(NodeId),
     Step(u32),
+    /// A message a broker sent while its request handler waited on its disk: it leaves now,
+    /// unless that incarnation of the broker is gone.
+    Outbound {
+        broker: usize,
+        incarnation: u64,
+        to: NodeId,
+        msg: Msg,
+    },
+}
+
+/// A stopped (SIGSTOP) broker: what reached it waits in order, as in its sockets' buffers, and
+/// what its blocked handler was about to send waits too.
+#[derive(Default)]
+struct Paused {
+    inbox: Vec<(NodeId, Msg)>,
+    outbox: Vec<(NodeId, Msg)>,
 }
 
 /// A violated global invariant: the step and what broke.
@@ -73,10 +94,18 @@ pub struct ClusterSim {
     /// When each history entry was recorded (same length as `history`).
     history_times: Vec<SimTime>,
     violations: Vec<Violation>,
-    unclean_elections: bool,
+    /// Partitions that had an unclean leader election.
+    unclean_elections: BTreeSet<TopicPartition>,
     power_losses: BTreeSet<BrokerId>,
-    correlated_power_loss: bool,
+    /// Partitions whose only in-sync replica lost its unsynced page cache.
+    sole_isr_power_losses: BTreeSet<TopicPartition>,
+    /// Partitions whose every other replica was down when one lost its page cache.
+    correlated_power_losses: BTreeSet<TopicPartition>,
     incarnations: u64,
+    /// Brokers stopped with SIGSTOP, by index.
+    paused: BTreeMap<usize, Paused>,
+    /// Per broker index: until when its request handler waits on its disk.
+    busy_until: Vec<SimTime>,
 }
 
 impl ClusterSim {
@@ -108,6 +137,9 @@ impl ClusterSim {
                 scenario.broker.log_retention_check_interval_ms,
             ),
             replica: scenario.broker.replica.clone(),
+            flush: scenario.broker.flush,
+            message_timestamp_after_max_ms: scenario.broker.message_timestamp_after_max_ms,
+            message_timestamp_before_max_ms: scenario.broker.message_timestamp_before_max_ms,
         };
         let brokers = (1..=scenario.brokers)
             .map(|b| {
@@ -172,10 +204,13 @@ impl ClusterSim {
             history: Vec::new(),
             history_times: Vec::new(),
             violations: Vec::new(),
-            unclean_elections: false,
+            unclean_elections: BTreeSet::new(),
             power_losses: BTreeSet::new(),
-            correlated_power_loss: false,
+            sole_isr_power_losses: BTreeSet::new(),
+            correlated_power_losses: BTreeSet::new(),
             incarnations: 0,
+            paused: BTreeMap::new(),
+            busy_until: vec![SimTime::ZERO; scenario.brokers as usize],
             scenario,
         };
         sim.boot()?;
@@ -267,12 +302,35 @@ impl ClusterSim {
         &self.brokers
     }
 
-    pub fn unclean_elections(&self) -> bool {
-        self.unclean_elections
+    /// The network's counters (sent, delivered, discarded by a connection reset, ...).
+    pub fn network_stats(&self) -> crate::sim::network::NetworkStats {
+        self.network.stats()
     }
 
-    pub fn correlated_power_loss(&self) -> bool {
-        self.correlated_power_loss
+    /// Partitions that had an unclean leader election.
+    pub fn unclean_elections(&self) -> &BTreeSet<TopicPartition> {
+        &self.unclean_elections
+    }
+
+    /// Partitions whose only in-sync replica lost its unsynced page cache.
+    pub fn sole_isr_power_losses(&self) -> &BTreeSet<TopicPartition> {
+        &self.sole_isr_power_losses
+    }
+
+    /// Partitions whose replicas failed together while one lost its page cache (R-8 #4).
+    pub fn correlated_power_losses(&self) -> &BTreeSet<TopicPartition> {
+        &self.correlated_power_losses
+    }
+
+    /// How often each error reached the producers (Kafka's error and exception names).
+    pub fn producer_errors(&self) -> BTreeMap<&'static str, u32> {
+        let mut all: BTreeMap<&'static str, u32> = BTreeMap::new();
+        for p in &self.producers {
+            for (name, n) in &p.errors_seen {
+                *all.entry(name).or_default() += n;
+            }
+        }
+        all
     }
 
     /// Per partition, the highest offset a consumer's OFFSET_OUT_OF_RANGE reset jumped forward
@@ -286,6 +344,17 @@ impl ClusterSim {
             }
         }
         by_partition.into_iter().collect()
+    }
+
+    /// Every log truncation a consumer's position validation detected, in order.
+    pub fn log_truncations(&self) -> Vec<clients::LogTruncation> {
+        let mut all: Vec<clients::LogTruncation> = self
+            .consumers
+            .iter()
+            .flat_map(|c| c.log_truncations.iter().cloned())
+            .collect();
+        all.sort_by_key(|t| (t.at, t.consumer));
+        all
     }
 
     /// Runs until simulated time passes the scenario's duration (or the queue empties).
@@ -308,9 +377,15 @@ impl ClusterSim {
         self.steps += 1;
         self.step_lines.clear();
         match event {
-            Event::Deliver(delivery) => self.on_delivery(now, delivery)?,
+            Event::Deliver(delivery) => self.on_delivery(now, *delivery)?,
             Event::Wake(node) => self.on_wake(now, node)?,
             Event::Step(i) => self.on_step(now, i)?,
+            Event::Outbound {
+                broker,
+                incarnation,
+                to,
+                msg,
+            } => self.on_outbound(now, broker, incarnation, to, msg)?,
         }
         self.collect_client_lines(now);
         self.history_times.resize(self.history.len(), now);
@@ -349,11 +424,63 @@ impl ClusterSim {
             let outcome = self.network.send(now, from, to, msg);
             for delivery in outcome.deliveries {
                 self.scheduler
-                    .schedule(delivery.at, Event::Deliver(delivery))
+                    .schedule(delivery.at, Event::Deliver(Box::new(delivery)))
                     .map_err(|_| SimError::Config("event queue full".into()))?;
             }
         }
         Ok(())
+    }
+
+    /// Sends what broker `b` produced. While its request handler waits on its disk, messages
+    /// to anyone but the controller (whose heartbeats run on their own thread) leave when the
+    /// disk answers, in order.
+    fn send_from_broker(&mut self, now: SimTime, b: usize, out: Outbox) -> Result<(), SimError> {
+        if let Some(until) = self.brokers[b].take_blocked_until() {
+            self.busy_until[b] = self.busy_until[b].max(until);
+        }
+        let until = self.busy_until[b];
+        if until <= now {
+            return self.send_all(now, out);
+        }
+        let (now_out, later): (Outbox, Outbox) = out
+            .into_iter()
+            .partition(|(_, to, _)| *to == CONTROLLER_NODE);
+        self.send_all(now, now_out)?;
+        let incarnation = self.brokers[b].incarnation();
+        for (_, to, msg) in later {
+            self.scheduler
+                .schedule(
+                    until,
+                    Event::Outbound {
+                        broker: b,
+                        incarnation,
+                        to,
+                        msg,
+                    },
+                )
+                .map_err(|_| SimError::Config("event queue full".into()))?;
+        }
+        Ok(())
+    }
+
+    fn on_outbound(
+        &mut self,
+        now: SimTime,
+        b: usize,
+        incarnation: u64,
+        to: NodeId,
+        msg: Msg,
+    ) -> Result<(), SimError> {
+        let broker = &self.brokers[b];
+        if !broker.alive || broker.incarnation() != incarnation {
+            return Ok(());
+        }
+        if let Some(paused) = self.paused.get_mut(&b) {
+            paused.outbox.push((to, msg));
+            return Ok(());
+        }
+        let from = NodeId::from(broker.id);
+        self.send_all(now, vec![(from, to, msg)])
     }
 
     fn on_delivery(&mut self, now: SimTime, delivery: Delivery<Msg>) -> Result<(), SimError> {
@@ -363,6 +490,11 @@ impl ClusterSim {
         let Delivery {
             from, to, payload, ..
         } = delivery;
+        if let Some(paused) = self.broker_index(to).and_then(|b| self.paused.get_mut(&b)) {
+            // A stopped process reads nothing; the kernel buffers what arrives, in order.
+            paused.inbox.push((from, payload));
+            return Ok(());
+        }
         let mut out = Outbox::new();
         if let Some(b) = self.broker_index(to).filter(|b| !self.brokers[*b].alive) {
             // Nothing listens on a dead broker's port: the client's connection is refused at
@@ -377,6 +509,8 @@ impl ClusterSim {
         } else if let Some(b) = self.broker_index(to) {
             self.brokers[b].on_message(now, from, payload, &mut out);
             self.note_broker(now, b);
+            self.send_from_broker(now, b, out)?;
+            return self.reschedule(now, to);
         } else if let Some(p) = self.producers.iter().position(|p| p.node == to) {
             self.producers[p].on_message(now, payload, &mut out);
         } else if let Some(c) = self.consumers.iter().position(|c| c.node == to) {
@@ -391,6 +525,12 @@ impl ClusterSim {
     }
 
     fn reschedule(&mut self, now: SimTime, node: NodeId) -> Result<(), SimError> {
+        if self
+            .broker_index(node)
+            .is_some_and(|b| self.paused.contains_key(&b))
+        {
+            return Ok(()); // Its timers wait for the resume.
+        }
         let next = if node == CONTROLLER_NODE {
             self.controller.next_timer()
         } else if let Some(b) = self.broker_index(node) {
@@ -418,8 +558,13 @@ impl ClusterSim {
             self.controller.on_timer(now);
             self.publish_metadata(now, &mut out);
         } else if let Some(b) = self.broker_index(node) {
+            if self.paused.contains_key(&b) {
+                return Ok(()); // A stopped process's timers fire when it resumes.
+            }
             self.brokers[b].on_timer(now, &mut out);
             self.note_broker(now, b);
+            self.send_from_broker(now, b, out)?;
+            return self.reschedule(now, node);
         } else if let Some(p) = self.producers.iter().position(|p| p.node == node) {
             self.producers[p].on_timer(now, &mut out);
         } else if let Some(c) = self.consumers.iter().position(|c| c.node == node) {
@@ -481,7 +626,14 @@ impl ClusterSim {
                     // heartbeat can already report being caught up.
                     self.publish_metadata(now, out);
                 }
-                out.push((CONTROLLER_NODE, from, Msg::RegisterResponse { result }));
+                out.push((
+                    CONTROLLER_NODE,
+                    from,
+                    Msg::RegisterResponse {
+                        result,
+                        metadata_end_offset: self.metadata_log.len() as u64,
+                    },
+                ));
             }
             Msg::Heartbeat {
                 broker,
@@ -531,7 +683,7 @@ impl ClusterSim {
                         .iter()
                         .map(|b| IsrMember {
                             broker: *b,
-                            broker_epoch: None,
+                            broker_epoch: request.new_isr_epochs.get(b).copied(),
                         })
                         .collect(),
                     // The simulated leader has nothing to recover beyond its log, so it reports
@@ -539,6 +691,20 @@ impl ClusterSim {
                     leader_recovery_state: crate::controller::LeaderRecoveryState::Recovered,
                 };
                 let result = self.controller.alter_partition(now, &controller_request);
+                if let Err(code) = &result {
+                    let isr: Vec<String> =
+                        request.new_isr.iter().map(|b| b.0.to_string()).collect();
+                    self.trace(
+                        now,
+                        "controller".into(),
+                        format!(
+                            "{tp}: AlterPartition from broker {} for ISR [{}] refused: {}",
+                            request.leader.0,
+                            isr.join(","),
+                            code.name()
+                        ),
+                    );
+                }
                 out.push((
                     CONTROLLER_NODE,
                     from,
@@ -583,7 +749,7 @@ impl ClusterSim {
                 if state.leader_recovery_state == crate::controller::LeaderRecoveryState::Recovering
                     || matches!(reason, crate::controller::ChangeReason::UncleanElection)
                 {
-                    self.unclean_elections = true;
+                    self.unclean_elections.insert(topic_partition.clone());
                 }
                 let isr: Vec<String> = state.isr.iter().map(|b| b.0.to_string()).collect();
                 Some(format!(
@@ -652,20 +818,23 @@ impl ClusterSim {
         out: &mut Outbox,
     ) -> Result<(), SimError> {
         match action {
-            Action::CrashBroker { broker, power_loss } => {
-                self.crash_broker(now, broker, power_loss)
-            }
+            Action::CrashBroker {
+                broker,
+                power_loss,
+                torn_write,
+            } => self.crash_broker(now, broker, power_loss, torn_write),
             Action::CrashLeader {
                 topic,
                 partition,
                 power_loss,
+                torn_write,
             } => {
                 let tp = TopicPartition {
                     topic,
                     partition: crate::ids::PartitionIndex(partition),
                 };
                 match self.controller.partition(&tp).and_then(|s| s.leader) {
-                    Some(leader) => self.crash_broker(now, leader.0, power_loss),
+                    Some(leader) => self.crash_broker(now, leader.0, power_loss, torn_write),
                     None => self.trace(
                         now,
                         "nemesis".into(),
@@ -684,6 +853,7 @@ impl ClusterSim {
                     if !self.brokers[b].alive {
                         self.incarnations += 1;
                         self.trace(now, "nemesis".into(), format!("restart broker {broker}"));
+                        self.busy_until[b] = now;
                         self.brokers[b].start(now, out);
                         self.note_broker(now, b);
                         self.power_losses.remove(&BrokerId(broker));
@@ -733,6 +903,34 @@ impl ClusterSim {
                 }
                 let verb = if pause { "pause" } else { "resume" };
                 self.trace(now, "nemesis".into(), format!("{verb} consumers"));
+            }
+            Action::PauseBroker { broker } => self.pause_broker(now, broker),
+            Action::ResumeBroker { broker } => self.resume_broker(now, broker)?,
+            Action::SlowDisk { broker, factor } => {
+                if let Some(b) = self.broker_index(NodeId(broker)) {
+                    self.brokers[b]
+                        .set_slow_disk(factor)
+                        .map_err(|e| SimError::Config(e.to_string()))?;
+                    let text = if factor == 1 {
+                        format!("broker {broker}'s disk is healthy again")
+                    } else {
+                        format!("broker {broker}'s disk is {factor} times slower")
+                    };
+                    self.trace(now, "nemesis".into(), text);
+                }
+            }
+            Action::SkewClock { node, offset_ms } => {
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("skew node {node}'s wall clock by {offset_ms:+} ms"),
+                );
+                if let Some(b) = self.broker_index(NodeId(node)) {
+                    self.brokers[b].set_wall_clock_skew(offset_ms);
+                    self.note_broker(now, b);
+                } else if let Some(p) = self.producers.iter_mut().find(|p| p.node == NodeId(node)) {
+                    p.clock_skew_ms = offset_ms;
+                }
             }
             Action::StopProducers => {
                 for p in &mut self.producers {
@@ -792,60 +990,148 @@ impl ClusterSim {
         Ok(())
     }
 
-    fn crash_broker(&mut self, now: SimTime, broker: u32, power_loss: bool) {
+    /// SIGSTOP: the broker runs nothing until resumed; what reaches it waits.
+    fn pause_broker(&mut self, now: SimTime, broker: u32) {
+        let Some(b) = self.broker_index(NodeId(broker)) else {
+            return;
+        };
+        if !self.brokers[b].alive || self.paused.contains_key(&b) {
+            return;
+        }
+        self.paused.insert(b, Paused::default());
+        self.trace(
+            now,
+            "nemesis".into(),
+            format!("pause broker {broker} (SIGSTOP): no timers, no heartbeats, input waits"),
+        );
+    }
+
+    /// SIGCONT: what its handler was blocked on sending leaves, its overdue timers fire (a
+    /// heartbeat, fetches), then it reads what waited in arrival order: requests queued while
+    /// it led meet its stale view until the metadata queued behind them demotes it.
+    fn resume_broker(&mut self, now: SimTime, broker: u32) -> Result<(), SimError> {
+        let Some(b) = self.broker_index(NodeId(broker)) else {
+            return Ok(());
+        };
+        let Some(paused) = self.paused.remove(&b) else {
+            return Ok(());
+        };
+        self.trace(
+            now,
+            "nemesis".into(),
+            format!(
+                "resume broker {broker} (SIGCONT): {} message(s) waited",
+                paused.inbox.len() as u32
+            ),
+        );
+        let node = NodeId(broker);
+        let held: Outbox = paused
+            .outbox
+            .into_iter()
+            .map(|(to, msg)| (node, to, msg))
+            .collect();
+        self.send_all(now, held)?;
+        let mut out = Outbox::new();
+        self.brokers[b].on_timer(now, &mut out);
+        self.note_broker(now, b);
+        self.send_from_broker(now, b, out)?;
+        for (from, msg) in paused.inbox {
+            let mut out = Outbox::new();
+            self.brokers[b].on_message(now, from, msg, &mut out);
+            self.note_broker(now, b);
+            self.send_from_broker(now, b, out)?;
+        }
+        self.reschedule(now, node)
+    }
+
+    fn crash_broker(&mut self, now: SimTime, broker: u32, power_loss: bool, torn_write: bool) {
         let Some(b) = self.broker_index(NodeId(broker)) else {
             return;
         };
         if !self.brokers[b].alive {
             return;
         }
+        let power_loss = power_loss || torn_write;
         self.trace(
             now,
             "nemesis".into(),
             format!(
                 "crash broker {broker}{}",
-                if power_loss {
-                    " with power loss (unsynced page cache lost)"
-                } else {
-                    ""
+                match (power_loss, torn_write) {
+                    (_, true) => " with power loss tearing its last unsynced append",
+                    (true, false) => " with power loss (unsynced page cache lost)",
+                    (false, false) => "",
                 }
             ),
         );
-        self.brokers[b].crash(power_loss);
+        // A stopped process can be killed too; what waited for it dies with it.
+        self.paused.remove(&b);
+        self.brokers[b].crash(power_loss, torn_write);
         self.note_broker(now, b);
         if power_loss {
             self.power_losses.insert(BrokerId(broker));
-            self.note_correlated_loss(BrokerId(broker));
+            self.note_power_loss(BrokerId(broker));
         }
-        // Its connections reset: clients see disconnects.
-        for node in self.client_nodes() {
-            for d in self.network.disconnect(now, node, NodeId(broker)) {
-                if let Some(p) = self.producers.iter_mut().find(|p| p.node == d.node) {
-                    p.on_disconnect(now, BrokerId(broker));
-                }
-            }
-        }
+        self.reset_connections(now, NodeId(broker));
     }
 
-    /// Records whether this power loss is a correlated failure (R-8 #4): every other replica of
-    /// one of the broker's partitions is down at the same moment, so no live replica is left
-    /// holding what this one lost from its page cache. Kafka does not fsync; it relies on
-    /// replicas not failing together, and acks=all cannot protect acknowledged records then.
-    fn note_correlated_loss(&mut self, broker: BrokerId) {
+    /// A dead process's sockets close: every connection to and from it resets. What was in
+    /// flight on them is discarded (never handed to a later incarnation), and the other ends
+    /// see a disconnect: producers fail their requests in flight, brokers drop fetches parked
+    /// for it and retry their fetches from it after a backoff, the controller has nothing to
+    /// undo (fencing goes by heartbeats).
+    fn reset_connections(&mut self, now: SimTime, node: NodeId) {
+        let peers: Vec<NodeId> = std::iter::once(CONTROLLER_NODE)
+            .chain((1..=self.scenario.brokers).map(NodeId))
+            .chain(self.client_nodes())
+            .filter(|peer| *peer != node)
+            .collect();
+        let mut disconnects = 0u32;
+        let crashed_broker = self.broker_index(node).map(|b| BrokerId(b as u32 + 1));
+        for peer in peers {
+            self.network.disconnect(now, peer, node);
+            disconnects += 1;
+            if let Some(b) = self.broker_index(peer) {
+                self.brokers[b].on_disconnect(now, node);
+            } else if let (Some(p), Some(broker)) = (
+                self.producers.iter_mut().find(|p| p.node == peer),
+                crashed_broker,
+            ) {
+                p.on_disconnect(now, broker);
+            }
+        }
+        self.trace(
+            now,
+            "network".into(),
+            format!("{disconnects} connection(s) of node {} reset", node.0),
+        );
+    }
+
+    /// Records which partitions this power loss can legally lose acknowledged records of: those
+    /// whose only in-sync replica it was, and those whose every other replica is down (dead or
+    /// paused) at the same moment (a correlated failure, R-8 #4), so no live replica holds what this one lost
+    /// from its page cache. Kafka does not fsync; it relies on replicas not failing together.
+    fn note_power_loss(&mut self, broker: BrokerId) {
         for row in self.controller.describe() {
-            if !row.replicas.contains(&broker) || row.replicas.len() < 2 {
-                if row.replicas == [broker] {
-                    self.correlated_power_loss = true;
-                }
+            if !row.replicas.contains(&broker) {
                 continue;
             }
-            let others_down = row
-                .replicas
-                .iter()
-                .filter(|r| **r != broker)
-                .all(|r| self.brokers.get(r.0 as usize - 1).is_none_or(|b| !b.alive));
+            let tp = TopicPartition {
+                topic: row.topic.clone(),
+                partition: row.partition,
+            };
+            if row.isr == [broker] {
+                self.sole_isr_power_losses.insert(tp.clone());
+            }
+            // A stopped (paused) replica is down too: it serves nothing, and once the
+            // controller fences it the replica that just lost its page cache may be the only
+            // one left in the ISR.
+            let others_down = row.replicas.iter().filter(|r| **r != broker).all(|r| {
+                let index = r.0 as usize - 1;
+                self.paused.contains_key(&index) || self.brokers.get(index).is_none_or(|b| !b.alive)
+            });
             if others_down {
-                self.correlated_power_loss = true;
+                self.correlated_power_losses.insert(tp);
             }
         }
     }
@@ -904,14 +1190,14 @@ impl ClusterSim {
     /// unclean election happened.
     pub fn committed_prefix_disagreements(&self) -> Vec<(&'static str, String)> {
         let mut found = Vec::new();
-        if self.unclean_elections {
-            return found;
-        }
         for row in self.controller.describe() {
             let tp = TopicPartition {
                 topic: row.topic.clone(),
                 partition: row.partition,
             };
+            if self.unclean_elections.contains(&tp) {
+                continue;
+            }
             let Some(leader) = row.leader else { continue };
             let Some(leader_node) = self.brokers.get(leader.0 as usize - 1).filter(|b| b.alive)
             else {

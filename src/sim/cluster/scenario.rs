@@ -5,6 +5,7 @@
 
 use crate::broker::config::ReplicaConfig;
 use crate::client::producer::ProducerConfig;
+use crate::sim::disk::{FlushPolicy, DISK_SLOW_FACTOR_MAX};
 use crate::sim::network::NetworkConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -13,6 +14,11 @@ use std::collections::BTreeMap;
 pub const BROKERS_MAX: u32 = 64;
 /// The most clients of each kind.
 pub const CLIENTS_MAX: u32 = 64;
+/// Node ids of clients: producers from 1000, consumers from 2000 (brokers are 1..=brokers).
+pub const PRODUCER_NODE_BASE: u32 = 1000;
+pub const CONSUMER_NODE_BASE: u32 = 2000;
+/// The largest clock skew a scenario may set, either way: one year.
+pub const CLOCK_SKEW_MS_MAX: i64 = 365 * 24 * 3_600_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +70,20 @@ pub struct BrokerSettings {
     /// How often each broker runs retention over its logs (Kafka's log cleanup task).
     #[serde(rename = "log.retention.check.interval.ms")]
     pub log_retention_check_interval_ms: u64,
+    /// The flush policy every log starts with (`flush.messages`, `flush.ms`; Kafka's broker-wide
+    /// defaults are `log.flush.interval.messages` and `log.flush.interval.ms`). Long.MAX, never,
+    /// by default: Kafka leaves durability to replication and the OS writeback. A topic may
+    /// override either key in its configs.
+    #[serde(flatten)]
+    pub flush: FlushPolicy,
+    /// `log.message.timestamp.after.max.ms`: how far a CreateTime record timestamp may be ahead
+    /// of the leader's clock before the produce fails with INVALID_TIMESTAMP (KIP-937). One
+    /// hour since Kafka 4.0 (KIP-1030). Topics override it as `message.timestamp.after.max.ms`.
+    #[serde(rename = "log.message.timestamp.after.max.ms")]
+    pub message_timestamp_after_max_ms: i64,
+    /// `log.message.timestamp.before.max.ms`: how far behind; Long.MAX (never checked).
+    #[serde(rename = "log.message.timestamp.before.max.ms")]
+    pub message_timestamp_before_max_ms: i64,
 }
 
 impl Default for BrokerSettings {
@@ -76,6 +96,9 @@ impl Default for BrokerSettings {
             replica_fetch_wait_max_ms: 500,
             os_writeback_interval_ms: 5_000,
             log_retention_check_interval_ms: 300_000,
+            flush: FlushPolicy::default(),
+            message_timestamp_after_max_ms: 3_600_000,
+            message_timestamp_before_max_ms: i64::MAX,
         }
     }
 }
@@ -141,18 +164,46 @@ fn default_keys() -> u32 {
     8
 }
 
-/// A consumer in assign mode over every partition of a topic, `read_uncommitted`,
-/// `auto.offset.reset=earliest`.
+/// A consumer in assign mode over every partition of a topic, `read_uncommitted`. It has no
+/// group and no offset commits: the application seeks each partition to offset 0, except
+/// with `auto.offset.reset=latest`, where it starts at the end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerSpec {
     pub topic: String,
     #[serde(default = "default_poll_interval")]
     pub poll_interval_ms: u64,
+    /// What to do when the position is out of range or was truncated away (R-12). Kafka's
+    /// default is `latest`; the simulated consumers default to `earliest`, as Jepsen's do.
+    #[serde(rename = "auto.offset.reset", default)]
+    pub auto_offset_reset: AutoOffsetReset,
 }
 
 fn default_poll_interval() -> u64 {
     100
+}
+
+/// Kafka's `auto.offset.reset`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoOffsetReset {
+    #[default]
+    Earliest,
+    Latest,
+    /// No reset: the application gets `OffsetOutOfRangeException` or
+    /// `LogTruncationException` and stops reading the partition.
+    None,
+}
+
+impl AutoOffsetReset {
+    /// The config value, as Kafka spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            AutoOffsetReset::Earliest => "earliest",
+            AutoOffsetReset::Latest => "latest",
+            AutoOffsetReset::None => "none",
+        }
+    }
 }
 
 /// One timed action.
@@ -167,11 +218,15 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
-    /// Kill a broker's process; `power_loss` also loses its unsynced page cache.
+    /// Kill a broker's process; `power_loss` also loses its unsynced page cache, and
+    /// `torn_write` (a power loss in the middle of writing back) also keeps a torn prefix of the
+    /// newest unsynced append, which recovery must cut by its CRC.
     CrashBroker {
         broker: u32,
         #[serde(default)]
         power_loss: bool,
+        #[serde(default)]
+        torn_write: bool,
     },
     /// Crash whichever broker leads this partition now.
     CrashLeader {
@@ -179,9 +234,36 @@ pub enum Action {
         partition: u32,
         #[serde(default)]
         power_loss: bool,
+        #[serde(default)]
+        torn_write: bool,
     },
     RestartBroker {
         broker: u32,
+    },
+    /// Stop a broker's process without killing it (SIGSTOP, Jepsen's pause nemesis): it
+    /// processes nothing, its timers do not fire and it sends no heartbeats, while messages to
+    /// it wait in its connections' buffers. The controller fences it after
+    /// `broker.session.timeout.ms`.
+    PauseBroker {
+        broker: u32,
+    },
+    /// Continue a paused broker (SIGCONT): its overdue timers fire, then it reads what waited.
+    ResumeBroker {
+        broker: u32,
+    },
+    /// Every later request to the broker's disk takes `factor` times as long (1 heals it);
+    /// while it is slow the broker's answers wait for its disk writes.
+    SlowDisk {
+        broker: u32,
+        factor: u32,
+    },
+    /// Set a node's wall clock to the true time plus `offset_ms` (signed): a broker (its
+    /// `retention.ms` checks, LogAppendTime and produce timestamp checks) or a producer (its
+    /// CreateTime record timestamps, which also drive `segment.ms` rolls). Skew, not drift:
+    /// timers keep measuring durations.
+    SkewClock {
+        node: u32,
+        offset_ms: i64,
     },
     /// Cut whichever broker leads this partition now off from the other brokers (both ways);
     /// the controller and clients still reach it: a leader that keeps acknowledging writes its
@@ -236,6 +318,13 @@ pub struct Expectations {
     pub anomalies_at_most: BTreeMap<String, u32>,
     /// At least this many acknowledged records.
     pub acked_at_least: Option<u64>,
+    /// Per error that reached a producer, by Kafka's name (`OUT_OF_ORDER_SEQUENCE_NUMBER`,
+    /// `NOT_ENOUGH_REPLICAS`, or an exception a send failed with, `TimeoutException`): at
+    /// least this many times.
+    pub producer_errors_at_least: BTreeMap<String, u32>,
+    /// At least this many times a consumer's position validation found the log truncated
+    /// under it (R-12): it rewound, reset, or raised `LogTruncationException`.
+    pub log_truncations_at_least: Option<u32>,
 }
 
 impl ClusterScenario {
@@ -274,6 +363,18 @@ impl ClusterScenario {
         {
             return Err(
                 "replica.fetch.wait.max.ms, os.writeback.interval.ms and log.retention.check.interval.ms must be >= 1"
+                    .into(),
+            );
+        }
+        self.broker
+            .flush
+            .validate()
+            .map_err(|e| format!("broker: {e}"))?;
+        if self.broker.message_timestamp_after_max_ms < 0
+            || self.broker.message_timestamp_before_max_ms < 0
+        {
+            return Err(
+                "log.message.timestamp.after.max.ms and log.message.timestamp.before.max.ms must be >= 0"
                     .into(),
             );
         }
@@ -337,7 +438,24 @@ impl ClusterScenario {
         for (i, step) in self.steps.iter().enumerate() {
             let bad = |m: String| Err(format!("step {i} (at {} ms): {m}", step.at_ms));
             match &step.action {
-                Action::CrashBroker { broker, .. } | Action::RestartBroker { broker } => {
+                Action::CrashBroker {
+                    broker,
+                    power_loss,
+                    torn_write,
+                } => {
+                    if !broker_ok(*broker) {
+                        return bad(format!(
+                            "no broker {broker}; brokers are 1..={}",
+                            self.brokers
+                        ));
+                    }
+                    if *torn_write && !*power_loss {
+                        return bad(torn_write_needs_power_loss());
+                    }
+                }
+                Action::RestartBroker { broker }
+                | Action::PauseBroker { broker }
+                | Action::ResumeBroker { broker } => {
                     if !broker_ok(*broker) {
                         return bad(format!(
                             "no broker {broker}; brokers are 1..={}",
@@ -345,10 +463,60 @@ impl ClusterScenario {
                         ));
                     }
                 }
-                Action::CrashLeader {
-                    topic, partition, ..
+                Action::SlowDisk { broker, factor } => {
+                    if !broker_ok(*broker) {
+                        return bad(format!(
+                            "no broker {broker}; brokers are 1..={}",
+                            self.brokers
+                        ));
+                    }
+                    if *factor == 0 || *factor > DISK_SLOW_FACTOR_MAX {
+                        return bad(format!(
+                            "slow_disk factor {factor}: expected 1 (healthy) to {DISK_SLOW_FACTOR_MAX}"
+                        ));
+                    }
                 }
-                | Action::PartitionLeaderFromFollowers { topic, partition }
+                Action::SkewClock { node, offset_ms } => {
+                    let producer = (PRODUCER_NODE_BASE
+                        ..PRODUCER_NODE_BASE + self.producers.len() as u32)
+                        .contains(node);
+                    if !broker_ok(*node) && !producer {
+                        return bad(format!(
+                            "skew_clock node {node}: expected a broker (1..={}) or a producer \
+                             ({PRODUCER_NODE_BASE}..{}); no other node reads a wall clock here",
+                            self.brokers,
+                            PRODUCER_NODE_BASE + self.producers.len() as u32
+                        ));
+                    }
+                    if offset_ms.unsigned_abs() > CLOCK_SKEW_MS_MAX.unsigned_abs() {
+                        return bad(format!(
+                            "skew_clock offset_ms {offset_ms}: at most {CLOCK_SKEW_MS_MAX} either way"
+                        ));
+                    }
+                    // Simulated wall clocks start at the Unix epoch with the run.
+                    if *offset_ms < 0 && offset_ms.unsigned_abs() > step.at_ms {
+                        return bad(format!(
+                            "skew_clock offset_ms {offset_ms} at {} ms would set the clock before \
+                             the Unix epoch, where simulated clocks start",
+                            step.at_ms
+                        ));
+                    }
+                }
+                Action::CrashLeader {
+                    topic,
+                    partition,
+                    power_loss,
+                    torn_write,
+                } => {
+                    match self.topics.iter().find(|t| &t.name == topic) {
+                        Some(t) if *partition < t.partitions => {}
+                        _ => return bad(format!("no partition {topic}-{partition}")),
+                    }
+                    if *torn_write && !*power_loss {
+                        return bad(torn_write_needs_power_loss());
+                    }
+                }
+                Action::PartitionLeaderFromFollowers { topic, partition }
                 | Action::PartitionLeaderFromCluster { topic, partition } => {
                     match self.topics.iter().find(|t| &t.name == topic) {
                         Some(t) if *partition < t.partitions => {}
@@ -383,5 +551,84 @@ impl ClusterScenario {
             }
         }
         Ok(())
+    }
+}
+
+fn torn_write_needs_power_loss() -> String {
+    "torn_write needs power_loss: a process crash keeps the page cache, so nothing tears".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn with_step(at_ms: u64, action: &str) -> Result<(), String> {
+        let json = format!(
+            r#"{{ "scenario": "cluster", "duration_ms": 10000, "brokers": 3,
+                 "topics": [ {{ "name": "t", "partitions": 1, "replication_factor": 3 }} ],
+                 "producers": [ {{ "topic": "t" }} ],
+                 "steps": [ {{ "at_ms": {at_ms}, "action": {action} }} ] }}"#
+        );
+        let scenario: ClusterScenario = serde_json::from_str(&json).map_err(|e| e.to_string())?;
+        scenario.validate()
+    }
+
+    #[test]
+    fn fault_steps_are_validated_with_messages_that_name_the_problem() {
+        let ok = [
+            r#"{ "pause_broker": { "broker": 2 } }"#,
+            r#"{ "resume_broker": { "broker": 2 } }"#,
+            r#"{ "slow_disk": { "broker": 3, "factor": 10000 } }"#,
+            r#"{ "crash_broker": { "broker": 1, "power_loss": true, "torn_write": true } }"#,
+            r#"{ "skew_clock": { "node": 1000, "offset_ms": 7200000 } }"#,
+            r#"{ "skew_clock": { "node": 2, "offset_ms": -5000 } }"#,
+        ];
+        for action in ok {
+            assert_eq!(with_step(5_000, action), Ok(()), "{action}");
+        }
+        let refused = [
+            (r#"{ "pause_broker": { "broker": 4 } }"#, "no broker 4"),
+            (
+                r#"{ "slow_disk": { "broker": 1, "factor": 0 } }"#,
+                "factor 0",
+            ),
+            (
+                r#"{ "crash_leader": { "topic": "t", "partition": 0, "torn_write": true } }"#,
+                "torn_write needs power_loss",
+            ),
+            (
+                r#"{ "skew_clock": { "node": 2000, "offset_ms": 1 } }"#,
+                "expected a broker",
+            ),
+            (
+                r#"{ "skew_clock": { "node": 1, "offset_ms": -6000 } }"#,
+                "before the Unix epoch",
+            ),
+        ];
+        for (action, why) in refused {
+            let err = with_step(5_000, action).expect_err(action);
+            assert!(err.contains(why) && err.starts_with("step 0"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_flush_policy_and_timestamp_bounds_read_kafka_names() {
+        let json = r#"{ "scenario": "cluster", "duration_ms": 1000, "brokers": 1,
+            "broker": { "flush.messages": 1, "flush.ms": 100,
+                        "log.message.timestamp.after.max.ms": 60000 },
+            "topics": [ { "name": "t", "partitions": 1, "replication_factor": 1 } ] }"#;
+        let scenario: ClusterScenario = serde_json::from_str(json).expect("parses");
+        assert_eq!(scenario.validate(), Ok(()));
+        assert_eq!(scenario.broker.flush.flush_messages, 1);
+        assert_eq!(scenario.broker.flush.flush_ms, 100);
+        assert_eq!(scenario.broker.message_timestamp_after_max_ms, 60_000);
+        assert_eq!(scenario.broker.message_timestamp_before_max_ms, i64::MAX);
+        let bad = json.replace(r#""flush.messages": 1"#, r#""flush.messages": 0"#);
+        let scenario: ClusterScenario = serde_json::from_str(&bad).expect("parses");
+        assert!(scenario
+            .validate()
+            .is_err_and(|e| e.contains("flush.messages")));
     }
 }

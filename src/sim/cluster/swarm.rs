@@ -3,11 +3,14 @@
 //! wrote by hand. A run has a safety phase, where faults come and go, and then a liveness
 //! phase: the network heals, every broker is up again, and the cluster must make progress (new
 //! acknowledged records and a consumer that reads them). What the configuration makes legal is
-//! the checker's business (`check::drill`); this module only builds the scenario.
+//! the checker's business (`check::drill`); this module only builds the scenario. Faults
+//! drawn: crashes (some with power loss, half of those tearing a write), restarts, pauses and
+//! resumes, slow disks, clock skews of a few seconds, isolation, one-way and leader partitions,
+//! and lossy, duplicating, delaying networks.
 
 use super::scenario::{
     Action, BrokerSettings, ClusterScenario, ConsumerSpec, Expectations, ProducerSpec, Step,
-    TopicSpec,
+    TopicSpec, PRODUCER_NODE_BASE,
 };
 use crate::client::producer::{Acks, ProducerConfig};
 use crate::prng::Prng;
@@ -33,7 +36,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         unclean_leader_election_enable: rng.chance(1, 8),
         ..BrokerSettings::default()
     };
-    let producers = (0..rng.range_inclusive(1, 2))
+    let producers: Vec<ProducerSpec> = (0..rng.range_inclusive(1, 2))
         .map(|_| {
             let acks = match rng.below(3) {
                 0 => Acks::Leader,
@@ -62,7 +65,9 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         })
         .collect();
     let mut steps = Vec::new();
+    let producer_count = producers.len() as u32;
     let mut down: Vec<bool> = vec![false; brokers as usize];
+    let mut paused: Vec<bool> = vec![false; brokers as usize];
     let mut at = 2_000;
     while at < SAFETY_PHASE_MS {
         at += rng.range_inclusive(500, 4_000);
@@ -70,17 +75,48 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
             break;
         }
         let b = rng.range_inclusive(1, u64::from(brokers)) as u32;
-        let action = match rng.below(9) {
+        let action = match rng.below(12) {
             0 | 1 if !down[b as usize - 1] => {
                 down[b as usize - 1] = true;
+                paused[b as usize - 1] = false;
+                let power_loss = rng.chance(1, 4);
                 Action::CrashBroker {
                     broker: b,
-                    power_loss: rng.chance(1, 4),
+                    power_loss,
+                    // Half the power losses catch the OS writing back and tear an append.
+                    torn_write: power_loss && rng.chance(1, 2),
                 }
             }
             0 | 1 => {
                 down[b as usize - 1] = false;
                 Action::RestartBroker { broker: b }
+            }
+            9 if paused[b as usize - 1] => {
+                paused[b as usize - 1] = false;
+                Action::ResumeBroker { broker: b }
+            }
+            9 => {
+                paused[b as usize - 1] = !down[b as usize - 1];
+                Action::PauseBroker { broker: b }
+            }
+            10 => Action::SlowDisk {
+                broker: b,
+                factor: if rng.chance(1, 3) {
+                    1
+                } else {
+                    rng.range_inclusive(2, 200) as u32
+                },
+            },
+            11 => {
+                // A few seconds either way, on a broker or a producer; never before the epoch.
+                let node = if rng.chance(1, 2) {
+                    b
+                } else {
+                    PRODUCER_NODE_BASE + rng.below(u64::from(producer_count)) as u32
+                };
+                let span = at.min(5_000);
+                let offset_ms = rng.range_inclusive(0, 2 * span) as i64 - span as i64;
+                Action::SkewClock { node, offset_ms }
             }
             2 => Action::Isolate { node: b },
             3 => {
@@ -114,10 +150,19 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         },
     });
     for b in 1..=brokers {
-        steps.push(Step {
-            at_ms: SAFETY_PHASE_MS,
-            action: Action::RestartBroker { broker: b },
-        });
+        for action in [
+            Action::ResumeBroker { broker: b },
+            Action::SlowDisk {
+                broker: b,
+                factor: 1,
+            },
+            Action::RestartBroker { broker: b },
+        ] {
+            steps.push(Step {
+                at_ms: SAFETY_PHASE_MS,
+                action,
+            });
+        }
     }
     ClusterScenario {
         scenario: "cluster".into(),
@@ -138,6 +183,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         consumers: vec![ConsumerSpec {
             topic: "t".into(),
             poll_interval_ms: 100,
+            auto_offset_reset: Default::default(),
         }],
         steps,
         expect: Expectations::default(),

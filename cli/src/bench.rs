@@ -1,4 +1,5 @@
-//! Benchmarks are programs that print figures, never tests. `logsim bench log` is B1 of
+//! Benchmarks are programs that print figures, never tests (`logsim bench sim`, B4, lives in
+//! `bench_sim.rs`). `logsim bench log` is B1 of
 //! shared/spec/benchmarks.md: one partition appended through our log engine and file backend,
 //! next to a raw `File::write_all` of the very same bytes with `fdatasync` at the same cadence,
 //! interleaved (ours, raw, ours, raw, ...) so both see the same machine noise; the median of the
@@ -18,7 +19,8 @@ use std::time::Instant;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Which benchmark: `log` (B1: native append and read against a raw file write).
+    /// Which benchmark: `log` (B1: native append and read against a raw file write) or `sim`
+    /// (B4: simulation speed; `cargo xtask bench sim` runs it next to WebAssembly).
     pub which: String,
     /// Records per run without fsync (the spec's full size is 5000000).
     #[arg(long, default_value_t = 500_000)]
@@ -29,12 +31,34 @@ pub struct BenchArgs {
     /// Repetitions of each (ours, raw) pair; the median is reported.
     #[arg(long, default_value_t = 5)]
     pub repetitions: u32,
+    /// sim: swarm seeds to run (1..=N).
+    #[arg(long, default_value_t = 20)]
+    pub seeds: u32,
+    /// sim: one small sized drill and a short LinkedIn run instead of the whole grid.
+    #[arg(long)]
+    pub quick: bool,
+    /// sim: run only the cases of these groups (`swarm`, `b3-p100`, `linkedin-2014`, ...).
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// sim: the repetition number written into each measurement line.
+    #[arg(long, default_value_t = 0)]
+    pub rep: u32,
+    /// sim: append the measurement lines to this file instead of printing them and a table.
+    #[arg(long)]
+    pub out: Option<std::path::PathBuf>,
+    /// sim: run nothing; read these measurement files (native, wasm-node, wasm-chromium, any
+    /// repetitions), check that every trace hash agrees, then print the table and result lines.
+    #[arg(long, num_args = 1..)]
+    pub report: Vec<std::path::PathBuf>,
 }
 
 pub fn run(args: BenchArgs) -> Result<(), String> {
     match args.which.as_str() {
         "log" => bench_log(&args),
-        other => Err(format!("unknown benchmark {other:?}; this build has: log")),
+        "sim" => crate::bench_sim::run(&args),
+        other => Err(format!(
+            "unknown benchmark {other:?}; this build has: log, sim"
+        )),
     }
 }
 

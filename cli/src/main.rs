@@ -4,6 +4,7 @@
 //! problem.
 
 mod bench;
+mod bench_sim;
 mod drill;
 mod file_storage;
 
@@ -36,7 +37,7 @@ enum Command {
     /// Swarm drills over many seeds: random clusters, configs and faults, judged by the
     /// checkers; prints a one-line reproduction for every failure.
     Drill(drill::DrillArgs),
-    /// Benchmarks (programs, not tests): `logsim bench log` runs B1.
+    /// Benchmarks (programs, not tests): `logsim bench log` runs B1, `logsim bench sim` B4.
     Bench(bench::BenchArgs),
 }
 

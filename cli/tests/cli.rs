@@ -230,3 +230,48 @@ fn an_exported_history_is_checked_under_its_policy() {
     assert!(!bug.status.success());
     assert!(stdout(&bug).contains("(BUG)"), "{}", stdout(&bug));
 }
+
+#[test]
+fn bench_sim_reports_only_when_every_trace_hash_agrees() {
+    // One swarm seed natively, then the report over it and over a copy that claims to be the
+    // wasm run: agreeing lines give the table; one changed hash is an error naming the seed.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let native = dir.path().join("native.jsonl");
+    let n = native.to_str().expect("utf-8 path");
+    let run = logsim(&[
+        "bench", "sim", "--quick", "--seeds", "1", "--only", "swarm", "--out", n,
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let lines = std::fs::read_to_string(&native).expect("measurements");
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    assert!(lines.contains("\"group\":\"swarm\"") && lines.contains("\"seed\":1"));
+    let wasm = dir.path().join("wasm-node.jsonl");
+    let w = wasm.to_str().expect("utf-8 path");
+    std::fs::write(&wasm, lines.replace("\"native\"", "\"wasm-node\"")).expect("write");
+    let ok = logsim(&["bench", "sim", "--report", n, w]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let table = stdout(&ok);
+    assert!(table.contains("swarm          wasm-node"), "{table}");
+    assert!(table.contains("\"metric\":\"wasm_over_native\""), "{table}");
+    // Flip one hex digit of the wasm run's hash.
+    let mut changed = lines.replace("\"native\"", "\"wasm-node\"");
+    let start = changed.find("\"hash\":\"").expect("hash") + 8;
+    let digit = if &changed[start..start + 1] == "0" {
+        "1"
+    } else {
+        "0"
+    };
+    changed.replace_range(start..start + 1, digit);
+    std::fs::write(&wasm, changed).expect("write");
+    let bad = logsim(&["bench", "sim", "--report", n, w]);
+    assert!(!bad.status.success(), "a hash mismatch must fail");
+    assert!(
+        stderr(&bad).contains("trace hashes disagree for swarm seed 1"),
+        "{}",
+        stderr(&bad)
+    );
+    assert!(
+        !stdout(&bad).contains("events/s"),
+        "no figure is printed on a mismatch"
+    );
+}

@@ -5,5 +5,6 @@
 mod codec;
 mod drills;
 mod faults;
+mod firehose;
 mod partition_log;
 mod tidy;

@@ -78,6 +78,8 @@ fn steps(project: &Project, mode: Mode) -> Vec<Step> {
                 "logsim-www",
                 "-p",
                 "logsim-bench-idb",
+                "-p",
+                "logsim-bench-sim",
                 "--all-targets",
                 "--",
                 "-D",
@@ -93,6 +95,20 @@ fn steps(project: &Project, mode: Mode) -> Vec<Step> {
     steps.push(step(
         "test wasm32 node (logsim)",
         project.cargo(&["test", "--target", WASM, "-p", "logsim"]),
+    ));
+    // Determinism across targets: whole swarm runs in wasm32 (release, so 32 seeds of 45
+    // simulated seconds take about half a minute under Node) against the native golden hashes.
+    // The full 1,000-seed comparison is `cargo xtask bench sim --seeds 1000`.
+    steps.push(step(
+        "test wasm32 node (swarm hashes vs native)",
+        project.cargo(&[
+            "test",
+            "--release",
+            "--target",
+            WASM,
+            "-p",
+            "logsim-bench-sim",
+        ]),
     ));
     // run_in_browser tests: the runner drives headless Chromium through chromedriver, with the
     // quiet flags of browser/webdriver.json.

@@ -42,6 +42,9 @@ pub struct ProducerClient {
     next_send: SimTime,
     sent: u64,
     pub stopped: bool,
+    /// A firehose workload found `buffer.memory` full: it sends again when a response (or
+    /// the producer's own timer) frees room, not at a fixed instant.
+    blocked: bool,
     values: BTreeMap<RecordId, ValueId>,
     next_metadata_broker: u32,
     brokers: u32,
@@ -75,6 +78,7 @@ impl ProducerClient {
             next_send: SimTime::from_millis(1),
             sent: 0,
             stopped: false,
+            blocked: false,
             values: BTreeMap::new(),
             next_metadata_broker: index % brokers.max(1),
             brokers,
@@ -98,7 +102,7 @@ impl ProducerClient {
         let mut next = self.producer.poll_timeout(now, &self.metadata);
         // Without metadata the workload waits for it: only the metadata retry wakes us.
         let has_metadata = self.metadata.partition_count(&self.spec.topic).is_some();
-        if has_metadata && self.wants_to_send(self.next_send.max(now)) {
+        if has_metadata && !self.blocked && self.wants_to_send(self.next_send.max(now)) {
             let at = self.next_send.max(now);
             next = Some(next.map_or(at, |n| n.min(at)));
         }
@@ -152,6 +156,7 @@ impl ProducerClient {
         {
             self.request_metadata(now, out);
         }
+        self.blocked = false;
         while self.wants_to_send(now) && now >= self.next_send {
             if self.metadata.partition_count(&self.spec.topic).is_none() {
                 break;
@@ -160,7 +165,12 @@ impl ProducerClient {
             let value = value_id(self.index, sequence);
             let key = (self.spec.keys > 0)
                 .then(|| format!("k{}", self.rng.below(u64::from(self.spec.keys))).into_bytes());
-            let text = value.0.to_string();
+            let mut text = value.0.to_string();
+            if let Some(width) = self.spec.value_bytes {
+                // Zero-padded to the record size; the id stays parseable (leading zeros).
+                let pad = (width as usize).saturating_sub(text.len());
+                text.insert_str(0, &"0".repeat(pad));
+            }
             let mut record =
                 ProducerRecord::new(&self.spec.topic, key.as_deref(), Some(text.as_bytes()));
             if self.clock_skew_ms != 0 {
@@ -172,10 +182,18 @@ impl ProducerClient {
                     self.values.insert(handle.record_id, value);
                     self.sent += 1;
                 }
+                Err(_) if self.spec.is_firehose() => {
+                    // KafkaProducer.send blocks here (max.block.ms) until memory frees.
+                    self.blocked = true;
+                    break;
+                }
                 Err(e) => {
                     self.lines.push(format!("send refused: {e:?}"));
                     break;
                 }
+            }
+            if self.spec.is_firehose() {
+                continue;
             }
             let wait = self
                 .rng

@@ -130,7 +130,9 @@ pub struct ProducerSpec {
     pub topic: String,
     #[serde(default)]
     pub config: ProducerConfig,
-    /// One record every `interval_ms_min..=interval_ms_max` (uniform, seeded).
+    /// One record every `interval_ms_min..=interval_ms_max` (uniform, seeded). Both 0 is a
+    /// firehose: the workload sends back to back until `buffer.memory` is full, then waits for
+    /// a response to free it, as `KafkaProducer.send` blocks (the producer-perf-test pattern).
     #[serde(default = "default_interval_min")]
     pub interval_ms_min: u64,
     #[serde(default = "default_interval_max")]
@@ -143,6 +145,22 @@ pub struct ProducerSpec {
     pub records_max: Option<u64>,
     #[serde(default)]
     pub stop_ms: Option<u64>,
+    /// Record value size in bytes: the value's decimal id left-padded with `0` to this length
+    /// (so consumers still read the id). Unset: the bare decimal id, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_bytes: Option<u32>,
+}
+
+/// The longest decimal value id (`u64::MAX`), the least a padded value can hold.
+pub const VALUE_BYTES_MIN: u32 = 20;
+/// The largest padded value a scenario may ask for.
+pub const VALUE_BYTES_MAX: u32 = 1_048_576;
+
+impl ProducerSpec {
+    /// Whether the workload sends back to back (`interval_ms_min = interval_ms_max = 0`).
+    pub fn is_firehose(&self) -> bool {
+        self.interval_ms_max == 0
+    }
 }
 
 fn default_interval_min() -> u64 {
@@ -403,10 +421,19 @@ impl ClusterScenario {
             p.config
                 .validate()
                 .map_err(|e| format!("producer {i}: {e}"))?;
-            if p.interval_ms_min == 0 || p.interval_ms_min > p.interval_ms_max {
+            let firehose = p.interval_ms_min == 0 && p.interval_ms_max == 0;
+            let paced = p.interval_ms_min >= 1 && p.interval_ms_min <= p.interval_ms_max;
+            if !(firehose || paced) {
                 return Err(format!(
-                    "producer {i}: need 1 <= interval_ms_min <= interval_ms_max"
+                    "producer {i}: need 1 <= interval_ms_min <= interval_ms_max, or both 0 (firehose)"
                 ));
+            }
+            if let Some(n) = p.value_bytes {
+                if !(VALUE_BYTES_MIN..=VALUE_BYTES_MAX).contains(&n) {
+                    return Err(format!(
+                        "producer {i}: value_bytes = {n}: expected {VALUE_BYTES_MIN}..={VALUE_BYTES_MAX}"
+                    ));
+                }
             }
         }
         for (i, c) in self.consumers.iter().enumerate() {

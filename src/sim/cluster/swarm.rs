@@ -60,6 +60,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
                 keys: rng.range_inclusive(0, 6) as u32,
                 records_max: None,
                 stop_ms: Some(SAFETY_PHASE_MS + LIVENESS_PHASE_MS - DRAIN_MS),
+                value_bytes: None,
             }
         })
         .collect();

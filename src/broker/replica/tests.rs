@@ -535,63 +535,42 @@ fn r4_rejoins_only_after_catching_up_to_the_high_watermark() {
 }
 
 /// KIP-903: an ISR proposal names the broker epoch each follower fetched with, so the
-/// controller can refuse a member that has restarted since (INELIGIBLE_REPLICA).
+/// controller can refuse a member that has restarted since (INELIGIBLE_REPLICA). A fetch
+/// without an epoch (an unregistered broker) leaves it unknown, as Kafka's -1 does.
 #[test]
 fn r4_isr_proposals_carry_the_broker_epoch_each_follower_fetched_with() {
-    let mut c = Cluster::with(&[1, 2], &[1], |_| ReplicaConfig::default());
-    c.produce(at(0), Acks::One, "m0");
-    let mut request = c.r(2).next_fetch_request().unwrap();
-    request.replica_epoch = Some(crate::protocol::BrokerEpoch(41));
-    let response = c
-        .leader_mut()
-        .handle_follower_fetch(at(1), &request)
-        .unwrap();
-    c.replicas
-        .get_mut(&2)
-        .unwrap()
-        .handle_fetch_response(at(1), &request, response)
-        .unwrap();
-    c.collect(at(1));
-    c.fetch(at(2), 2);
-    let proposal = c
-        .outputs
-        .iter()
-        .find_map(|(_, o)| match o {
-            ReplicaOutput::AlterPartition(a) => Some(a.clone()),
-            _ => None,
-        })
-        .expect("the caught-up follower is proposed");
+    let proposal_after = |epochs: [Option<i64>; 2]| {
+        let mut c = Cluster::with(&[1, 2], &[1], |_| ReplicaConfig::default());
+        c.produce(at(0), Acks::One, "m0");
+        for (t, epoch) in (1..).zip(epochs) {
+            let mut request = c.r(2).next_fetch_request().unwrap();
+            request.replica_epoch = epoch.map(crate::protocol::BrokerEpoch);
+            let response = c
+                .leader_mut()
+                .handle_follower_fetch(at(t), &request)
+                .unwrap();
+            c.replicas
+                .get_mut(&2)
+                .unwrap()
+                .handle_fetch_response(at(t), &request, response)
+                .unwrap();
+            c.collect(at(t));
+        }
+        c.outputs
+            .iter()
+            .find_map(|(_, o)| match o {
+                ReplicaOutput::AlterPartition(a) => Some(a.clone()),
+                _ => None,
+            })
+            .expect("the caught-up follower is proposed")
+    };
+    let proposal = proposal_after([Some(41), Some(41)]);
     assert_eq!(proposal.new_isr, vec![b(1), b(2)]);
-    // The later fetch carried no epoch (the harness does not stamp one): unknown again.
-    assert!(proposal.new_isr_epochs.is_empty(), "{proposal:?}");
-    let mut c = Cluster::with(&[1, 2], &[1], |_| ReplicaConfig::default());
-    c.produce(at(0), Acks::One, "m0");
-    for t in 1..3 {
-        let mut request = c.r(2).next_fetch_request().unwrap();
-        request.replica_epoch = Some(crate::protocol::BrokerEpoch(41));
-        let response = c
-            .leader_mut()
-            .handle_follower_fetch(at(t), &request)
-            .unwrap();
-        c.replicas
-            .get_mut(&2)
-            .unwrap()
-            .handle_fetch_response(at(t), &request, response)
-            .unwrap();
-        c.collect(at(t));
-    }
-    let proposal = c
-        .outputs
-        .iter()
-        .find_map(|(_, o)| match o {
-            ReplicaOutput::AlterPartition(a) => Some(a.clone()),
-            _ => None,
-        })
-        .expect("the caught-up follower is proposed");
     assert_eq!(
         proposal.new_isr_epochs,
         BTreeMap::from([(b(2), crate::protocol::BrokerEpoch(41))])
     );
+    assert!(proposal_after([Some(41), None]).new_isr_epochs.is_empty());
 }
 
 #[test]

@@ -49,6 +49,12 @@ pub struct ProducerClient {
     next_metadata_broker: u32,
     brokers: u32,
     metadata_requested_at: Option<SimTime>,
+    /// When the last metadata request went out: refreshes are at least `retry.backoff.ms`
+    /// apart (Kafka's metadata refresh backoff), so an answer that still lacks a leader, or a
+    /// duplicated answer, cannot start a request-answer loop with no time between.
+    metadata_last_sent: Option<SimTime>,
+    /// The producer asked for fresh metadata while the backoff held.
+    metadata_refresh_wanted: bool,
     pub lines: Vec<String>,
     /// How far this client's wall clock is off the true time (a clock-skew fault): its records'
     /// CreateTime timestamps read that clock.
@@ -83,6 +89,8 @@ impl ProducerClient {
             next_metadata_broker: index % brokers.max(1),
             brokers,
             metadata_requested_at: None,
+            metadata_last_sent: None,
+            metadata_refresh_wanted: false,
             lines: Vec::new(),
             clock_skew_ms: 0,
             errors_seen: BTreeMap::new(),
@@ -109,11 +117,15 @@ impl ProducerClient {
         if let Some(at) = self.metadata_requested_at {
             let retry = at.saturating_add(SimDuration::from_millis(1000));
             next = Some(next.map_or(retry, |n| n.min(retry)));
-        }
-        if self.missing_leader() {
+        } else if self.missing_leader() || self.metadata_refresh_wanted {
+            let wait = if self.metadata_refresh_wanted {
+                self.metadata_backoff()
+            } else {
+                SimDuration::from_millis(500)
+            };
             let retry = self
-                .metadata_requested_at
-                .map_or(now, |at| at.saturating_add(SimDuration::from_millis(500)));
+                .metadata_last_sent
+                .map_or(now, |at| at.saturating_add(wait));
             next = Some(next.map_or(retry, |n| n.min(retry)));
         }
         next.map(|n| n.max(now))
@@ -124,6 +136,8 @@ impl ProducerClient {
         let broker = NodeId(self.next_metadata_broker % self.brokers + 1);
         self.next_metadata_broker = self.next_metadata_broker.wrapping_add(1);
         self.metadata_requested_at = Some(now);
+        self.metadata_last_sent = Some(now);
+        self.metadata_refresh_wanted = false;
         out.push((
             self.node,
             broker,
@@ -131,6 +145,10 @@ impl ProducerClient {
                 topic: self.spec.topic.clone(),
             },
         ));
+    }
+
+    fn metadata_backoff(&self) -> SimDuration {
+        SimDuration::from_millis(self.producer.config().retry_backoff_ms.max(1))
     }
 
     /// Whether some partition of the topic has no known leader: Kafka's producer keeps
@@ -145,14 +163,18 @@ impl ProducerClient {
     }
 
     pub fn on_timer(&mut self, now: SimTime, out: &mut Vec<(NodeId, NodeId, Msg)>) {
-        let refresh_due = self
+        self.metadata_refresh_wanted |= self.producer.take_metadata_refresh_request();
+        let since_last = |wait: SimDuration| {
+            self.metadata_last_sent
+                .is_none_or(|at| now >= at.saturating_add(wait))
+        };
+        let idle = self.metadata_requested_at.is_none();
+        let timed_out = self
             .metadata_requested_at
-            .is_none_or(|at| now >= at.saturating_add(SimDuration::from_millis(500)));
-        if (self.missing_leader() && refresh_due)
-            || self.producer.take_metadata_refresh_request()
-            || self
-                .metadata_requested_at
-                .is_some_and(|at| now >= at.saturating_add(SimDuration::from_millis(1000)))
+            .is_some_and(|at| now >= at.saturating_add(SimDuration::from_millis(1000)));
+        if timed_out
+            || (idle && self.missing_leader() && since_last(SimDuration::from_millis(500)))
+            || (idle && self.metadata_refresh_wanted && since_last(self.metadata_backoff()))
         {
             self.request_metadata(now, out);
         }
@@ -403,6 +425,7 @@ pub struct ConsumerClient {
     brokers: u32,
     next_metadata_broker: u32,
     metadata_requested_at: Option<SimTime>,
+    metadata_last_sent: Option<SimTime>,
     /// Per partition, the highest offset an OFFSET_OUT_OF_RANGE reset jumped forward to: the
     /// records below it that this consumer had not read were deleted before it could (D19).
     pub reset_forward_to: BTreeMap<TopicPartition, Offset>,
@@ -425,6 +448,7 @@ impl ConsumerClient {
             brokers,
             next_metadata_broker: index % brokers.max(1),
             metadata_requested_at: None,
+            metadata_last_sent: None,
             reset_forward_to: BTreeMap::new(),
             log_truncations: Vec::new(),
             paused: false,
@@ -451,15 +475,21 @@ impl ConsumerClient {
     }
 
     fn request_metadata(&mut self, now: SimTime, out: &mut Vec<(NodeId, NodeId, Msg)>) {
+        // One request at a time, and at least `retry.backoff.ms` (100 ms) between requests even
+        // once answered: an answer still lacking a leader must not start a loop with no pause.
         if self
             .metadata_requested_at
             .is_some_and(|at| now < at.saturating_add(SimDuration::from_millis(500)))
+            || self
+                .metadata_last_sent
+                .is_some_and(|at| now < at.saturating_add(SimDuration::from_millis(100)))
         {
             return;
         }
         let broker = NodeId(self.next_metadata_broker % self.brokers + 1);
         self.next_metadata_broker = self.next_metadata_broker.wrapping_add(1);
         self.metadata_requested_at = Some(now);
+        self.metadata_last_sent = Some(now);
         out.push((
             self.node,
             broker,

@@ -178,8 +178,15 @@ impl Policy {
             })
     }
 
-    /// Why a value at several offsets is legal.
-    pub fn duplicate_legal_because(&self, producer: Option<u32>) -> Option<String> {
+    /// Why a value at several offsets of `partition` is legal: its producer retried without
+    /// idempotence, or the partition lost records in a way that also loses the leader's
+    /// producer state, so an idempotent retry of a committed but unanswered batch is accepted
+    /// as new (a leader without state for a producer takes any sequence).
+    pub fn duplicate_legal_because(
+        &self,
+        producer: Option<u32>,
+        partition: &TopicPartition,
+    ) -> Option<String> {
         producer
             .and_then(|p| self.producer(p))
             .filter(|p| p.retries_without_idempotence)
@@ -187,6 +194,11 @@ impl Policy {
                 "producer {} retried without enable.idempotence, so a retry after a lost response writes the record again",
                 p.producer
             ))
+            .or_else(|| {
+                self.partition(partition).loss_reason().map(|why| {
+                    format!("the leader lost the producer's state with its records, so a retry was taken as new: {why}")
+                })
+            })
     }
 
     /// Why a producer's later send landing below an earlier one is legal.
@@ -276,7 +288,8 @@ struct PartitionFacts {
 pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> CheckReport {
     let mut facts: BTreeMap<TopicPartition, PartitionFacts> = BTreeMap::new();
     let mut report = CheckReport::default();
-    // Values are unique per send, so every value read or acknowledged names its producer.
+    // Values are unique per send; a completed send names its value's producer (a value read
+    // whose send never completed has none here and is judged strictly).
     let mut producer_of: BTreeMap<ValueId, u32> = BTreeMap::new();
     for op in history {
         if let Op::Send {
@@ -361,7 +374,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                     None,
                     Some(*value),
                     format!("value {} appears at offsets [{}]", value.0, list.join(", ")),
-                    policy.duplicate_legal_because(producer_of.get(value).copied()),
+                    policy.duplicate_legal_because(producer_of.get(value).copied(), tp),
                 );
             }
         }
@@ -586,6 +599,13 @@ mod tests {
             ..Policy::default()
         };
         assert_eq!(kinds(&check(&h, &other, true)), vec![("duplicate", false)]);
+        // An unclean election loses the leader's producer state too: an idempotent retry of
+        // a committed, unanswered batch is taken as new.
+        let unclean = with_partition(PartitionPolicy {
+            unclean_election: true,
+            ..PartitionPolicy::strict(tp())
+        });
+        assert_eq!(kinds(&check(&h, &unclean, true)), vec![("duplicate", true)]);
     }
 
     #[test]

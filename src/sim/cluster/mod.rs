@@ -42,8 +42,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 // Node ids: the controller is 0, brokers 1..=n, producers from 1000, consumers from 2000.
 const TRACE_RECENT_MAX: u32 = 400;
-/// The metadata log is compacted when it reaches this many records (and then at twice what
-/// compaction left).
+/// The metadata log is compacted when it reaches this many records; afterwards the threshold is
+/// twice what compaction left, never lower than before.
 const METADATA_LOG_COMPACT_AT: usize = 4096;
 
 /// A scheduled event. Deliveries are boxed: messages are large and the queue moves entries.
@@ -1328,7 +1328,8 @@ impl ClusterSim {
                     .map_or(log_start, |(_, _, upto)| *upto);
                 let upto = hw.min(replica.log_end_offset());
                 let start = since.max(log_start).max(replica.log_start_offset());
-                now_checked.insert(key, (leader, row.leader_epoch, upto.max(since)));
+                // A member whose log end fell below the mark truncated: check its refetch again.
+                now_checked.insert(key, (leader, row.leader_epoch, upto));
                 if start >= upto {
                     continue;
                 }

@@ -35,3 +35,16 @@ pub enum Op {
         records: Vec<(Offset, ValueId)>,
     },
 }
+
+impl Op {
+    /// Whether this is a send the broker acknowledged.
+    pub fn is_acked_send(&self) -> bool {
+        matches!(
+            self,
+            Op::Send {
+                outcome: SendOutcome::Acked(_),
+                ..
+            }
+        )
+    }
+}

@@ -28,6 +28,15 @@ fn scenarios() -> Vec<(PathBuf, ClusterScenario)> {
         .collect()
 }
 
+/// The scenario file of the drill library with this name.
+fn scenario_named(file: &str) -> ClusterScenario {
+    scenarios()
+        .into_iter()
+        .find(|(p, _)| p.ends_with(file))
+        .unwrap_or_else(|| panic!("scenarios/{file}"))
+        .1
+}
+
 fn run(scenario: ClusterScenario, seed: u64) -> ClusterSim {
     let mut sim = ClusterSim::new(scenario, seed).expect("valid scenario");
     sim.run_to_end().expect("runs");
@@ -55,10 +64,7 @@ fn every_drill_shows_its_expected_outcome() {
 #[test]
 fn the_same_seed_gives_the_same_trace() {
     // A short drill with network faults, so the seed decides many draws.
-    let (_, scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("d7-retries-without-idempotence.json"))
-        .expect("D7");
+    let scenario = scenario_named("d7-retries-without-idempotence.json");
     let a = run(scenario.clone(), 11).trace_hash();
     let b = run(scenario.clone(), 11).trace_hash();
     let c = run(scenario, 12).trace_hash();
@@ -68,10 +74,7 @@ fn the_same_seed_gives_the_same_trace() {
 
 #[test]
 fn acks_all_with_min_isr_2_survives_several_seeds() {
-    let (_, scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("d1-acks-all-safe.json"))
-        .expect("the safe drill");
+    let scenario = scenario_named("d1-acks-all-safe.json");
     for seed in 1..=2 {
         let sim = run(scenario.clone(), seed);
         let report = judge(&sim, true);
@@ -92,10 +95,7 @@ fn acks_all_with_min_isr_2_survives_several_seeds() {
 /// producer had used acks=all with min.insync.replicas=2 and clean elections is full of bugs.
 #[test]
 fn the_same_loss_is_a_bug_under_a_configuration_that_forbids_it() {
-    let (_, scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("d1-acks1-leader-crash.json"))
-        .expect("D1");
+    let scenario = scenario_named("d1-acks1-leader-crash.json");
     let sim = run(scenario, 7);
     let legal = policy_for(&sim);
     assert_eq!(legal.producers[0].acks, 1);
@@ -110,10 +110,7 @@ fn the_same_loss_is_a_bug_under_a_configuration_that_forbids_it() {
 /// retention deleted: the same history without that knowledge is full of lost writes.
 #[test]
 fn retention_skips_are_legal_only_below_the_reset_point() {
-    let (_, scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("d19-retention-before-consumption.json"))
-        .expect("D19");
+    let scenario = scenario_named("d19-retention-before-consumption.json");
     let seed = scenario.seed.unwrap_or(1);
     let sim = run(scenario, seed);
     let legal = policy_for(&sim);
@@ -141,10 +138,7 @@ fn retention_skips_are_legal_only_below_the_reset_point() {
 /// same run deletes nothing.
 #[test]
 fn a_skewed_broker_clock_loses_unread_records_to_retention() {
-    let (_, scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("clock-skew-retention.json"))
-        .expect("the clock-skew retention drill");
+    let scenario = scenario_named("clock-skew-retention.json");
     let seed = scenario.seed.unwrap_or(1);
     let skewed = run(scenario.clone(), seed);
     assert!(!skewed.retention_resets().is_empty());
@@ -162,10 +156,7 @@ fn a_skewed_broker_clock_loses_unread_records_to_retention() {
 /// it was stopped.
 #[test]
 fn the_paused_leader_rejoins_under_a_new_leader() {
-    let (_, scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("pause-leader.json"))
-        .expect("the pause drill");
+    let scenario = scenario_named("pause-leader.json");
     let paused = scenario
         .steps
         .iter()
@@ -191,10 +182,7 @@ fn the_paused_leader_rejoins_under_a_new_leader() {
 fn d4_consumer_detects_the_truncation_and_rewinds_to_the_divergence_point() {
     use logsim::sim::cluster::clients::TruncationOutcome;
     use logsim::sim::history::Op;
-    let (_, scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("d4-unclean-election.json"))
-        .expect("D4");
+    let scenario = scenario_named("d4-unclean-election.json");
     let seed = scenario.seed.unwrap_or(1);
     let sim = run(scenario, seed);
     assert!(!sim.unclean_elections().is_empty());
@@ -253,10 +241,7 @@ fn d4_with_auto_offset_reset_none_raises_log_truncation_exception() {
     use logsim::sim::cluster::clients::TruncationOutcome;
     use logsim::sim::cluster::scenario::AutoOffsetReset;
     use logsim::sim::history::Op;
-    let (_, mut scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("d4-unclean-election.json"))
-        .expect("D4");
+    let mut scenario = scenario_named("d4-unclean-election.json");
     scenario.consumers[0].auto_offset_reset = AutoOffsetReset::None;
     let seed = scenario.seed.unwrap_or(1);
     let sim = run(scenario, seed);
@@ -318,10 +303,7 @@ fn the_documented_example_scenario_runs_as_documented() {
 /// hands every partition back to its first assigned replica; without it, t-0 stays moved.
 #[test]
 fn preferred_leader_election_returns_leadership() {
-    let (_, scenario) = scenarios()
-        .into_iter()
-        .find(|(p, _)| p.ends_with("preferred-leader-returns.json"))
-        .expect("the scenario");
+    let scenario = scenario_named("preferred-leader-returns.json");
     let preferred_everywhere = |sim: &ClusterSim| {
         sim.controller()
             .describe()

@@ -9,7 +9,6 @@ use logsim::client::producer::{Acks, ProducerConfig};
 use logsim::ids::{Offset, PartitionIndex, TopicPartition};
 use logsim::sim::cluster::scenario::{ClusterScenario, ProducerSpec, TopicSpec};
 use logsim::sim::cluster::ClusterSim;
-use logsim::sim::history::{Op, SendOutcome};
 use std::collections::BTreeSet;
 
 const RECORDS: u64 = 4_000;
@@ -53,18 +52,7 @@ fn firehose_scenario(interval_ms: u64) -> ClusterScenario {
 }
 
 fn acked(sim: &ClusterSim) -> u64 {
-    sim.history()
-        .iter()
-        .filter(|op| {
-            matches!(
-                op,
-                Op::Send {
-                    outcome: SendOutcome::Acked(_),
-                    ..
-                }
-            )
-        })
-        .count() as u64
+    sim.history().iter().filter(|op| op.is_acked_send()).count() as u64
 }
 
 #[test]

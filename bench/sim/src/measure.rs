@@ -5,7 +5,6 @@
 use crate::cases::Case;
 use crate::kernel::bare_kernel;
 use logsim::sim::cluster::ClusterSim;
-use logsim::sim::history::{Op, SendOutcome};
 use logsim::time::SimTime;
 use serde::{Deserialize, Serialize};
 
@@ -57,19 +56,7 @@ pub fn measure(
     // black_box: the checksum is "used", so the kernel cannot be optimised away.
     std::hint::black_box(bare_kernel(std::hint::black_box(&times)));
     let bare_ms = clock() - started;
-    let acked = sim
-        .history()
-        .iter()
-        .filter(|op| {
-            matches!(
-                op,
-                Op::Send {
-                    outcome: SendOutcome::Acked(_),
-                    ..
-                }
-            )
-        })
-        .count() as u64;
+    let acked = sim.history().iter().filter(|op| op.is_acked_send()).count() as u64;
     Ok(Measurement {
         implementation: implementation.to_owned(),
         rep,

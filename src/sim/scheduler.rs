@@ -1,6 +1,11 @@
 //! The event queue: events ordered by (time, sequence). The sequence number is assigned at
 //! scheduling, so two events due at the same instant run in the order they were scheduled, on
 //! every target. The queue is bounded by `limits::SIM_QUEUE_MAX`.
+//!
+//! A second class of events, scheduled with `schedule_first`, runs before every ordinary event
+//! due at the same instant (and in the order they were scheduled among themselves): scenario
+//! steps use it, so a step added while the run is under way (the app's fault buttons) lands in
+//! the same place in the order as the same step written in the scenario file from the start.
 
 use crate::limits::SIM_QUEUE_MAX;
 use crate::time::SimTime;
@@ -19,6 +24,10 @@ pub struct EventKey {
 pub struct Scheduler<E> {
     now: SimTime,
     next_sequence: u64,
+    /// The next sequence of a `schedule_first` event: they count up from 0, below
+    /// `ORDINARY_SEQUENCE_BASE`, so they sort before ordinary events due at the same time.
+    #[serde(default)]
+    next_first_sequence: u64,
     // A BTreeMap keyed by (due, sequence) is both the priority queue and a serde-friendly,
     // deterministic structure (a session snapshot stores it as is).
     #[serde(with = "queue_as_vec")]
@@ -28,11 +37,16 @@ pub struct Scheduler<E> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueFull;
 
+/// Ordinary events' sequence numbers start here; `schedule_first` events take the numbers
+/// below it (2^62 of them: more than any run can schedule).
+pub const ORDINARY_SEQUENCE_BASE: u64 = 1 << 62;
+
 impl<E> Default for Scheduler<E> {
     fn default() -> Self {
         Scheduler {
             now: SimTime::ZERO,
-            next_sequence: 0,
+            next_sequence: ORDINARY_SEQUENCE_BASE,
+            next_first_sequence: 0,
             queue: BTreeMap::new(),
         }
     }
@@ -69,6 +83,23 @@ impl<E> Scheduler<E> {
         Ok(key)
     }
 
+    /// Schedules `event` at `due` ahead of every ordinary event due at that instant, after the
+    /// `schedule_first` events already there.
+    pub fn schedule_first(&mut self, due: SimTime, event: E) -> Result<EventKey, QueueFull> {
+        if self.queue.len() as u32 >= SIM_QUEUE_MAX
+            || self.next_first_sequence >= ORDINARY_SEQUENCE_BASE
+        {
+            return Err(QueueFull);
+        }
+        let key = EventKey {
+            due: due.max(self.now),
+            sequence: self.next_first_sequence,
+        };
+        self.next_first_sequence += 1;
+        self.queue.insert(key, event);
+        Ok(key)
+    }
+
     /// The due time of the next event, if any.
     pub fn peek_due(&self) -> Option<SimTime> {
         self.queue.keys().next().map(|k| k.due)
@@ -84,7 +115,12 @@ impl<E> Scheduler<E> {
                 key.due, self.now
             ));
         }
-        if let Some(key) = self.queue.keys().find(|k| k.sequence >= self.next_sequence) {
+        if let Some(key) = self.queue.keys().find(|k| {
+            k.sequence >= self.next_sequence
+                || (self.next_sequence >= ORDINARY_SEQUENCE_BASE
+                    && k.sequence < ORDINARY_SEQUENCE_BASE
+                    && k.sequence >= self.next_first_sequence)
+        }) {
             return Err(format!(
                 "event sequence {} is not below the next sequence {}",
                 key.sequence, self.next_sequence
@@ -148,6 +184,21 @@ mod tests {
         let order: Vec<&str> = std::iter::from_fn(|| s.pop().map(|(_, e)| e)).collect();
         assert_eq!(order, vec!["a", "b", "c"]);
         assert_eq!(s.now(), SimTime(10));
+    }
+
+    #[test]
+    fn first_events_run_before_ordinary_ones_due_at_the_same_time() {
+        let mut s = Scheduler::new();
+        s.schedule(SimTime(10), "ordinary-1").unwrap();
+        s.schedule_first(SimTime(10), "first-1").unwrap();
+        s.schedule(SimTime(5), "early").unwrap();
+        s.schedule_first(SimTime(10), "first-2").unwrap();
+        s.schedule(SimTime(10), "ordinary-2").unwrap();
+        let order: Vec<&str> = std::iter::from_fn(|| s.pop().map(|(_, e)| e)).collect();
+        assert_eq!(
+            order,
+            vec!["early", "first-1", "first-2", "ordinary-1", "ordinary-2"]
+        );
     }
 
     #[test]

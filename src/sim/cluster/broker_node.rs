@@ -62,12 +62,14 @@ pub struct BrokerTimings {
 const REPLICA_FETCH_BACKOFF_MS: u64 = 1000;
 
 /// One log's standing against its flush policy, and the log end offset it last counted from.
+#[derive(Clone)]
 struct LogFlush {
     state: FlushState,
     counted_end_offset: Offset,
 }
 
 /// A client's produce request waiting for its partitions' answers (acks=all parks some).
+#[derive(Clone)]
 struct PendingProduce {
     client: NodeId,
     request_id: crate::client::producer::RequestId,
@@ -81,6 +83,7 @@ struct PendingProduce {
 /// duplicate append still goes to the produce purgatory with the original batch's offsets, it
 /// is answered only once the high watermark passes the original batch (or it times out), never
 /// before: an acknowledgement of an uncommitted duplicate could be lost in a failover.
+#[derive(Clone)]
 struct DuplicateWait {
     key: u64,
     slot: u32,
@@ -91,6 +94,7 @@ struct DuplicateWait {
 }
 
 /// A follower fetch the leader holds until data arrives or `replica.fetch.wait.max.ms`.
+#[derive(Clone)]
 struct ParkedFetch {
     follower: BrokerId,
     correlation: u64,
@@ -99,6 +103,7 @@ struct ParkedFetch {
     deadline: SimTime,
 }
 
+#[derive(Clone)]
 pub struct BrokerNode {
     pub id: BrokerId,
     pub alive: bool,

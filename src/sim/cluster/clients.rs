@@ -30,6 +30,7 @@ fn value_id(client: u32, sequence: u64) -> ValueId {
     ValueId((u64::from(client) + 1) << 32 | (sequence & 0xFFFF_FFFF))
 }
 
+#[derive(Clone)]
 pub struct ProducerClient {
     pub node: NodeId,
     index: u32,
@@ -415,6 +416,7 @@ pub enum TruncationOutcome {
 /// the leader epochs metadata names (stale answers ignored), fetches with
 /// `current_leader_epoch`, and validates its position after every leader change with
 /// OffsetsForLeaderEpoch (KIP-320, Kafka's `SubscriptionState.maybeCompleteValidation`).
+#[derive(Clone)]
 pub struct ConsumerClient {
     pub node: NodeId,
     index: u32,

@@ -47,6 +47,7 @@ const TRACE_RECENT_MAX: u32 = 400;
 const METADATA_LOG_COMPACT_AT: usize = 4096;
 
 /// A scheduled event. Deliveries are boxed: messages are large and the queue moves entries.
+#[derive(Clone)]
 enum Event {
     Deliver(Box<Delivery<Msg>>),
     Wake(NodeId),
@@ -63,7 +64,7 @@ enum Event {
 
 /// A stopped (SIGSTOP) broker: what reached it waits in order, as in its sockets' buffers, and
 /// what its blocked handler was about to send waits too.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Paused {
     inbox: Vec<(NodeId, Msg)>,
     outbox: Vec<(NodeId, Msg)>,
@@ -78,6 +79,7 @@ pub struct Violation {
     pub detail: String,
 }
 
+#[derive(Clone)]
 pub struct ClusterSim {
     scenario: ClusterScenario,
     seed: u64,
@@ -239,10 +241,12 @@ impl ClusterSim {
         }
         self.send_all(now, out)?;
         // Topics are created once the brokers had time to register and be unfenced.
+        // Steps run first among the events of their millisecond, so a step added later with
+        // `add_step` runs exactly where it would have run had the file held it from the start.
         for (i, step) in self.scenario.steps.iter().enumerate() {
             let at = SimTime::from_millis(step.at_ms);
             self.scheduler
-                .schedule(at, Event::Step(i as u32))
+                .schedule_first(at, Event::Step(i as u32))
                 .map_err(|_| SimError::Config("event queue full".into()))?;
         }
         self.scheduler
@@ -369,6 +373,31 @@ impl ClusterSim {
             .collect();
         all.sort_by_key(|t| (t.at, t.consumer));
         all
+    }
+
+    /// Adds a step to the running scenario, as an operator acting on the cluster now would.
+    /// It must be due after the current instant: the run then continues exactly as a fresh run
+    /// of the scenario with this step in its file would (steps run first in their millisecond),
+    /// which is what lets the app export what a user did as a scenario file.
+    pub fn add_step(&mut self, step: scenario::Step) -> Result<(), SimError> {
+        let at = SimTime::from_millis(step.at_ms);
+        if at <= self.scheduler.now() {
+            return Err(SimError::Config(format!(
+                "a step at {} ms is not after the current time {}",
+                step.at_ms,
+                self.scheduler.now()
+            )));
+        }
+        let mut scenario = self.scenario.clone();
+        scenario.steps.push(step);
+        scenario.validate().map_err(SimError::Config)?;
+        let index = u32::try_from(scenario.steps.len() - 1)
+            .map_err(|_| SimError::Config("too many steps".into()))?;
+        self.scheduler
+            .schedule_first(at, Event::Step(index))
+            .map_err(|_| SimError::Config("event queue full".into()))?;
+        self.scenario = scenario;
+        Ok(())
     }
 
     /// Runs until simulated time passes the scenario's duration (or the queue empties).

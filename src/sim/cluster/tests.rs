@@ -94,3 +94,60 @@ fn a_compacted_metadata_log_still_gives_every_broker_the_controllers_view() {
         assert!(!report.failed(), "seed {seed}: {:?}", report.report.unmet);
     }
 }
+
+/// The app's fault buttons add steps to a running simulation, and its exported scenario file
+/// must replay to the same trace: a step added live runs exactly where the same step written in
+/// the file from the start runs. A clone taken mid-run (the app's rewind checkpoints) continues
+/// exactly as the original.
+#[test]
+fn a_step_added_mid_run_replays_like_the_same_step_in_the_file() {
+    use super::scenario::{Action, Step};
+    for seed in [3, 7] {
+        let scenario = swarm_scenario(seed);
+        let mut live = ClusterSim::new(scenario.clone(), seed).expect("valid");
+        while live.now() < SimTime::from_millis(4_000) {
+            live.step().expect("steps");
+        }
+        let checkpoint = live.clone();
+        let at_ms = live.now().as_millis() as u64 + 1;
+        let steps = [
+            Step {
+                at_ms,
+                action: Action::CrashBroker {
+                    broker: 1,
+                    power_loss: false,
+                    torn_write: false,
+                },
+            },
+            Step {
+                at_ms: at_ms + 2_000,
+                action: Action::RestartBroker { broker: 1 },
+            },
+        ];
+        for step in &steps {
+            live.add_step(step.clone()).expect("a step in the future");
+        }
+        let stale = Step {
+            at_ms: 1_000,
+            action: Action::Heal,
+        };
+        assert!(
+            live.add_step(stale).is_err(),
+            "a step in the past is refused"
+        );
+        live.run_to_end().expect("runs");
+
+        let mut from_file = scenario.clone();
+        from_file.steps.extend(steps.iter().cloned());
+        let mut replay = ClusterSim::new(from_file, seed).expect("valid");
+        replay.run_to_end().expect("runs");
+        assert_eq!(live.trace_hash(), replay.trace_hash(), "seed {seed}");
+        assert_eq!(live.steps(), replay.steps(), "seed {seed}");
+
+        let mut resumed = checkpoint.clone();
+        let mut original = checkpoint;
+        resumed.run_to_end().expect("runs");
+        original.run_to_end().expect("runs");
+        assert_eq!(resumed.trace_hash(), original.trace_hash(), "seed {seed}");
+    }
+}

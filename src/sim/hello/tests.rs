@@ -128,6 +128,7 @@ fn tampered_sessions_are_refused_not_run() {
     };
     // A queued event for a partition the topic does not have.
     let mut value: serde_json::Value = serde_json::from_str(&session).unwrap();
+    value["scheduler"]["next_first_sequence"] = serde_json::json!(1);
     let queue = value["scheduler"]["queue"].as_array_mut().unwrap();
     queue.push(serde_json::json!([
         {"due": 9_000_000_000u64, "sequence": 0},

@@ -352,6 +352,16 @@ impl Network {
         Ok(())
     }
 
+    /// Directed links that carry nothing now, as (from, to), in order.
+    pub fn blocked_links(&self) -> impl Iterator<Item = (NodeId, NodeId)> + '_ {
+        self.blocked.iter().copied()
+    }
+
+    /// Nodes cut off from every other node, in order.
+    pub fn isolated_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.isolated.iter().copied()
+    }
+
     pub fn stats(&self) -> NetworkStats {
         self.stats
     }

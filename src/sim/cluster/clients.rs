@@ -98,6 +98,20 @@ impl ProducerClient {
         }
     }
 
+    /// The producer's index in the scenario.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    pub fn spec(&self) -> &ProducerSpec {
+        &self.spec
+    }
+
+    /// Records the workload handed to `send` so far.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
     fn wants_to_send(&self, now: SimTime) -> bool {
         !self.stopped
             && self.spec.records_max.is_none_or(|max| self.sent < max)
@@ -460,6 +474,15 @@ impl ConsumerClient {
 
     pub fn next_wakeup(&self) -> SimTime {
         self.next_poll
+    }
+
+    /// The consumer's index in the scenario.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    pub fn spec(&self) -> &ConsumerSpec {
+        &self.spec
     }
 
     /// The fetch state of partition `p`, if assigned.

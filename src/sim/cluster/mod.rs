@@ -18,6 +18,7 @@ pub mod scenario;
 pub mod swarm;
 #[cfg(test)]
 mod tests;
+pub mod view;
 
 use crate::client::producer::Producer;
 use crate::controller::{

@@ -1,0 +1,155 @@
+//! The session's promises: rewinding and replaying gives the same cluster; acting adds steps
+//! that the exported scenario file replays to the same trace hash; acting in the past forks;
+//! a resumed (shared or saved) session stands where the original stood.
+
+use super::timeline::Session;
+use crate::sim::cluster::scenario::{Action, ClusterScenario};
+use crate::sim::cluster::ClusterSim;
+use crate::time::SimTime;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+fn small_scenario() -> ClusterScenario {
+    let mut s: ClusterScenario =
+        serde_json::from_str(include_str!("../../scenarios/d1-acks1-leader-crash.json"))
+            .expect("valid scenario");
+    s.duration_ms = 12_000;
+    s.steps.clear();
+    s
+}
+
+fn run_to(session: &mut Session, ms: u64) {
+    session
+        .run_until(SimTime::from_millis(ms), u32::MAX)
+        .expect("runs");
+}
+
+#[test]
+fn rewinding_and_replaying_gives_the_same_cluster() {
+    let mut session = Session::new(small_scenario(), 5).expect("valid");
+    session.set_checkpoint_every(500);
+    run_to(&mut session, 3_000);
+    let at_3s = (session.view(), session.events_after(0).len());
+    run_to(&mut session, 6_000);
+    let at_6s = session.view();
+    let step_3s = at_3s.0.step;
+    session.seek(step_3s).expect("rewinds");
+    assert_eq!(session.view(), at_3s.0);
+    assert_eq!(session.events_after(0).len(), at_3s.1);
+    assert!(session.samples().iter().all(|s| s.time_ms <= 3_000));
+    session.seek(at_6s.step).expect("replays");
+    assert_eq!(session.view(), at_6s);
+    assert_eq!(session.timeline().timelines, 1);
+}
+
+#[test]
+fn actions_export_as_a_scenario_that_replays_to_the_same_hash() {
+    let mut session = Session::new(small_scenario(), 9).expect("valid");
+    run_to(&mut session, 2_500);
+    session
+        .act(Action::CrashBroker {
+            broker: 2,
+            power_loss: true,
+            torn_write: false,
+        })
+        .expect("acts");
+    run_to(&mut session, 5_000);
+    session
+        .act(Action::RestartBroker { broker: 2 })
+        .expect("acts");
+    while session.step().expect("runs") {}
+    let exported = session.export_scenario();
+    assert_eq!(exported.steps.len(), 2);
+    let text = serde_json::to_string_pretty(&exported).expect("serializes");
+    let reread: ClusterScenario = serde_json::from_str(&text).expect("parses");
+    let mut native = ClusterSim::new(reread, exported.seed.expect("seed")).expect("valid");
+    native.run_to_end().expect("runs");
+    assert_eq!(native.trace_hash(), session.sim().trace_hash());
+    assert_eq!(native.steps(), session.sim().steps());
+}
+
+#[test]
+fn acting_in_the_past_forks_the_timeline() {
+    let mut session = Session::new(small_scenario(), 11).expect("valid");
+    session.set_checkpoint_every(500);
+    run_to(&mut session, 2_000);
+    let early = session.sim().steps();
+    run_to(&mut session, 3_000);
+    session
+        .act(Action::CrashBroker {
+            broker: 1,
+            power_loss: false,
+            torn_write: false,
+        })
+        .expect("acts");
+    run_to(&mut session, 6_000);
+    let horizon = session.timeline().horizon_step;
+    session.seek(early).expect("rewinds");
+    assert_eq!(
+        session.timeline().horizon_step,
+        horizon,
+        "seeking keeps the future"
+    );
+    let forked = session
+        .act(Action::PauseBroker { broker: 3 })
+        .expect("forks");
+    let timeline = session.timeline();
+    assert_eq!(timeline.timelines, 2);
+    assert_eq!(timeline.user_steps, vec![forked]);
+    assert_eq!(timeline.horizon_step, early);
+    while session.step().expect("runs") {}
+    let mut native = ClusterSim::new(session.export_scenario(), 11).expect("valid");
+    native.run_to_end().expect("runs");
+    assert_eq!(native.trace_hash(), session.sim().trace_hash());
+}
+
+#[test]
+fn a_resumed_session_stands_where_the_original_stood() {
+    let mut session = Session::new(small_scenario(), 13).expect("valid");
+    run_to(&mut session, 1_500);
+    session.act(Action::Isolate { node: 1 }).expect("acts");
+    run_to(&mut session, 4_000);
+    session.act(Action::Heal).expect("acts");
+    run_to(&mut session, 5_000);
+    let resumed = Session::resume(
+        small_scenario(),
+        13,
+        session.user_steps().to_vec(),
+        session.sim().steps(),
+    )
+    .expect("resumes");
+    assert_eq!(resumed.view(), session.view());
+    assert_eq!(resumed.samples(), session.samples());
+    let bad = Session::resume(
+        small_scenario(),
+        13,
+        vec![crate::sim::cluster::scenario::Step {
+            at_ms: 100,
+            action: Action::RestartBroker { broker: 9 },
+        }],
+        0,
+    );
+    let err = bad.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("broker"), "{err}");
+}
+
+#[test]
+fn the_live_checker_flags_an_acks1_loss_as_legal() {
+    let scenario: ClusterScenario =
+        serde_json::from_str(include_str!("../../scenarios/d1-acks1-leader-crash.json"))
+            .expect("valid");
+    let mut session = Session::new(scenario, 7).expect("valid");
+    while session.step().expect("runs") {}
+    let check = session.live_check();
+    let lost: Vec<_> = check
+        .findings
+        .iter()
+        .filter(|f| f.kind == "lost-write")
+        .collect();
+    assert!(!lost.is_empty(), "{check:?}");
+    assert!(lost.iter().all(|f| f
+        .legal_because
+        .as_deref()
+        .is_some_and(|w| w.contains("acks=1"))));
+    assert!(check.violations.is_empty());
+}

@@ -1,0 +1,407 @@
+//! One user's session with a cluster: a scenario and seed, the user's actions as timed steps,
+//! and the simulation they give. Time can run forward, jump back (restore the nearest
+//! checkpoint, a clone of the simulation, and replay) and fork: an action taken in the past
+//! drops the old future's actions and continues on a new timeline. Because a step added mid-run
+//! replays exactly like the same step in the scenario file (`ClusterSim::add_step`), the
+//! session exports as a scenario file that `logsim run` replays to the same trace hash.
+//!
+//! The session also keeps what the app shows beside the cluster: the plain-language event log
+//! (`explain`), the chart samples (`metrics`) and, on request, the live checker's verdict.
+
+use super::explain::{explain, Explained};
+use super::metrics::{Metrics, Sample};
+use crate::check::drill::judge;
+use crate::check::history::Anomaly;
+use crate::ids::{BrokerId, Offset, PartitionIndex, TopicPartition};
+use crate::sim::cluster::scenario::{Action, ClusterScenario, Step};
+use crate::sim::cluster::view::{ClusterView, RecordCard};
+use crate::sim::cluster::{ClusterSim, Violation};
+use crate::sim::error::SimError;
+use crate::sim::history::{Op, SendOutcome};
+use crate::time::SimTime;
+use serde::{Deserialize, Serialize};
+
+/// A checkpoint every this many events.
+const CHECKPOINT_EVERY: u64 = 2_000;
+/// At most this many checkpoints; beyond it every other one is dropped (the first stays).
+const CHECKPOINTS_MAX: u32 = 64;
+/// The event log keeps the newest this many explained lines.
+pub const EVENTS_MAX: u32 = 5_000;
+
+#[derive(Clone)]
+struct Checkpoint {
+    step: u64,
+    /// How many of the timeline's user steps the checkpoint's simulation already holds.
+    user_steps: u32,
+    sim: ClusterSim,
+}
+
+/// Where the session stands in time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineView {
+    pub step: u64,
+    pub time_ms: u64,
+    /// The furthest step this timeline has reached (the scrubber's right end).
+    pub horizon_step: u64,
+    pub horizon_time_ms: u64,
+    pub duration_ms: u64,
+    /// The run reached the scenario's duration.
+    pub finished: bool,
+    /// How many timelines this session has had (1 + forks).
+    pub timelines: u32,
+    /// The user's actions on this timeline.
+    pub user_steps: Vec<Step>,
+}
+
+/// A finding of the live checker, placed on a partition's log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Jepsen's name: `lost-write`, `duplicate`, `inconsistent-offsets`, ...
+    pub kind: String,
+    pub topic: String,
+    pub partition: u32,
+    pub offset: Option<u64>,
+    pub detail: String,
+    /// Why the configuration makes it legal; `None`: a bug.
+    pub legal_because: Option<String>,
+}
+
+/// The live checker's verdict at one step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveCheck {
+    pub step: u64,
+    pub sends_acked: u64,
+    pub values_read: u64,
+    pub findings: Vec<Finding>,
+    /// Invariant violations the world itself detected (always bugs).
+    pub violations: Vec<String>,
+}
+
+pub struct Session {
+    base: ClusterScenario,
+    seed: u64,
+    user_steps: Vec<Step>,
+    sim: ClusterSim,
+    checkpoints: Vec<Checkpoint>,
+    checkpoint_every: u64,
+    horizon_step: u64,
+    horizon_time: SimTime,
+    timelines: u32,
+    events: Vec<Explained>,
+    metrics: Metrics,
+    /// How much of the simulation's history the counters have read.
+    history_read: u32,
+    acked: u64,
+}
+
+impl Session {
+    /// A fresh session. The scenario's own steps stay; the user's come on top.
+    pub fn new(scenario: ClusterScenario, seed: u64) -> Result<Session, SimError> {
+        let sim = ClusterSim::new(scenario.clone(), seed)?;
+        Ok(Session {
+            checkpoints: vec![Checkpoint {
+                step: 0,
+                user_steps: 0,
+                sim: sim.clone(),
+            }],
+            checkpoint_every: CHECKPOINT_EVERY,
+            base: scenario,
+            seed,
+            user_steps: Vec::new(),
+            sim,
+            horizon_step: 0,
+            horizon_time: SimTime::ZERO,
+            timelines: 1,
+            events: Vec::new(),
+            metrics: Metrics::new(),
+            history_read: 0,
+            acked: 0,
+        })
+    }
+
+    /// A session replaying `user_steps` on `scenario` and standing at `at_step` (a shared link
+    /// or a saved session).
+    pub fn resume(
+        scenario: ClusterScenario,
+        seed: u64,
+        user_steps: Vec<Step>,
+        at_step: u64,
+    ) -> Result<Session, SimError> {
+        let mut with_steps = scenario.clone();
+        with_steps.steps.extend(user_steps.iter().cloned());
+        with_steps.validate().map_err(SimError::Config)?;
+        let mut session = Session::new(scenario, seed)?;
+        // Steps run first in their millisecond, so adding them all now replays exactly as
+        // adding each when the user did.
+        for step in &user_steps {
+            session
+                .sim
+                .add_step(step.clone())
+                .map_err(|e| SimError::Config(format!("the action at {} ms: {e}", step.at_ms)))?;
+            session.user_steps.push(step.clone());
+        }
+        session.seek(at_step)?;
+        Ok(session)
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Checkpoint spacing in events (tests use small ones to exercise rewinds).
+    pub fn set_checkpoint_every(&mut self, events: u64) {
+        self.checkpoint_every = events.max(1);
+    }
+
+    /// The scenario as loaded, without the user's steps.
+    pub fn base_scenario(&self) -> &ClusterScenario {
+        &self.base
+    }
+
+    pub fn user_steps(&self) -> &[Step] {
+        &self.user_steps
+    }
+
+    pub fn sim(&self) -> &ClusterSim {
+        &self.sim
+    }
+
+    pub fn view(&self) -> ClusterView {
+        self.sim.view()
+    }
+
+    pub fn timeline(&self) -> TimelineView {
+        TimelineView {
+            step: self.sim.steps(),
+            time_ms: millis(self.sim.now()),
+            horizon_step: self.horizon_step,
+            horizon_time_ms: millis(self.horizon_time),
+            duration_ms: self.base.duration_ms,
+            finished: self.finished(),
+            timelines: self.timelines,
+            user_steps: self.user_steps.clone(),
+        }
+    }
+
+    /// Explained events with a step after `after_step`, oldest first.
+    pub fn events_after(&self, after_step: u64) -> &[Explained] {
+        let from = self.events.partition_point(|e| e.step <= after_step);
+        &self.events[from..]
+    }
+
+    pub fn samples(&self) -> &[Sample] {
+        self.metrics.samples()
+    }
+
+    /// Whether the run reached the scenario's duration (or ran out of events).
+    pub fn finished(&self) -> bool {
+        let end = SimTime::from_millis(self.base.duration_ms);
+        self.sim.next_due().is_none_or(|t| t > end)
+    }
+
+    /// Runs one event; `false` when the run is over.
+    pub fn step(&mut self) -> Result<bool, SimError> {
+        if self.finished() {
+            return Ok(false);
+        }
+        self.sim.step()?;
+        self.after_step();
+        Ok(true)
+    }
+
+    /// Runs events due up to `until`, at most `max_steps` of them; returns how many ran.
+    pub fn run_until(&mut self, until: SimTime, max_steps: u32) -> Result<u32, SimError> {
+        let mut ran = 0;
+        while ran < max_steps && self.sim.next_due().is_some_and(|t| t <= until) && self.step()? {
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    fn after_step(&mut self) {
+        let step = self.sim.steps();
+        for line in self.sim.last_step_trace() {
+            self.events.push(explain(&self.sim, line));
+        }
+        if self.events.len() as u32 > EVENTS_MAX + EVENTS_MAX / 4 {
+            let cut = self.events.len() - EVENTS_MAX as usize;
+            self.events.drain(..cut);
+        }
+        let history = self.sim.history();
+        for op in &history[self.history_read as usize..] {
+            if let Op::Send {
+                outcome: SendOutcome::Acked(_),
+                ..
+            } = op
+            {
+                self.acked += 1;
+            }
+        }
+        self.history_read = history.len() as u32;
+        if self.metrics.due(self.sim.now()) {
+            self.metrics.sample(&self.sim, self.acked);
+        }
+        if step > self.horizon_step {
+            self.horizon_step = step;
+            self.horizon_time = self.sim.now();
+        }
+        if step.is_multiple_of(self.checkpoint_every)
+            && self.checkpoints.last().is_some_and(|c| c.step < step)
+        {
+            self.checkpoints.push(Checkpoint {
+                step,
+                user_steps: self.user_steps.len() as u32,
+                sim: self.sim.clone(),
+            });
+            if self.checkpoints.len() as u32 > CHECKPOINTS_MAX {
+                // Keep the first; drop every other one after it, and space later ones wider.
+                let mut i = 0;
+                self.checkpoints.retain(|_| {
+                    i += 1;
+                    i == 1 || i % 2 == 0
+                });
+                self.checkpoint_every *= 2;
+            }
+        }
+    }
+
+    /// Moves to step `target`: forward by running (at most to the end of the run), back by
+    /// restoring the nearest checkpoint and replaying. The timeline's future is kept until an
+    /// action forks it.
+    pub fn seek(&mut self, target: u64) -> Result<(), SimError> {
+        if target < self.sim.steps() {
+            self.restore_before(target)?;
+        }
+        while self.sim.steps() < target && self.step()? {}
+        Ok(())
+    }
+
+    /// Restores the newest checkpoint at or before `target` and re-adds the user's later steps.
+    fn restore_before(&mut self, target: u64) -> Result<(), SimError> {
+        let Some(checkpoint) = self
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|c| c.step <= target && c.user_steps as usize <= self.user_steps.len())
+            .cloned()
+        else {
+            return Err(SimError::Config("no checkpoint to rewind to".into()));
+        };
+        self.sim = checkpoint.sim;
+        for step in &self.user_steps[checkpoint.user_steps as usize..] {
+            self.sim.add_step(step.clone())?;
+        }
+        let from = self.events.partition_point(|e| e.step <= checkpoint.step);
+        self.events.truncate(from);
+        self.metrics.truncate_after(self.sim.now());
+        self.history_read = self.sim.history().len() as u32;
+        self.acked = self
+            .sim
+            .history()
+            .iter()
+            .filter(|op| op.is_acked_send())
+            .count() as u64;
+        Ok(())
+    }
+
+    /// The user acts now: the action becomes a step at the next millisecond. Acting before the
+    /// timeline's horizon forks it: the old future and its later actions are dropped.
+    pub fn act(&mut self, action: Action) -> Result<Step, SimError> {
+        let now = self.sim.now();
+        if self.sim.steps() < self.horizon_step {
+            self.fork_here()?;
+        }
+        let step = Step {
+            at_ms: millis(now) + 1,
+            action,
+        };
+        self.sim.add_step(step.clone())?;
+        self.user_steps.push(step.clone());
+        Ok(step)
+    }
+
+    /// Makes the current step the end of the timeline, dropping the user's later actions.
+    fn fork_here(&mut self) -> Result<(), SimError> {
+        let here = self.sim.steps();
+        let now = self.sim.now();
+        let kept = self
+            .user_steps
+            .iter()
+            .take_while(|s| SimTime::from_millis(s.at_ms) <= now)
+            .count();
+        let dropped_any = kept < self.user_steps.len();
+        self.user_steps.truncate(kept);
+        self.checkpoints
+            .retain(|c| c.step <= here && c.user_steps as usize <= kept);
+        if dropped_any {
+            // The simulation holds the dropped steps in its queue: rebuild it without them.
+            self.restore_before(here)?;
+            while self.sim.steps() < here && self.step()? {}
+        }
+        self.horizon_step = here;
+        self.horizon_time = now;
+        self.timelines += 1;
+        Ok(())
+    }
+
+    /// The scenario file that replays this session: the loaded scenario, the user's steps and
+    /// the seed. `logsim run` on it gives the trace hash the session has at the end of the run.
+    pub fn export_scenario(&self) -> ClusterScenario {
+        let mut scenario = self.base.clone();
+        scenario.steps.extend(self.user_steps.iter().cloned());
+        scenario.seed = Some(self.seed);
+        scenario
+    }
+
+    /// Records of one replica's log in `[from, to)`, for hover cards.
+    pub fn records(
+        &self,
+        topic: &str,
+        partition: u32,
+        broker: u32,
+        from: u64,
+        to: u64,
+    ) -> Vec<RecordCard> {
+        let tp = TopicPartition {
+            topic: topic.to_owned(),
+            partition: PartitionIndex(partition),
+        };
+        let offset = |o: u64| Offset(i64::try_from(o).unwrap_or(i64::MAX));
+        self.sim
+            .replica_records(&tp, BrokerId(broker), offset(from), offset(to), 64)
+    }
+
+    /// The checker's verdict on the history so far (no final reads: `unseen` is not judged).
+    pub fn live_check(&self) -> LiveCheck {
+        let report = judge(&self.sim, false);
+        LiveCheck {
+            step: self.sim.steps(),
+            sends_acked: report.check.sends_acked,
+            values_read: report.check.values_read,
+            findings: report.check.anomalies.iter().map(finding).collect(),
+            violations: report.violations.iter().map(violation_text).collect(),
+        }
+    }
+}
+
+fn finding(a: &Anomaly) -> Finding {
+    Finding {
+        kind: a.kind.name().to_owned(),
+        topic: a.partition.topic.clone(),
+        partition: a.partition.partition.0,
+        offset: a.offset.map(|o| o.0.max(0) as u64),
+        detail: a.detail.clone(),
+        legal_because: a.legal_because.clone(),
+    }
+}
+
+fn violation_text(v: &Violation) -> String {
+    format!(
+        "step {} at {}: {} {}",
+        v.step, v.time, v.invariant, v.detail
+    )
+}
+
+fn millis(t: SimTime) -> u64 {
+    t.as_millis().max(0) as u64
+}

@@ -1,0 +1,541 @@
+//! The read-only picture of a running cluster that UIs draw: brokers and their process and disk
+//! state, every partition with its leader, ISR and each replica's offsets (log start offset,
+//! high watermark, log end offset, segment boundaries, how far the disk is synced), the
+//! producers with their configs and requests in flight, the consumers' positions and the cuts in
+//! the network. Built on demand from `ClusterSim`; plain data (serde), so the web worker can post
+//! it to the page. No `usize`: it crosses to wasm32 and JavaScript.
+
+use super::clients::FetchState;
+use super::ClusterSim;
+use crate::client::producer::Acks;
+use crate::ids::{BrokerId, Offset, TopicPartition};
+use crate::log::partition_log::RecordView;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterView {
+    pub seed: u64,
+    pub step: u64,
+    pub time_ms: u64,
+    pub duration_ms: u64,
+    /// The trace hash so far, as 16 hex digits.
+    pub trace_hash: String,
+    pub brokers: Vec<BrokerView>,
+    pub topics: Vec<TopicView>,
+    pub partitions: Vec<PartitionView>,
+    pub producers: Vec<ProducerView>,
+    pub consumers: Vec<ConsumerView>,
+    pub network: NetworkView,
+}
+
+/// What a broker process is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BrokerState {
+    /// Registered, unfenced and serving.
+    Up,
+    /// Running but not serving yet: registering or replaying the metadata log.
+    Starting,
+    /// Running, but the controller fenced it (missed heartbeats).
+    Fenced,
+    /// Stopped with SIGSTOP.
+    Paused,
+    /// The process is dead; only its disk remains.
+    Crashed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerView {
+    pub id: u32,
+    pub state: BrokerState,
+    /// How many times the process started.
+    pub incarnation: u64,
+    /// Partitions this broker leads (by the controller's view) and replicas it is assigned.
+    pub leaders: u32,
+    pub replicas: u32,
+    /// Bytes written to its disk but not yet synced: what a power loss would take.
+    pub unsynced_bytes: u64,
+    /// The slow-disk factor (1 is healthy).
+    pub slow_disk_factor: u32,
+    pub clock_skew_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicView {
+    pub name: String,
+    pub partitions: u32,
+    pub replication_factor: u16,
+    /// `min.insync.replicas` in effect for the topic.
+    pub min_insync_replicas: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionView {
+    pub topic: String,
+    pub partition: u32,
+    pub leader: Option<u32>,
+    pub leader_epoch: i32,
+    /// Assigned replicas, the preferred leader first.
+    pub replicas: Vec<u32>,
+    pub isr: Vec<u32>,
+    /// The leader's high watermark and log end offset (0 without a leader).
+    pub high_watermark: u64,
+    pub log_end_offset: u64,
+    /// Each assigned replica as its broker holds it.
+    pub replica_logs: Vec<ReplicaView>,
+}
+
+impl PartitionView {
+    /// Fewer in-sync replicas than assigned ones.
+    pub fn under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+
+    /// No leader: nobody can produce to or consume from it.
+    pub fn offline(&self) -> bool {
+        self.leader.is_none()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReplicaRole {
+    Leader,
+    Follower,
+    /// The broker is down or does not host the log yet.
+    Offline,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaView {
+    pub broker: u32,
+    pub role: ReplicaRole,
+    pub in_isr: bool,
+    pub log_start_offset: u64,
+    pub high_watermark: u64,
+    pub log_end_offset: u64,
+    /// Base offsets of its segments, oldest first.
+    pub segment_base_offsets: Vec<u64>,
+    /// Records below this offset are on the disk for good; above it they are in the page cache
+    /// only (a power loss takes them).
+    pub synced_offset: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerView {
+    pub index: u32,
+    pub node: u32,
+    pub topic: String,
+    /// `acks` as Kafka spells it: "0", "1" or "all".
+    pub acks: String,
+    pub enable_idempotence: bool,
+    pub linger_ms: u64,
+    pub max_in_flight_requests_per_connection: u32,
+    /// Produce requests in flight, per broker (broker id, count), brokers with none omitted.
+    pub in_flight: Vec<(u32, u32)>,
+    /// Records handed to `send` so far.
+    pub sent: u64,
+    pub stopped: bool,
+    /// Errors seen so far, by Kafka's name, with counts.
+    pub errors: Vec<(String, u32)>,
+    pub clock_skew_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerView {
+    pub index: u32,
+    pub node: u32,
+    pub topic: String,
+    pub paused: bool,
+    /// Per assigned partition: its index, the next offset to read, and the fetch state.
+    pub positions: Vec<ConsumerPosition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerPosition {
+    pub partition: u32,
+    pub offset: u64,
+    /// "fetching", "validating", "resetting" or "failed".
+    pub state: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkView {
+    /// Directed links that carry nothing, as (from node, to node).
+    pub cut_links: Vec<(u32, u32)>,
+    /// Nodes cut off from every other node.
+    pub isolated: Vec<u32>,
+    /// Random message faults in effect, as "1/100"-style ratios (empty when off).
+    pub drop: String,
+    pub duplicate: String,
+}
+
+/// A record as a hover card shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordCard {
+    pub offset: u64,
+    pub timestamp: i64,
+    pub key: Option<String>,
+    pub value: Option<String>,
+    pub partition_leader_epoch: i32,
+    pub producer_id: i64,
+}
+
+/// Bytes as text for a hover card: UTF-8 when it is, else hex; long values are cut.
+fn bytes_text(bytes: &[u8]) -> String {
+    const SHOWN_MAX: usize = 64;
+    let shown = &bytes[..bytes.len().min(SHOWN_MAX)];
+    let mut text = match std::str::from_utf8(shown) {
+        Ok(s) => s.to_owned(),
+        Err(_) => shown.iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    if bytes.len() > SHOWN_MAX {
+        text.push('…');
+    }
+    text
+}
+
+impl From<RecordView> for RecordCard {
+    fn from(r: RecordView) -> RecordCard {
+        RecordCard {
+            offset: r.offset.0.max(0) as u64,
+            timestamp: r.timestamp,
+            key: r.key.as_deref().map(bytes_text),
+            value: r.value.as_deref().map(bytes_text),
+            partition_leader_epoch: r.partition_leader_epoch,
+            producer_id: r.producer_id,
+        }
+    }
+}
+
+fn offset_u64(offset: Offset) -> u64 {
+    offset.0.max(0) as u64
+}
+
+impl ClusterSim {
+    /// The picture of the cluster now.
+    pub fn view(&self) -> ClusterView {
+        let rows = self.controller.describe();
+        let mut leaders = vec![0u32; self.brokers.len()];
+        let mut hosted = vec![0u32; self.brokers.len()];
+        let partitions = rows
+            .iter()
+            .map(|row| {
+                let tp = TopicPartition {
+                    topic: row.topic.clone(),
+                    partition: row.partition,
+                };
+                if let Some(l) = row.leader {
+                    if let Some(n) = leaders.get_mut(l.0 as usize - 1) {
+                        *n += 1;
+                    }
+                }
+                for r in &row.replicas {
+                    if let Some(n) = hosted.get_mut(r.0 as usize - 1) {
+                        *n += 1;
+                    }
+                }
+                let replica_logs: Vec<ReplicaView> = row
+                    .replicas
+                    .iter()
+                    .map(|b| self.replica_view(&tp, *b, row.isr.contains(b)))
+                    .collect();
+                let leader_log = row
+                    .leader
+                    .and_then(|l| replica_logs.iter().find(|r| r.broker == l.0))
+                    .filter(|r| r.role == ReplicaRole::Leader);
+                PartitionView {
+                    topic: row.topic.clone(),
+                    partition: row.partition.0,
+                    leader: row.leader.map(|b| b.0),
+                    leader_epoch: row.leader_epoch.0,
+                    replicas: row.replicas.iter().map(|b| b.0).collect(),
+                    isr: row.isr.iter().map(|b| b.0).collect(),
+                    high_watermark: leader_log.map_or(0, |r| r.high_watermark),
+                    log_end_offset: leader_log.map_or(0, |r| r.log_end_offset),
+                    replica_logs,
+                }
+            })
+            .collect();
+        ClusterView {
+            seed: self.seed,
+            step: self.steps,
+            time_ms: self.now().as_millis().max(0) as u64,
+            duration_ms: self.scenario.duration_ms,
+            trace_hash: format!("{:016x}", self.trace_hash()),
+            brokers: self.broker_views(&leaders, &hosted),
+            topics: self.topic_views(),
+            partitions,
+            producers: self.producer_views(),
+            consumers: self.consumer_views(),
+            network: self.network_view(),
+        }
+    }
+
+    /// Up to `max_records` records of one replica's log with offsets in `[from, to)`.
+    pub fn replica_records(
+        &self,
+        tp: &TopicPartition,
+        broker: BrokerId,
+        from: Offset,
+        to: Offset,
+        max_records: u32,
+    ) -> Vec<RecordCard> {
+        self.brokers
+            .get((broker.0 as usize).wrapping_sub(1))
+            .filter(|b| b.alive)
+            .and_then(|b| b.replicas.get(tp))
+            .map(|r| r.log().read_records(from, to, max_records))
+            .unwrap_or_default()
+            .into_iter()
+            .map(RecordCard::from)
+            .collect()
+    }
+
+    /// Whether broker `id` is stopped with SIGSTOP.
+    pub fn is_paused(&self, id: BrokerId) -> bool {
+        self.paused.contains_key(&((id.0 as usize).wrapping_sub(1)))
+    }
+
+    fn broker_views(&self, leaders: &[u32], hosted: &[u32]) -> Vec<BrokerView> {
+        self.brokers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let state = if !b.alive {
+                    BrokerState::Crashed
+                } else if self.paused.contains_key(&i) {
+                    BrokerState::Paused
+                } else if !b.serving() {
+                    BrokerState::Starting
+                } else if self.controller.broker(b.id).is_none_or(|r| r.fenced) {
+                    BrokerState::Fenced
+                } else {
+                    BrokerState::Up
+                };
+                let storage = b.disk.storage();
+                let durable: u64 = storage
+                    .durable_image()
+                    .values()
+                    .map(|f| f.len() as u64)
+                    .sum();
+                BrokerView {
+                    id: b.id.0,
+                    state,
+                    incarnation: b.incarnation(),
+                    leaders: leaders.get(i).copied().unwrap_or(0),
+                    replicas: hosted.get(i).copied().unwrap_or(0),
+                    unsynced_bytes: storage.live_bytes().saturating_sub(durable),
+                    slow_disk_factor: b.disk.slow_factor(),
+                    clock_skew_ms: b.wall_clock_skew_ms(),
+                }
+            })
+            .collect()
+    }
+
+    fn replica_view(&self, tp: &TopicPartition, broker: BrokerId, in_isr: bool) -> ReplicaView {
+        let node = self
+            .brokers
+            .get((broker.0 as usize).wrapping_sub(1))
+            .filter(|b| b.alive);
+        let Some(replica) = node.and_then(|n| n.replicas.get(tp)) else {
+            return ReplicaView {
+                broker: broker.0,
+                role: ReplicaRole::Offline,
+                in_isr,
+                log_start_offset: 0,
+                high_watermark: 0,
+                log_end_offset: 0,
+                segment_base_offsets: Vec::new(),
+                synced_offset: 0,
+            };
+        };
+        let log = replica.log();
+        let role = if replica.is_leader() {
+            ReplicaRole::Leader
+        } else {
+            ReplicaRole::Follower
+        };
+        let durable = node.map(|n| n.disk.storage().durable_image());
+        ReplicaView {
+            broker: broker.0,
+            role,
+            in_isr,
+            log_start_offset: offset_u64(replica.log_start_offset()),
+            high_watermark: offset_u64(replica.high_watermark()),
+            log_end_offset: offset_u64(replica.log_end_offset()),
+            segment_base_offsets: log
+                .segment_views()
+                .iter()
+                .map(|s| offset_u64(s.base_offset))
+                .collect(),
+            synced_offset: durable.map_or(0, |image| {
+                synced_offset(log, image)
+                    .map_or_else(|| offset_u64(replica.log_end_offset()), offset_u64)
+            }),
+        }
+    }
+
+    fn topic_views(&self) -> Vec<TopicView> {
+        self.scenario
+            .topics
+            .iter()
+            .map(|t| TopicView {
+                name: t.name.clone(),
+                partitions: t.partitions,
+                replication_factor: t.replication_factor,
+                min_insync_replicas: t
+                    .config
+                    .get("min.insync.replicas")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(self.scenario.broker.replica.min_insync_replicas),
+            })
+            .collect()
+    }
+
+    fn producer_views(&self) -> Vec<ProducerView> {
+        self.producers
+            .iter()
+            .map(|p| {
+                let config = p.producer.config();
+                ProducerView {
+                    index: p.index(),
+                    node: p.node.0,
+                    topic: p.spec().topic.clone(),
+                    acks: match config.acks {
+                        Acks::None => "0",
+                        Acks::Leader => "1",
+                        Acks::All => "all",
+                    }
+                    .to_owned(),
+                    enable_idempotence: p.producer.is_idempotent(),
+                    linger_ms: config.linger_ms,
+                    max_in_flight_requests_per_connection: config
+                        .max_in_flight_requests_per_connection,
+                    in_flight: self
+                        .brokers
+                        .iter()
+                        .map(|b| (b.id.0, p.producer.in_flight_count(b.id)))
+                        .filter(|(_, n)| *n > 0)
+                        .collect(),
+                    sent: p.sent(),
+                    stopped: p.stopped,
+                    errors: p
+                        .errors_seen
+                        .iter()
+                        .map(|(name, n)| ((*name).to_owned(), *n))
+                        .collect(),
+                    clock_skew_ms: p.clock_skew_ms,
+                }
+            })
+            .collect()
+    }
+
+    fn consumer_views(&self) -> Vec<ConsumerView> {
+        self.consumers
+            .iter()
+            .map(|c| {
+                let partitions = self
+                    .scenario
+                    .topics
+                    .iter()
+                    .find(|t| t.name == c.spec().topic)
+                    .map_or(0, |t| t.partitions);
+                ConsumerView {
+                    index: c.index(),
+                    node: c.node.0,
+                    topic: c.spec().topic.clone(),
+                    paused: c.paused,
+                    positions: (0..partitions)
+                        .filter_map(|p| {
+                            c.fetch_state(p).map(|(position, state)| ConsumerPosition {
+                                partition: p,
+                                offset: offset_u64(position.offset),
+                                state: match state {
+                                    FetchState::Fetching => "fetching",
+                                    FetchState::AwaitValidation => "validating",
+                                    FetchState::AwaitReset => "resetting",
+                                    FetchState::Failed => "failed",
+                                }
+                                .to_owned(),
+                            })
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    fn network_view(&self) -> NetworkView {
+        let ratio = |r: crate::sim::network::Ratio| {
+            if r.is_never() {
+                String::new()
+            } else {
+                format!("{}/{}", r.numerator(), r.denominator())
+            }
+        };
+        let config = self.network.config();
+        NetworkView {
+            cut_links: self
+                .network
+                .blocked_links()
+                .map(|(a, b)| (a.0, b.0))
+                .collect(),
+            isolated: self.network.isolated_nodes().map(|n| n.0).collect(),
+            drop: ratio(config.drop),
+            duplicate: ratio(config.duplicate),
+        }
+    }
+}
+
+/// The first offset whose batch is not wholly on the disk for good, or `None` when every
+/// segment file is as long durably as it is live. Segments before the first short one are
+/// synced; within it, whole batches that fit in the durable length are.
+fn synced_offset(
+    log: &crate::log::partition_log::PartitionLog,
+    durable: &std::collections::BTreeMap<crate::storage::FileName, Vec<u8>>,
+) -> Option<Offset> {
+    for (base, bytes) in log.segment_bytes() {
+        let durable_len = log
+            .segment_file_name(base, "log")
+            .ok()
+            .and_then(|name| durable.get(&name))
+            .map_or(0, |f| f.len());
+        if durable_len >= bytes.len() {
+            continue;
+        }
+        let mut at = 0usize;
+        let mut next = base;
+        // A batch: base offset (8 bytes), batch length (4 bytes) counting from byte 12, and the
+        // last offset delta at byte 23.
+        while at + 27 <= bytes.len() {
+            let length =
+                i32::from_be_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]);
+            let Ok(length) = usize::try_from(length) else {
+                break;
+            };
+            let end = at + 12 + length;
+            if end > durable_len || end > bytes.len() {
+                break;
+            }
+            let base_offset = i64::from_be_bytes([
+                bytes[at],
+                bytes[at + 1],
+                bytes[at + 2],
+                bytes[at + 3],
+                bytes[at + 4],
+                bytes[at + 5],
+                bytes[at + 6],
+                bytes[at + 7],
+            ]);
+            let delta = i32::from_be_bytes([
+                bytes[at + 23],
+                bytes[at + 24],
+                bytes[at + 25],
+                bytes[at + 26],
+            ]);
+            next = Offset(base_offset + i64::from(delta) + 1);
+            at = end;
+        }
+        return Some(next);
+    }
+    None
+}

@@ -3,8 +3,10 @@
 //! engine module imports it.
 
 pub mod explain;
+pub mod lessons;
 pub mod library;
 pub mod metrics;
+pub mod quiz;
 #[cfg(test)]
 mod tests;
 pub mod timeline;

@@ -1,20 +1,17 @@
-// End-to-end: a new user opens the built app, plays the simulation, pauses, reloads, and finds
-// the session restored from IndexedDB, then single-steps it.
+// End-to-end: new users of the built app, in headless Chromium, each in a fresh browser context
+// (empty IndexedDB): take a lesson to its end; crash a leader and see the election and the ISR
+// change; cut a leader off and see the checker flag an acks=1 loss; scrub back and fork; share a
+// link and open it in a fresh context to the same state; reload and resume; export a session and
+// replay it with the native CLI to the same trace hash; get clear errors for bad links and files.
 //
-// This is the contract between the app and its tests (data-testid names):
-//   app                      root element, present once the Yew app has rendered
-//   seed, trace-hash         the run's seed (non-empty) and its trace hash
-//   play                     toggles play / pause
-//   step                     advances the simulation by one step
-//   step-count               optional: the number of steps taken
-//   status                   contains "Restored" after a reload restored the session
-//   partition-*              one element per partition, with data-leo, data-hw, data-log-start
-//
-// Run with LOGSIM_DIST pointing at a `trunk build --release` output (`cargo xtask test` does).
+// The contract between the app and this test is its data-testid names (see www/src/ui/).
+// Run with LOGSIM_DIST pointing at a `trunk build --release` output and LOGSIM_CLI at the
+// native `logsim` binary (`cargo xtask test` sets both). Screenshots go to target/e2e/.
 
-import { test } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,11 +20,29 @@ import { serveStatic } from './static-server.mjs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST = path.resolve(process.env.LOGSIM_DIST ?? path.join(REPO_ROOT, 'dist'));
+const CLI = path.resolve(process.env.LOGSIM_CLI ?? path.join(REPO_ROOT, 'target', 'debug', 'logsim'));
 const SCREENSHOTS = path.join(REPO_ROOT, 'target', 'e2e');
-const WAIT_MS = 30_000;
+const WAIT_MS = 60_000;
 const POLL_MS = 100;
-const VIEWPORT = { width: 1280, height: 800 };
-const PARTITIONS = '[data-testid^="partition-"][data-leo]';
+const VIEWPORT = { width: 1440, height: 1000 };
+
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(
+    existsSync(path.join(DIST, 'index.html')),
+    `no built app at ${DIST}/index.html: run \`cargo xtask build\` (or set LOGSIM_DIST)`,
+  );
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  server = await serveStatic(DIST);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
 
 /** Collects page errors and console errors; every wait fails as soon as one appears. */
 class PageErrors {
@@ -36,9 +51,7 @@ class PageErrors {
     page.on('pageerror', (error) => this.errors.push(`pageerror: ${error.stack ?? error}`));
     page.on('console', (message) => {
       if (message.type() === 'error') {
-        const where = message.location();
-        const at = where?.url ? ` (at ${where.url}:${where.lineNumber})` : '';
-        this.errors.push(`console.error: ${message.text()}${at}`);
+        this.errors.push(`console.error: ${message.text()}`);
       }
     });
   }
@@ -50,152 +63,282 @@ class PageErrors {
   }
 }
 
-/**
- * Polls `probe` until it returns a truthy value, and returns that value. Fails after WAIT_MS
- * with `what`, the last probed value, or at once if the page reported an error.
- */
-async function waitUntil(errors, what, probe) {
-  const deadline = Date.now() + WAIT_MS;
+/** A new user: a fresh context (empty IndexedDB) and a page on the app. */
+async function newUser(url = server.url) {
+  const context = await browser.newContext({ viewport: VIEWPORT, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = new PageErrors(page);
+  await page.goto(url);
+  await waitUntil(errors, 'the app to render', () => page.$('[data-testid="app"]'));
+  return { context, page, errors };
+}
+
+async function waitUntil(errors, what, probe, waitMs = WAIT_MS) {
+  const deadline = Date.now() + waitMs;
   let last;
   for (;;) {
     errors.check(`waiting for ${what}`);
     last = await probe();
     if (last) return last;
     if (Date.now() > deadline) {
-      assert.fail(`timed out after ${WAIT_MS / 1000} s waiting for ${what}`);
+      assert.fail(`timed out after ${waitMs / 1000} s waiting for ${what} (last: ${JSON.stringify(last)})`);
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
-function parseOffset(partition, name, text) {
-  assert.ok(
-    typeof text === 'string' && /^\d+$/.test(text),
-    `${partition} has ${name}=${JSON.stringify(text)}, expected a non-negative integer`,
-  );
-  const value = Number(text);
-  assert.ok(Number.isSafeInteger(value), `${partition} ${name}=${text} is too large`);
-  return value;
-}
+const sel = (testId) => `[data-testid="${testId}"]`;
 
-/** Every partition as { id, leo, hw, logStart }, in document order. */
-async function readPartitions(page) {
-  const raw = await page.$$eval(PARTITIONS, (elements) =>
-    elements.map((element) => ({
-      id: element.getAttribute('data-testid'),
-      leo: element.getAttribute('data-leo'),
-      hw: element.getAttribute('data-hw'),
-      logStart: element.getAttribute('data-log-start'),
-    })),
-  );
-  return raw.map(({ id, leo, hw, logStart }) => ({
-    id,
-    leo: parseOffset(id, 'data-leo', leo),
-    hw: parseOffset(id, 'data-hw', hw),
-    logStart: parseOffset(id, 'data-log-start', logStart),
-  }));
-}
-
-const sumOfLeo = (partitions) => partitions.reduce((sum, partition) => sum + partition.leo, 0);
-
-async function textOf(page, testId) {
-  const element = await page.$(`[data-testid="${testId}"]`);
+async function text(page, testId) {
+  const element = await page.$(sel(testId));
   return element === null ? null : (await element.textContent()).trim();
 }
 
-async function waitForApp(page, errors) {
-  await waitUntil(errors, 'the app to render [data-testid=app]', () =>
-    page.$('[data-testid="app"]'),
+async function attr(page, testId, name) {
+  const element = await page.$(sel(testId));
+  return element === null ? null : element.getAttribute(name);
+}
+
+async function step(page) {
+  return Number(await text(page, 'step-count'));
+}
+
+async function clockSeconds(page) {
+  return parseFloat(await text(page, 'clock'));
+}
+
+async function load(page, errors, value) {
+  await page.selectOption(sel('picker'), value);
+  await waitUntil(errors, `${value} to load`, async () => (await step(page)) === 0);
+}
+
+async function setSpeed(page, simMsPerSecond) {
+  await page.selectOption(sel('speed'), String(simMsPerSecond));
+}
+
+async function isPlaying(page) {
+  return (await text(page, 'play')).includes('Pause');
+}
+
+async function play(page) {
+  if (!(await isPlaying(page))) await page.click(sel('play'));
+}
+
+async function pause(page, errors) {
+  if (await isPlaying(page)) await page.click(sel('play'));
+  await waitUntil(errors, 'the run to pause', async () => !(await isPlaying(page)));
+}
+
+/** Plays until `probe` holds, then pauses. */
+async function playUntil(page, errors, what, probe, waitMs = WAIT_MS) {
+  await play(page);
+  const result = await waitUntil(errors, what, probe, waitMs);
+  await pause(page, errors);
+  return result;
+}
+
+async function partition(page, name) {
+  return page.$eval(sel(`partition-${name}`), (el) => ({
+    leader: el.getAttribute('data-leader'),
+    isr: el.getAttribute('data-isr'),
+    epoch: Number(el.getAttribute('data-leader-epoch')),
+    hw: Number(el.getAttribute('data-hw')),
+    leo: Number(el.getAttribute('data-leo')),
+  }));
+}
+
+async function allPartitions(page) {
+  return page.$$eval('[data-testid^="partition-"][data-leo]', (els) =>
+    els.map((el) => [el.getAttribute('data-testid'), el.getAttribute('data-leader'), el.getAttribute('data-isr'), el.getAttribute('data-hw'), el.getAttribute('data-leo')].join(' ')),
   );
 }
 
-async function click(page, testId) {
-  await page.click(`[data-testid="${testId}"]`, { timeout: WAIT_MS });
+async function seekTo(page, value) {
+  await page.$eval(
+    sel('scrubber'),
+    (el, v) => {
+      el.value = String(v);
+      el.dispatchEvent(new Event('change', { bubbles: true }));
+    },
+    value,
+  );
 }
 
-/** Reads partitions until two reads POLL_MS * 5 apart agree: the pause has taken effect. */
-async function waitForStablePartitions(page, errors) {
-  let previous = JSON.stringify(await readPartitions(page));
-  return waitUntil(errors, 'partition offsets to stop changing after pause', async () => {
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS * 5));
-    const partitions = await readPartitions(page);
-    const current = JSON.stringify(partitions);
-    const stable = current === previous;
-    previous = current;
-    return stable ? partitions : null;
-  });
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
 
-test('a new user plays, pauses, reloads into a restored session, and steps', { timeout: 180_000 }, async (t) => {
-  assert.ok(
-    existsSync(path.join(DIST, 'index.html')),
-    `no built app at ${DIST}/index.html: run \`cargo xtask build\` (or set LOGSIM_DIST)`,
+test('a new user takes a lesson to its end, then plays freely', { timeout: 300_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  const lessons = await page.$$eval(`${sel('picker')} option`, (os) =>
+    os.map((o) => o.value).filter((v) => v.startsWith('lesson:')),
   );
-  mkdirSync(SCREENSHOTS, { recursive: true });
-
-  const server = await serveStatic(DIST);
-  t.after(() => server.close());
-  const browser = await launchChromium();
-  t.after(() => browser.close());
-  // A fresh context is a new user: empty IndexedDB, no cookies.
-  const context = await browser.newContext({ viewport: VIEWPORT });
-  const page = await context.newPage();
-  const errors = new PageErrors(page);
-
-  // 1. First visit.
-  await page.goto(server.url, { waitUntil: 'domcontentloaded', timeout: WAIT_MS });
-  await waitForApp(page, errors);
-  const seed = await waitUntil(errors, 'a non-empty [data-testid=seed]', () =>
-    textOf(page, 'seed'),
-  );
-  const traceHash = await textOf(page, 'trace-hash');
-  assert.notEqual(traceHash, null, 'the page has no [data-testid=trace-hash]');
-  t.diagnostic(`seed ${seed}, trace hash ${traceHash}`);
-
-  // 2. Play: offsets must start moving and keep moving.
-  await click(page, 'play');
-  const firstSum = await waitUntil(errors, 'the sum of data-leo over partitions to exceed 0', async () => {
-    const sum = sumOfLeo(await readPartitions(page));
-    return sum > 0 ? sum : null;
-  });
-  await waitUntil(errors, `the sum of data-leo to keep growing past ${firstSum}`, async () =>
-    sumOfLeo(await readPartitions(page)) > firstSum,
-  );
-  await page.screenshot({ path: path.join(SCREENSHOTS, 'app-playing.png') });
-
-  // 3. Pause and record every partition.
-  await click(page, 'play');
-  const paused = await waitForStablePartitions(page, errors);
-  assert.ok(paused.length > 0, `no partitions matched ${PARTITIONS}`);
-  for (const { id, leo, hw, logStart } of paused) {
-    assert.ok(hw <= leo, `${id}: high watermark ${hw} is above log end offset ${leo}`);
-    assert.ok(logStart <= leo, `${id}: log start offset ${logStart} is above log end offset ${leo}`);
+  assert.ok(lessons.length >= 8, `at least 8 lessons, found ${lessons.length}`);
+  await load(page, errors, lessons[0]);
+  await waitUntil(errors, 'the lesson panel', () => page.$(sel('lesson')));
+  await setSpeed(page, 3000);
+  await shot(page, 'lesson-start');
+  for (let n = 0; n < 20 && !(await page.$(sel('lesson-done'))); n++) {
+    const doIt = await page.$(sel('lesson-do'));
+    if (doIt) await doIt.click();
+    await playUntil(page, errors, `the checkpoint of lesson step ${await text(page, 'lesson-step')}`, async () =>
+      (await attr(page, 'lesson-goal', 'data-met')) === 'true',
+    );
+    const next = await page.$(sel('lesson-next'));
+    if (next) {
+      await next.click();
+      await waitUntil(errors, 'the next lesson step', async () => (await attr(page, 'lesson-goal', 'data-met')) !== 'true' || (await page.$(sel('lesson-done'))));
+    }
   }
-  t.diagnostic(`paused at ${paused.map((p) => `${p.id}=${p.logStart}/${p.hw}/${p.leo}`).join(' ')}`);
+  assert.ok(await page.$(sel('lesson-done')), 'the lesson reached its end');
+  await shot(page, 'lesson-done');
+  // Free play from the same state: the clock keeps going.
+  const before = await clockSeconds(page);
+  await playUntil(page, errors, 'free play to run on', async () => (await clockSeconds(page)) > before + 1);
+  await context.close();
+});
 
-  // 4. Reload: the session comes back from IndexedDB exactly where it paused.
-  await page.reload({ waitUntil: 'domcontentloaded', timeout: WAIT_MS });
-  await waitForApp(page, errors);
-  await waitUntil(errors, '[data-testid=status] to contain "Restored"', async () =>
-    ((await textOf(page, 'status')) ?? '').includes('Restored'),
-  );
-  const restored = await readPartitions(page);
-  assert.deepEqual(
-    restored.map(({ id, leo }) => ({ id, leo })),
-    paused.map(({ id, leo }) => ({ id, leo })),
-    'after reload, every partition must show the log end offset it had when paused',
-  );
-  await page.screenshot({ path: path.join(SCREENSHOTS, 'app-restored.png') });
-
-  // 5. One step moves something: the step counter or some partition's log end offset.
-  const stepsBefore = await textOf(page, 'step-count');
-  const leoBefore = JSON.stringify(restored.map(({ leo }) => leo));
-  await click(page, 'step');
-  await waitUntil(errors, 'a step to advance [data-testid=step-count] or some data-leo', async () => {
-    const steps = await textOf(page, 'step-count');
-    const stepped = stepsBefore !== null && steps !== null && steps !== stepsBefore;
-    const leo = JSON.stringify((await readPartitions(page)).map((p) => p.leo));
-    return stepped || leo !== leoBefore;
+test('crashing a leader elects a new one and shrinks the ISR', { timeout: 180_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await setSpeed(page, 3000);
+  await playUntil(page, errors, 'the playground to elect leaders and fill orders-0', async () => {
+    const p = await partition(page, 'orders-0');
+    return p.leader !== 'none' && p.hw >= 3;
   });
-  errors.check('stepping');
+  const first = await partition(page, 'orders-0');
+  await shot(page, 'playground-before-crash');
+  await page.click(sel(`partition-orders-0-menu`));
+  await page.click(sel('crash-leader-orders-0'));
+  await waitUntil(errors, 'the action to be listed', async () => (await text(page, 'actions-count'))?.startsWith('1'));
+  const after = await playUntil(page, errors, 'a new leader for orders-0 and the old one out of the ISR', async () => {
+    const p = await partition(page, 'orders-0');
+    const isr = p.isr.split(',').map((s) => s.trim());
+    return p.leader !== 'none' && p.leader !== first.leader && !isr.includes(first.leader) ? p : null;
+  });
+  assert.ok(after.epoch > first.epoch, `the leader epoch grew: ${first.epoch} -> ${after.epoch}`);
+  assert.equal(await attr(page, `broker-${first.leader}`, 'data-state'), 'crashed');
+  const events = await page.$$eval(sel('event'), (els) => els.map((e) => e.textContent));
+  assert.ok(events.length > 0, 'the event log explains what happened');
+  await shot(page, 'leader-crashed');
+  await context.close();
+});
+
+test('cutting an acks=1 leader off and crashing it: the checker flags the loss as legal', { timeout: 180_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:playground-acks1');
+  await setSpeed(page, 1000);
+  await playUntil(page, errors, 'orders-0 to have a leader and records', async () => {
+    const p = await partition(page, 'orders-0');
+    return p.leader !== 'none' && p.hw >= 5;
+  });
+  await page.click(sel('partition-orders-0-menu'));
+  await page.click(sel('cut-leader-orders-0'));
+  await playUntil(page, errors, 'the cut leader to acknowledge writes its followers never fetch', async () => {
+    const p = await partition(page, 'orders-0');
+    return p.leo > p.hw + 5;
+  });
+  await page.click(sel('partition-orders-0-menu'));
+  await page.click(sel('crash-leader-orders-0'));
+  await page.click(sel('heal'));
+  await setSpeed(page, 3000);
+  const findings = await playUntil(page, errors, 'the live checker to flag a lost write', async () => {
+    const kinds = await page.$$eval(sel('finding'), (els) => els.map((e) => e.getAttribute('data-kind')));
+    return kinds.includes('lost-write') ? kinds : null;
+  });
+  assert.ok(findings.length > 0);
+  assert.equal(await attr(page, 'checker', 'data-bugs'), '0', 'acks=1 makes the loss legal, not a bug');
+  const legal = await page.$eval(`${sel('finding')}[data-kind="lost-write"]`, (e) => e.textContent);
+  assert.match(legal, /acks=1/);
+  await shot(page, 'acks1-loss-flagged');
+  await context.close();
+});
+
+test('scrubbing back and acting forks the timeline', { timeout: 180_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await setSpeed(page, 3000);
+  await playUntil(page, errors, 'the playground to run 6 s', async () => (await clockSeconds(page)) >= 6);
+  const horizon = await step(page);
+  await seekTo(page, Math.floor(horizon / 2));
+  await waitUntil(errors, 'the rewind', async () => (await step(page)) === Math.floor(horizon / 2));
+  assert.ok(await page.$(sel('in-past')), 'the bar says we are in the past');
+  await page.click(sel('broker-2-menu'));
+  await page.click(sel('crash-2'));
+  await waitUntil(errors, 'a forked timeline', async () => (await text(page, 'timelines')) === 'timeline 2');
+  assert.equal(await page.$(sel('in-past')), null, 'the fork made this the present');
+  await playUntil(page, errors, 'broker 2 to be down on the new timeline', async () => (await attr(page, 'broker-2', 'data-state')) === 'crashed');
+  await shot(page, 'forked-timeline');
+  await context.close();
+});
+
+test('a share link opens the same state in a fresh browser; a reload resumes', { timeout: 180_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await setSpeed(page, 3000);
+  await playUntil(page, errors, 'the playground to run 3 s', async () => (await clockSeconds(page)) >= 3);
+  await page.click(sel('broker-3-menu'));
+  await page.click(sel('pause-3'));
+  await playUntil(page, errors, 'the run to continue after the action', async () => (await clockSeconds(page)) >= 5);
+  const mine = { hash: await text(page, 'trace-hash'), step: await step(page), partitions: await allPartitions(page) };
+  await page.click(sel('share'));
+  const link = await waitUntil(errors, 'the share link', () => page.inputValue(sel('share-link')));
+  assert.match(link, /#r=/);
+  await shot(page, 'share-link');
+
+  const friend = await newUser(link);
+  await waitUntil(friend.errors, 'the shared state', async () => (await step(friend.page)) === mine.step);
+  assert.equal(await text(friend.page, 'trace-hash'), mine.hash);
+  assert.deepEqual(await allPartitions(friend.page), mine.partitions);
+  assert.equal(await attr(friend.page, 'broker-3', 'data-state'), 'paused');
+  await friend.context.close();
+
+  // The session was saved in IndexedDB: a reload (no link) resumes it.
+  await page.goto(server.url);
+  await waitUntil(errors, 'the restored session', async () => (await text(page, 'status'))?.includes('Restored'));
+  await waitUntil(errors, 'the restored step', async () => (await step(page)) === mine.step);
+  assert.equal(await text(page, 'trace-hash'), mine.hash);
+  assert.deepEqual(await allPartitions(page), mine.partitions);
+  await shot(page, 'reloaded');
+  await context.close();
+});
+
+test('an exported session replays natively to the same trace hash', { timeout: 240_000 }, async () => {
+  assert.ok(existsSync(CLI), `no native CLI at ${CLI}: build it (cargo build -p logsim-cli) or set LOGSIM_CLI`);
+  const { context, page, errors } = await newUser();
+  const scenario = {
+    scenario: 'cluster', name: 'Short run for export', duration_ms: 8000, brokers: 3,
+    topics: [{ name: 't', partitions: 2, replication_factor: 3 }],
+    producers: [{ topic: 't', config: { acks: 'all' } }],
+    consumers: [{ topic: 't' }],
+  };
+  const file = path.join(SCREENSHOTS, 'short-run.json');
+  writeFileSync(file, JSON.stringify(scenario));
+  await page.setInputFiles(sel('import'), file);
+  await waitUntil(errors, 'the imported scenario', async () => (await text(page, 'title')) === 'Short run for export');
+  await setSpeed(page, 3000);
+  await playUntil(page, errors, 'two seconds', async () => (await clockSeconds(page)) >= 2);
+  await page.click(sel('broker-1-menu'));
+  await page.click(sel('crash-1'));
+  await setSpeed(page, 100000);
+  await play(page);
+  await waitUntil(errors, 'the run to end', async () => (await text(page, 'play')).includes('Ended'));
+  const hash = await text(page, 'trace-hash');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(sel('export'))]);
+  const exported = path.join(SCREENSHOTS, 'exported-session.json');
+  await download.saveAs(exported);
+  const out = execFileSync(CLI, ['run', '--scenario', exported], { encoding: 'utf8' });
+  const native = out.match(/trace hash ([0-9a-f]{16})/)?.[1];
+  assert.equal(native, hash, `logsim run printed:\n${out.slice(-500)}`);
+  await context.close();
+});
+
+test('bad links and files get clear errors and lose nothing', { timeout: 120_000 }, async () => {
+  const { context, page, errors } = await newUser(`${server.url}#r=${encodeURIComponent('{"source":{"library":"nope"},"seed":1}')}`);
+  await waitUntil(errors, 'the error banner', async () => (await text(page, 'error'))?.includes('no built-in scenario'));
+  assert.equal(await text(page, 'title'), 'Playground: three brokers, one replicated topic', 'the playground runs instead');
+  const bad = path.join(SCREENSHOTS, 'not-a-scenario.json');
+  writeFileSync(bad, '<script>alert(1)</script>');
+  await page.setInputFiles(sel('import'), bad);
+  await waitUntil(errors, 'the import error', async () => (await text(page, 'error'))?.includes('not a valid scenario file'));
+  assert.equal(await page.$('script[src=""]'), null);
+  await shot(page, 'bad-input');
+  await context.close();
 });

@@ -119,11 +119,17 @@ fn steps(project: &Project, mode: Mode) -> Vec<Step> {
             .env("CHROMEDRIVER", "/usr/bin/chromedriver"),
     ));
     steps.push(step("trunk build", project.trunk(&["build", "--release"])));
+    // The e2e test replays an exported session with the native CLI.
+    steps.push(step(
+        "build cli",
+        project.cargo(&["build", "-p", "logsim-cli"]),
+    ));
     steps.push(step(
         "e2e",
         project
-            .command("node", &["--test", "tests/e2e/"])
-            .env("LOGSIM_DIST", project.dist()),
+            .command("node", &["--test", "--test-concurrency=1", "tests/e2e/"])
+            .env("LOGSIM_DIST", project.dist())
+            .env("LOGSIM_CLI", project.root.join("target/debug/logsim")),
     ));
     steps
 }

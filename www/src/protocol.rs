@@ -1,0 +1,326 @@
+//! The messages between the page and the simulation worker. The worker owns the `Session`; the
+//! page sends commands and draws the snapshots it gets back. Both sides are this crate, so the
+//! types are shared and cross `postMessage` through serde-wasm-bindgen.
+//!
+//! A snapshot is bounded whatever the cluster's size: it carries every broker, topic and
+//! client, but partition detail only for the window the page shows, plus an aggregate (heat
+//! map blocks and per-broker-per-topic counts) over all partitions.
+
+use logsim::session::explain::Explained;
+use logsim::session::metrics::Sample;
+use logsim::session::timeline::{LiveCheck, TimelineView};
+use logsim::sim::cluster::scenario::{Action, ClusterScenario, Step};
+use logsim::sim::cluster::view::{
+    BrokerView, ClusterView, ConsumerView, NetworkView, PartitionView, ProducerView, RecordCard,
+    TopicView,
+};
+use serde::{Deserialize, Serialize};
+
+/// Where a session's scenario comes from: a built-in by name (short links), a lesson or a
+/// drill by id, or a whole scenario (an imported file).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    Library(String),
+    Lesson(String),
+    Drill(String),
+    Inline(Box<ClusterScenario>),
+}
+
+/// Everything that recreates a session: what the share link and IndexedDB hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    pub source: Source,
+    pub seed: u64,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub at_step: u64,
+    /// The lesson step the learner reached (lessons only).
+    #[serde(default)]
+    pub lesson_step: u32,
+}
+
+/// Simulated milliseconds per wall-clock second.
+pub type Speed = u32;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ToWorker {
+    Load(Recipe),
+    Play,
+    Pause,
+    SetSpeed(Speed),
+    /// Run this many events.
+    Step(u32),
+    /// Jump to a step of the timeline (back or forward).
+    Seek(u64),
+    Act(Action),
+    /// Which partitions the page draws in detail: the first index and how many.
+    Window {
+        first: u32,
+        count: u32,
+    },
+    Records {
+        topic: String,
+        partition: u32,
+        broker: u32,
+        from: u64,
+        to: u64,
+    },
+    /// Lessons: go to the next step once its goal is met.
+    LessonNext,
+    /// Drill mode: the learner's answer.
+    Answer {
+        choice: String,
+        broker: Option<u32>,
+    },
+    /// Drill mode: show one more hint (costs a point).
+    Hint,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    Ready,
+    Snapshot(Box<Snapshot>),
+    Records {
+        topic: String,
+        partition: u32,
+        broker: u32,
+        records: Vec<RecordCard>,
+    },
+    /// A command could not be done: what is wrong, in words. Nothing was changed.
+    Error(String),
+}
+
+/// One aggregate block of the partition heat map: a run of consecutive partitions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeatBlock {
+    pub first: u32,
+    pub count: u32,
+    pub offline: u32,
+    pub under_replicated: u32,
+    /// The smallest ISR in the block, and the largest high-watermark lag (LEO - HW).
+    pub isr_min: u32,
+    pub lag_max: u64,
+}
+
+/// Per broker and topic: what the broker holds of the topic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerTopicCell {
+    pub broker: u32,
+    pub topic: String,
+    pub replicas: u32,
+    pub leaders: u32,
+    /// Replicas on this broker that are out of the ISR (or offline).
+    pub out_of_sync: u32,
+    /// The largest lag behind the leader's log end offset among its follower replicas.
+    pub lag_max: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aggregate {
+    pub partitions: u32,
+    pub under_replicated: u32,
+    pub offline: u32,
+    pub blocks: Vec<HeatBlock>,
+    pub cells: Vec<BrokerTopicCell>,
+}
+
+/// The picture the page draws.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub title: String,
+    pub description: String,
+    pub seed: u64,
+    pub trace_hash: String,
+    pub playing: bool,
+    pub speed: Speed,
+    pub timeline: TimelineView,
+    pub brokers: Vec<BrokerView>,
+    pub topics: Vec<TopicView>,
+    pub producers: Vec<ProducerView>,
+    pub consumers: Vec<ConsumerView>,
+    pub network: NetworkView,
+    /// Detailed partitions: the page's window.
+    pub window_first: u32,
+    pub partitions: Vec<PartitionView>,
+    pub aggregate: Aggregate,
+    /// New event-log lines; when `events_reset`, the page drops what it had first (a rewind or
+    /// a new session).
+    pub events: Vec<Explained>,
+    pub events_reset: bool,
+    /// The chart samples, when they changed.
+    pub samples: Option<Vec<Sample>>,
+    pub check: Option<LiveCheck>,
+    pub lesson: Option<LessonState>,
+    pub drill: Option<DrillState>,
+    /// The recipe of this session (for the share link, the export and IndexedDB).
+    pub recipe: Recipe,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LessonState {
+    pub id: String,
+    pub title: String,
+    pub step: u32,
+    pub steps: u32,
+    pub step_title: String,
+    pub narration: Vec<String>,
+    pub action: Option<Action>,
+    pub action_label: Option<String>,
+    pub goal: String,
+    pub goal_met: bool,
+    pub hint: String,
+    pub after: Vec<String>,
+    /// The last step's goal is met: free play from here.
+    pub finished: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillChoice {
+    pub id: String,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillState {
+    pub id: String,
+    pub title: String,
+    pub briefing: String,
+    pub question: String,
+    pub choices: Vec<DrillChoice>,
+    pub hints: Vec<String>,
+    pub result: Option<DrillResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillResult {
+    pub points: u32,
+    pub max: u32,
+    pub correct: bool,
+    pub explanation: String,
+}
+
+/// Splits the partitions into at most `blocks_max` runs for the heat map.
+pub fn aggregate(view: &ClusterView, blocks_max: u32) -> Aggregate {
+    let n = view.partitions.len() as u32;
+    let per_block = n.div_ceil(blocks_max.max(1)).max(1);
+    let mut blocks: Vec<HeatBlock> = Vec::new();
+    for (i, p) in view.partitions.iter().enumerate() {
+        let i = i as u32;
+        if i.is_multiple_of(per_block) {
+            blocks.push(HeatBlock {
+                first: i,
+                count: 0,
+                offline: 0,
+                under_replicated: 0,
+                isr_min: u32::MAX,
+                lag_max: 0,
+            });
+        }
+        if let Some(b) = blocks.last_mut() {
+            b.count += 1;
+            b.offline += u32::from(p.offline());
+            b.under_replicated += u32::from(p.under_replicated());
+            b.isr_min = b.isr_min.min(p.isr.len() as u32);
+            b.lag_max = b
+                .lag_max
+                .max(p.log_end_offset.saturating_sub(p.high_watermark));
+        }
+    }
+    let mut cells: Vec<BrokerTopicCell> = Vec::new();
+    for b in &view.brokers {
+        for t in &view.topics {
+            cells.push(BrokerTopicCell {
+                broker: b.id,
+                topic: t.name.clone(),
+                replicas: 0,
+                leaders: 0,
+                out_of_sync: 0,
+                lag_max: 0,
+            });
+        }
+    }
+    let topics = view.topics.len();
+    for p in &view.partitions {
+        let Some(t) = view.topics.iter().position(|t| t.name == p.topic) else {
+            continue;
+        };
+        for r in &p.replica_logs {
+            let Some(b) = view.brokers.iter().position(|b| b.id == r.broker) else {
+                continue;
+            };
+            let cell = &mut cells[b * topics + t];
+            cell.replicas += 1;
+            cell.leaders += u32::from(p.leader == Some(r.broker));
+            cell.out_of_sync += u32::from(!r.in_isr);
+            if p.leader != Some(r.broker) {
+                cell.lag_max = cell
+                    .lag_max
+                    .max(p.log_end_offset.saturating_sub(r.log_end_offset));
+            }
+        }
+    }
+    Aggregate {
+        partitions: n,
+        under_replicated: view
+            .partitions
+            .iter()
+            .filter(|p| p.under_replicated())
+            .count() as u32,
+        offline: view.partitions.iter().filter(|p| p.offline()).count() as u32,
+        blocks,
+        cells,
+    }
+}
+
+/// A short label for an action, for buttons and the actions list.
+pub fn action_label(action: &Action) -> String {
+    match action {
+        Action::CrashBroker {
+            broker,
+            power_loss,
+            torn_write,
+        } => match (power_loss, torn_write) {
+            (_, true) => format!("Broker {broker} loses power mid-write (torn write)"),
+            (true, false) => format!("Broker {broker} loses power"),
+            _ => format!("Crash broker {broker}"),
+        },
+        Action::CrashLeader {
+            topic, partition, ..
+        } => format!("Crash the leader of {topic}-{partition}"),
+        Action::RestartBroker { broker } => format!("Restart broker {broker}"),
+        Action::PauseBroker { broker } => format!("Pause broker {broker} (SIGSTOP)"),
+        Action::ResumeBroker { broker } => format!("Resume broker {broker} (SIGCONT)"),
+        Action::SlowDisk { broker, factor } if *factor <= 1 => {
+            format!("Heal broker {broker}'s disk")
+        }
+        Action::SlowDisk { broker, factor } => format!("Slow broker {broker}'s disk {factor}x"),
+        Action::SkewClock { node, offset_ms } => {
+            format!("Skew node {node}'s clock by {offset_ms:+} ms")
+        }
+        Action::PartitionLeaderFromFollowers { topic, partition } => {
+            format!("Cut the leader of {topic}-{partition} off from its followers")
+        }
+        Action::PartitionLeaderFromCluster { topic, partition } => {
+            format!("Cut the leader of {topic}-{partition} off from the cluster")
+        }
+        Action::Partition { sides } => format!("Cut the network between {sides:?}"),
+        Action::PartitionOneWay { from, to } => {
+            format!("Cut messages from node {from} to node {to}")
+        }
+        Action::Isolate { node } => format!("Isolate node {node}"),
+        Action::Heal => "Heal the network".to_owned(),
+        Action::SetNetwork { config } => format!(
+            "Network: drop {}/{}, duplicate {}/{}",
+            config.drop.numerator(),
+            config.drop.denominator(),
+            config.duplicate.numerator(),
+            config.duplicate.denominator()
+        ),
+        Action::PauseConsumers => "Pause the consumers".to_owned(),
+        Action::ResumeConsumers => "Resume the consumers".to_owned(),
+        Action::StopProducers => "Stop the producers".to_owned(),
+    }
+}

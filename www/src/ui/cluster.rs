@@ -1,0 +1,649 @@
+//! The cluster picture: brokers (process state, disk, clock, their fault actions), the
+//! producers and consumers with their configs and requests in flight, and the partitions. Each
+//! partition shows every replica's log as offset cells (log start offset, high watermark, log
+//! end offset, segment boundaries, the unsynced tail, the consumers' positions and the
+//! checker's findings); hovering a cell shows its record. Past a dozen partitions a heat map of
+//! every partition and a broker-by-topic table take over, and the detailed list pages.
+
+use super::controls::IntoCommand;
+use super::{Hovered, Msg, PAGE_PARTITIONS};
+use crate::protocol::{Snapshot, ToWorker};
+use logsim::session::timeline::{Finding, LiveCheck};
+use logsim::sim::cluster::scenario::Action;
+use logsim::sim::cluster::view::RecordCard;
+use logsim::sim::cluster::view::{
+    BrokerState, BrokerView, PartitionView, ReplicaRole, ReplicaView,
+};
+use std::rc::Rc;
+use yew::prelude::*;
+
+/// Offsets drawn per partition (the newest ones).
+const CELLS: u64 = 36;
+const CELL_W: f64 = 20.0;
+const CELL_H: f64 = 22.0;
+const LABEL_W: f64 = 128.0;
+/// Vertical room per replica row: a label band above the cells and one below.
+const ROW_H: f64 = CELL_H + 30.0;
+/// The detailed list gives way to the heat map above this many partitions.
+const HEAT_ABOVE: u32 = 12;
+
+#[derive(Properties, PartialEq)]
+pub struct ClusterProps {
+    pub snapshot: Rc<Snapshot>,
+    pub check: Option<Rc<LiveCheck>>,
+    pub send: Callback<ToWorker>,
+    pub dispatch: Callback<Msg>,
+    pub hovered: Option<Hovered>,
+    pub records: Option<(Hovered, Rc<Vec<RecordCard>>)>,
+    pub focus: Option<(String, u32)>,
+    pub page: u32,
+}
+
+#[function_component(ClusterPanel)]
+pub fn cluster_panel(props: &ClusterProps) -> Html {
+    let s = &props.snapshot;
+    let total = s.aggregate.partitions;
+    let pages = total.div_ceil(PAGE_PARTITIONS).max(1);
+    let page = props.page.min(pages - 1);
+    let on_page = {
+        let send = props.send.clone();
+        let dispatch = props.dispatch.clone();
+        move |p: u32| {
+            let send = send.clone();
+            let dispatch = dispatch.clone();
+            Callback::from(move |_: MouseEvent| {
+                dispatch.emit(Msg::Page(p));
+                send.emit(ToWorker::Window {
+                    first: p * PAGE_PARTITIONS,
+                    count: PAGE_PARTITIONS,
+                });
+            })
+        }
+    };
+    let findings: Vec<Finding> = props
+        .check
+        .as_ref()
+        .map(|c| c.findings.clone())
+        .unwrap_or_default();
+    html! {
+        <section class="card cluster" aria-labelledby="cluster-h">
+            <div class="card-head">
+                <h2 id="cluster-h">{ "Cluster" }</h2>
+                <p class="muted small" data-testid="cluster-summary">
+                    { format!("{} broker(s), {} partition(s): {} under-replicated, {} offline",
+                        s.brokers.len(), total, s.aggregate.under_replicated, s.aggregate.offline) }
+                </p>
+            </div>
+            <div class="brokers" role="list" aria-label="Brokers">
+                { for s.brokers.iter().map(|b| html! {
+                    <BrokerCard broker={b.clone()} send={props.send.clone()} topics={s.topics.iter().map(|t| (t.name.clone(), t.partitions)).collect::<Vec<_>>()} />
+                }) }
+            </div>
+            <Clients snapshot={s.clone()} send={props.send.clone()} />
+            if total > HEAT_ABOVE {
+                <HeatMap snapshot={s.clone()} dispatch={props.dispatch.clone()} send={props.send.clone()} />
+            }
+            <Legend />
+            <div class="partitions">
+                { for s.partitions.iter().map(|p| {
+                    let focused = props.focus.as_ref().is_some_and(|(t, n)| *t == p.topic && *n == p.partition);
+                    let mine: Vec<Finding> = findings.iter().filter(|f| f.topic == p.topic && f.partition == p.partition).cloned().collect();
+                    html! {
+                        <PartitionCard
+                            partition={p.clone()}
+                            consumers={s.consumers.iter().filter(|c| c.topic == p.topic).filter_map(|c| c.positions.iter().find(|q| q.partition == p.partition).map(|q| (c.index, q.offset))).collect::<Vec<_>>()}
+                            findings={mine}
+                            focused={focused}
+                            send={props.send.clone()}
+                            dispatch={props.dispatch.clone()}
+                            hovered={props.hovered.clone()}
+                            records={props.records.clone()}
+                        />
+                    }
+                }) }
+            </div>
+            if pages > 1 {
+                <nav class="pager" aria-label="Partition pages">
+                    <button class="secondary" disabled={page == 0} onclick={on_page(page.saturating_sub(1))}>{ "◀ Previous" }</button>
+                    <span>{ format!("partitions {}–{} of {}", page * PAGE_PARTITIONS, ((page + 1) * PAGE_PARTITIONS).min(total) - 1, total) }</span>
+                    <button class="secondary" disabled={page + 1 >= pages} onclick={on_page(page + 1)}>{ "Next ▶" }</button>
+                </nav>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct BrokerProps {
+    broker: BrokerView,
+    send: Callback<ToWorker>,
+    topics: Vec<(String, u32)>,
+}
+
+fn state_text(state: BrokerState) -> (&'static str, &'static str) {
+    match state {
+        BrokerState::Up => ("up", "Up"),
+        BrokerState::Starting => ("starting", "Starting"),
+        BrokerState::Fenced => ("fenced", "Fenced"),
+        BrokerState::Paused => ("paused", "Paused"),
+        BrokerState::Crashed => ("crashed", "Crashed"),
+    }
+}
+
+fn bytes_text(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
+    } else if n >= 1 << 10 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+#[function_component(BrokerCard)]
+fn broker_card(props: &BrokerProps) -> Html {
+    let b = &props.broker;
+    let id = b.id;
+    let (class, label) = state_text(b.state);
+    let act = |action: Action| {
+        props
+            .send
+            .reform(move |_: MouseEvent| action.clone().into_command())
+    };
+    let alive = b.state != BrokerState::Crashed;
+    html! {
+        <div class={classes!("broker", class)} role="listitem" data-testid={format!("broker-{id}")} data-state={label.to_lowercase()}>
+            <div class="broker-head">
+                <span class="broker-name">{ format!("Broker {id}") }</span>
+                <span class={classes!("state", class)}>{ state_icon(b.state) }{ " " }{ label }</span>
+            </div>
+            <dl class="facts">
+                <dt>{ "Leads" }</dt><dd>{ format!("{} of {}", b.leaders, b.replicas) }</dd>
+                <dt>{ "Unsynced" }</dt><dd title="Written to the page cache, not yet synced to disk: a power loss takes it">{ bytes_text(b.unsynced_bytes) }</dd>
+                if b.slow_disk_factor > 1 { <dt>{ "Disk" }</dt><dd class="warn-text">{ format!("{}x slow", b.slow_disk_factor) }</dd> }
+                if b.clock_skew_ms != 0 { <dt>{ "Clock" }</dt><dd class="warn-text">{ format!("{:+} s", b.clock_skew_ms / 1000) }</dd> }
+                <dt>{ "Runs" }</dt><dd title="Process incarnations">{ b.incarnation }</dd>
+            </dl>
+            <details class="menu">
+                <summary aria-label={format!("Faults for broker {id}")} data-testid={format!("broker-{id}-menu")}>{ "Faults ▾" }</summary>
+                <div class="menu-items">
+                    if alive {
+                        <button data-testid={format!("crash-{id}")} onclick={act(Action::CrashBroker { broker: id, power_loss: false, torn_write: false })}>{ "Crash (kill the process)" }</button>
+                        <button onclick={act(Action::CrashBroker { broker: id, power_loss: true, torn_write: false })}>{ "Power loss (lose the unsynced tail)" }</button>
+                        <button onclick={act(Action::CrashBroker { broker: id, power_loss: true, torn_write: true })}>{ "Power loss mid-write (torn write)" }</button>
+                        if b.state == BrokerState::Paused {
+                            <button data-testid={format!("resume-{id}")} onclick={act(Action::ResumeBroker { broker: id })}>{ "Resume (SIGCONT)" }</button>
+                        } else {
+                            <button data-testid={format!("pause-{id}")} onclick={act(Action::PauseBroker { broker: id })}>{ "Pause (SIGSTOP)" }</button>
+                        }
+                        if b.slow_disk_factor > 1 {
+                            <button onclick={act(Action::SlowDisk { broker: id, factor: 1 })}>{ "Heal the disk" }</button>
+                        } else {
+                            <button onclick={act(Action::SlowDisk { broker: id, factor: 100 })}>{ "Slow the disk 100x" }</button>
+                        }
+                        if b.clock_skew_ms == 0 {
+                            <button onclick={act(Action::SkewClock { node: id, offset_ms: 3_600_000 })}>{ "Skew the clock +1 h" }</button>
+                        } else {
+                            <button onclick={act(Action::SkewClock { node: id, offset_ms: 0 })}>{ "Fix the clock" }</button>
+                        }
+                        <button onclick={act(Action::Isolate { node: id })}>{ "Isolate from the network" }</button>
+                    } else {
+                        <button data-testid={format!("restart-{id}")} onclick={act(Action::RestartBroker { broker: id })}>{ "Restart" }</button>
+                    }
+                </div>
+            </details>
+            if !alive {
+                <button class="primary small-button" data-testid={format!("restart-{id}-quick")} onclick={act(Action::RestartBroker { broker: id })}>{ "Restart" }</button>
+            }
+        </div>
+    }
+}
+
+fn state_icon(state: BrokerState) -> &'static str {
+    match state {
+        BrokerState::Up => "●",
+        BrokerState::Starting => "◐",
+        BrokerState::Fenced => "⊘",
+        BrokerState::Paused => "❚❚",
+        BrokerState::Crashed => "✕",
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ClientsProps {
+    snapshot: Rc<Snapshot>,
+    send: Callback<ToWorker>,
+}
+
+#[function_component(Clients)]
+fn clients(props: &ClientsProps) -> Html {
+    let s = &props.snapshot;
+    let stop = props
+        .send
+        .reform(|_: MouseEvent| Action::StopProducers.into_command());
+    let pause = props
+        .send
+        .reform(|_: MouseEvent| Action::PauseConsumers.into_command());
+    let resume = props
+        .send
+        .reform(|_: MouseEvent| Action::ResumeConsumers.into_command());
+    let any_paused = s.consumers.iter().any(|c| c.paused);
+    html! {
+        <div class="clients">
+            { for s.producers.iter().map(|p| {
+                let in_flight: u32 = p.in_flight.iter().map(|(_, n)| n).sum();
+                html! {
+                    <div class="client producer" data-testid={format!("producer-{}", p.index)}>
+                        <div class="client-head">
+                            <span class="client-name">{ format!("Producer {} → {}", p.index, p.topic) }</span>
+                            if p.stopped { <span class="state crashed">{ "stopped" }</span> }
+                        </div>
+                        <div class="config">
+                            <code>{ format!("acks={}", p.acks) }</code>
+                            <code>{ format!("enable.idempotence={}", p.enable_idempotence) }</code>
+                            <code>{ format!("linger.ms={}", p.linger_ms) }</code>
+                            <code>{ format!("max.in.flight={}", p.max_in_flight_requests_per_connection) }</code>
+                        </div>
+                        <div class="flight" aria-label="Requests in flight">
+                            { format!("sent {} · in flight {}", p.sent, in_flight) }
+                            { for p.in_flight.iter().map(|(b, n)| html! {
+                                <span class="arrow" title={format!("{n} produce request(s) in flight to broker {b}")}>{ format!(" →B{b}×{n}") }</span>
+                            }) }
+                        </div>
+                        if !p.errors.is_empty() {
+                            <div class="errors" data-testid={format!("producer-{}-errors", p.index)}>
+                                { for p.errors.iter().map(|(name, n)| html! { <span class="error-chip">{ format!("{name} ×{n}") }</span> }) }
+                            </div>
+                        }
+                    </div>
+                }
+            }) }
+            { for s.consumers.iter().map(|c| html! {
+                <div class="client consumer" data-testid={format!("consumer-{}", c.index)}>
+                    <div class="client-head">
+                        <span class="client-name">{ format!("Consumer {} ← {}", c.index, c.topic) }</span>
+                        if c.paused { <span class="state paused">{ "paused" }</span> }
+                    </div>
+                    <div class="config">
+                        { for c.positions.iter().map(|q| html! {
+                            <code title={format!("state: {}", q.state)}>{ format!("p{} @ {}{}", q.partition, q.offset, if q.state == "fetching" { String::new() } else { format!(" ({})", q.state) }) }</code>
+                        }) }
+                    </div>
+                </div>
+            }) }
+            <div class="client-actions">
+                if !s.producers.is_empty() {
+                    <button class="secondary" onclick={stop}>{ "Stop producers" }</button>
+                }
+                if !s.consumers.is_empty() {
+                    if any_paused {
+                        <button class="secondary" onclick={resume}>{ "Resume consumers" }</button>
+                    } else {
+                        <button class="secondary" data-testid="pause-consumers" onclick={pause}>{ "Stall consumers" }</button>
+                    }
+                }
+            </div>
+        </div>
+    }
+}
+
+#[function_component(Legend)]
+fn legend() -> Html {
+    html! {
+        <div class="legend" aria-label="Legend">
+            <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell committed" /></svg>{ " below the high watermark (committed)" }</span>
+            <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell uncommitted" /></svg>{ " above it (not yet replicated to the ISR)" }</span>
+            <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell committed" /><rect y="9" width="14" height="5" class="unsynced-bar" /></svg>{ " dark foot: not yet synced to disk (a power loss takes it)" }</span>
+            <span><b class="mark hw-text">{ "HW" }</b>{ " high watermark  " }<b class="mark leo-text">{ "LEO" }</b>{ " log end offset  " }<b class="mark lso-text">{ "LSO" }</b>{ " log start offset  " }<b class="mark">{ "┃" }</b>{ " segment start  " }<b class="mark consumer-text">{ "C0" }</b>{ " consumer position  " }<b class="mark bug-text">{ "!" }</b>{ " checker finding" }</span>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct PartitionProps {
+    partition: PartitionView,
+    consumers: Vec<(u32, u64)>,
+    findings: Vec<Finding>,
+    focused: bool,
+    send: Callback<ToWorker>,
+    dispatch: Callback<Msg>,
+    hovered: Option<Hovered>,
+    records: Option<(Hovered, Rc<Vec<RecordCard>>)>,
+}
+
+#[function_component(PartitionCard)]
+fn partition_card(props: &PartitionProps) -> Html {
+    let p = &props.partition;
+    let name = format!("{}-{}", p.topic, p.partition);
+    let end = p
+        .replica_logs
+        .iter()
+        .map(|r| r.log_end_offset)
+        .max()
+        .unwrap_or(0)
+        .max(p.log_end_offset);
+    let first = end.saturating_sub(CELLS);
+    let rows = p.replica_logs.len() as f64;
+    let width = LABEL_W + CELLS as f64 * CELL_W + 40.0;
+    let height = rows * ROW_H + 4.0;
+    let leader = p.leader.map_or("none".to_owned(), |l| l.to_string());
+    let isr = p
+        .isr
+        .iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let state = if p.offline() {
+        ("offline", "OFFLINE: no leader")
+    } else if p.under_replicated() {
+        ("under", "under-replicated")
+    } else {
+        ("ok", "fully replicated")
+    };
+    let act = |action: Action| {
+        props
+            .send
+            .reform(move |_: MouseEvent| action.clone().into_command())
+    };
+    let card_ref = use_node_ref();
+    {
+        let card_ref = card_ref.clone();
+        use_effect_with(props.focused, move |focused| {
+            if *focused {
+                if let Some(el) = card_ref.cast::<web_sys::Element>() {
+                    el.scroll_into_view();
+                }
+            }
+        });
+    }
+    html! {
+        <article ref={card_ref} class={classes!("partition", props.focused.then_some("focused"))}
+            data-testid={format!("partition-{name}")}
+            data-leader={leader.clone()} data-isr={isr.clone()} data-leader-epoch={p.leader_epoch.to_string()}
+            data-hw={p.high_watermark.to_string()} data-leo={p.log_end_offset.to_string()}
+            data-log-start={p.replica_logs.iter().find(|r| r.role == ReplicaRole::Leader).map_or(0, |r| r.log_start_offset).to_string()}
+            data-findings={props.findings.len().to_string()}
+            aria-label={format!("Partition {name}")}>
+            <header class="partition-head">
+                <h3>{ name.clone() }</h3>
+                <span>{ format!("leader {leader}") }</span>
+                <span>{ format!("epoch {}", p.leader_epoch) }</span>
+                <span>{ format!("ISR [{isr}]") }</span>
+                <span>{ format!("HW {} · LEO {}", p.high_watermark, p.log_end_offset) }</span>
+                <span class={classes!("badge", state.0)}>{ state.1 }</span>
+                if p.leader.is_some() {
+                    <details class="menu partition-menu">
+                        <summary data-testid={format!("partition-{name}-menu")} aria-label={format!("Faults for partition {name}")}>{ "Faults ▾" }</summary>
+                        <div class="menu-items">
+                            <button data-testid={format!("crash-leader-{name}")} onclick={act(Action::CrashLeader { topic: p.topic.clone(), partition: p.partition, power_loss: false, torn_write: false })}>{ "Crash its leader" }</button>
+                            <button data-testid={format!("cut-leader-{name}")} onclick={act(Action::PartitionLeaderFromFollowers { topic: p.topic.clone(), partition: p.partition })}>{ "Cut its leader off from the followers" }</button>
+                            <button data-testid={format!("zombie-leader-{name}")} onclick={act(Action::PartitionLeaderFromCluster { topic: p.topic.clone(), partition: p.partition })}>{ "Cut its leader off from the cluster (zombie)" }</button>
+                        </div>
+                    </details>
+                }
+            </header>
+            <svg class="log-strip" viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()}
+                role="img" aria-label={format!("Replica logs of {name}: offsets {first} to {end}")}>
+                { for p.replica_logs.iter().enumerate().map(|(i, r)| replica_row(props, r, i as f64 * ROW_H + 12.0, first, end)) }
+            </svg>
+            if let Some(card) = hover_card(props, &p.topic, p.partition) {
+                { card }
+            }
+            if !props.findings.is_empty() {
+                <ul class="findings-inline">
+                    { for props.findings.iter().take(4).map(|f| html! {
+                        <li class={if f.legal_because.is_some() { "legal" } else { "bug" }}>
+                            { format!("{} {}{}: {}", if f.legal_because.is_some() { "⚠" } else { "✖" }, f.kind, f.offset.map(|o| format!(" at offset {o}")).unwrap_or_default(),
+                                f.legal_because.clone().map(|w| format!("legal ({w})")).unwrap_or_else(|| "BUG: the configuration does not allow this".into())) }
+                        </li>
+                    }) }
+                </ul>
+            }
+        </article>
+    }
+}
+
+fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end: u64) -> Html {
+    let p = &props.partition;
+    let role = match r.role {
+        ReplicaRole::Leader => "leader",
+        ReplicaRole::Follower => "follower",
+        ReplicaRole::Offline => "offline",
+    };
+    let label = format!(
+        "B{} {}{}",
+        r.broker,
+        role,
+        if r.in_isr { " ✓ISR" } else { "" }
+    );
+    let x0 = LABEL_W;
+    let mut cells = Vec::new();
+    if r.role != ReplicaRole::Offline {
+        for offset in first..end.max(first) {
+            let x = x0 + (offset - first) as f64 * CELL_W;
+            let present = offset >= r.log_start_offset && offset < r.log_end_offset;
+            if !present {
+                continue;
+            }
+            let class = if offset < r.high_watermark {
+                "cell committed"
+            } else {
+                "cell uncommitted"
+            };
+            let unsynced = offset >= r.synced_offset;
+            let finding = props.findings.iter().find(|f| f.offset == Some(offset));
+            let topic = p.topic.clone();
+            let partition = p.partition;
+            let broker = r.broker;
+            let send = props.send.clone();
+            let dispatch = props.dispatch.clone();
+            let on_enter = Callback::from(move |_: MouseEvent| {
+                dispatch.emit(Msg::Hover(Some(Hovered {
+                    topic: topic.clone(),
+                    partition,
+                    broker,
+                    offset,
+                })));
+                send.emit(ToWorker::Records {
+                    topic: topic.clone(),
+                    partition,
+                    broker,
+                    from: offset,
+                    to: offset + 1,
+                });
+            });
+            let title = format!(
+                "offset {offset} on broker {broker}: {}{}{}",
+                if offset < r.high_watermark {
+                    "below the high watermark"
+                } else {
+                    "above the high watermark"
+                },
+                if unsynced { ", not synced to disk" } else { "" },
+                finding
+                    .map(|f| format!(", checker: {}", f.kind))
+                    .unwrap_or_default()
+            );
+            cells.push(html! {
+                <g class="cell-g" onmouseenter={on_enter}>
+                    <rect x={x.to_string()} y={y.to_string()} width={(CELL_W - 2.0).to_string()} height={CELL_H.to_string()} rx="3" class={class}>
+                        <title>{ title }</title>
+                    </rect>
+                    if unsynced {
+                        <rect x={x.to_string()} y={(y + CELL_H - 5.0).to_string()} width={(CELL_W - 2.0).to_string()} height="5" class="unsynced-bar" />
+                    }
+                    if offset % 5 == 0 || offset + 1 == r.log_end_offset {
+                        <text x={(x + (CELL_W - 2.0) / 2.0).to_string()} y={(y + 12.5).to_string()} class="cell-text" text-anchor="middle">{ (offset % 1000).to_string() }</text>
+                    }
+                    if let Some(f) = finding {
+                        <text x={(x + CELL_W - 6.0).to_string()} y={(y + 8.0).to_string()} class={if f.legal_because.is_some() { "finding legal" } else { "finding bug" }}>{ "!" }</text>
+                    }
+                </g>
+            });
+        }
+    }
+    // Labels above the cells (LEO, consumers) or below them (HW, LSO), so equal offsets do not
+    // print over each other.
+    let mark = |offset: u64, text: &str, class: &'static str, above: bool, dx: f64| -> Html {
+        if offset < first || offset > end {
+            return html! {};
+        }
+        let x = x0 + (offset - first) as f64 * CELL_W - 1.0;
+        let ty = if above { y - 3.0 } else { y + CELL_H + 10.0 };
+        html! {
+            <g class={class}>
+                <line x1={x.to_string()} x2={x.to_string()} y1={(y - 2.0).to_string()} y2={(y + CELL_H + 2.0).to_string()} />
+                <text x={(x + 2.0 + dx).to_string()} y={ty.to_string()}>{ text.to_owned() }</text>
+            </g>
+        }
+    };
+    let segments: Html = r
+        .segment_base_offsets
+        .iter()
+        .filter(|b| **b > first && **b < end)
+        .map(|b| {
+            let x = x0 + (*b - first) as f64 * CELL_W - 1.0;
+            html! { <line class="segment" x1={x.to_string()} x2={x.to_string()} y1={(y - 3.0).to_string()} y2={(y + CELL_H + 3.0).to_string()} /> }
+        })
+        .collect();
+    let consumers: Html = if r.role == ReplicaRole::Leader {
+        props
+            .consumers
+            .iter()
+            .map(|(c, o)| mark(*o, &format!("C{c}"), "consumer-mark", true, 24.0))
+            .collect()
+    } else {
+        html! {}
+    };
+    html! {
+        <g class={classes!("replica", role)} data-testid={format!("replica-{}-{}-{}", p.topic, p.partition, r.broker)}
+            data-role={role} data-in-isr={r.in_isr.to_string()} data-hw={r.high_watermark.to_string()} data-leo={r.log_end_offset.to_string()}>
+            <text x="2" y={(y + 15.0).to_string()} class={classes!("replica-label", role)}>{ label }</text>
+            if r.role == ReplicaRole::Offline {
+                <text x={(x0 + 4.0).to_string()} y={(y + 15.0).to_string()} class="offline-text">{ "broker down: no log to show" }</text>
+            }
+            { cells }
+            { segments }
+            if r.role != ReplicaRole::Offline {
+                { mark(r.log_start_offset, "LSO", "lso-mark", false, 0.0) }
+                { mark(r.high_watermark, "HW", "hw-mark", false, if r.high_watermark == r.log_start_offset { 22.0 } else { 0.0 }) }
+                { mark(r.log_end_offset, "LEO", "leo-mark", true, 0.0) }
+                { consumers }
+            }
+        </g>
+    }
+}
+
+fn hover_card(props: &PartitionProps, topic: &str, partition: u32) -> Option<Html> {
+    let h = props.hovered.as_ref()?;
+    if h.topic != topic || h.partition != partition {
+        return None;
+    }
+    let record = props
+        .records
+        .as_ref()
+        .filter(|(rh, _)| rh == h)
+        .and_then(|(_, rs)| rs.iter().find(|r| r.offset == h.offset).cloned());
+    let dismiss = props.dispatch.reform(|_: MouseEvent| Msg::Hover(None));
+    Some(html! {
+        <div class="hover-card" role="status" data-testid="record-card">
+            <strong>{ format!("{}-{} offset {} on broker {}", topic, partition, h.offset, h.broker) }</strong>
+            { match record {
+                Some(r) => html! {
+                    <dl>
+                        <dt>{ "key" }</dt><dd><code>{ r.key.unwrap_or_else(|| "null".into()) }</code></dd>
+                        <dt>{ "value" }</dt><dd><code>{ r.value.unwrap_or_else(|| "null".into()) }</code></dd>
+                        <dt>{ "timestamp" }</dt><dd>{ format!("{} ms", r.timestamp) }</dd>
+                        <dt>{ "leader epoch" }</dt><dd>{ r.partition_leader_epoch }</dd>
+                        <dt>{ "producer id" }</dt><dd>{ r.producer_id }</dd>
+                    </dl>
+                },
+                None => html! { <p class="muted">{ "Reading the record…" }</p> },
+            } }
+            <button class="link" onclick={dismiss}>{ "Close" }</button>
+        </div>
+    })
+}
+
+#[derive(Properties, PartialEq)]
+struct HeatProps {
+    snapshot: Rc<Snapshot>,
+    dispatch: Callback<Msg>,
+    send: Callback<ToWorker>,
+}
+
+/// Every partition at a glance (blocks of consecutive partitions, worst state wins), and per
+/// broker and topic: replicas, leaders, replicas out of the ISR and the largest follower lag.
+#[function_component(HeatMap)]
+fn heat_map(props: &HeatProps) -> Html {
+    let a = &props.snapshot.aggregate;
+    let per_row = 32u32;
+    let size = 16.0;
+    let rows = (a.blocks.len() as u32).div_ceil(per_row);
+    let width = f64::from(per_row) * (size + 2.0);
+    let height = f64::from(rows) * (size + 2.0);
+    let blocks: Html = a
+        .blocks
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let i = i as u32;
+            let x = f64::from(i % per_row) * (size + 2.0);
+            let y = f64::from(i / per_row) * (size + 2.0);
+            let (class, word) = if b.offline > 0 {
+                ("heat offline", "offline")
+            } else if b.under_replicated > 0 {
+                ("heat under", "under-replicated")
+            } else {
+                ("heat ok", "healthy")
+            };
+            let page = b.first / super::PAGE_PARTITIONS;
+            let dispatch = props.dispatch.clone();
+            let send = props.send.clone();
+            let onclick = Callback::from(move |_: MouseEvent| {
+                dispatch.emit(Msg::Page(page));
+                send.emit(ToWorker::Window {
+                    first: page * super::PAGE_PARTITIONS,
+                    count: super::PAGE_PARTITIONS,
+                });
+            });
+            html! {
+                <rect x={x.to_string()} y={y.to_string()} width={size.to_string()} height={size.to_string()} rx="2" class={class} onclick={onclick}>
+                    <title>{ format!("partitions {}–{}: {word}; {} offline, {} under-replicated, smallest ISR {}, largest HW lag {}", b.first, b.first + b.count - 1, b.offline, b.under_replicated, b.isr_min, b.lag_max) }</title>
+                </rect>
+            }
+        })
+        .collect();
+    let brokers: Vec<u32> = props.snapshot.brokers.iter().map(|b| b.id).collect();
+    let topics: Vec<String> = props
+        .snapshot
+        .topics
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    html! {
+        <div class="heat" data-testid="heat-map">
+            <h3>{ format!("All {} partitions", a.partitions) }</h3>
+            <p class="muted small">{ format!("Each square is {} partition(s); the worst state wins. Click one to see its partitions in detail.", a.blocks.first().map_or(1, |b| b.count)) }</p>
+            <svg viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()} role="img"
+                aria-label={format!("Heat map of {} partitions: {} under-replicated, {} offline", a.partitions, a.under_replicated, a.offline)}>
+                { blocks }
+            </svg>
+            <table class="heat-table">
+                <caption>{ "Per broker and topic: replicas (leaders), out of the ISR, largest follower lag" }</caption>
+                <thead><tr><th scope="col">{ "Broker" }</th>{ for topics.iter().map(|t| html! { <th scope="col">{ t.clone() }</th> }) }</tr></thead>
+                <tbody>
+                    { for brokers.iter().map(|b| html! {
+                        <tr>
+                            <th scope="row">{ format!("B{b}") }</th>
+                            { for a.cells.iter().filter(|c| c.broker == *b).map(|c| {
+                                let class = if c.out_of_sync > 0 { "hot" } else if c.lag_max > 0 { "warm" } else { "cool" };
+                                html! { <td class={class}>{ format!("{} ({}) · {} out · lag {}", c.replicas, c.leaders, c.out_of_sync, c.lag_max) }</td> }
+                            }) }
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+        </div>
+    }
+}

@@ -1,0 +1,383 @@
+//! The side panels: the guided lesson, the drill (a hidden fault to diagnose), the live checker,
+//! the plain-language event log with its filters, and the help overlay.
+
+use super::Msg;
+use crate::protocol::{DrillState, LessonState, ToWorker};
+use logsim::session::explain::{Explained, Ref, Severity, Topic};
+use logsim::session::timeline::LiveCheck;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct LessonProps {
+    pub lesson: LessonState,
+    pub send: Callback<ToWorker>,
+}
+
+#[function_component(LessonPanel)]
+pub fn lesson_panel(props: &LessonProps) -> Html {
+    let l = &props.lesson;
+    let show_hint = use_state(|| false);
+    let on_do = {
+        let action = l.action.clone();
+        props
+            .send
+            .reform(move |_: MouseEvent| match action.clone() {
+                Some(a) => ToWorker::Act(a),
+                None => ToWorker::Play,
+            })
+    };
+    let on_next = props.send.reform(|_: MouseEvent| ToWorker::LessonNext);
+    let on_hint = {
+        let show_hint = show_hint.clone();
+        Callback::from(move |_: MouseEvent| show_hint.set(!*show_hint))
+    };
+    html! {
+        <section class="card lesson" aria-labelledby="lesson-h" data-testid="lesson">
+            <div class="card-head">
+                <h2 id="lesson-h">{ l.title.clone() }</h2>
+                <span class="badge" data-testid="lesson-step">{ format!("step {} of {}", l.step + 1, l.steps) }</span>
+            </div>
+            <progress max={l.steps.to_string()} value={(l.step + u32::from(l.goal_met)).to_string()} aria-label="Lesson progress"></progress>
+            <h3>{ l.step_title.clone() }</h3>
+            { for l.narration.iter().map(|p| html! { <p>{ p.clone() }</p> }) }
+            <div class={classes!("goal", l.goal_met.then_some("met"))} data-testid="lesson-goal" data-met={l.goal_met.to_string()}>
+                <span aria-hidden="true">{ if l.goal_met { "✓" } else { "○" } }</span>
+                <span>{ if l.goal_met { "Checkpoint reached: " } else { "Checkpoint: " } }{ l.goal.clone() }</span>
+            </div>
+            if l.goal_met {
+                { for l.after.iter().map(|p| html! { <p class="after">{ p.clone() }</p> }) }
+            }
+            <div class="row buttons">
+                if !l.goal_met {
+                    if let Some(label) = &l.action_label {
+                        <button class="primary" data-testid="lesson-do" onclick={on_do.clone()}>{ label.clone() }</button>
+                    }
+                    <button class="link" onclick={on_hint}>{ if *show_hint { "Hide hint" } else { "Hint" } }</button>
+                }
+                if l.goal_met && !l.finished {
+                    <button class="primary" data-testid="lesson-next" onclick={on_next}>{ "Next step ▶" }</button>
+                }
+            </div>
+            if *show_hint && !l.goal_met {
+                <p class="hint">{ l.hint.clone() }</p>
+            }
+            if l.finished {
+                <p class="done" data-testid="lesson-done">{ "Lesson complete. You are in free play from this state: break anything you like." }</p>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct DrillProps {
+    pub drill: DrillState,
+    pub brokers: u32,
+    pub send: Callback<ToWorker>,
+}
+
+#[function_component(DrillPanel)]
+pub fn drill_panel(props: &DrillProps) -> Html {
+    let d = &props.drill;
+    let choice = use_state(|| None::<String>);
+    let broker = use_state(|| None::<u32>);
+    let on_choice = |id: String| {
+        let choice = choice.clone();
+        Callback::from(move |_: Event| choice.set(Some(id.clone())))
+    };
+    let on_broker = {
+        let broker = broker.clone();
+        Callback::from(move |e: Event| {
+            let v = e
+                .target_dyn_into::<HtmlSelectElement>()
+                .map(|s| s.value())
+                .unwrap_or_default();
+            broker.set(v.parse().ok());
+        })
+    };
+    let on_submit = {
+        let send = props.send.clone();
+        let choice = choice.clone();
+        let broker = broker.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if let Some(c) = (*choice).clone() {
+                send.emit(ToWorker::Answer {
+                    choice: c,
+                    broker: *broker,
+                });
+            }
+        })
+    };
+    let on_hint = props.send.reform(|_: MouseEvent| ToWorker::Hint);
+    html! {
+        <section class="card drill" aria-labelledby="drill-h" data-testid="drill">
+            <div class="card-head">
+                <h2 id="drill-h">{ format!("Drill: {}", d.title) }</h2>
+            </div>
+            <p>{ d.briefing.clone() }</p>
+            if let Some(r) = &d.result {
+                <div class={classes!("score", if r.correct { "met" } else { "missed" })} data-testid="drill-score" role="status">
+                    <strong>{ format!("{} — {} of {} points", if r.correct { "Right" } else { "Not quite" }, r.points, r.max) }</strong>
+                    <p>{ r.explanation.clone() }</p>
+                </div>
+            } else {
+                <form onsubmit={on_submit}>
+                    <fieldset>
+                        <legend>{ d.question.clone() }</legend>
+                        { for d.choices.iter().map(|c| html! {
+                            <label class="choice">
+                                <input type="radio" name="drill-choice" value={c.id.clone()} data-testid={format!("choice-{}", c.id)} onchange={on_choice(c.id.clone())} />
+                                { c.text.clone() }
+                            </label>
+                        }) }
+                    </fieldset>
+                    <label>{ "Which broker? " }
+                        <select data-testid="drill-broker" onchange={on_broker}>
+                            <option value="">{ "not sure / none" }</option>
+                            { for (1..=props.brokers).map(|b| html! { <option value={b.to_string()}>{ format!("broker {b}") }</option> }) }
+                        </select>
+                    </label>
+                    <div class="row buttons">
+                        <button class="primary" type="submit" data-testid="drill-submit" disabled={choice.is_none()}>{ "Answer" }</button>
+                        <button class="link" type="button" onclick={on_hint}>{ "Hint (−1 point)" }</button>
+                    </div>
+                </form>
+                { for d.hints.iter().map(|h| html! { <p class="hint">{ h.clone() }</p> }) }
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct CheckerProps {
+    pub check: Option<Rc<LiveCheck>>,
+    pub dispatch: Callback<Msg>,
+}
+
+#[function_component(CheckerPanel)]
+pub fn checker_panel(props: &CheckerProps) -> Html {
+    let Some(c) = &props.check else {
+        return html! {};
+    };
+    let bugs = c
+        .findings
+        .iter()
+        .filter(|f| f.legal_because.is_none())
+        .count()
+        + c.violations.len();
+    let legal = c.findings.len()
+        - c.findings
+            .iter()
+            .filter(|f| f.legal_because.is_none())
+            .count();
+    let verdict = if bugs > 0 {
+        (
+            "bug",
+            format!("✖ {bugs} bug(s): behaviour the configuration does not allow"),
+        )
+    } else if legal > 0 {
+        (
+            "legal",
+            format!("⚠ {legal} finding(s), all legal under this configuration"),
+        )
+    } else {
+        (
+            "clean",
+            "✓ No lost, duplicated or reordered records so far".to_owned(),
+        )
+    };
+    html! {
+        <section class="card checker" aria-labelledby="checker-h" data-testid="checker" data-bugs={bugs.to_string()} data-findings={c.findings.len().to_string()}>
+            <h2 id="checker-h">{ "Live checker" }</h2>
+            <p class={classes!("verdict", verdict.0)}>{ verdict.1 }</p>
+            <p class="muted small">{ format!("{} acknowledged sends, {} values read (at step {})", c.sends_acked, c.values_read, c.step) }</p>
+            <ul class="findings">
+                { for c.violations.iter().map(|v| html! { <li class="bug">{ format!("✖ invariant: {v}") }</li> }) }
+                { for c.findings.iter().take(50).map(|f| {
+                    let focus = (f.topic.clone(), f.partition);
+                    let onclick = props.dispatch.reform(move |_: MouseEvent| Msg::Focus(Some(focus.clone())));
+                    html! {
+                        <li class={if f.legal_because.is_some() { "legal" } else { "bug" }} data-testid="finding" data-kind={f.kind.clone()}>
+                            <button class="link" onclick={onclick}>{ format!("{}-{}", f.topic, f.partition) }</button>
+                            { format!(" {}{}: {}", f.kind, f.offset.map(|o| format!(" at offset {o}")).unwrap_or_default(), f.detail) }
+                            <div class="why">{ match &f.legal_because {
+                                Some(w) => format!("Legal: {w}"),
+                                None => "BUG: no setting of this run allows it".to_owned(),
+                            } }</div>
+                        </li>
+                    }
+                }) }
+            </ul>
+            if c.findings.len() > 50 {
+                <p class="muted small">{ format!("…and {} more", c.findings.len() - 50) }</p>
+            }
+        </section>
+    }
+}
+
+const TOPICS: &[(Topic, &str)] = &[
+    (Topic::Produce, "Produce"),
+    (Topic::Replication, "Replication"),
+    (Topic::Isr, "ISR"),
+    (Topic::Election, "Elections"),
+    (Topic::Controller, "Controller"),
+    (Topic::Fault, "Faults"),
+    (Topic::Consumer, "Consumers"),
+    (Topic::Storage, "Storage"),
+    (Topic::Network, "Network"),
+    (Topic::Client, "Clients"),
+];
+
+fn severity_word(s: Severity) -> (&'static str, &'static str) {
+    match s {
+        Severity::Info => ("info", "ℹ"),
+        Severity::Notice => ("notice", "●"),
+        Severity::Warning => ("warning", "⚠"),
+        Severity::Error => ("error", "✖"),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EventLogProps {
+    pub events: Rc<Vec<Explained>>,
+    pub dispatch: Callback<Msg>,
+}
+
+/// Lines shown at most.
+const SHOWN: usize = 200;
+
+#[function_component(EventLog)]
+pub fn event_log(props: &EventLogProps) -> Html {
+    let hidden = use_state(BTreeSet::<u8>::new);
+    let important_only = use_state(|| false);
+    let toggle = |i: u8| {
+        let hidden = hidden.clone();
+        Callback::from(move |_: MouseEvent| {
+            let mut h = (*hidden).clone();
+            if !h.remove(&i) {
+                h.insert(i);
+            }
+            hidden.set(h);
+        })
+    };
+    let on_important = {
+        let important_only = important_only.clone();
+        Callback::from(move |_: Event| important_only.set(!*important_only))
+    };
+    let topic_index = |t: Topic| TOPICS.iter().position(|(x, _)| *x == t).unwrap_or(0) as u8;
+    let shown: Vec<&Explained> = props
+        .events
+        .iter()
+        .rev()
+        .filter(|e| !hidden.contains(&topic_index(e.topic)))
+        .filter(|e| {
+            !*important_only
+                || matches!(
+                    e.severity,
+                    Severity::Warning | Severity::Error | Severity::Notice
+                )
+        })
+        .take(SHOWN)
+        .collect();
+    html! {
+        <section class="card events" aria-labelledby="events-h" data-testid="event-log">
+            <h2 id="events-h">{ "What happened, and why" }</h2>
+            <div class="chips" role="group" aria-label="Filter the event log">
+                { for TOPICS.iter().enumerate().map(|(i, (_, name))| {
+                    let on = !hidden.contains(&(i as u8));
+                    html! { <button class={classes!("chip", on.then_some("on"))} aria-pressed={on.to_string()} onclick={toggle(i as u8)}>{ *name }</button> }
+                }) }
+                <label class="chip-toggle"><input type="checkbox" checked={*important_only} onchange={on_important} />{ " important only" }</label>
+            </div>
+            <ol class="event-list" aria-live="off">
+                { for shown.iter().map(|e| {
+                    let (class, icon) = severity_word(e.severity);
+                    html! {
+                        <li class={classes!("event", class)} data-testid="event" data-step={e.step.to_string()}>
+                            <div class="event-line">
+                                <span class="event-time">{ format!("{:.3}s", e.time_ms as f64 / 1000.0) }</span>
+                                <span class="sev" aria-label={class}>{ icon }</span>
+                                <span class="what">{ e.what.clone() }</span>
+                            </div>
+                            if let Some(why) = &e.why {
+                                <div class="why">{ why.clone() }</div>
+                            }
+                            if !e.refs.is_empty() {
+                                <div class="refs">
+                                    { for e.refs.iter().filter_map(|r| ref_chip(r, &props.dispatch)) }
+                                </div>
+                            }
+                        </li>
+                    }
+                }) }
+            </ol>
+            if shown.is_empty() {
+                <p class="muted">{ "Nothing yet: press play." }</p>
+            }
+        </section>
+    }
+}
+
+fn ref_chip(r: &Ref, dispatch: &Callback<Msg>) -> Option<Html> {
+    let (label, focus) = match r {
+        Ref::Partition { topic, partition }
+        | Ref::Replica {
+            topic, partition, ..
+        }
+        | Ref::Offset {
+            topic, partition, ..
+        } => (
+            match r {
+                Ref::Offset { offset, .. } => format!("{topic}-{partition}@{offset}"),
+                Ref::Replica { broker, .. } => format!("{topic}-{partition} on B{broker}"),
+                _ => format!("{topic}-{partition}"),
+            },
+            Some((topic.clone(), *partition)),
+        ),
+        Ref::Broker(b) => (format!("broker {b}"), None),
+        Ref::Producer(p) => (format!("producer {p}"), None),
+        Ref::Consumer(c) => (format!("consumer {c}"), None),
+    };
+    Some(match focus {
+        Some(f) => {
+            let onclick = dispatch.reform(move |_: MouseEvent| Msg::Focus(Some(f.clone())));
+            html! { <button class="ref" onclick={onclick} title="Show this partition">{ label }</button> }
+        }
+        None => html! { <span class="ref static">{ label }</span> },
+    })
+}
+
+#[derive(Properties, PartialEq)]
+pub struct HelpProps {
+    pub dispatch: Callback<Msg>,
+}
+
+#[function_component(Help)]
+pub fn help(props: &HelpProps) -> Html {
+    let close = props
+        .dispatch
+        .reform(|_: MouseEvent| Msg::ToggleHelp(false));
+    html! {
+        <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="help-h" data-testid="help">
+            <div class="dialog">
+                <h2 id="help-h">{ "Keyboard and help" }</h2>
+                <table>
+                    <tbody>
+                        <tr><th scope="row"><kbd>{ "Space" }</kbd></th><td>{ "play / pause" }</td></tr>
+                        <tr><th scope="row"><kbd>{ "→" }</kbd></th><td>{ "one event forward" }</td></tr>
+                        <tr><th scope="row"><kbd>{ "←" }</kbd></th><td>{ "one event back (a rewind: acting then forks the timeline)" }</td></tr>
+                        <tr><th scope="row"><kbd>{ "?" }</kbd></th><td>{ "this help" }</td></tr>
+                        <tr><th scope="row"><kbd>{ "Esc" }</kbd></th><td>{ "close" }</td></tr>
+                    </tbody>
+                </table>
+                <p>{ "Every run is deterministic: the seed and your actions decide everything, so a share link or an exported file replays the same trace (its hash is in the header) in any browser and with the native CLI: logsim run --scenario FILE." }</p>
+                <p>{ "Drag the timeline back to rewind. Acting in the past (a fault button) starts a new timeline from there; the old future is dropped." }</p>
+                <p>{ "Cells: each square is one offset of a replica's log. Filled blue: below the high watermark (replicated to the whole ISR, visible to consumers). Outlined orange: above it. Hatched: written but not yet synced to disk, lost on a power loss. Thick bars mark segment starts." }</p>
+                <button class="primary" onclick={close}>{ "Close" }</button>
+            </div>
+        </div>
+    }
+}

@@ -5,7 +5,50 @@
 use super::history::{check, AnomalyKind, CheckReport, PartitionPolicy, Policy, ProducerPolicy};
 use crate::client::producer::Acks;
 use crate::ids::{PartitionIndex, TopicPartition};
+use crate::sim::cluster::scenario::ClusterScenario;
 use crate::sim::cluster::{ClusterSim, Violation};
+use crate::time::SimTime;
+
+/// How long before the end of a run the producers must have stopped for the consumers' reads
+/// to count as complete.
+pub const FINAL_READS_MS: u64 = 5_000;
+
+/// Whether a run of `scenario` that ends at `end` gives its consumers time to read everything:
+/// every producer stops (`stop_ms`, or a `stop_producers` step) at least `FINAL_READS_MS`
+/// before the end, and no consumer is left paused.
+pub fn final_reads_complete(scenario: &ClusterScenario, end: SimTime) -> bool {
+    use crate::sim::cluster::scenario::Action;
+    let end_ms = end.as_millis().max(0) as u64;
+    let deadline = end_ms.saturating_sub(FINAL_READS_MS);
+    let stop_step = scenario
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::StopProducers))
+        .map(|s| s.at_ms)
+        .min();
+    let producers_stop = scenario.producers.iter().all(|p| {
+        p.stop_ms.is_some_and(|stop| stop <= deadline)
+            || stop_step.is_some_and(|stop| stop <= deadline)
+    });
+    let last_pause = scenario
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::PauseConsumers))
+        .map(|s| s.at_ms)
+        .max();
+    let last_resume = scenario
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::ResumeConsumers))
+        .map(|s| s.at_ms)
+        .max();
+    let consumers_run = match (last_pause, last_resume) {
+        (Some(p), Some(r)) => r >= p && r <= deadline,
+        (Some(_), None) => false,
+        _ => true,
+    };
+    producers_stop && consumers_run
+}
 
 /// Everything a drill run is judged on.
 #[derive(Clone, Debug)]

@@ -137,8 +137,11 @@ async function playUntil(page, errors, what, probe, waitMs = WAIT_MS) {
   return result;
 }
 
+/** A partition's state as drawn, or null before it exists. */
 async function partition(page, name) {
-  return page.$eval(sel(`partition-${name}`), (el) => ({
+  const element = await page.$(sel(`partition-${name}`));
+  if (element === null) return null;
+  return element.evaluate((el) => ({
     leader: el.getAttribute('data-leader'),
     isr: el.getAttribute('data-isr'),
     epoch: Number(el.getAttribute('data-leader-epoch')),
@@ -203,7 +206,7 @@ test('crashing a leader elects a new one and shrinks the ISR', { timeout: 180_00
   await setSpeed(page, 3000);
   await playUntil(page, errors, 'the playground to elect leaders and fill orders-0', async () => {
     const p = await partition(page, 'orders-0');
-    return p.leader !== 'none' && p.hw >= 3;
+    return p !== null && p.leader !== 'none' && p.hw >= 3;
   });
   const first = await partition(page, 'orders-0');
   await shot(page, 'playground-before-crash');
@@ -229,7 +232,7 @@ test('cutting an acks=1 leader off and crashing it: the checker flags the loss a
   await setSpeed(page, 1000);
   await playUntil(page, errors, 'orders-0 to have a leader and records', async () => {
     const p = await partition(page, 'orders-0');
-    return p.leader !== 'none' && p.hw >= 5;
+    return p !== null && p.leader !== 'none' && p.hw >= 5;
   });
   await page.click(sel('partition-orders-0-menu'));
   await page.click(sel('cut-leader-orders-0'));

@@ -16,6 +16,15 @@ use logsim::sim::cluster::view::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Encodes a message for `postMessage`. 64-bit integers travel as BigInt: scenarios hold
+/// Kafka's Long.MAX defaults (`flush.messages`), which a JavaScript number cannot carry.
+#[cfg(target_arch = "wasm32")]
+pub fn to_js<T: Serialize>(message: &T) -> Result<wasm_bindgen::JsValue, String> {
+    let serializer =
+        serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true);
+    message.serialize(&serializer).map_err(|e| e.to_string())
+}
+
 /// Where a session's scenario comes from: a built-in by name (short links), a lesson or a
 /// drill by id, or a whole scenario (an imported file).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -98,15 +98,13 @@ pub fn run() {
 }
 
 fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
-    let serializer =
-        serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(false);
-    match serde::Serialize::serialize(message, &serializer) {
+    match crate::protocol::to_js(message) {
         Ok(value) => {
             let _ = scope.post_message(&value);
         }
         Err(e) => {
             let text = format!("the worker could not encode its answer: {e}");
-            if let Ok(value) = serde_wasm_bindgen::to_value(&FromWorker::Error(text)) {
+            if let Ok(value) = crate::protocol::to_js(&FromWorker::Error(text)) {
                 let _ = scope.post_message(&value);
             }
         }

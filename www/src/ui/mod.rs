@@ -167,8 +167,12 @@ impl WorkerLink {
             return;
         }
         if let Some(worker) = &inner.worker {
-            if let Ok(value) = serde_wasm_bindgen::to_value(&command) {
-                let _ = worker.post_message(&value);
+            let sent = crate::protocol::to_js(&command)
+                .and_then(|value| worker.post_message(&value).map_err(|e| format!("{e:?}")));
+            if let Err(e) = sent {
+                web_sys::console::error_1(
+                    &format!("the page could not send {command:?}: {e}").into(),
+                );
             }
         }
     }

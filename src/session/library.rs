@@ -11,6 +11,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../scenarios/app/playground.json"),
     ),
     (
+        "playground-acks1",
+        include_str!("../../scenarios/app/playground-acks1.json"),
+    ),
+    (
         "d1-acks1-leader-crash",
         include_str!("../../scenarios/d1-acks1-leader-crash.json"),
     ),

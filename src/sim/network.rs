@@ -275,6 +275,8 @@ pub enum Arrival {
     Deliver,
     /// A partition came up while it was in flight.
     LostToPartition,
+    /// It was in flight when `drop_in_flight` named its link.
+    DroppedInFlight,
     /// Its connection was reset (`disconnect`) after it was sent.
     DiscardedByDisconnect,
 }
@@ -311,6 +313,10 @@ struct Connection {
     /// strictly later (FIFO).
     last_due: SimTime,
     in_flight: u32,
+    /// Messages of this incarnation numbered below this are lost when they fall due
+    /// (`drop_in_flight`).
+    #[serde(default)]
+    drop_below: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -460,6 +466,10 @@ impl Network {
             connection.in_flight
         );
         connection.in_flight -= 1;
+        if delivery.sequence < connection.drop_below {
+            self.stats.dropped += 1;
+            return Arrival::DroppedInFlight;
+        }
         if reachable {
             self.stats.delivered += 1;
             Arrival::Deliver
@@ -467,6 +477,14 @@ impl Network {
             self.stats.lost_to_partition += 1;
             Arrival::LostToPartition
         }
+    }
+
+    /// Loses every message now in flight from `from` to `to` when it falls due; returns how
+    /// many. The link stays up: messages sent from now on arrive.
+    pub fn drop_in_flight(&mut self, from: NodeId, to: NodeId) -> u32 {
+        let connection = self.connection(from, to);
+        connection.drop_below = connection.next_sequence;
+        connection.in_flight
     }
 
     /// Resets the connection between `a` and `b` (both directions), as a TCP RST or a client's
@@ -676,6 +694,32 @@ mod tests {
             }
             assert_eq!(net.stats().delivered, arrivals.len() as u64);
         }
+    }
+
+    #[test]
+    fn dropping_what_is_in_flight_loses_only_those_messages() {
+        let mut net = network(3, NetworkConfig::default());
+        let mut due = Vec::new();
+        for i in 0..3u32 {
+            due.extend(net.send(SimTime(1_000 * u64::from(i)), A, B, i).deliveries);
+        }
+        due.extend(net.send(SimTime(0), B, A, 9).deliveries);
+        assert_eq!(net.drop_in_flight(A, B), 3);
+        due.extend(net.send(SimTime(5_000), A, B, 3).deliveries);
+        let fates: Vec<(u32, Arrival)> = due
+            .iter()
+            .map(|d| (d.payload, net.arrive(d.at, d)))
+            .collect();
+        assert_eq!(
+            fates,
+            vec![
+                (0, Arrival::DroppedInFlight),
+                (1, Arrival::DroppedInFlight),
+                (2, Arrival::DroppedInFlight),
+                (9, Arrival::Deliver),
+                (3, Arrival::Deliver),
+            ]
+        );
     }
 
     #[test]

@@ -319,6 +319,9 @@ pub fn action_label(action: &Action) -> String {
         Action::PartitionOneWay { from, to } => {
             format!("Cut messages from node {from} to node {to}")
         }
+        Action::DropInFlight { from, to } => {
+            format!("Drop the messages in flight from node {from} to node {to}")
+        }
         Action::Isolate { node } => format!("Isolate node {node}"),
         Action::Heal => "Heal the network".to_owned(),
         Action::SetNetwork { config } => format!(

@@ -988,6 +988,14 @@ impl ClusterSim {
                     format!("drop messages from node {from} to node {to}"),
                 );
             }
+            Action::DropInFlight { from, to } => {
+                let lost = self.network.drop_in_flight(NodeId(from), NodeId(to));
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("drop the {lost} message(s) in flight from node {from} to node {to}"),
+                );
+            }
             Action::Isolate { node } => {
                 self.network.isolate(NodeId(node));
                 self.trace(now, "nemesis".into(), format!("isolate node {node}"));

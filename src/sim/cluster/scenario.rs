@@ -297,6 +297,13 @@ pub enum Action {
         from: u32,
         to: u32,
     },
+    /// Lose every message in flight right now from `from` to `to` (the link stays up; later
+    /// messages arrive): the per-message drop of RaftScope, for requests and answers already
+    /// on the wire.
+    DropInFlight {
+        from: u32,
+        to: u32,
+    },
     /// Cut a node off from every other node.
     Isolate {
         node: u32,
@@ -445,7 +452,15 @@ impl ClusterScenario {
             }
         }
         let broker_ok = |b: u32| (1..=self.brokers).contains(&b);
-        let node_ok = |n: u32| n <= self.brokers;
+        // The controller (0), brokers (1..=brokers) and the clients: network faults reach
+        // every node, since every message travels through the one network.
+        let producers = self.producers.len() as u32;
+        let consumers = self.consumers.len() as u32;
+        let node_ok = |n: u32| {
+            n <= self.brokers
+                || (PRODUCER_NODE_BASE..PRODUCER_NODE_BASE + producers).contains(&n)
+                || (CONSUMER_NODE_BASE..CONSUMER_NODE_BASE + consumers).contains(&n)
+        };
         for (i, step) in self.steps.iter().enumerate() {
             let bad = |m: String| Err(format!("step {i} (at {} ms): {m}", step.at_ms));
             match &step.action {
@@ -542,7 +557,7 @@ impl ClusterScenario {
                         ));
                     }
                 }
-                Action::PartitionOneWay { from, to } => {
+                Action::PartitionOneWay { from, to } | Action::DropInFlight { from, to } => {
                     if !node_ok(*from) || !node_ok(*to) {
                         return bad(format!("no node {from} or {to}"));
                     }

@@ -246,8 +246,17 @@ fn clients(props: &ClientsProps) -> Html {
                         </div>
                         <div class="flight" aria-label="Requests in flight">
                             { format!("sent {} · in flight {}", p.sent, in_flight) }
-                            { for p.in_flight.iter().map(|(b, n)| html! {
-                                <span class="arrow" title={format!("{n} produce request(s) in flight to broker {b}")}>{ format!(" →B{b}×{n}") }</span>
+                            { for p.in_flight.iter().map(|(b, n)| {
+                                let drop = props.send.reform({
+                                    let (from, to) = (p.node, *b);
+                                    move |_: MouseEvent| Action::DropInFlight { from, to }.into_command()
+                                });
+                                html! {
+                                    <span class="in-flight">
+                                        <span class="arrow" title={format!("{n} produce request(s) in flight to broker {b}")}>{ format!(" →B{b}×{n}") }</span>
+                                        <button class="link tiny" data-testid={format!("drop-{}-{b}", p.node)} title={format!("Lose the {n} request(s) on the wire to broker {b}")} onclick={drop}>{ "drop" }</button>
+                                    </span>
+                                }
                             }) }
                         </div>
                         if !p.errors.is_empty() {

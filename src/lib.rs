@@ -16,6 +16,7 @@ pub mod limits;
 pub mod log;
 pub mod prng;
 pub mod protocol;
+pub mod session;
 pub mod sim;
 pub mod storage;
 pub mod time;

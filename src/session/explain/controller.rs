@@ -5,6 +5,7 @@
 //! before the change: that is how a line tells an election from an ISR shrink.
 
 use super::*;
+use crate::controller::LeaderRecoveryState;
 
 pub(super) fn controller_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
     if let Some([b]) = capture(
@@ -144,15 +145,9 @@ pub(super) fn partition_change(
     isr: &[u32],
     reason: Reason,
 ) -> Option<Draft> {
-    let isr_text = ids(isr);
     let mut refs = vec![partition_ref(tp)];
     refs.extend(leader.map(|l| replica_ref(tp, l)));
-    // Brokers apply a metadata record after the network delivers it, so a broker's cache
-    // still holds the partition's state from before this change.
-    let before = leader
-        .into_iter()
-        .chain(isr.iter().copied())
-        .find_map(|b| broker_node(sim, b)?.cached_partition(tp).cloned());
+    let before = state_before(sim, tp, leader, epoch, isr);
     let min_isr = min_insync_replicas(sim, &tp.topic);
     let below_min = (isr.len() as u32) < min_isr;
     let min_isr_note = if below_min {
@@ -162,33 +157,175 @@ pub(super) fn partition_change(
     } else {
         String::new()
     };
-    let Some(l) = leader else {
-        let unclean = sim.controller().unclean_leader_election_enabled(&tp.topic);
-        let cause = match reason {
-            Reason::BrokerFenced(b) => format!("broker {b} was fenced and "),
-            _ => String::new(),
-        };
-        return Some(
-            draft(
-                Severity::Error,
-                Topic::Election,
-                format!("{tp} is offline: no leader (leader epoch {epoch}); its ISR stays {isr_text}"),
-            )
-            .why(format!(
-                "{}no other ISR member is alive and unfenced. The controller elects only from the ISR (unclean.leader.election.enable={unclean}), so {tp} accepts no writes and serves no reads until an ISR member returns.",
-                capitalise(&cause)
-            ))
-            .refs(refs.into_iter().chain(isr.iter().map(|b| replica_ref(tp, *b)))),
-        );
+    let draft = match leader {
+        None => offline(sim, tp, epoch, isr, reason),
+        Some(l)
+            if reason == Reason::UncleanElection
+                || elected_outside_isr(sim, tp, l, epoch, before.as_ref()) =>
+        {
+            unclean(tp, l, epoch, reason, before.as_ref())
+        }
+        Some(l) => match reason {
+            Reason::AlterPartition(b) => {
+                isr_change(sim, tp, b, epoch, isr, before.as_ref(), &min_isr_note)
+            }
+            _ => leader_change(
+                sim,
+                tp,
+                l,
+                epoch,
+                isr,
+                reason,
+                before.as_ref(),
+                &min_isr_note,
+            ),
+        },
     };
-    let was_leader = before.as_ref().and_then(|s| s.leader) == Some(BrokerId(l));
-    let draft = match reason {
+    let severity = if below_min {
+        draft.severity.max(Severity::Warning)
+    } else {
+        draft.severity
+    };
+    // The partition and its leader first, then what the sentence names.
+    refs.extend(draft.refs);
+    Some(Draft {
+        severity,
+        refs,
+        ..draft
+    })
+}
+
+/// The partition as it was just before this change, when a live broker is known to hold it:
+/// brokers apply a metadata record after the network delivers it, so a broker whose cache (or
+/// replica registration) has the partition epoch before the controller's current one holds
+/// exactly the state this record replaced. `None` when no broker has it (all down or behind),
+/// or when a later change in the same step moved the controller on.
+fn state_before(
+    sim: &ClusterSim,
+    tp: &TopicPartition,
+    leader: Option<u32>,
+    epoch: i32,
+    isr: &[u32],
+) -> Option<PartitionState> {
+    let now = sim.controller().partition(tp)?;
+    let now_isr: Vec<u32> = now.isr.iter().map(|b| b.0).collect();
+    if now.leader.map(|l| l.0) != leader || now.leader_epoch.0 != epoch || now_isr != isr {
+        return None;
+    }
+    let is_previous = |partition_epoch: crate::protocol::PartitionEpoch| {
+        partition_epoch.next() == now.partition_epoch
+    };
+    let live = sim.brokers().iter().filter(|node| node.alive);
+    let from_cache = live
+        .clone()
+        .filter_map(|node| node.cached_partition(tp))
+        .find(|s| is_previous(s.partition_epoch))
+        .cloned();
+    from_cache.or_else(|| {
+        live.filter_map(|node| node.replicas.get(tp)?.registration())
+            .find(|r| is_previous(r.partition_epoch))
+            .map(|r| PartitionState {
+                replicas: r.replicas.clone(),
+                isr: r.isr.clone(),
+                leader: r.leader,
+                leader_epoch: r.leader_epoch,
+                partition_epoch: r.partition_epoch,
+                leader_recovery_state: now.leader_recovery_state,
+            })
+    })
+}
+
+/// Whether the new leader came from outside the ISR: it was not in the ISR before, or the
+/// controller marks it as recovering (KIP-704), which only an election outside the ISR does.
+fn elected_outside_isr(
+    sim: &ClusterSim,
+    tp: &TopicPartition,
+    leader: u32,
+    epoch: i32,
+    before: Option<&PartitionState>,
+) -> bool {
+    let outside_before = before
+        .is_some_and(|s| s.leader != Some(BrokerId(leader)) && !s.isr.contains(&BrokerId(leader)));
+    let recovering = sim.controller().partition(tp).is_some_and(|s| {
+        s.leader_epoch.0 == epoch && s.leader_recovery_state == LeaderRecoveryState::Recovering
+    });
+    outside_before || recovering
+}
+
+fn offline(
+    sim: &ClusterSim,
+    tp: &TopicPartition,
+    epoch: i32,
+    isr: &[u32],
+    reason: Reason,
+) -> Draft {
+    let cause = match reason {
+        Reason::BrokerFenced(b) => format!("Broker {b} was fenced and no other"),
+        _ => "No".to_owned(),
+    };
+    let rule = if sim.controller().unclean_leader_election_enabled(&tp.topic) {
+        "unclean.leader.election.enable=true would accept a replica outside the ISR, but none is alive and unfenced either"
+    } else {
+        "The controller elects only from the ISR (unclean.leader.election.enable=false)"
+    };
+    draft(
+        Severity::Error,
+        Topic::Election,
+        format!("{tp} is offline: no leader (leader epoch {epoch}); its ISR stays {}", ids(isr)),
+    )
+    .why(format!(
+        "{cause} ISR member is alive and unfenced. {rule}, so {tp} accepts no writes and serves no reads until an ISR member returns."
+    ))
+    .refs(isr.iter().map(|b| replica_ref(tp, *b)))
+}
+
+fn unclean(
+    tp: &TopicPartition,
+    leader: u32,
+    epoch: i32,
+    reason: Reason,
+    before: Option<&PartitionState>,
+) -> Draft {
+    let old_isr = before.map_or_else(String::new, |s| format!(" {}", ids_of(&s.isr)));
+    let cause = match reason {
+        Reason::BrokerFenced(b) => {
+            format!("Broker {b} was fenced, no in-sync replica was left alive")
+        }
+        Reason::BrokerUnfenced(b) => {
+            format!("Broker {b} came back outside the ISR while no in-sync replica was alive")
+        }
+        _ => "No in-sync replica was alive".to_owned(),
+    };
+    draft(
+        Severity::Error,
+        Topic::Election,
+        format!("Unclean election: broker {leader} leads {tp} (leader epoch {epoch}) though it was not in the ISR{old_isr}"),
+    )
+    .why(format!(
+        "{cause}, and unclean.leader.election.enable=true lets the controller elect a replica outside the ISR. Records it lacks are lost, even acknowledged acks=all ones, and their offsets go to new records; the old ISR members truncate when they return."
+    ))
+}
+
+/// A clean leader change, or a fenced follower leaving the ISR.
+#[allow(clippy::too_many_arguments)]
+fn leader_change(
+    sim: &ClusterSim,
+    tp: &TopicPartition,
+    l: u32,
+    epoch: i32,
+    isr: &[u32],
+    reason: Reason,
+    before: Option<&PartitionState>,
+    min_isr_note: &str,
+) -> Draft {
+    let isr_text = ids(isr);
+    let led_before = before.and_then(|s| s.leader);
+    match reason {
         Reason::Created => {
             let replicas = sim
                 .controller()
                 .partition(tp)
-                .map(|s| ids_of(&s.replicas))
-                .unwrap_or_else(|| isr_text.clone());
+                .map_or_else(|| isr_text.clone(), |s| ids_of(&s.replicas));
             draft(
                 Severity::Info,
                 Topic::Replication,
@@ -198,13 +335,22 @@ pub(super) fn partition_change(
                 "The controller placed its replicas on brokers {replicas}; the first, broker {l}, is the preferred leader, and every replica starts in the ISR"
             ))
         }
-        Reason::BrokerFenced(b) if was_leader => draft(
+        Reason::BrokerFenced(b) if before.is_none() => draft(
+            Severity::Notice,
+            Topic::Election,
+            format!("Broker {b} was fenced and left the ISR of {tp}: broker {l} leads (leader epoch {epoch}), ISR {isr_text}"),
+        )
+        .why(format!(
+            "The controller removes a fenced broker from every ISR; where it led, the first replica in assignment order that is in the ISR and not fenced takes over, and records the old leader had above the high watermark are truncated when it returns.{min_isr_note}"
+        ))
+        .refs([Ref::Broker(b)]),
+        Reason::BrokerFenced(b) if led_before == Some(BrokerId(l)) => draft(
             Severity::Warning,
             Topic::Isr,
             format!("Controller removed fenced broker {b} from the ISR of {tp}: ISR now {isr_text}"),
         )
         .why(format!(
-            "A fenced broker cannot stay in sync; broker {l} still leads {tp}, and an ISR change bumps the leader epoch (now {epoch}).{min_isr_note}"
+            "A fenced broker cannot stay in sync; broker {l} still leads {tp} (leader epoch {epoch}).{min_isr_note}"
         ))
         .refs([Ref::Broker(b)]),
         Reason::BrokerFenced(b) => draft(
@@ -213,8 +359,8 @@ pub(super) fn partition_change(
             format!("Controller elected broker {l} leader of {tp} (leader epoch {epoch}) from the ISR {isr_text}"),
         )
         .why(format!(
-            "Broker {b}{} was fenced; the controller picks the first replica in assignment order that is in the ISR and alive. Records the old leader appended above the high watermark are truncated when it returns.{min_isr_note}",
-            if before.as_ref().and_then(|s| s.leader) == Some(BrokerId(b)) {
+            "Broker {b}{} was fenced; the controller picks the first replica in assignment order that is in the ISR and not fenced. Records the old leader appended above the high watermark are truncated when it returns.{min_isr_note}",
+            if led_before == Some(BrokerId(b)) {
                 format!(", the leader of {tp},")
             } else {
                 String::new()
@@ -230,13 +376,6 @@ pub(super) fn partition_change(
             "Broker {b} came back and was unfenced, so the controller retried the election of {tp}, which had no leader: broker {l} is in the ISR.{min_isr_note}"
         ))
         .refs([Ref::Broker(b)]),
-        Reason::AlterPartition(b) => isr_change(sim, tp, b, epoch, isr, before.as_ref(), &min_isr_note),
-        Reason::UncleanElection => draft(
-            Severity::Error,
-            Topic::Election,
-            format!("Unclean election: broker {l} leads {tp} (leader epoch {epoch}) though it was not in the ISR"),
-        )
-        .why("unclean.leader.election.enable=true and no ISR member was alive, so the controller took the first live replica. Records it lacks are lost, even acknowledged acks=all ones, and their offsets go to new records.".to_owned()),
         Reason::PreferredElection => draft(
             Severity::Notice,
             Topic::Election,
@@ -247,13 +386,13 @@ pub(super) fn partition_change(
             sim.scenario().broker.auto_leader_rebalance_enable,
             sim.scenario().broker.leader_imbalance_check_interval_seconds
         )),
-    };
-    let severity = if below_min {
-        draft.severity.max(Severity::Warning)
-    } else {
-        draft.severity
-    };
-    Some(Draft { severity, ..draft }.refs(refs))
+        // Handled by the caller; kept total so a new reason still reads well.
+        Reason::AlterPartition(_) | Reason::UncleanElection => draft(
+            Severity::Notice,
+            Topic::Election,
+            format!("{tp}: broker {l} leads (leader epoch {epoch}), ISR {isr_text}"),
+        ),
+    }
 }
 
 pub(super) fn isr_change(
@@ -266,7 +405,9 @@ pub(super) fn isr_change(
     min_isr_note: &str,
 ) -> Draft {
     let isr_text = ids(isr);
-    let old: Vec<u32> = before.map_or_else(Vec::new, |s| s.isr.iter().map(|b| b.0).collect());
+    // Without the state before, every member would look added: then say only what it is now.
+    let old: Vec<u32> =
+        before.map_or_else(|| isr.to_vec(), |s| s.isr.iter().map(|b| b.0).collect());
     let removed: Vec<u32> = old.iter().copied().filter(|b| !isr.contains(b)).collect();
     let added: Vec<u32> = isr.iter().copied().filter(|b| !old.contains(b)).collect();
     let lag_ms = sim.scenario().broker.replica.replica_lag_time_max_ms;
@@ -284,12 +425,16 @@ pub(super) fn isr_change(
         let down_note = if down.is_empty() {
             String::new()
         } else {
-            format!(" (broker {} is down)", ids(&down))
+            format!(
+                " ({} {} down)",
+                brokers_phrase(&down),
+                if down.len() == 1 { "is" } else { "are" }
+            )
         };
         draft(
             Severity::Warning,
             Topic::Isr,
-            format!("Leader {leader} shrank the ISR of {tp} to {isr_text}, removing {}", ids(&removed)),
+            format!("Leader {leader} shrank the ISR of {tp} to {isr_text}, removing {}", brokers_phrase(&removed)),
         )
         .why(format!(
             "The removed follower{down_note} had not caught up with the leader's log end offset within replica.lag.time.max.ms ({lag_ms} ms); the controller accepted the leader's AlterPartition (leader epoch now {epoch}).{min_isr_note}"
@@ -298,7 +443,7 @@ pub(super) fn isr_change(
         draft(
             Severity::Notice,
             Topic::Isr,
-            format!("Broker {} rejoined the ISR of {tp}: ISR now {isr_text}", ids(&added)),
+            format!("{} rejoined the ISR of {tp}: ISR now {isr_text}", capitalise(&brokers_phrase(&added))),
         )
         .why(format!(
             "The follower's log end offset reached the leader's high watermark in the current leader epoch, so leader {leader} proposed it back and the controller accepted"

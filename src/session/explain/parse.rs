@@ -70,6 +70,15 @@ pub(super) fn ids(brokers: &[u32]) -> String {
     format!("[{}]", list.join(","))
 }
 
+/// `broker 2`, or `brokers 1, 3`.
+pub(super) fn brokers_phrase(brokers: &[u32]) -> String {
+    let list: Vec<String> = brokers.iter().map(u32::to_string).collect();
+    match brokers {
+        [one] => format!("broker {one}"),
+        _ => format!("brokers {}", list.join(", ")),
+    }
+}
+
 pub(super) fn ids_of(brokers: &[BrokerId]) -> String {
     ids(&brokers.iter().map(|b| b.0).collect::<Vec<_>>())
 }

@@ -153,7 +153,15 @@ pub(super) fn error_why(
             "The leader appended the records, but its ISR fell below min.insync.replicas={} before the high watermark covered them. The records stay in the log, so a retry without idempotence writes them twice.",
             min_insync_replicas(sim, &tp.topic)
         ),
-        "NETWORK_EXCEPTION" => "The connection to the leader broke (the broker crashed or refused the connection); the request may or may not have been appended.".to_owned(),
+        "NETWORK_EXCEPTION" => {
+            let down = partition_leader(sim, tp)
+                .filter(|l| broker_node(sim, *l).is_some_and(|n| !n.alive))
+                .map_or_else(String::new, |l| format!(
+                    " Broker {l}, which the controller still has leading {tp}, is down: connections to it are refused until the controller fences it after broker.session.timeout.ms ({} ms) and elects a new leader.",
+                    sim.scenario().broker.broker_session_timeout_ms
+                ));
+            format!("The connection to the leader broke (its broker crashed, or refused the connection); the request may or may not have been appended.{down}")
+        }
         "REQUEST_TIMED_OUT" => format!(
             "No answer within request.timeout.ms ({} ms): the leader may be cut off, paused, or waiting for followers that cannot fetch; the request may have been appended.",
             config.map_or(0, |c| c.request_timeout_ms)

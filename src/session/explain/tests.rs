@@ -440,3 +440,39 @@ fn every_line_of_every_scenario_and_three_swarm_seeds_is_explained() {
     // The runs print most kinds of line (66 with their variants when this was written).
     assert!(kinds.len() > 50, "only {} kinds of line seen", kinds.len());
 }
+
+/// Elections and ISR changes of real runs, in order: the controller's lines are explained with
+/// the state before them, which only a live broker's metadata cache still holds, so this
+/// snapshot shows the elections, shrinks, offline partitions and unclean elections read in
+/// their context (and the neutral wording where no live broker knows the state before).
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn elections_and_isr_changes_of_real_runs() {
+    let mut out = String::new();
+    for name in [
+        "d4-unclean-election",
+        "d6-correlated-power-loss",
+        "pause-leader",
+        "preferred-leader-returns",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scenarios")
+            .join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let scenario: ClusterScenario = serde_json::from_str(&text).expect("valid");
+        let seed = scenario.seed.unwrap_or(1);
+        let mut sim = ClusterSim::new(scenario, seed).expect("valid");
+        let end = SimTime::from_millis(sim.scenario().duration_ms);
+        out.push_str(&format!("== {name}\n"));
+        while sim.next_due().is_some_and(|t| t <= end) {
+            sim.step().expect("runs");
+            for l in sim.last_step_trace() {
+                let e = explain(&sim, l);
+                if matches!(e.topic, Topic::Election | Topic::Isr) {
+                    out.push_str(&format!("{:>6} ms {}", e.time_ms, show(&e)));
+                }
+            }
+        }
+    }
+    expect_test::expect_file!["elections.snap"].assert_eq(&out);
+}

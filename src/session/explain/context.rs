@@ -23,6 +23,19 @@ pub(super) fn led_partitions(sim: &ClusterSim, b: u32) -> Vec<TopicPartition> {
         .collect()
 }
 
+/// Partitions with a replica on this broker that another broker leads (or none does).
+pub(super) fn followed_partitions(sim: &ClusterSim, b: u32) -> Vec<TopicPartition> {
+    sim.controller()
+        .describe()
+        .into_iter()
+        .filter(|row| row.leader != Some(BrokerId(b)) && row.replicas.contains(&BrokerId(b)))
+        .map(|row| TopicPartition {
+            topic: row.topic,
+            partition: row.partition,
+        })
+        .collect()
+}
+
 pub(super) fn partition_leader(sim: &ClusterSim, tp: &TopicPartition) -> Option<u32> {
     sim.controller().partition(tp)?.leader.map(|l| l.0)
 }

@@ -29,19 +29,28 @@ pub(super) fn nemesis_line(sim: &ClusterSim, at_ms: i64, text: &str) -> Option<D
             _ => return None,
         };
         let led = led_partitions(sim, b);
-        let leads = if led.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " It led {}: after broker.session.timeout.ms ({} ms) without heartbeats the controller fences it and elects new leaders from the ISR.",
-                led.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                sim.scenario().broker.broker_session_timeout_ms
-            )
-        };
+        let followed = followed_partitions(sim, b);
+        let timeout = sim.scenario().broker.broker_session_timeout_ms;
+        let mut consequences = String::new();
+        if !led.is_empty() {
+            consequences.push_str(&format!(
+                " It led {}: after broker.session.timeout.ms ({timeout} ms) without heartbeats the controller fences it and elects new leaders from the ISR.",
+                list(&led)
+            ));
+        }
+        if !followed.is_empty() {
+            consequences.push_str(&format!(
+                " Its follower replicas of {} stop fetching and leave their ISRs (when the leader shrinks the ISR after replica.lag.time.max.ms, or when the controller fences it).",
+                list(&followed)
+            ));
+        }
         return Some(
             fault(Severity::Warning, what)
-                .why(format!("{why}{leads}"))
-                .refs(std::iter::once(Ref::Broker(b)).chain(led.iter().map(partition_ref))),
+                .why(format!("{why}{consequences}"))
+                .refs(
+                    std::iter::once(Ref::Broker(b))
+                        .chain(led.iter().chain(&followed).map(|tp| replica_ref(tp, b))),
+                ),
         );
     }
     for (template, action) in [
@@ -253,4 +262,12 @@ pub(super) fn network_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
         .why("A dead process's sockets close: what was in flight on them is discarded, producers fail their requests in flight with NETWORK_EXCEPTION and retry, followers back off replica.fetch.backoff.ms.".to_owned())
         .refs(node_ref(sim, node)),
     )
+}
+
+fn list(partitions: &[TopicPartition]) -> String {
+    partitions
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -18,10 +18,27 @@ pub(super) fn producer_line(sim: &ClusterSim, p: u32, text: &str) -> Option<Draf
         };
         let names: Vec<String> = tps.iter().map(ToString::to_string).collect();
         let why = match acks {
-            "all" => format!(
-                "acks=all: the leader answers once every in-sync replica has the records (the high watermark passes them), and refuses the write with NOT_ENOUGH_REPLICAS while the ISR has fewer than min.insync.replicas={} members",
-                min_insync_replicas(sim, &tps[0].topic)
-            ),
+            "all" => {
+                let min = min_insync_replicas(sim, &tps[0].topic);
+                // Say so when the request is bound to be refused.
+                let short: Vec<String> = tps
+                    .iter()
+                    .filter_map(|tp| {
+                        let isr = partition_isr(sim, tp)?;
+                        let rf = sim.controller().partition(tp)?.replicas.len() as u32;
+                        let needed = min_insync_replicas(sim, &tp.topic).min(rf);
+                        ((isr.len() as u32) < needed).then(|| format!("{tp} has only {} in its ISR", ids_of(&isr)))
+                    })
+                    .collect();
+                let note = if short.is_empty() {
+                    String::new()
+                } else {
+                    format!(". Right now {}: expect NOT_ENOUGH_REPLICAS", short.join("; "))
+                };
+                format!(
+                    "acks=all: the leader answers once every in-sync replica has the records (the high watermark passes them), and refuses the write with NOT_ENOUGH_REPLICAS while the ISR has fewer than min.insync.replicas={min} members{note}"
+                )
+            }
             "1" => "acks=1: the leader answers as soon as the records are in its own log (its page cache), before any follower has them".to_owned(),
             _ => "acks=0: no answer; the producer counts the records sent when the request leaves".to_owned(),
         };

@@ -238,6 +238,45 @@ fn malformed_lines_fall_back_without_panicking() {
     }
 }
 
+/// Every number of the text replaced by `with`.
+fn replace_numbers(text: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if !in_number {
+                out.push_str(with);
+            }
+            in_number = true;
+        } else {
+            out.push(c);
+            in_number = false;
+        }
+    }
+    out
+}
+
+/// Every table line cut at every character, and with its numbers replaced by what the parsers
+/// must refuse or survive (negative, beyond u64, not a number, nothing): explain never panics
+/// and always says something.
+#[test]
+fn mangled_lines_never_panic() {
+    let sim = table_sim();
+    let mut variants = 0u32;
+    for raw in TABLE {
+        let cuts = raw.char_indices().map(|(i, _)| raw[..i].to_owned());
+        let renumbered = ["-1", "99999999999999999999999", "x", ""]
+            .into_iter()
+            .map(|with| replace_numbers(raw, with));
+        for variant in cuts.chain(renumbered) {
+            let e = explain(&sim, &line(&variant));
+            assert!(!e.what.is_empty(), "{variant:?}");
+            variants += 1;
+        }
+    }
+    assert!(variants > 5_000, "{variants} variants");
+}
+
 #[test]
 fn templates_capture_up_to_the_next_literal_and_the_last_as_a_suffix() {
     assert_eq!(
@@ -307,6 +346,20 @@ fn not_enough_replicas_names_acks_min_insync_replicas_and_the_isr() {
           refs: producer 0, orders-0
     "#]]
     .assert_eq(&show(&e));
+    // The producer's next request is bound to be refused, and its line says so.
+    let mut next_request = None;
+    while next_request.is_none() && sim.step().expect("runs") {
+        next_request = sim
+            .last_step_trace()
+            .iter()
+            .find(|l| l.text.starts_with("produce to broker"))
+            .map(|l| explain(&sim, l));
+    }
+    let why = next_request.and_then(|e| e.why).unwrap_or_default();
+    assert!(
+        why.contains("Right now orders-0 has only [1] in its ISR: expect NOT_ENOUGH_REPLICAS"),
+        "{why}"
+    );
 }
 
 /// Every reference must name something the cluster has.

@@ -11,15 +11,22 @@
 //! coverage test runs every scenario and swarm seeds so that a new kind of line without an
 //! explanation fails it.
 
-use crate::client::producer::{Acks, ProducerConfig};
-use crate::controller::PartitionState;
+mod broker;
+mod consumer;
+mod context;
+mod controller;
+mod faults;
+mod parse;
+mod producer;
+#[cfg(test)]
+mod tests;
+
 use crate::ids::{BrokerId, PartitionIndex, TopicPartition};
-use crate::log::LogConfig;
-use crate::sim::cluster::scenario::{CONSUMER_NODE_BASE, PRODUCER_NODE_BASE};
 use crate::sim::cluster::ClusterSim;
 use crate::sim::trace::TraceLine;
+use context::*;
+use parse::*;
 use serde::{Deserialize, Serialize};
-use std::str::FromStr;
 
 /// How much a line matters. The UI colours it and always shows `word()` too (never colour alone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -237,12 +244,12 @@ fn unknown(line: &TraceLine) -> Draft {
         Some(Actor::Consumer(_)) => Topic::Consumer,
         Some(Actor::Producer(_)) | None => Topic::Client,
     };
-    draft(
-        Severity::Info,
-        topic,
-        format!("{}: {}", actor_name(&line.actor), line.text),
-    )
-    .refs(refs)
+    let what = match (line.actor.is_empty(), line.text.is_empty()) {
+        (true, true) => "An empty trace line".to_owned(),
+        (true, false) => line.text.clone(),
+        (false, _) => format!("{}: {}", actor_name(&line.actor), line.text),
+    };
+    draft(Severity::Info, topic, what).refs(refs)
 }
 
 fn actor_name(actor: &str) -> String {
@@ -256,16 +263,3 @@ fn actor_name(actor: &str) -> String {
         None => actor.to_owned(),
     }
 }
-
-mod broker;
-mod consumer;
-mod context;
-mod controller;
-mod faults;
-mod parse;
-mod producer;
-#[cfg(test)]
-mod tests;
-
-use context::*;
-use parse::*;

@@ -3,6 +3,7 @@
 //! operating failures its replicas report.
 
 use super::*;
+use crate::log::LogConfig;
 
 pub(super) fn broker_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Draft> {
     let me = Ref::Broker(b);

@@ -2,6 +2,7 @@
 //! and topic configs, the leader's view of the ISR, node ids as people say them.
 
 use super::*;
+use crate::sim::cluster::scenario::{CONSUMER_NODE_BASE, PRODUCER_NODE_BASE};
 
 pub(super) fn broker_node(
     sim: &ClusterSim,

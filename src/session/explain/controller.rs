@@ -5,7 +5,7 @@
 //! before the change: that is how a line tells an election from an ISR shrink.
 
 use super::*;
-use crate::controller::LeaderRecoveryState;
+use crate::controller::{LeaderRecoveryState, PartitionState};
 
 pub(super) fn controller_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
     if let Some([b]) = capture(

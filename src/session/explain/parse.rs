@@ -3,6 +3,7 @@
 //! by helpers that return `None` on anything unexpected, never panic.
 
 use super::*;
+use std::str::FromStr;
 
 /// Matches `text` against a template whose `{}` capture text up to the next literal piece (the
 /// last piece matches as a suffix), returning the captures when everything matches.

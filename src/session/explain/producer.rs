@@ -3,6 +3,7 @@
 //! the scenario; min.insync.replicas and the ISR from the controller and the leader.
 
 use super::*;
+use crate::client::producer::{Acks, ProducerConfig};
 
 pub(super) fn producer_line(sim: &ClusterSim, p: u32, text: &str) -> Option<Draft> {
     let me = Ref::Producer(p);

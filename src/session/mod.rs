@@ -3,6 +3,7 @@
 //! engine module imports it.
 
 pub mod explain;
+pub mod lessons;
 pub mod metrics;
 #[cfg(test)]
 mod tests;

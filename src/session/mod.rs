@@ -5,6 +5,7 @@
 pub mod explain;
 pub mod lessons;
 pub mod metrics;
+pub mod quiz;
 #[cfg(test)]
 mod tests;
 pub mod timeline;

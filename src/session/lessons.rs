@@ -1132,7 +1132,7 @@ fn partitions_and_keys() -> Lesson {
             step(
                 "No key: the sticky partitioner",
                 text(&[
-                    "Records without a key have no partition to hash to. Since Kafka 3.3 (KIP-794) the producer sticks to one partition until it has sent about batch.size bytes there (512 bytes in this lesson, 16384 by default), then picks another one at random, preferring partitions with short queues.",
+                    "Records without a key have no partition to hash to. Since Kafka 3.3 (KIP-794) the producer sticks to one partition until it has sent batch.size to twice batch.size bytes there (batch.size is 512 bytes in this lesson, 16384 by default), then picks another one at random among the partitions that have a leader, preferring those with short queues.",
                     "Hover over the cells with no key: they come in runs of a few records per partition, not round-robin one by one. Sticking to one partition fills batches, which is cheaper than sending many tiny ones.",
                 ]),
                 None,
@@ -1488,7 +1488,7 @@ fn acks1_data_loss() -> Lesson {
                 ],
             ),
             free_play(&[
-                "Rewind to before the cut and try it again after crashing nothing but the leader: without the cut, how many acknowledged records does acks=1 lose?",
+                "Rewind to before the cut and crash the leader without cutting it off first: followers fetch within milliseconds, so acks=1 loses nothing or only the last record or two. The window is small, but it is there.",
             ]),
         ],
     )
@@ -1611,7 +1611,7 @@ fn idempotent_producer() -> Lesson {
                     Goal::ActionTaken(ActionKind::SetNetwork),
                     finding("duplicate", true, Some("plain")),
                 ]),
-                "Press \"Drop 1 message in 20\" and run the clock until the checker flags a duplicate.",
+                "Use this step's button to drop one message in 20, then run the clock until the checker flags a duplicate.",
                 text(&[
                     "The checker found a duplicate in plain: the same record at two offsets. The broker had no way to tell the retry from a new record, so it appended it again. With five requests in flight a retried batch can also land after batches sent later (nonmonotonic-send). Both are legal without idempotence.",
                 ]),
@@ -1633,7 +1633,7 @@ fn idempotent_producer() -> Lesson {
                 text(&["Set the network back to healthy."]),
                 Some(Action::SetNetwork { config: NetworkConfig::default() }),
                 Goal::NetworkHealthy,
-                "Press \"Healthy network\".",
+                "Use this step's button to set the network back to healthy.",
                 text(&["Both producers go on without retries. The duplicates already in plain stay there: the log is append-only, and every consumer of plain will read them twice."]),
             ),
             free_play(&[

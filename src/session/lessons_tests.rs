@@ -242,11 +242,20 @@ fn lesson_acks_and_min_insync_replicas_plays() {
 
 #[test]
 fn lesson_leader_failover_plays_without_loss() {
-    let played = assert_plays("leader-failover");
+    let mut played = assert_plays("leader-failover");
     assert_eq!(
         played.session.view().partitions[0].leader,
         Some(FIRST_FOLLOWER)
     );
+    // The last step's promise: leader.imbalance.check.interval.seconds (300 s) after the start
+    // the preferred leader takes t-0 back, in leader epoch 2.
+    played
+        .session
+        .run_until(SimTime::from_millis(305_000), u32::MAX)
+        .expect("runs");
+    let view = played.session.view();
+    assert_eq!(view.partitions[0].leader, Some(LEADER));
+    assert_eq!(view.partitions[0].leader_epoch, 2);
     let check = played.session.live_check();
     assert!(check.findings.is_empty(), "{check:?}");
     assert!(check.violations.is_empty());

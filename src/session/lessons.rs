@@ -628,17 +628,28 @@ pub fn describe_goal(goal: &Goal) -> String {
             format!("No {kind}{} for {} more", in_topic(topic), seconds(*ms))
         }
         Goal::NetworkHealthy => "The network is healthy again".to_owned(),
-        Goal::All(goals) => goals
-            .iter()
-            .map(describe_goal)
-            .collect::<Vec<_>>()
-            .join(", and "),
-        Goal::Any(goals) => goals
-            .iter()
-            .map(describe_goal)
-            .collect::<Vec<_>>()
-            .join(", or "),
+        Goal::All(goals) => join_labels(goals, ", and "),
+        Goal::Any(goals) => join_labels(goals, ", or "),
     }
+}
+
+/// Labels of several goals as one sentence: later ones start in lower case.
+fn join_labels(goals: &[Goal], separator: &str) -> String {
+    let mut out = String::new();
+    for (i, goal) in goals.iter().enumerate() {
+        let label = describe_goal(goal);
+        if i == 0 {
+            out.push_str(&label);
+            continue;
+        }
+        out.push_str(separator);
+        let mut chars = label.chars();
+        if let Some(first) = chars.next() {
+            out.extend(first.to_lowercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    out
 }
 
 // ---- Scenario building blocks --------------------------------------------------------------

@@ -348,6 +348,16 @@ fn relative_goals_anchor_at_the_step_start() {
         describe_goal(&Goal::PlayFor { ms: 5_000 }),
         "Run the clock for 5 s more"
     );
+    assert_eq!(
+        describe_goal(&Goal::All(vec![
+            Goal::ActionTaken(ActionKind::PauseConsumers),
+            Goal::BrokerState {
+                broker: 2,
+                state: BrokerState::Paused
+            },
+        ])),
+        "Pause the consumers, and broker 2 is paused"
+    );
 }
 
 #[test]

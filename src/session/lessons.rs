@@ -1655,5 +1655,4 @@ fn idempotent_producer() -> Lesson {
 }
 
 #[cfg(test)]
-#[path = "lessons_tests.rs"]
 mod tests;

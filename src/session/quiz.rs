@@ -401,5 +401,4 @@ pub fn score(
 }
 
 #[cfg(test)]
-#[path = "quiz_tests.rs"]
 mod tests;

@@ -108,6 +108,24 @@ pub(super) fn nemesis_line(sim: &ClusterSim, at_ms: i64, text: &str) -> Option<D
             .refs([from, to].into_iter().filter_map(|n| node_ref(sim, n))),
         );
     }
+    if let Some([count, from, to]) = capture(
+        text,
+        "drop the {} message(s) in flight from node {} to node {}",
+    ) {
+        let (count, from, to) = (num::<u32>(count)?, num::<u32>(from)?, num::<u32>(to)?);
+        return Some(
+            fault(
+                Severity::Warning,
+                format!(
+                    "Network: {count} message(s) on the wire from {} to {} are lost",
+                    node_name(sim, from),
+                    node_name(sim, to)
+                ),
+            )
+            .why("Only what was already in flight is lost; the link stays up. A lost request is retried after request.timeout.ms; a lost answer leaves its sender unsure whether the write happened, which is what idempotence is for.".to_owned())
+            .refs([from, to].into_iter().filter_map(|n| node_ref(sim, n))),
+        );
+    }
     if let Some([n]) = capture(text, "isolate node {}") {
         let n: u32 = num(n)?;
         return Some(

@@ -53,6 +53,7 @@ const TABLE: &[&str] = &[
     "nemesis cut leader 3 of t-0 off from the other brokers and the controller",
     "nemesis partition the network into [[NodeId(1), NodeId(1000)], [NodeId(2), NodeId(3), NodeId(0)]]",
     "nemesis drop messages from node 1 to node 2",
+    "nemesis drop the 2 message(s) in flight from node 1000 to node 1",
     "nemesis isolate node 2",
     "nemesis heal the network",
     "nemesis change network faults",

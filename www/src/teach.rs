@@ -4,7 +4,7 @@
 //! `session::quiz`, where it is tested natively; this is the state machine around it.
 
 use crate::protocol::{DrillChoice, DrillResult, DrillState, LessonState};
-use logsim::session::lessons::{describe_goal, goal_met, lessons, Lesson};
+use logsim::session::lessons::{anchor, describe_goal, goal_met, lessons, Goal, Lesson};
 use logsim::session::quiz::{drills, hidden_fault, score, Drill, HiddenFault};
 use logsim::session::timeline::Session;
 use logsim::sim::cluster::scenario::{ClusterScenario, Step};
@@ -14,6 +14,9 @@ pub enum Teaching {
     Lesson {
         lesson: Box<Lesson>,
         step: u32,
+        /// The current step's goal, anchored when the step became current ("run 10 s more"
+        /// counts from then); `None` until the session exists.
+        goal: Option<Goal>,
         /// The current step's checkpoint was reached (it stays reached).
         met: bool,
     },
@@ -88,6 +91,7 @@ impl Teaching {
             Teaching::Lesson {
                 lesson: Box::new(lesson),
                 step: step.min(steps.saturating_sub(1)),
+                goal: None,
                 met: false,
             },
         ))
@@ -108,22 +112,33 @@ impl Teaching {
         ))
     }
 
-    /// Checks the current lesson step's goal.
+    /// Checks the current lesson step's goal (anchoring it first, when the step is new).
     pub fn progress(&mut self, session: &Session) {
         if let Teaching::Lesson {
-            lesson, step, met, ..
+            lesson,
+            step,
+            goal,
+            met,
         } = self
         {
+            let Some(s) = lesson.steps.get(*step as usize) else {
+                return;
+            };
+            let goal = goal.get_or_insert_with(|| anchor(&s.goal, session));
             if !*met {
-                if let Some(s) = lesson.steps.get(*step as usize) {
-                    *met = goal_met(&s.goal, session);
-                }
+                *met = goal_met(goal, session);
             }
         }
     }
 
     pub fn lesson_next(&mut self, session: &Session) -> Result<(), String> {
-        let Teaching::Lesson { lesson, step, met } = self else {
+        let Teaching::Lesson {
+            lesson,
+            step,
+            goal,
+            met,
+        } = self
+        else {
             return Err("no lesson is running".into());
         };
         if !*met {
@@ -134,6 +149,7 @@ impl Teaching {
         }
         *step += 1;
         *met = false;
+        *goal = None;
         self.progress(session);
         Ok(())
     }
@@ -146,7 +162,13 @@ impl Teaching {
     }
 
     pub fn lesson_state(&self, _session: &Session) -> Option<LessonState> {
-        let Teaching::Lesson { lesson, step, met } = self else {
+        let Teaching::Lesson {
+            lesson,
+            step,
+            goal,
+            met,
+        } = self
+        else {
             return None;
         };
         let current = lesson.steps.get(*step as usize)?;
@@ -160,7 +182,7 @@ impl Teaching {
             narration: current.narration.clone(),
             action: current.action.clone(),
             action_label: current.action.as_ref().map(crate::protocol::action_label),
-            goal: describe_goal(&current.goal),
+            goal: describe_goal(goal.as_ref().unwrap_or(&current.goal)),
             goal_met: *met,
             hint: current.hint.clone(),
             after: current.after.clone(),
@@ -255,3 +277,63 @@ const DRILL_HINTS: &[&str] = &[
     "Open the charts: when did under-replicated partitions or the producer's throughput change?",
     "Read the producers' errors by name: NOT_ENOUGH_REPLICAS, NOT_LEADER_OR_FOLLOWER and timeouts each point somewhere else.",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logsim::time::SimTime;
+
+    /// The worker's lesson state machine, driven as the page drives it: the step's button (its
+    /// action), play until the checkpoint, Next; every lesson must reach its end.
+    #[test]
+    fn every_lesson_runs_to_its_end_through_the_worker_state_machine() {
+        let (lessons, _) = catalogue();
+        assert!(lessons.len() >= 8, "at least eight lessons");
+        for (id, _, _) in lessons {
+            let (scenario, mut teaching) = Teaching::lesson(&id, 0).expect("a lesson");
+            let mut session = Session::new(scenario, 1).expect("valid");
+            teaching.progress(&session);
+            loop {
+                let state = teaching.lesson_state(&session).expect("a lesson state");
+                if let Some(action) = state.action.clone() {
+                    session.act(action).expect("the step's action");
+                }
+                let deadline = session.sim().now().as_millis() as u64 + 120_000;
+                while !teaching.lesson_state(&session).expect("state").goal_met {
+                    let now = session.sim().now().as_millis() as u64;
+                    assert!(
+                        now < deadline,
+                        "{id} step {}: {} not met by {now} ms",
+                        state.step,
+                        state.goal
+                    );
+                    session
+                        .run_until(SimTime::from_millis(now + 250), u32::MAX)
+                        .expect("runs");
+                    teaching.progress(&session);
+                }
+                if teaching.lesson_state(&session).expect("state").finished {
+                    break;
+                }
+                teaching.lesson_next(&session).expect("next step");
+            }
+        }
+    }
+
+    #[test]
+    fn a_drill_is_scored_and_unknown_names_are_refused() {
+        let (_, drills) = catalogue();
+        let (id, _, _) = drills.first().cloned().expect("a drill");
+        let (_, mut teaching) = Teaching::drill(&id, 5).expect("a drill");
+        assert!(teaching.hides_faults());
+        teaching.hint().expect("a hint");
+        let wrong = teaching.answer("no-such-answer", None).err().unwrap_or_default();
+        assert!(wrong.contains("not one of the answers"), "{wrong}");
+        let choice = teaching.drill_state().expect("state").choices[0].id.clone();
+        teaching.answer(&choice, Some(1)).expect("answered");
+        let result = teaching.drill_state().and_then(|d| d.result).expect("scored");
+        assert!(result.points <= result.max && !result.explanation.is_empty());
+        assert!(!teaching.hides_faults(), "the answer reveals the fault");
+        assert!(Teaching::lesson("nope", 0).is_err() && Teaching::drill("nope", 1).is_err());
+    }
+}

@@ -5,8 +5,10 @@
 // min.insync.replicas=2, one acks=all producer sending every 1-5 ms over 10,000 keys, one
 // consumer) and speeds 1x / 10x / 100x, it opens the built app (dist/) in headless Chromium (a
 // fresh context, 1440x1000) with the scenario as an inline-recipe link, installs the page's
-// frame probe (www/src/ui/frame_probe.rs: `window.__logsimFrames`, one entry per worker
-// message that changed the drawn step: decode + Yew render + forced style and layout, in ms),
+// frame probe (www/src/ui/frame_probe.rs: `window.__logsimFrames`, one entry per drawn step:
+// from the newest worker message's arrival through decode, Yew render and its effects to a forced
+// style and layout pass, in ms; when renders pass 16 ms Yew yields and the page draws fewer
+// frames than it receives messages, hence the frames/s and messages/s columns),
 // picks the speed, presses play, skips a warm-up and then collects the frame times for a fixed
 // wall time. Per case: p50 / p95 / max main-thread work per frame, frames and worker messages per
 // wall second, simulated seconds and events per wall second, and long tasks (> 50 ms) seen by a

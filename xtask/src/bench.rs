@@ -8,7 +8,7 @@ use crate::cmd::{Failure, Project};
 use crate::setup;
 use std::path::{Path, PathBuf};
 
-const BENCHES: &str = "log, sim";
+const BENCHES: &str = "log, sim, ui";
 const WASM: &str = "wasm32-unknown-unknown";
 
 pub fn run(project: &Project, args: &[String]) -> Result<(), Failure> {
@@ -30,6 +30,7 @@ pub fn run(project: &Project, args: &[String]) -> Result<(), Failure> {
             log(project)
         }
         "sim" => sim(project, &SimOptions::parse(rest)?),
+        "ui" => ui(project, UiOptions::parse(rest)?),
         other => Err(Failure::usage(format!(
             "unknown benchmark `{other}`; valid benchmarks: {BENCHES}"
         ))),
@@ -228,6 +229,71 @@ fn sim(project: &Project, options: &SimOptions) -> Result<(), Failure> {
         .run("bench sim: the report (trace hashes across targets, then the table)")
 }
 
+/// The options of `bench ui`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UiOptions {
+    /// Only 3 brokers x 100 partitions x 1x: a smoke run.
+    pub quick: bool,
+    /// Wall seconds measured per case.
+    pub seconds: Option<u32>,
+}
+
+impl UiOptions {
+    pub fn parse(args: &[String]) -> Result<UiOptions, Failure> {
+        let mut options = UiOptions {
+            quick: false,
+            seconds: None,
+        };
+        let mut rest = args.iter();
+        while let Some(flag) = rest.next() {
+            match flag.as_str() {
+                "--quick" => options.quick = true,
+                "--seconds" => {
+                    let seconds = rest
+                        .next()
+                        .and_then(|v| v.parse::<u32>().ok())
+                        .filter(|n| (1..=3_600).contains(n))
+                        .ok_or_else(|| {
+                            Failure::usage(
+                                "`bench ui --seconds` needs a whole number from 1 to 3600",
+                            )
+                        })?;
+                    options.seconds = Some(seconds);
+                }
+                other => {
+                    return Err(Failure::usage(format!(
+                        "unknown option `{other}` for `bench ui`; valid options: --quick, \
+                         --seconds N"
+                    )))
+                }
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// B5: the UI frame budget. Builds the app (`trunk build --release` into dist/), then
+/// tests/e2e/bench-ui.mjs opens it in headless Chromium for each cluster size and speed and
+/// reports the main-thread work per frame, plus the gzipped bundle sizes.
+fn ui(project: &Project, options: UiOptions) -> Result<(), Failure> {
+    setup::run(project)?;
+    project
+        .trunk(&["build", "--release"])
+        .run("bench ui: trunk build --release")?;
+    let seconds = options.seconds.map(|s| s.to_string());
+    let mut args = vec!["tests/e2e/bench-ui.mjs"];
+    if options.quick {
+        args.push("--quick");
+    }
+    if let Some(seconds) = &seconds {
+        args.extend(["--seconds", seconds]);
+    }
+    project
+        .command("node", &args)
+        .env("LOGSIM_DIST", project.dist())
+        .run("bench ui (B5, headless Chromium)")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +320,37 @@ mod tests {
             &["--fast"],
         ] {
             let failure = parse(bad).expect_err("refused");
+            assert_eq!(failure.exit_code, 2, "{bad:?}: {}", failure.message);
+        }
+    }
+
+    fn parse_ui(args: &[&str]) -> Result<UiOptions, Failure> {
+        UiOptions::parse(&args.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn ui_options_parse_and_refuse_nonsense() {
+        assert_eq!(
+            parse_ui(&[]).expect("defaults"),
+            UiOptions {
+                quick: false,
+                seconds: None
+            }
+        );
+        assert_eq!(
+            parse_ui(&["--quick", "--seconds", "3"]).expect("quick"),
+            UiOptions {
+                quick: true,
+                seconds: Some(3)
+            }
+        );
+        for bad in [
+            &["--seconds"][..],
+            &["--seconds", "0"],
+            &["--seconds", "x"],
+            &["--fast"],
+        ] {
+            let failure = parse_ui(bad).expect_err("refused");
             assert_eq!(failure.exit_code, 2, "{bad:?}: {}", failure.message);
         }
     }

@@ -30,6 +30,11 @@ commands:
   bench sim [--seeds N] [--reps N] [--quick] [--no-chromium]
                  setup, then B4 simulation speed: the same cases natively, in wasm under Node
                  and in headless Chromium; every trace hash must agree before any figure
+  bench ui [--quick] [--seconds N]
+                 setup, `trunk build --release`, then B5 UI frame budget: the app in headless
+                 Chromium for 3 / 9 brokers x 100 / 1,000 / 10,000 partitions x 1x / 10x / 100x
+                 (--quick: 3 x 100 x 1x), p50/p95/max main-thread work per frame, and the
+                 gzipped bundle sizes
   help           this text";
 
 fn main() -> ExitCode {

@@ -327,11 +327,17 @@ mod tests {
         let (_, mut teaching) = Teaching::drill(&id, 5).expect("a drill");
         assert!(teaching.hides_faults());
         teaching.hint().expect("a hint");
-        let wrong = teaching.answer("no-such-answer", None).err().unwrap_or_default();
+        let wrong = teaching
+            .answer("no-such-answer", None)
+            .err()
+            .unwrap_or_default();
         assert!(wrong.contains("not one of the answers"), "{wrong}");
         let choice = teaching.drill_state().expect("state").choices[0].id.clone();
         teaching.answer(&choice, Some(1)).expect("answered");
-        let result = teaching.drill_state().and_then(|d| d.result).expect("scored");
+        let result = teaching
+            .drill_state()
+            .and_then(|d| d.result)
+            .expect("scored");
         assert!(result.points <= result.max && !result.explanation.is_empty());
         assert!(!teaching.hides_faults(), "the answer reveals the fault");
         assert!(Teaching::lesson("nope", 0).is_err() && Teaching::drill("nope", 1).is_err());

@@ -23,8 +23,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{KeyboardEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 use yew::prelude::*;
 
-/// The page keeps at most this many event-log lines.
-const EVENTS_KEPT: usize = 1_500;
+/// The page keeps at most this many event-log lines (the worker's session keeps more).
+const EVENTS_KEPT: usize = 400;
 /// The IndexedDB database of the saved session.
 const DB_NAME: &str = "logsim-app";
 /// Partitions drawn in detail per page of the partition list.
@@ -42,7 +42,9 @@ pub struct Hovered {
 #[derive(Clone, Default, PartialEq)]
 pub struct UiState {
     pub snapshot: Option<Rc<Snapshot>>,
-    pub events: Rc<Vec<Explained>>,
+    /// Event-log lines with a number that never repeats in this page (the list's keys).
+    pub events: Rc<Vec<(u64, Explained)>>,
+    pub events_numbered: u64,
     pub samples: Rc<Vec<Sample>>,
     pub check: Option<Rc<LiveCheck>>,
     /// The newest error, shown in a banner until dismissed.
@@ -83,7 +85,10 @@ impl Reducible for UiState {
                 } else {
                     (*next.events).clone()
                 };
-                events.extend(snapshot.events.iter().cloned());
+                for e in &snapshot.events {
+                    next.events_numbered += 1;
+                    events.push((next.events_numbered, e.clone()));
+                }
                 if events.len() > EVENTS_KEPT {
                     events.drain(..events.len() - EVENTS_KEPT);
                 }
@@ -242,9 +247,13 @@ fn start_worker(link: &WorkerLink, dispatch: UseReducerDispatcher<UiState>) -> R
     Ok(())
 }
 
+/// While playing, the session is saved at most this often (wall milliseconds).
+const SAVE_EVERY_MS: f64 = 2_000.0;
+
 /// Saves the recipe in IndexedDB, one write at a time, the newest winning.
 #[derive(Default)]
 struct Saver {
+    last_attempt: f64,
     busy: bool,
     pending: Option<String>,
     last_saved: Option<String>,
@@ -350,14 +359,23 @@ pub fn app() -> Html {
         use_effect_with(step, move |_| frame_probe::rendered());
     }
 
-    // Save the session whenever its recipe changes (the step reached included).
+    // Save the session when its recipe changes: at once when paused (an action, a rewind, a
+    // step), at most every two seconds while playing (the step reached moves on every frame).
     {
-        let recipe = state.snapshot.as_ref().map(|s| s.recipe.clone());
+        let recipe = state
+            .snapshot
+            .as_ref()
+            .map(|s| (s.recipe.clone(), s.playing));
         let saver = saver.clone();
         let dispatch = state.dispatcher();
         use_effect_with(recipe, move |recipe| {
-            if let Some(recipe) = recipe {
-                save(saver, share::encode(recipe), dispatch);
+            if let Some((recipe, playing)) = recipe {
+                let now = js_sys::Date::now();
+                let due = !*playing || now - saver.borrow().last_attempt >= SAVE_EVERY_MS;
+                if due {
+                    saver.borrow_mut().last_attempt = now;
+                    save(saver, share::encode(recipe), dispatch);
+                }
             }
         });
     }

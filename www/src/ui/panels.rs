@@ -242,12 +242,12 @@ fn severity_word(s: Severity) -> (&'static str, &'static str) {
 
 #[derive(Properties, PartialEq)]
 pub struct EventLogProps {
-    pub events: Rc<Vec<Explained>>,
+    pub events: Rc<Vec<(u64, Explained)>>,
     pub dispatch: Callback<Msg>,
 }
 
 /// Lines shown at most.
-const SHOWN: usize = 200;
+const SHOWN: usize = 100;
 
 #[function_component(EventLog)]
 pub fn event_log(props: &EventLogProps) -> Html {
@@ -268,12 +268,12 @@ pub fn event_log(props: &EventLogProps) -> Html {
         Callback::from(move |_: Event| important_only.set(!*important_only))
     };
     let topic_index = |t: Topic| TOPICS.iter().position(|(x, _)| *x == t).unwrap_or(0) as u8;
-    let shown: Vec<&Explained> = props
+    let shown: Vec<&(u64, Explained)> = props
         .events
         .iter()
         .rev()
-        .filter(|e| !hidden.contains(&topic_index(e.topic)))
-        .filter(|e| {
+        .filter(|(_, e)| !hidden.contains(&topic_index(e.topic)))
+        .filter(|(_, e)| {
             !*important_only
                 || matches!(
                     e.severity,
@@ -293,10 +293,10 @@ pub fn event_log(props: &EventLogProps) -> Html {
                 <label class="chip-toggle"><input type="checkbox" checked={*important_only} onchange={on_important} />{ " important only" }</label>
             </div>
             <ol class="event-list" aria-live="off">
-                { for shown.iter().map(|e| {
+                { for shown.iter().map(|(key, e)| {
                     let (class, icon) = severity_word(e.severity);
                     html! {
-                        <li class={classes!("event", class)} data-testid="event" data-step={e.step.to_string()}>
+                        <li key={*key} class={classes!("event", class)} data-testid="event" data-step={e.step.to_string()}>
                             <div class="event-line">
                                 <span class="event-time">{ format!("{:.3}s", e.time_ms as f64 / 1000.0) }</span>
                                 <span class="sev" aria-label={class}>{ icon }</span>

@@ -515,10 +515,11 @@ impl Facts<'_> {
 /// The checkpoint as a label ("Crash the leader of t-0" style), plain text.
 pub fn describe_goal(goal: &Goal) -> String {
     let seconds = |ms: u64| {
+        // Tenths are enough to read; an anchored goal (now + 10 s) is rarely a whole second.
         if ms.is_multiple_of(1000) {
             format!("{} s", ms / 1000)
         } else {
-            format!("{}.{:03} s", ms / 1000, ms % 1000)
+            format!("{}.{} s", ms / 1000, (ms % 1000).div_ceil(100).min(9))
         }
     };
     let in_topic = |topic: &Option<String>| {

@@ -164,6 +164,10 @@ pub struct BrokerNode {
     metadata_catch_up_to: Option<u64>,
     /// Partitions whose state arrived during the catch-up, applied when it ends.
     held_partition_states: BTreeSet<TopicPartition>,
+    /// Brokers the metadata says are fenced (registered and not yet unfenced, or fenced
+    /// since): they may not join an ISR nor hold back a high watermark (KRaft's
+    /// `isReplicaIsrEligible`).
+    fenced_brokers: BTreeSet<BrokerId>,
 }
 
 /// Messages to send: (from, to, message).
@@ -212,6 +216,7 @@ impl BrokerNode {
             metadata_caught_up: false,
             metadata_catch_up_to: None,
             held_partition_states: BTreeSet::new(),
+            fenced_brokers: BTreeSet::new(),
         })
     }
 
@@ -315,6 +320,7 @@ impl BrokerNode {
         self.topic_partition_counts.clear();
         self.topic_min_isr.clear();
         self.topic_configs.clear();
+        self.fenced_brokers.clear();
         self.replicas.clear();
         self.producer_states.clear();
         self.recovered.clear();
@@ -1008,7 +1014,25 @@ impl BrokerNode {
                 state,
                 ..
             } => self.apply_partition_state(now, topic_partition, state),
+            MetadataRecord::RegisterBroker { broker, .. }
+            | MetadataRecord::FenceBroker { broker, .. } => {
+                if self.fenced_brokers.insert(broker) {
+                    self.share_fenced_brokers();
+                }
+            }
+            MetadataRecord::UnfenceBroker { broker, .. } => {
+                if self.fenced_brokers.remove(&broker) {
+                    self.share_fenced_brokers();
+                }
+            }
             _ => {}
+        }
+    }
+
+    /// Tells every hosted replica which brokers are fenced.
+    fn share_fenced_brokers(&mut self) {
+        for replica in self.replicas.values_mut() {
+            replica.set_isr_ineligible(self.fenced_brokers.clone());
         }
     }
 
@@ -1054,7 +1078,8 @@ impl BrokerNode {
                 PartitionReplica::new(self.id, log, config, now).map_err(|e| e.to_string())
             });
             match replica {
-                Ok(r) => {
+                Ok(mut r) => {
+                    r.set_isr_ineligible(self.fenced_brokers.clone());
                     self.replicas.insert(tp.clone(), r);
                 }
                 Err(e) => {

@@ -104,12 +104,14 @@ pub fn charts(props: &ChartsProps) -> Html {
         };
     }
     let t = |x: &Sample| x.time_ms as f64 / 1000.0;
-    let throughput: Vec<(f64, f64)> = s
-        .windows(2)
-        .map(|w| {
-            let dt = (w[1].time_ms.saturating_sub(w[0].time_ms)) as f64 / 1000.0;
-            let d = w[1].acked_total.saturating_sub(w[0].acked_total) as f64;
-            (t(&w[1]), if dt > 0.0 { d / dt } else { 0.0 })
+    // Over a sliding window of up to ten samples: per 100 ms sample a slow producer's rate
+    // is all spikes.
+    let throughput: Vec<(f64, f64)> = (1..s.len())
+        .map(|i| {
+            let (a, b) = (&s[i.saturating_sub(10)], &s[i]);
+            let dt = (b.time_ms.saturating_sub(a.time_ms)) as f64 / 1000.0;
+            let d = b.acked_total.saturating_sub(a.acked_total) as f64;
+            (t(b), if dt > 0.0 { d / dt } else { 0.0 })
         })
         .collect();
     html! {

@@ -146,9 +146,10 @@ fn broker_card(props: &BrokerProps) -> Html {
     let id = b.id;
     let (class, label) = state_text(b.state);
     let act = |action: Action| {
-        props
-            .send
-            .reform(move |_: MouseEvent| action.clone().into_command())
+        props.send.reform(move |e: MouseEvent| {
+            close_menu(&e);
+            action.clone().into_command()
+        })
     };
     let alive = b.state != BrokerState::Crashed;
     html! {
@@ -196,6 +197,18 @@ fn broker_card(props: &BrokerProps) -> Html {
                 <button class="primary small-button" data-testid={format!("restart-{id}-quick")} onclick={act(Action::RestartBroker { broker: id })}>{ "Restart" }</button>
             }
         </div>
+    }
+}
+
+/// Closes the fault menu (`<details>`) a menu item was clicked in.
+fn close_menu(e: &MouseEvent) {
+    use wasm_bindgen::JsCast;
+    if let Some(details) = e
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest("details").ok().flatten())
+    {
+        let _ = details.remove_attribute("open");
     }
 }
 
@@ -350,9 +363,10 @@ fn partition_card(props: &PartitionProps) -> Html {
         ("ok", "fully replicated")
     };
     let act = |action: Action| {
-        props
-            .send
-            .reform(move |_: MouseEvent| action.clone().into_command())
+        props.send.reform(move |e: MouseEvent| {
+            close_menu(&e);
+            action.clone().into_command()
+        })
     };
     let card_ref = use_node_ref();
     {

@@ -1016,14 +1016,12 @@ impl BrokerNode {
             } => self.apply_partition_state(now, topic_partition, state),
             MetadataRecord::RegisterBroker { broker, .. }
             | MetadataRecord::FenceBroker { broker, .. } => {
-                if self.fenced_brokers.insert(broker) {
-                    self.share_fenced_brokers();
-                }
+                self.fenced_brokers.insert(broker);
+                self.share_fenced_brokers();
             }
             MetadataRecord::UnfenceBroker { broker, .. } => {
-                if self.fenced_brokers.remove(&broker) {
-                    self.share_fenced_brokers();
-                }
+                self.fenced_brokers.remove(&broker);
+                self.share_fenced_brokers();
             }
             _ => {}
         }

@@ -51,6 +51,24 @@ pub struct Recipe {
     pub lesson_step: u32,
 }
 
+impl Recipe {
+    /// A fresh session of `source` with `seed`: no actions yet, at step 0.
+    pub fn new(source: Source, seed: u64) -> Recipe {
+        Recipe {
+            source,
+            seed,
+            steps: Vec::new(),
+            at_step: 0,
+            lesson_step: 0,
+        }
+    }
+
+    /// What a first visit opens.
+    pub fn playground() -> Recipe {
+        Recipe::new(Source::Library("playground".into()), 42)
+    }
+}
+
 /// Simulated milliseconds per wall-clock second.
 pub type Speed = u32;
 

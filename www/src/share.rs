@@ -77,13 +77,7 @@ pub fn import(text: &str) -> Result<Recipe, String> {
     }
     let scenario = library::parse(text)?;
     let seed = scenario.seed.unwrap_or(1);
-    Ok(Recipe {
-        source: Source::Inline(Box::new(scenario)),
-        seed,
-        steps: Vec::new(),
-        at_step: 0,
-        lesson_step: 0,
-    })
+    Ok(Recipe::new(Source::Inline(Box::new(scenario)), seed))
 }
 
 #[cfg(test)]
@@ -95,13 +89,7 @@ mod tests {
     use logsim::time::SimTime;
 
     fn recipe() -> Recipe {
-        Recipe {
-            source: Source::Library("playground".into()),
-            seed: 42,
-            steps: Vec::new(),
-            at_step: 0,
-            lesson_step: 0,
-        }
+        Recipe::playground()
     }
 
     #[test]

@@ -29,13 +29,7 @@ fn select_value(e: &Event) -> String {
 }
 
 fn load(send: &Callback<ToWorker>, source: Source, seed: u64) {
-    send.emit(ToWorker::Load(Recipe {
-        source,
-        seed,
-        steps: Vec::new(),
-        at_step: 0,
-        lesson_step: 0,
-    }));
+    send.emit(ToWorker::Load(Recipe::new(source, seed)));
 }
 
 /// Starts a browser download of `text`.

@@ -9,7 +9,7 @@ mod controls;
 mod frame_probe;
 mod panels;
 
-use crate::protocol::{FromWorker, Recipe, Snapshot, Source, ToWorker};
+use crate::protocol::{FromWorker, Recipe, Snapshot, ToWorker};
 use crate::share;
 use gloo::events::{EventListener, EventListenerOptions};
 use logsim::session::explain::Explained;
@@ -207,16 +207,6 @@ fn link_recipe() -> Option<Result<Recipe, String>> {
     })
 }
 
-pub fn playground() -> Recipe {
-    Recipe {
-        source: Source::Library("playground".into()),
-        seed: 42,
-        steps: Vec::new(),
-        at_step: 0,
-        lesson_step: 0,
-    }
-}
-
 /// A share link for the recipe.
 pub fn share_link(recipe: &Recipe) -> Option<String> {
     let location = web_sys::window()?.location();
@@ -330,7 +320,7 @@ pub fn app() -> Html {
                     }
                     Some(Err(e)) => {
                         dispatch.dispatch(Msg::Error(format!("The link was not opened: {e}")));
-                        playground()
+                        Recipe::playground()
                     }
                     None => match saved_recipe().await {
                         Some(Ok(recipe)) => {
@@ -339,9 +329,9 @@ pub fn app() -> Html {
                         }
                         Some(Err(e)) => {
                             dispatch.dispatch(Msg::Error(e));
-                            playground()
+                            Recipe::playground()
                         }
-                        None => playground(),
+                        None => Recipe::playground(),
                     },
                 };
                 link.send(ToWorker::Window {

@@ -284,12 +284,15 @@ mod tests {
     use logsim::time::SimTime;
 
     /// The worker's lesson state machine, driven as the page drives it: the step's button (its
-    /// action), play until the checkpoint, Next; every lesson must reach its end.
+    /// action), play until the checkpoint, Next, to the lesson's end. Two lessons here (one
+    /// without faults, one with a crash and relative goals): the core's tests play all eight
+    /// as a learner would, and this one costs minutes per lesson in a debug build.
     #[test]
-    fn every_lesson_runs_to_its_end_through_the_worker_state_machine() {
+    fn lessons_run_to_their_end_through_the_worker_state_machine() {
         let (lessons, _) = catalogue();
         assert!(lessons.len() >= 8, "at least eight lessons");
-        for (id, _, _) in lessons {
+        for id in ["log-and-offsets", "leader-failover"] {
+            let id = id.to_owned();
             let (scenario, mut teaching) = Teaching::lesson(&id, 0).expect("a lesson");
             let mut session = Session::new(scenario, 1).expect("valid");
             teaching.progress(&session);

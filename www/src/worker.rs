@@ -248,7 +248,11 @@ impl Worker {
             .ok_or_else(|| "no session is loaded".to_owned())
     }
 
-    fn load(&mut self, recipe: Recipe) -> Result<(), String> {
+    fn load(&mut self, mut recipe: Recipe) -> Result<(), String> {
+        // A lesson's narration names brokers by its own seed's replica placement.
+        if let Source::Lesson(id) = &recipe.source {
+            recipe.seed = crate::teach::lesson_seed(id)?;
+        }
         let (scenario, teaching): (ClusterScenario, Teaching) = match &recipe.source {
             Source::Library(name) => (library::scenario(name)?, Teaching::None),
             Source::Inline(scenario) => {

@@ -153,3 +153,25 @@ fn the_live_checker_flags_an_acks1_loss_as_legal() {
         .is_some_and(|w| w.contains("acks=1"))));
     assert!(check.violations.is_empty());
 }
+
+/// The view's synced offset follows the OS writeback: nothing is on disk before the first
+/// writeback (5 s), whole batches are after it, and never beyond the log end offset.
+#[test]
+fn the_synced_offset_follows_the_writeback() {
+    let mut session = Session::new(small_scenario(), 3).expect("valid");
+    run_to(&mut session, 4_000);
+    let early = session.view();
+    run_to(&mut session, 11_000);
+    let late = session.view();
+    let replicas = |v: &crate::sim::cluster::view::ClusterView| {
+        v.partitions
+            .iter()
+            .flat_map(|p| p.replica_logs.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(replicas(&early).iter().all(|r| r.synced_offset == 0));
+    assert!(replicas(&late).iter().any(|r| r.synced_offset > 0));
+    assert!(replicas(&late)
+        .iter()
+        .all(|r| r.synced_offset <= r.log_end_offset));
+}

@@ -166,7 +166,7 @@ impl Teaching {
         }
     }
 
-    pub fn lesson_state(&self, _session: &Session) -> Option<LessonState> {
+    pub fn lesson_state(&self) -> Option<LessonState> {
         let Teaching::Lesson {
             lesson,
             step,
@@ -301,14 +301,14 @@ mod tests {
             let mut session = Session::new(scenario, seed).expect("valid");
             teaching.progress(&session);
             loop {
-                let state = teaching.lesson_state(&session).expect("a lesson state");
+                let state = teaching.lesson_state().expect("a lesson state");
                 if let Some(action) = state.action.clone() {
                     session.act(action).expect("the step's action");
                 }
                 // The page's clock: it moves on whether or not an event fell in the slice.
                 let mut clock = session.sim().now().as_millis() as u64;
                 let deadline = clock + 120_000;
-                while !teaching.lesson_state(&session).expect("state").goal_met {
+                while !teaching.lesson_state().expect("state").goal_met {
                     assert!(
                         clock < deadline,
                         "{id} step {}: {} not met by {clock} ms",
@@ -321,7 +321,7 @@ mod tests {
                         .expect("runs");
                     teaching.progress(&session);
                 }
-                if teaching.lesson_state(&session).expect("state").finished {
+                if teaching.lesson_state().expect("state").finished {
                     break;
                 }
                 teaching.lesson_next(&session).expect("next step");

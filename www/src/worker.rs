@@ -390,7 +390,7 @@ impl Worker {
             events_reset,
             samples,
             check,
-            lesson: self.teaching.lesson_state(session),
+            lesson: self.teaching.lesson_state(),
             drill: self.teaching.drill_state(),
             recipe,
         })

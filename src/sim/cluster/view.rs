@@ -9,6 +9,7 @@ use super::clients::FetchState;
 use super::ClusterSim;
 use crate::client::producer::Acks;
 use crate::ids::{BrokerId, Offset, TopicPartition};
+use crate::log::batch::BatchHeader;
 use crate::log::partition_log::RecordView;
 use serde::{Deserialize, Serialize};
 
@@ -504,35 +505,13 @@ fn synced_offset(
         }
         let mut at = 0usize;
         let mut next = base;
-        // A batch: base offset (8 bytes), batch length (4 bytes) counting from byte 12, and the
-        // last offset delta at byte 23.
-        while at + 27 <= bytes.len() {
-            let length =
-                i32::from_be_bytes([bytes[at + 8], bytes[at + 9], bytes[at + 10], bytes[at + 11]]);
-            let Ok(length) = usize::try_from(length) else {
-                break;
-            };
-            let end = at + 12 + length;
+        // Whole batches that fit in the durable length are synced.
+        while let Ok(header) = BatchHeader::parse(&bytes[at..]) {
+            let end = at + header.size_in_bytes() as usize;
             if end > durable_len || end > bytes.len() {
                 break;
             }
-            let base_offset = i64::from_be_bytes([
-                bytes[at],
-                bytes[at + 1],
-                bytes[at + 2],
-                bytes[at + 3],
-                bytes[at + 4],
-                bytes[at + 5],
-                bytes[at + 6],
-                bytes[at + 7],
-            ]);
-            let delta = i32::from_be_bytes([
-                bytes[at + 23],
-                bytes[at + 24],
-                bytes[at + 25],
-                bytes[at + 26],
-            ]);
-            next = Offset(base_offset + i64::from(delta) + 1);
+            next = header.next_offset();
             at = end;
         }
         return Some(next);

@@ -1,6 +1,6 @@
 //! The messages between the page and the simulation worker. The worker owns the `Session`; the
 //! page sends commands and draws the snapshots it gets back. Both sides are this crate, so the
-//! types are shared and cross `postMessage` through serde-wasm-bindgen.
+//! types are shared and cross `postMessage` as JSON text (`encode` / `decode`).
 //!
 //! A snapshot is bounded whatever the cluster's size: it carries every broker, topic and
 //! client, but partition detail only for the window the page shows, plus an aggregate (heat
@@ -16,14 +16,24 @@ use logsim::sim::cluster::view::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Encodes a message for `postMessage`. 64-bit integers travel as BigInt: scenarios hold
-/// Kafka's Long.MAX defaults (`flush.messages`), which a JavaScript number cannot carry.
-#[cfg(target_arch = "wasm32")]
-pub fn to_js<T: Serialize>(message: &T) -> Result<wasm_bindgen::JsValue, String> {
-    let serializer =
-        serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true);
-    message.serialize(&serializer).map_err(|e| e.to_string())
+/// Encodes a message for `postMessage` as JSON text. A string is one structured-clone copy and
+/// one parse on the other side, where an object graph built through serde-wasm-bindgen costs a
+/// JS call per field (B5 measured the decoding of each snapshot among the page's largest
+/// costs). Both ends are Rust, so 64-bit integers (Kafka's Long.MAX defaults such as
+/// `flush.messages`) keep their exact value: no JavaScript number ever holds them.
+pub fn encode<T: Serialize>(message: &T) -> Result<String, String> {
+    serde_json::to_string(message).map_err(|e| e.to_string())
 }
+
+/// Decodes a message `encode` wrote.
+pub fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+/// The page keeps at most this many event-log lines (the worker's session keeps more), and a
+/// snapshot carries at most this many new ones: when more happened since the last, the newest
+/// travel with `events_reset` set, so the page never shows a silent gap.
+pub const EVENTS_KEPT: usize = 400;
 
 /// Where a session's scenario comes from: a built-in by name (short links), a lesson or a
 /// drill by id, or a whole scenario (an imported file).
@@ -352,5 +362,66 @@ pub fn action_label(action: &Action) -> String {
         Action::PauseConsumers => "Pause the consumers".to_owned(),
         Action::ResumeConsumers => "Resume the consumers".to_owned(),
         Action::StopProducers => "Stop the producers".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use logsim::session::{library, timeline::Session};
+    use logsim::time::SimTime;
+
+    #[test]
+    fn a_snapshot_crosses_as_json_unchanged() {
+        let scenario = library::scenario("playground").expect("built in");
+        let mut session = Session::new(scenario, 42).expect("valid");
+        session
+            .run_until(SimTime::from_millis(2_000), u32::MAX)
+            .expect("runs");
+        let view = session.view();
+        let snapshot = Snapshot {
+            title: "playground".into(),
+            description: String::new(),
+            seed: view.seed,
+            trace_hash: view.trace_hash.clone(),
+            playing: true,
+            speed: 1_000,
+            timeline: session.timeline(),
+            aggregate: aggregate(&view, 64),
+            partitions: view.partitions.clone(),
+            brokers: view.brokers,
+            topics: view.topics,
+            producers: view.producers,
+            consumers: view.consumers,
+            network: view.network,
+            window_first: 0,
+            events: session.events_after(0).to_vec(),
+            events_reset: true,
+            samples: Some(session.samples().to_vec()),
+            check: Some(session.live_check()),
+            lesson: None,
+            drill: None,
+            recipe: Recipe::playground(),
+        };
+        assert!(!snapshot.events.is_empty() && !snapshot.partitions.is_empty());
+        let message = FromWorker::Snapshot(Box::new(snapshot));
+        let decoded: FromWorker = decode(&encode(&message).expect("encodes")).expect("decodes");
+        assert_eq!(decoded, message);
+    }
+
+    #[test]
+    fn long_max_defaults_keep_their_exact_value() {
+        let mut scenario = library::scenario("playground").expect("built in");
+        scenario.seed = Some(u64::MAX);
+        let command = ToWorker::Load(Recipe::new(Source::Inline(Box::new(scenario)), u64::MAX));
+        let text = encode(&command).expect("encodes");
+        assert!(text.contains("18446744073709551615"), "{text:.200}");
+        assert_eq!(decode::<ToWorker>(&text).expect("decodes"), command);
+    }
+
+    #[test]
+    fn a_message_that_is_not_ours_is_an_error_in_words() {
+        let e = decode::<ToWorker>(r#"{"Launch":1}"#).expect_err("unknown command");
+        assert!(e.contains("unknown variant"), "{e}");
     }
 }

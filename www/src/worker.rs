@@ -4,7 +4,9 @@
 //! checkpoint) and the live checker can each cost more than a frame; here they never block the
 //! page.
 
-use crate::protocol::{aggregate, FromWorker, Recipe, Snapshot, Source, Speed, ToWorker};
+use crate::protocol::{
+    aggregate, FromWorker, Recipe, Snapshot, Source, Speed, ToWorker, EVENTS_KEPT,
+};
 use crate::teach::Teaching;
 use logsim::session::explain::Topic;
 use logsim::session::library;
@@ -82,7 +84,10 @@ pub fn run() {
     let handler = {
         let worker = worker.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let command: Result<ToWorker, _> = serde_wasm_bindgen::from_value(event.data());
+            let command: Result<ToWorker, String> = match event.data().as_string() {
+                Some(text) => crate::protocol::decode(&text),
+                None => Err("it is not text".into()),
+            };
             match command {
                 Ok(command) => on_command(&worker, command),
                 Err(e) => post(
@@ -98,14 +103,14 @@ pub fn run() {
 }
 
 fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
-    match crate::protocol::to_js(message) {
-        Ok(value) => {
-            let _ = scope.post_message(&value);
+    match crate::protocol::encode(message) {
+        Ok(text) => {
+            let _ = scope.post_message(&text.into());
         }
         Err(e) => {
             let text = format!("the worker could not encode its answer: {e}");
-            if let Ok(value) = crate::protocol::to_js(&FromWorker::Error(text)) {
-                let _ = scope.post_message(&value);
+            if let Ok(text) = crate::protocol::encode(&FromWorker::Error(text)) {
+                let _ = scope.post_message(&text.into());
             }
         }
     }
@@ -344,12 +349,16 @@ impl Worker {
             .collect();
         let hide_faults = self.teaching.hides_faults();
         let all_events = session.events_after(self.events_sent_upto);
-        let events: Vec<_> = all_events
+        let mut events: Vec<_> = all_events
             .iter()
             .filter(|e| !(hide_faults && e.topic == Topic::Fault))
-            .cloned()
             .collect();
-        let events_reset = self.events_reset;
+        let mut events_reset = self.events_reset;
+        if events.len() > EVENTS_KEPT {
+            events.drain(..events.len() - EVENTS_KEPT);
+            events_reset = true;
+        }
+        let events: Vec<_> = events.into_iter().cloned().collect();
         self.events_reset = false;
         if let Some(last) = all_events.last() {
             self.events_sent_upto = last.step;

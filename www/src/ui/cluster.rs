@@ -12,7 +12,8 @@ use logsim::session::timeline::{Finding, LiveCheck};
 use logsim::sim::cluster::scenario::Action;
 use logsim::sim::cluster::view::RecordCard;
 use logsim::sim::cluster::view::{
-    BrokerState, BrokerView, PartitionView, ReplicaRole, ReplicaView,
+    BrokerState, BrokerView, ConsumerPosition, ConsumerView, PartitionView, ReplicaRole,
+    ReplicaView,
 };
 use std::rc::Rc;
 use yew::prelude::*;
@@ -37,6 +38,25 @@ pub struct ClusterProps {
     pub records: Option<(Hovered, Rc<Vec<RecordCard>>)>,
     pub focus: Option<(String, u32)>,
     pub page: u32,
+}
+
+/// Consumer positions listed on the consumer's card; past this the cards of the partitions
+/// drawn in detail carry them (a consumer of 1,000 partitions would fill the page).
+const POSITIONS_SHOWN: usize = 12;
+
+/// The positions a consumer's card lists: those of the partitions drawn in detail first.
+fn shown_positions<'a>(
+    c: &'a ConsumerView,
+    s: &'a Snapshot,
+) -> impl Iterator<Item = &'a ConsumerPosition> {
+    let drawn = |q: &&ConsumerPosition| {
+        s.partitions
+            .iter()
+            .any(|p| p.topic == c.topic && p.partition == q.partition)
+    };
+    let (mut first, rest): (Vec<_>, Vec<_>) = c.positions.iter().partition(drawn);
+    first.extend(rest);
+    first.into_iter().take(POSITIONS_SHOWN)
 }
 
 #[function_component(ClusterPanel)]
@@ -287,9 +307,12 @@ fn clients(props: &ClientsProps) -> Html {
                         if c.paused { <span class="state paused">{ "paused" }</span> }
                     </div>
                     <div class="config">
-                        { for c.positions.iter().map(|q| html! {
+                        { for shown_positions(c, s).map(|q| html! {
                             <code title={format!("state: {}", q.state)}>{ format!("p{} @ {}{}", q.partition, q.offset, if q.state == "fetching" { String::new() } else { format!(" ({})", q.state) }) }</code>
                         }) }
+                        if c.positions.len() > POSITIONS_SHOWN {
+                            <span class="muted small">{ format!("and {} more partition(s) (their positions are marked C{} on the partition cards)", c.positions.len() - POSITIONS_SHOWN.min(c.positions.len()), c.index) }</span>
+                        }
                     </div>
                 </div>
             }) }
@@ -344,7 +367,7 @@ fn partition_card(props: &PartitionProps) -> Html {
         .max()
         .unwrap_or(0)
         .max(p.log_end_offset);
-    let first = end.saturating_sub(CELLS);
+    let first = window_start(end);
     let rows = p.replica_logs.len() as f64;
     let width = LABEL_W + CELLS as f64 * CELL_W + 40.0;
     let height = rows * ROW_H + 4.0;
@@ -366,6 +389,34 @@ fn partition_card(props: &PartitionProps) -> Html {
         props.send.reform(move |e: MouseEvent| {
             close_menu(&e);
             action.clone().into_command()
+        })
+    };
+    // One listener for every cell of the strip (the cells carry their offset and broker), not
+    // one per cell: a thousand listeners re-registered on every snapshot cost more than the
+    // cells' drawing.
+    let on_cell = {
+        let topic = p.topic.clone();
+        let partition = p.partition;
+        let send = props.send.clone();
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |e: MouseEvent| {
+            let Some((broker, offset)) = cell_under(&e) else {
+                return;
+            };
+            let hovered = Hovered {
+                topic: topic.clone(),
+                partition,
+                broker,
+                offset,
+            };
+            dispatch.emit(Msg::Hover(Some(hovered)));
+            send.emit(ToWorker::Records {
+                topic: topic.clone(),
+                partition,
+                broker,
+                from: offset,
+                to: offset + 1,
+            });
         })
     };
     let card_ref = use_node_ref();
@@ -405,7 +456,7 @@ fn partition_card(props: &PartitionProps) -> Html {
                     </details>
                 }
             </header>
-            <svg class="log-strip" viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()}
+            <svg class="log-strip" onmouseover={on_cell} viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()}
                 role="img" aria-label={format!("Replica logs of {name}: offsets {first} to {end}")}>
                 { for p.replica_logs.iter().enumerate().map(|(i, r)| replica_row(props, r, i as f64 * ROW_H + 12.0, first, end)) }
             </svg>
@@ -424,6 +475,25 @@ fn partition_card(props: &PartitionProps) -> Html {
             }
         </article>
     }
+}
+
+/// The first offset drawn when the log ends at `end`: the newest `CELLS` offsets, with the start
+/// moved in steps of `CELLS / 3`. Between steps a new record fills the next empty cell and the
+/// others stay where they are, so a snapshot changes a few cells instead of sliding all of
+/// them (what a reader can follow, and what keeps a frame's DOM work small).
+fn window_start(end: u64) -> u64 {
+    const STEP: u64 = CELLS / 3;
+    end.saturating_sub(CELLS).div_ceil(STEP) * STEP
+}
+
+/// The broker and offset of the cell a mouse event happened in.
+fn cell_under(e: &MouseEvent) -> Option<(u32, u64)> {
+    use wasm_bindgen::JsCast;
+    let target = e.target()?.dyn_into::<web_sys::Element>().ok()?;
+    let cell = target.closest("[data-offset]").ok()??;
+    let offset = cell.get_attribute("data-offset")?.parse().ok()?;
+    let broker = cell.get_attribute("data-broker")?.parse().ok()?;
+    Some((broker, offset))
 }
 
 fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end: u64) -> Html {
@@ -455,43 +525,10 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
             };
             let unsynced = offset >= r.synced_offset;
             let finding = props.findings.iter().find(|f| f.offset == Some(offset));
-            let topic = p.topic.clone();
-            let partition = p.partition;
             let broker = r.broker;
-            let send = props.send.clone();
-            let dispatch = props.dispatch.clone();
-            let on_enter = Callback::from(move |_: MouseEvent| {
-                dispatch.emit(Msg::Hover(Some(Hovered {
-                    topic: topic.clone(),
-                    partition,
-                    broker,
-                    offset,
-                })));
-                send.emit(ToWorker::Records {
-                    topic: topic.clone(),
-                    partition,
-                    broker,
-                    from: offset,
-                    to: offset + 1,
-                });
-            });
-            let title = format!(
-                "offset {offset} on broker {broker}: {}{}{}",
-                if offset < r.high_watermark {
-                    "below the high watermark"
-                } else {
-                    "above the high watermark"
-                },
-                if unsynced { ", not synced to disk" } else { "" },
-                finding
-                    .map(|f| format!(", checker: {}", f.kind))
-                    .unwrap_or_default()
-            );
             cells.push(html! {
-                <g class="cell-g" onmouseenter={on_enter}>
-                    <rect x={x.to_string()} y={y.to_string()} width={(CELL_W - 2.0).to_string()} height={CELL_H.to_string()} rx="3" class={class}>
-                        <title>{ title }</title>
-                    </rect>
+                <g key={offset} class="cell-g" data-offset={offset.to_string()} data-broker={broker.to_string()}>
+                    <rect x={x.to_string()} y={y.to_string()} width={(CELL_W - 2.0).to_string()} height={CELL_H.to_string()} rx="3" class={class} />
                     if unsynced {
                         <rect x={x.to_string()} y={(y + CELL_H - 5.0).to_string()} width={(CELL_W - 2.0).to_string()} height="5" class="unsynced-bar" />
                     }
@@ -568,9 +605,39 @@ fn hover_card(props: &PartitionProps, topic: &str, partition: u32) -> Option<Htm
         .filter(|(rh, _)| rh == h)
         .and_then(|(_, rs)| rs.iter().find(|r| r.offset == h.offset).cloned());
     let dismiss = props.dispatch.reform(|_: MouseEvent| Msg::Hover(None));
+    // Where the offset stands in that replica's log (what the cell's colour and marks say).
+    let standing = props
+        .partition
+        .replica_logs
+        .iter()
+        .find(|r| r.broker == h.broker)
+        .map(|r| {
+            let mut words = vec![if h.offset < r.high_watermark {
+                "below the high watermark: readable by consumers".to_owned()
+            } else {
+                "above the high watermark: not yet on every ISR replica".to_owned()
+            }];
+            if h.offset >= r.synced_offset {
+                words.push("not yet synced to disk (lost on power loss)".into());
+            }
+            for f in props.findings.iter().filter(|f| f.offset == Some(h.offset)) {
+                words.push(format!(
+                    "checker: {} ({})",
+                    f.kind,
+                    f.legal_because
+                        .clone()
+                        .map(|w| format!("legal: {w}"))
+                        .unwrap_or_else(|| "BUG".into())
+                ));
+            }
+            words.join("; ")
+        });
     Some(html! {
         <div class="hover-card" role="status" data-testid="record-card">
             <strong>{ format!("{}-{} offset {} on broker {}", topic, partition, h.offset, h.broker) }</strong>
+            if let Some(standing) = standing {
+                <p class="small">{ standing }</p>
+            }
             { match record {
                 Some(r) => html! {
                     <dl>

@@ -8,6 +8,7 @@ use crate::share;
 use crate::teach::catalogue;
 use logsim::session::library;
 use logsim::sim::cluster::scenario::Action;
+use logsim::sim::cluster::view::NetworkView;
 use logsim::sim::network::{ExtraLatency, NetworkConfig, Ratio};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -341,12 +342,15 @@ pub fn time_bar(props: &TimeBarProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 pub struct FaultPanelProps {
-    pub snapshot: Rc<Snapshot>,
+    /// What the panel reads of the snapshot (not the whole of it, so the panel is redrawn only
+    /// when the nodes or the network change, not on every snapshot).
+    pub nodes: Vec<(u32, String)>,
+    pub network: NetworkView,
     pub send: Callback<ToWorker>,
 }
 
 /// The nodes a network cut can name: brokers, producers and consumers.
-fn nodes(s: &Snapshot) -> Vec<(u32, String)> {
+pub fn nodes(s: &Snapshot) -> Vec<(u32, String)> {
     let mut out = vec![(0, "controller".to_owned())];
     out.extend(s.brokers.iter().map(|b| (b.id, format!("broker {}", b.id))));
     out.extend(
@@ -368,13 +372,12 @@ fn ratio(per_hundred: u32) -> Ratio {
 
 #[function_component(FaultPanel)]
 pub fn fault_panel(props: &FaultPanelProps) -> Html {
-    let s = &props.snapshot;
     let from = use_state(|| 1u32);
     let to = use_state(|| 2u32);
     let drop_pct = use_state(|| 0u32);
     let dup_pct = use_state(|| 0u32);
     let delay_ms = use_state(|| 0u64);
-    let all = nodes(s);
+    let all = &props.nodes;
     let pick = |state: UseStateHandle<u32>| {
         Callback::from(move |e: Event| {
             if let Ok(v) = select_value(&e).parse() {
@@ -430,7 +433,8 @@ pub fn fault_panel(props: &FaultPanelProps) -> Html {
         let delay_ms = delay_ms.clone();
         Callback::from(move |e: Event| delay_ms.set(select_value(&e).parse().unwrap_or(0)))
     };
-    let cuts = &s.network.cut_links;
+    let network = &props.network;
+    let cuts = &network.cut_links;
     html! {
         <section class="card faults" aria-labelledby="faults-h">
             <h2 id="faults-h">{ "Network" }</h2>
@@ -446,13 +450,13 @@ pub fn fault_panel(props: &FaultPanelProps) -> Html {
                 <button class="danger" data-testid="isolate" onclick={isolate} title="Cut the first node off from everyone">{ "Isolate first" }</button>
                 <button class="secondary" data-testid="heal" onclick={heal}>{ "Heal all" }</button>
             </div>
-            if cuts.is_empty() && s.network.isolated.is_empty() {
+            if cuts.is_empty() && network.isolated.is_empty() {
                 <p class="muted small">{ "No cuts: every node reaches every other." }</p>
             } else {
                 <p class="small" data-testid="cuts">
                     { "Cut: " }
                     { cuts.iter().map(|(f, t)| format!("{f}→{t}")).collect::<Vec<_>>().join(", ") }
-                    { if s.network.isolated.is_empty() { String::new() } else { format!(" isolated: {:?}", s.network.isolated) } }
+                    { if network.isolated.is_empty() { String::new() } else { format!(" isolated: {:?}", network.isolated) } }
                 </p>
             }
             <h3>{ "Message faults" }</h3>
@@ -474,8 +478,8 @@ pub fn fault_panel(props: &FaultPanelProps) -> Html {
                 </label>
                 <button class="secondary" data-testid="set-network" onclick={set_net}>{ "Apply" }</button>
             </div>
-            if !s.network.drop.is_empty() || !s.network.duplicate.is_empty() {
-                <p class="small">{ format!("In effect: drop {}, duplicate {}", or_none(&s.network.drop), or_none(&s.network.duplicate)) }</p>
+            if !network.drop.is_empty() || !network.duplicate.is_empty() {
+                <p class="small">{ format!("In effect: drop {}, duplicate {}", or_none(&network.drop), or_none(&network.duplicate)) }</p>
             }
         </section>
     }

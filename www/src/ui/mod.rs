@@ -9,7 +9,7 @@ mod controls;
 mod frame_probe;
 mod panels;
 
-use crate::protocol::{FromWorker, Recipe, Snapshot, ToWorker};
+use crate::protocol::{FromWorker, Recipe, Snapshot, ToWorker, EVENTS_KEPT};
 use crate::share;
 use gloo::events::{EventListener, EventListenerOptions};
 use logsim::session::explain::Explained;
@@ -23,8 +23,6 @@ use wasm_bindgen::JsCast;
 use web_sys::{KeyboardEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 use yew::prelude::*;
 
-/// The page keeps at most this many event-log lines (the worker's session keeps more).
-const EVENTS_KEPT: usize = 400;
 /// The IndexedDB database of the saved session.
 const DB_NAME: &str = "logsim-app";
 /// Partitions drawn in detail per page of the partition list.
@@ -43,7 +41,7 @@ pub struct Hovered {
 pub struct UiState {
     pub snapshot: Option<Rc<Snapshot>>,
     /// Event-log lines with a number that never repeats in this page (the list's keys).
-    pub events: Rc<Vec<(u64, Explained)>>,
+    pub events: Rc<Vec<(u64, Rc<Explained>)>>,
     pub events_numbered: u64,
     pub samples: Rc<Vec<Sample>>,
     pub check: Option<Rc<LiveCheck>>,
@@ -79,15 +77,15 @@ impl Reducible for UiState {
         let mut next = (*self).clone();
         match msg {
             Msg::Worker(FromWorker::Ready) => {}
-            Msg::Worker(FromWorker::Snapshot(snapshot)) => {
+            Msg::Worker(FromWorker::Snapshot(mut snapshot)) => {
                 let mut events = if snapshot.events_reset {
                     Vec::new()
                 } else {
                     (*next.events).clone()
                 };
-                for e in &snapshot.events {
+                for e in std::mem::take(&mut snapshot.events) {
                     next.events_numbered += 1;
-                    events.push((next.events_numbered, e.clone()));
+                    events.push((next.events_numbered, Rc::new(e)));
                 }
                 if events.len() > EVENTS_KEPT {
                     events.drain(..events.len() - EVENTS_KEPT);
@@ -100,7 +98,6 @@ impl Reducible for UiState {
                     next.check = Some(Rc::new(check.clone()));
                 }
                 let mut snapshot = *snapshot;
-                snapshot.events = Vec::new();
                 snapshot.samples = None;
                 next.snapshot = Some(Rc::new(snapshot));
             }
@@ -172,8 +169,11 @@ impl WorkerLink {
             return;
         }
         if let Some(worker) = &inner.worker {
-            let sent = crate::protocol::to_js(&command)
-                .and_then(|value| worker.post_message(&value).map_err(|e| format!("{e:?}")));
+            let sent = crate::protocol::encode(&command).and_then(|text| {
+                worker
+                    .post_message(&text.into())
+                    .map_err(|e| format!("{e:?}"))
+            });
             if let Err(e) = sent {
                 web_sys::console::error_1(
                     &format!("the page could not send {command:?}: {e}").into(),
@@ -223,7 +223,11 @@ fn start_worker(link: &WorkerLink, dispatch: UseReducerDispatcher<UiState>) -> R
     let link2 = link.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         frame_probe::message_arrived();
-        match serde_wasm_bindgen::from_value::<FromWorker>(event.data()) {
+        let message = match event.data().as_string() {
+            Some(text) => crate::protocol::decode::<FromWorker>(&text),
+            None => Err("it is not text".into()),
+        };
+        match message {
             Ok(FromWorker::Ready) => link2.set_ready(),
             Ok(message) => dispatch.dispatch(Msg::Worker(message)),
             Err(e) => dispatch.dispatch(Msg::Error(format!(
@@ -488,9 +492,9 @@ pub fn app() -> Html {
                     <charts::Charts samples={state.samples.clone()} />
                 </main>
                 <aside class="side-column">
-                    <controls::FaultPanel snapshot={snapshot.clone()} send={send.clone()} />
+                    <controls::FaultPanel nodes={controls::nodes(&snapshot)} network={snapshot.network.clone()} send={send.clone()} />
                     <panels::CheckerPanel check={state.check.clone()} dispatch={dispatch.clone()} />
-                    <panels::EventLog events={state.events.clone()} dispatch={dispatch.clone()} />
+                    <panels::EventLog events={state.events.clone()} playing={snapshot.playing} dispatch={dispatch.clone()} />
                 </aside>
             </div>
             if state.help_open {

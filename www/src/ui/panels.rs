@@ -2,7 +2,7 @@
 //! the plain-language event log with its filters, and the help overlay.
 
 use super::Msg;
-use crate::protocol::{DrillState, LessonState, ToWorker};
+use crate::protocol::{DrillState, LessonState, ToWorker, EVENTS_KEPT};
 use logsim::session::explain::{Explained, Ref, Severity, Topic};
 use logsim::session::timeline::LiveCheck;
 use std::collections::BTreeSet;
@@ -242,17 +242,27 @@ fn severity_word(s: Severity) -> (&'static str, &'static str) {
 
 #[derive(Properties, PartialEq)]
 pub struct EventLogProps {
-    pub events: Rc<Vec<(u64, Explained)>>,
+    pub events: Rc<Vec<(u64, Rc<Explained>)>>,
+    /// While the cluster plays the list shows fewer lines (see `SHOWN_PLAYING`).
+    pub playing: bool,
     pub dispatch: Callback<Msg>,
 }
 
-/// Lines shown at most.
-const SHOWN: usize = 100;
+/// Lines shown at first, and how many more each "older lines" press adds. The newest lines
+/// replace the shown ones on every snapshot while the cluster plays (thousands of events per
+/// simulated second), so the list is kept short enough to redraw within a frame; pausing and
+/// asking for older lines reads back through all the page keeps.
+const SHOWN_FIRST: usize = 40;
+const SHOWN_MORE: usize = 120;
+/// Lines shown while the cluster plays: at full speed every line is new on every snapshot, and
+/// nobody reads faster than a dozen lines a tenth of a second; pausing shows `SHOWN_FIRST`.
+const SHOWN_PLAYING: usize = 12;
 
 #[function_component(EventLog)]
 pub fn event_log(props: &EventLogProps) -> Html {
     let hidden = use_state(BTreeSet::<u8>::new);
     let important_only = use_state(|| false);
+    let limit = use_state(|| SHOWN_FIRST);
     let toggle = |i: u8| {
         let hidden = hidden.clone();
         Callback::from(move |_: MouseEvent| {
@@ -268,7 +278,7 @@ pub fn event_log(props: &EventLogProps) -> Html {
         Callback::from(move |_: Event| important_only.set(!*important_only))
     };
     let topic_index = |t: Topic| TOPICS.iter().position(|(x, _)| *x == t).unwrap_or(0) as u8;
-    let shown: Vec<&(u64, Explained)> = props
+    let mut matching = props
         .events
         .iter()
         .rev()
@@ -279,9 +289,22 @@ pub fn event_log(props: &EventLogProps) -> Html {
                     e.severity,
                     Severity::Warning | Severity::Error | Severity::Notice
                 )
-        })
-        .take(SHOWN)
-        .collect();
+        });
+    let showing = if props.playing && *limit == SHOWN_FIRST {
+        SHOWN_PLAYING
+    } else {
+        *limit
+    };
+    let shown: Vec<&(u64, Rc<Explained>)> = matching.by_ref().take(showing).collect();
+    let older = matching.count();
+    let on_more = {
+        let limit = limit.clone();
+        Callback::from(move |_: MouseEvent| limit.set(*limit + SHOWN_MORE))
+    };
+    let on_fewer = {
+        let limit = limit.clone();
+        Callback::from(move |_: MouseEvent| limit.set(SHOWN_FIRST))
+    };
     html! {
         <section class="card events" aria-labelledby="events-h" data-testid="event-log">
             <h2 id="events-h">{ "What happened, and why" }</h2>
@@ -316,6 +339,22 @@ pub fn event_log(props: &EventLogProps) -> Html {
             </ol>
             if shown.is_empty() {
                 <p class="muted">{ "Nothing yet: press play." }</p>
+            }
+            if props.playing && !shown.is_empty() {
+                <p class="muted small">{ "Playing: the newest lines. Pause to read back through older ones." }</p>
+            }
+            if !props.playing && (older > 0 || *limit > SHOWN_FIRST) {
+                <div class="event-more">
+                    if older > 0 {
+                        <button class="secondary" data-testid="events-older" onclick={on_more}>
+                            { format!("Show {} older line(s)", older.min(SHOWN_MORE)) }
+                        </button>
+                    }
+                    if *limit > SHOWN_FIRST {
+                        <button class="link" onclick={on_fewer}>{ "Newest only" }</button>
+                    }
+                    <span class="muted small">{ format!("the page keeps the newest {EVENTS_KEPT} lines") }</span>
+                </div>
             }
         </section>
     }

@@ -35,6 +35,34 @@ pub fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
 /// travel with `events_reset` set, so the page never shows a silent gap.
 pub const EVENTS_KEPT: usize = 400;
 
+/// Chart samples a snapshot carries at most: a chart is 300 SVG units wide, so more points
+/// only cost the page (each snapshot re-sets every series' `points`).
+pub const CHART_POINTS: usize = 150;
+
+/// At most `max` samples for the charts: consecutive samples merged in buckets, each bucket
+/// drawn at its last sample's time and totals, with the worst of its trouble (the most
+/// under-replicated and offline partitions, the smallest ISR total) so a short outage stays
+/// visible.
+pub fn thin_samples(samples: &[Sample], max: usize) -> Vec<Sample> {
+    if samples.len() <= max || max == 0 {
+        return samples.to_vec();
+    }
+    let per = samples.len().div_ceil(max);
+    // Buckets end at the newest sample, so the newest is always drawn as it is.
+    let first_len = samples.len() - (samples.len() - 1) / per * per;
+    let (head, rest) = samples.split_at(first_len);
+    std::iter::once(head)
+        .chain(rest.chunks(per))
+        .filter_map(|bucket| {
+            let mut out = bucket.last()?.clone();
+            out.under_replicated = bucket.iter().map(|s| s.under_replicated).max()?;
+            out.offline = bucket.iter().map(|s| s.offline).max()?;
+            out.isr_total = bucket.iter().map(|s| s.isr_total).min()?;
+            Some(out)
+        })
+        .collect()
+}
+
 /// Where a session's scenario comes from: a built-in by name (short links), a lesson or a
 /// drill by id, or a whole scenario (an imported file).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +142,9 @@ pub enum ToWorker {
     },
     /// Drill mode: show one more hint (costs a point).
     Hint,
+    /// The page drew the snapshot with this `seq` (back-pressure: while playing, the worker
+    /// sends the next one only after this).
+    Drawn(u64),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -167,6 +198,8 @@ pub struct Aggregate {
 /// The picture the page draws.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// Numbers the worker's snapshots (from 1), for the page's `Drawn` acknowledgement.
+    pub seq: u64,
     pub title: String,
     pub description: String,
     pub seed: u64,
@@ -380,6 +413,7 @@ mod tests {
             .expect("runs");
         let view = session.view();
         let snapshot = Snapshot {
+            seq: 1,
             title: "playground".into(),
             description: String::new(),
             seed: view.seed,
@@ -417,6 +451,43 @@ mod tests {
         let text = encode(&command).expect("encodes");
         assert!(text.contains("18446744073709551615"), "{text:.200}");
         assert_eq!(decode::<ToWorker>(&text).expect("decodes"), command);
+    }
+
+    fn sample(time_ms: u64) -> Sample {
+        Sample {
+            time_ms,
+            acked_total: time_ms * 3,
+            partitions: 3,
+            under_replicated: 0,
+            offline: 0,
+            isr_total: 9,
+            replicas_total: 9,
+            high_watermark_total: time_ms,
+            log_end_offset_total: time_ms + 1,
+        }
+    }
+
+    #[test]
+    fn thinned_samples_keep_the_newest_and_every_outage() {
+        let mut samples: Vec<Sample> = (0..600).map(|i| sample(i * 100)).collect();
+        samples[301].under_replicated = 2;
+        samples[301].isr_total = 7;
+        samples[302].offline = 1;
+        let thin = thin_samples(&samples, CHART_POINTS);
+        assert!(
+            thin.len() <= CHART_POINTS && thin.len() >= CHART_POINTS - 1,
+            "{}",
+            thin.len()
+        );
+        assert_eq!(thin.last(), samples.last());
+        assert!(thin.windows(2).all(|w| w[0].time_ms < w[1].time_ms));
+        assert_eq!(thin.iter().map(|s| s.under_replicated).max(), Some(2));
+        assert_eq!(thin.iter().map(|s| s.offline).max(), Some(1));
+        assert_eq!(thin.iter().map(|s| s.isr_total).min(), Some(7));
+        assert_eq!(
+            thin_samples(&samples[..10], CHART_POINTS),
+            samples[..10].to_vec()
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! page.
 
 use crate::protocol::{
-    aggregate, FromWorker, Recipe, Snapshot, Source, Speed, ToWorker, EVENTS_KEPT,
+    aggregate, thin_samples, FromWorker, Recipe, Snapshot, Source, Speed, ToWorker, CHART_POINTS,
+    EVENTS_KEPT,
 };
 use crate::teach::Teaching;
 use logsim::session::explain::Topic;
@@ -25,6 +26,9 @@ const TICK_MS: i32 = 33;
 const TICK_BUDGET_MS: f64 = 20.0;
 /// The live checker runs at most this often while playing (wall ms): it reads the whole history.
 const CHECK_EVERY_MS: f64 = 700.0;
+/// A tick sends a snapshot the page has not acknowledged its predecessor of after this long
+/// anyway (a page in a background tab draws late, and must not stop the picture for good).
+const UNDRAWN_WAIT_MS: f64 = 1_000.0;
 /// Heat-map blocks at most.
 const HEAT_BLOCKS_MAX: u32 = 512;
 /// Partitions drawn in detail at most.
@@ -50,6 +54,14 @@ struct Worker {
     events_reset: bool,
     samples_sent: Option<(u32, u64)>,
     last_check_at: f64,
+    /// Back-pressure: the number of the last snapshot sent, the newest the page said it drew,
+    /// and when it was sent. While playing, a tick sends the next snapshot only once the page
+    /// drew the last (or after `UNDRAWN_WAIT_MS`); the simulation runs on meanwhile, and the
+    /// next snapshot carries everything since. A page slower than the ticks therefore never
+    /// falls behind a queue of stale pictures.
+    snapshot_seq: u64,
+    drawn_seq: u64,
+    sent_at: f64,
 }
 
 type Shared = Rc<RefCell<Worker>>;
@@ -80,6 +92,9 @@ pub fn run() {
         events_reset: true,
         samples_sent: None,
         last_check_at: f64::NEG_INFINITY,
+        snapshot_seq: 0,
+        drawn_seq: 0,
+        sent_at: f64::NEG_INFINITY,
     }));
     let handler = {
         let worker = worker.clone();
@@ -121,16 +136,15 @@ fn on_command(shared: &Shared, command: ToWorker) {
         let mut w = shared.borrow_mut();
         w.handle(command)
     };
-    let w = shared.borrow();
+    // Each arm borrows the worker only for its own `post`: `schedule_tick` below borrows it
+    // mutably.
+    let scope = shared.borrow().scope.clone();
     match result {
-        Ok(Reply::Snapshot) => {
-            drop(w);
-            send_snapshot(shared, true);
-        }
-        Ok(Reply::Message(message)) => post(&w.scope, &message),
+        Ok(Reply::Snapshot) => send_snapshot(shared, true),
+        Ok(Reply::Message(message)) => post(&scope, &message),
+        Ok(Reply::Nothing) => {}
         Err(message) => {
-            post(&w.scope, &FromWorker::Error(message));
-            drop(w);
+            post(&scope, &FromWorker::Error(message));
             send_snapshot(shared, false);
         }
     }
@@ -140,6 +154,7 @@ fn on_command(shared: &Shared, command: ToWorker) {
 enum Reply {
     Snapshot,
     Message(FromWorker),
+    Nothing,
 }
 
 impl Worker {
@@ -243,6 +258,10 @@ impl Worker {
             ToWorker::Hint => {
                 self.teaching.hint()?;
                 Ok(Reply::Snapshot)
+            }
+            ToWorker::Drawn(seq) => {
+                self.drawn_seq = self.drawn_seq.max(seq.min(self.snapshot_seq));
+                Ok(Reply::Nothing)
             }
         }
     }
@@ -368,7 +387,8 @@ impl Worker {
             samples.len() as u32,
             samples.last().map_or(0, |s| s.time_ms),
         );
-        let samples = (self.samples_sent != Some(mark)).then(|| samples.to_vec());
+        let samples =
+            (self.samples_sent != Some(mark)).then(|| thin_samples(samples, CHART_POINTS));
         self.samples_sent = Some(mark);
         let now = now_ms(&self.scope);
         let check = (force_check || now - self.last_check_at >= CHECK_EVERY_MS).then(|| {
@@ -379,7 +399,9 @@ impl Worker {
         recipe.steps = session.user_steps().to_vec();
         recipe.at_step = session.sim().steps();
         recipe.lesson_step = self.teaching.lesson_step();
+        self.snapshot_seq += 1;
         Some(Snapshot {
+            seq: self.snapshot_seq,
             title: self.title.clone(),
             description: self.description.clone(),
             seed: view.seed,
@@ -409,6 +431,7 @@ impl Worker {
 fn send_snapshot(shared: &Shared, force_check: bool) {
     let mut w = shared.borrow_mut();
     if let Some(snapshot) = w.snapshot(force_check) {
+        w.sent_at = now_ms(&w.scope);
         post(&w.scope, &FromWorker::Snapshot(Box::new(snapshot)));
     }
 }
@@ -438,7 +461,15 @@ fn schedule_tick(shared: &Shared) {
             w.playing = false;
             post(&w.scope, &FromWorker::Error(message));
         }
-        send_snapshot(&shared2, false);
+        let due = {
+            let w = shared2.borrow();
+            w.drawn_seq >= w.snapshot_seq
+                || now_ms(&w.scope) - w.sent_at >= UNDRAWN_WAIT_MS
+                || !w.playing
+        };
+        if due {
+            send_snapshot(&shared2, false);
+        }
         schedule_tick(&shared2);
     });
     let _ = scope

@@ -2,7 +2,7 @@
 //! producers and consumers with their configs and requests in flight, and the partitions. Each
 //! partition shows every replica's log as offset cells (log start offset, high watermark, log
 //! end offset, segment boundaries, the unsynced tail, the consumers' positions and the
-//! checker's findings); hovering a cell shows its record. Past a dozen partitions a heat map of
+//! checker's findings); hovering a cell shows its record. Past six partitions a heat map of
 //! every partition and a broker-by-topic table take over, and the detailed list pages.
 
 use super::controls::IntoCommand;
@@ -25,8 +25,10 @@ const CELL_H: f64 = 22.0;
 const LABEL_W: f64 = 128.0;
 /// Vertical room per replica row: a label band above the cells and one below.
 const ROW_H: f64 = CELL_H + 30.0;
-/// The detailed list gives way to the heat map above this many partitions.
-const HEAT_ABOVE: u32 = 12;
+/// The first row's top in the strip.
+const ROW_TOP: f64 = 12.0;
+/// The heat map of every partition appears once the detailed list pages.
+const HEAT_ABOVE: u32 = PAGE_PARTITIONS;
 
 #[derive(Properties, PartialEq)]
 pub struct ClusterProps {
@@ -391,16 +393,27 @@ fn partition_card(props: &PartitionProps) -> Html {
             action.clone().into_command()
         })
     };
-    // One listener for every cell of the strip (the cells carry their offset and broker), not
-    // one per cell: a thousand listeners re-registered on every snapshot cost more than the
-    // cells' drawing.
+    // The strip is a few shapes per replica, not an element per offset, so the cell under the
+    // mouse is found from the pointer's position; one listener serves the whole strip.
     let on_cell = {
         let topic = p.topic.clone();
         let partition = p.partition;
+        let rows: Vec<(u32, u64, u64)> = p
+            .replica_logs
+            .iter()
+            .map(|r| {
+                if r.role == ReplicaRole::Offline {
+                    (r.broker, 0, 0)
+                } else {
+                    (r.broker, r.log_start_offset, r.log_end_offset)
+                }
+            })
+            .collect();
+        let current = props.hovered.clone();
         let send = props.send.clone();
         let dispatch = props.dispatch.clone();
         Callback::from(move |e: MouseEvent| {
-            let Some((broker, offset)) = cell_under(&e) else {
+            let Some((broker, offset)) = cell_under(&e, &rows, first) else {
                 return;
             };
             let hovered = Hovered {
@@ -409,6 +422,9 @@ fn partition_card(props: &PartitionProps) -> Html {
                 broker,
                 offset,
             };
+            if current.as_ref() == Some(&hovered) {
+                return;
+            }
             dispatch.emit(Msg::Hover(Some(hovered)));
             send.emit(ToWorker::Records {
                 topic: topic.clone(),
@@ -456,9 +472,9 @@ fn partition_card(props: &PartitionProps) -> Html {
                     </details>
                 }
             </header>
-            <svg class="log-strip" onmouseover={on_cell} viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()}
+            <svg class="log-strip" onmousemove={on_cell} viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()}
                 role="img" aria-label={format!("Replica logs of {name}: offsets {first} to {end}")}>
-                { for p.replica_logs.iter().enumerate().map(|(i, r)| replica_row(props, r, i as f64 * ROW_H + 12.0, first, end)) }
+                { for p.replica_logs.iter().enumerate().map(|(i, r)| replica_row(props, r, i as f64 * ROW_H + ROW_TOP, first, end)) }
             </svg>
             if let Some(card) = hover_card(props, &p.topic, p.partition) {
                 { card }
@@ -487,13 +503,46 @@ fn window_start(end: u64) -> u64 {
 }
 
 /// The broker and offset of the cell a mouse event happened in.
-fn cell_under(e: &MouseEvent) -> Option<(u32, u64)> {
+/// The broker and offset of the cell under the pointer: its column from the pointer's x, its
+/// replica row from y (`rows`: each replica's broker, log start offset and log end offset,
+/// top to bottom). `None` between cells or off the log.
+fn cell_under(e: &MouseEvent, rows: &[(u32, u64, u64)], first: u64) -> Option<(u32, u64)> {
     use wasm_bindgen::JsCast;
-    let target = e.target()?.dyn_into::<web_sys::Element>().ok()?;
-    let cell = target.closest("[data-offset]").ok()??;
-    let offset = cell.get_attribute("data-offset")?.parse().ok()?;
-    let broker = cell.get_attribute("data-broker")?.parse().ok()?;
-    Some((broker, offset))
+    let svg = e.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    let rect = svg.get_bounding_client_rect();
+    let width: f64 = svg.get_attribute("width")?.parse().ok()?;
+    if rect.width() <= 0.0 {
+        return None;
+    }
+    let scale = width / rect.width();
+    let x = (f64::from(e.client_x()) - rect.left()) * scale - LABEL_W;
+    let y = (f64::from(e.client_y()) - rect.top()) * scale - ROW_TOP;
+    if x < 0.0 || y < 0.0 {
+        return None;
+    }
+    let row = (y / ROW_H) as usize;
+    if y - row as f64 * ROW_H > CELL_H {
+        return None;
+    }
+    let (broker, start, end) = *rows.get(row)?;
+    let offset = first + (x / CELL_W) as u64;
+    (offset >= start && offset < end && offset < first + CELLS).then_some((broker, offset))
+}
+
+/// `M x y h w v h h -w z` for each cell of `offsets` in a strip starting at `first`: many
+/// cells, one SVG element.
+fn cells_path(offsets: std::ops::Range<u64>, first: u64, y: f64, top: f64, height: f64) -> String {
+    let mut d = String::new();
+    for offset in offsets {
+        let x = LABEL_W + (offset - first) as f64 * CELL_W;
+        d.push_str(&format!(
+            "M{x} {}h{}v{height}h-{}z",
+            y + top,
+            CELL_W - 2.0,
+            CELL_W - 2.0
+        ));
+    }
+    d
 }
 
 fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end: u64) -> Html {
@@ -510,38 +559,43 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
         if r.in_isr { " ✓ISR" } else { "" }
     );
     let x0 = LABEL_W;
-    let mut cells = Vec::new();
-    if r.role != ReplicaRole::Offline {
-        for offset in first..end.max(first) {
-            let x = x0 + (offset - first) as f64 * CELL_W;
-            let present = offset >= r.log_start_offset && offset < r.log_end_offset;
-            if !present {
-                continue;
-            }
-            let class = if offset < r.high_watermark {
-                "cell committed"
-            } else {
-                "cell uncommitted"
-            };
-            let unsynced = offset >= r.synced_offset;
-            let finding = props.findings.iter().find(|f| f.offset == Some(offset));
-            let broker = r.broker;
-            cells.push(html! {
-                <g key={offset} class="cell-g" data-offset={offset.to_string()} data-broker={broker.to_string()}>
-                    <rect x={x.to_string()} y={y.to_string()} width={(CELL_W - 2.0).to_string()} height={CELL_H.to_string()} rx="3" class={class} />
-                    if unsynced {
-                        <rect x={x.to_string()} y={(y + CELL_H - 5.0).to_string()} width={(CELL_W - 2.0).to_string()} height="5" class="unsynced-bar" />
-                    }
-                    if offset % 5 == 0 || offset + 1 == r.log_end_offset {
-                        <text x={(x + (CELL_W - 2.0) / 2.0).to_string()} y={(y + 12.5).to_string()} class="cell-text" text-anchor="middle">{ (offset % 1000).to_string() }</text>
-                    }
-                    if let Some(f) = finding {
-                        <text x={(x + CELL_W - 6.0).to_string()} y={(y + 8.0).to_string()} class={if f.legal_because.is_some() { "finding legal" } else { "finding bug" }}>{ "!" }</text>
-                    }
-                </g>
-            });
+    // The cells of one replica as three paths (below the HW, above it, the unsynced feet) and a
+    // few texts: a snapshot changes a handful of attributes per replica, where an element per
+    // offset made the page rebuild and re-place thousands of them (B5).
+    let cells: Html = if r.role == ReplicaRole::Offline {
+        html! {}
+    } else {
+        let last = first + CELLS;
+        let from = first.max(r.log_start_offset);
+        let to = r.log_end_offset.min(last).max(from);
+        let hw = r.high_watermark.clamp(from, to);
+        let synced = r.synced_offset.clamp(from, to);
+        let hovered = props
+            .hovered
+            .as_ref()
+            .filter(|h| h.topic == p.topic && h.partition == p.partition && h.broker == r.broker)
+            .map(|h| h.offset)
+            .filter(|o| (from..to).contains(o));
+        html! {
+            <>
+                <path class="cell committed" d={cells_path(from..hw, first, y, 0.0, CELL_H)} />
+                <path class="cell uncommitted" d={cells_path(hw..to, first, y, 0.0, CELL_H)} />
+                <path class="unsynced-bar" d={cells_path(synced..to, first, y, CELL_H - 5.0, 5.0)} />
+                if let Some(o) = hovered {
+                    <path class="cell-hover" d={cells_path(o..o + 1, first, y, 0.0, CELL_H)} />
+                }
+                { for (from..to).filter(|o| (o - first).is_multiple_of(5) || o + 1 == r.log_end_offset).map(|o| {
+                    let x = LABEL_W + (o - first) as f64 * CELL_W;
+                    let class = if o < r.high_watermark { "cell-text" } else { "cell-text above-hw" };
+                    html! { <text x={(x + (CELL_W - 2.0) / 2.0).to_string()} y={(y + 12.5).to_string()} class={class} text-anchor="middle">{ (o % 1000).to_string() }</text> }
+                }) }
+                { for props.findings.iter().filter_map(|f| f.offset.filter(|o| (from..to).contains(o)).map(|o| (o, f))).map(|(o, f)| {
+                    let x = LABEL_W + (o - first) as f64 * CELL_W;
+                    html! { <text x={(x + CELL_W - 6.0).to_string()} y={(y + 8.0).to_string()} class={if f.legal_because.is_some() { "finding legal" } else { "finding bug" }}>{ "!" }</text> }
+                }) }
+            </>
         }
-    }
+    };
     // Labels above the cells (LEO, consumers) or below them (HW, LSO), so equal offsets do not
     // print over each other.
     let mark = |offset: u64, text: &str, class: &'static str, above: bool, dx: f64| -> Html {
@@ -576,7 +630,7 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
         html! {}
     };
     html! {
-        <g class={classes!("replica", role)} data-testid={format!("replica-{}-{}-{}", p.topic, p.partition, r.broker)}
+        <g class={classes!("replica", role)} data-testid={format!("replica-{}-{}-{}", p.topic, p.partition, r.broker)} data-broker={r.broker.to_string()}
             data-role={role} data-in-isr={r.in_isr.to_string()} data-hw={r.high_watermark.to_string()} data-leo={r.log_end_offset.to_string()}>
             <text x="2" y={(y + 15.0).to_string()} class={classes!("replica-label", role)}>{ label }</text>
             if r.role == ReplicaRole::Offline {

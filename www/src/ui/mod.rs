@@ -25,8 +25,9 @@ use yew::prelude::*;
 
 /// The IndexedDB database of the saved session.
 const DB_NAME: &str = "logsim-app";
-/// Partitions drawn in detail per page of the partition list.
-pub const PAGE_PARTITIONS: u32 = 12;
+/// Partitions drawn in detail per page of the partition list: about what a screen shows, since
+/// every detailed partition costs each frame its drawing (B5).
+pub const PAGE_PARTITIONS: u32 = 6;
 
 /// What a hover card shows: one replica's records near the hovered offset.
 #[derive(Clone, Debug, PartialEq)]
@@ -347,10 +348,18 @@ pub fn app() -> Html {
         });
     }
 
-    // B5: with the benchmark's probe installed, time each snapshot's main-thread work.
+    // Each snapshot drawn: tell the worker (it sends the next one only then, so a slow page
+    // never queues stale snapshots), and with the benchmark's probe installed (B5), time the
+    // snapshot's main-thread work.
     {
-        let step = state.snapshot.as_ref().map(|s| s.timeline.step);
-        use_effect_with(step, move |_| frame_probe::rendered());
+        let seq = state.snapshot.as_ref().map(|s| s.seq);
+        let link = link.clone();
+        use_effect_with(seq, move |seq| {
+            if let Some(seq) = seq {
+                link.send(ToWorker::Drawn(*seq));
+                frame_probe::rendered();
+            }
+        });
     }
 
     // Save the session when its recipe changes: at once when paused (an action, a rewind, a

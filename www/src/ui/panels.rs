@@ -255,8 +255,8 @@ pub struct EventLogProps {
 const SHOWN_FIRST: usize = 40;
 const SHOWN_MORE: usize = 120;
 /// Lines shown while the cluster plays: at full speed every line is new on every snapshot, and
-/// nobody reads faster than a dozen lines a tenth of a second; pausing shows `SHOWN_FIRST`.
-const SHOWN_PLAYING: usize = 12;
+/// nobody reads more than a few lines a tenth of a second; pausing shows `SHOWN_FIRST`.
+const SHOWN_PLAYING: usize = 6;
 
 #[function_component(EventLog)]
 pub fn event_log(props: &EventLogProps) -> Html {

@@ -1,6 +1,6 @@
 // End-to-end: new users of the built app, in headless Chromium, each in a fresh browser context
 // (empty IndexedDB): take a lesson to its end; crash a leader and see the election and the ISR
-// change; cut a leader off and see the checker flag an acks=1 loss; scrub back and fork; share a
+// change; hover an offset cell and read its record; cut a leader off and see the checker flag an acks=1 loss; scrub back and fork; share a
 // link and open it in a fresh context to the same state; reload and resume; export a session and
 // replay it with the native CLI to the same trace hash; get clear errors for bad links and files.
 //
@@ -223,6 +223,33 @@ test('crashing a leader elects a new one and shrinks the ISR', { timeout: 180_00
   const events = await page.$$eval(sel('event'), (els) => els.map((e) => e.textContent));
   assert.ok(events.length > 0, 'the event log explains what happened');
   await shot(page, 'leader-crashed');
+  await context.close();
+});
+
+test('hovering an offset cell shows its record and where it stands', { timeout: 180_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await setSpeed(page, 1000);
+  await playUntil(page, errors, 'orders-0 to have records below the high watermark', async () => {
+    const p = await partition(page, 'orders-0');
+    return p !== null && p.leader !== 'none' && p.hw >= 3;
+  });
+  await page.click(sel('play'));
+  // The first cell of the first replica row: the strip's cells start after the 128-unit label
+  // column, 20 units apart, the first row 12 units down (www/src/ui/cluster.rs).
+  const strip = await page.$(`${sel('partition-orders-0')} svg.log-strip`);
+  await strip.scrollIntoViewIfNeeded();
+  const box = await strip.boundingBox();
+  const scale = box.width / Number(await strip.getAttribute('width'));
+  await page.mouse.move(box.x + (128 + 9) * scale, box.y + (12 + 11) * scale);
+  const card = await waitUntil(errors, 'the record card to show the record', async () => {
+    const t = await text(page, 'record-card');
+    return t && /key/.test(t) && /value/.test(t) ? t : null;
+  });
+  assert.match(card, /orders-0 offset 0 on broker \d/, card);
+  assert.match(card, /below the high watermark/, card);
+  assert.match(card, /leader epoch/, card);
+  await shot(page, 'record-card');
+  errors.check('hovering');
   await context.close();
 });
 

@@ -508,7 +508,9 @@ fn window_start(end: u64) -> u64 {
 /// top to bottom). `None` between cells or off the log.
 fn cell_under(e: &MouseEvent, rows: &[(u32, u64, u64)], first: u64) -> Option<(u32, u64)> {
     use wasm_bindgen::JsCast;
-    let svg = e.current_target()?.dyn_into::<web_sys::Element>().ok()?;
+    // Yew delegates events from its root, so `current_target` is not the strip: find it.
+    let target = e.target()?.dyn_into::<web_sys::Element>().ok()?;
+    let svg = target.closest("svg.log-strip").ok()??;
     let rect = svg.get_bounding_client_rect();
     let width: f64 = svg.get_attribute("width")?.parse().ok()?;
     if rect.width() <= 0.0 {

@@ -2,9 +2,9 @@
 //! `window.__logsimFrames` array (the benchmark installs it before the app starts), each
 //! worker message's main-thread work is pushed onto it in milliseconds: from the message's
 //! arrival, through decoding, the Yew render it causes and the effects of that render (the
-//! session save among them), to a forced style and layout pass. A frame is recorded when the
-//! drawn step changes. Without the array the
-//! probe does nothing.
+//! session save among them), to a forced style and layout pass. A frame is recorded for each
+//! snapshot drawn (the worker sends the next only after the page acknowledged the last, so no
+//! snapshot waits behind another). Without the array the probe does nothing.
 
 use std::cell::Cell;
 use wasm_bindgen::{JsCast, JsValue};
@@ -27,9 +27,8 @@ fn now() -> Option<f64> {
 
 /// A worker message arrived: the frame's work starts (a later message before the render
 /// restarts it: the frame is the newest message's). Yew yields to the browser (a `setTimeout`)
-/// once a render pass passes 16 ms, and its effects then wait behind the worker messages that
-/// queued meanwhile; a page that cannot keep up therefore records fewer frames than it receives
-/// messages, which the benchmark reports next to the frame times.
+/// once a render pass passes 16 ms; what the browser does meanwhile (painting the previous
+/// frame, say) counts in this frame's time.
 pub fn message_arrived() {
     if frames().is_some() {
         STARTED.with(|s| s.set(now()));

@@ -233,7 +233,6 @@ test('hovering an offset cell shows its record and where it stands', { timeout: 
     const p = await partition(page, 'orders-0');
     return p !== null && p.leader !== 'none' && p.hw >= 3;
   });
-  await page.click(sel('play'));
   // The first cell of the first replica row: the strip's cells start after the 128-unit label
   // column, 20 units apart, the first row 12 units down (www/src/ui/cluster.rs).
   const strip = await page.$(`${sel('partition-orders-0')} svg.log-strip`);
@@ -249,6 +248,20 @@ test('hovering an offset cell shows its record and where it stands', { timeout: 
   assert.match(card, /below the high watermark/, card);
   assert.match(card, /leader epoch/, card);
   await shot(page, 'record-card');
+  // The keyboard reads the same cells: the strip takes focus, the arrows move the card.
+  const stepBefore = await text(page, 'step-count');
+  await strip.focus();
+  await page.keyboard.press('ArrowRight');
+  await waitUntil(errors, 'the card to move to offset 1', async () => /orders-0 offset 1 on broker/.test(await text(page, 'record-card')));
+  const brokerBefore = (await text(page, 'record-card')).match(/on broker (\d)/)[1];
+  await page.keyboard.press('ArrowDown');
+  await waitUntil(errors, 'the card to move to the next replica', async () => {
+    const m = (await text(page, 'record-card'))?.match(/orders-0 offset 1 on broker (\d)/);
+    return m && m[1] !== brokerBefore;
+  });
+  assert.equal(await text(page, 'step-count'), stepBefore, 'the arrows read cells instead of stepping the simulation');
+  await page.keyboard.press('Escape');
+  await waitUntil(errors, 'Escape to close the card', async () => (await page.$(sel('record-card'))) === null);
   errors.check('hovering');
   await context.close();
 });

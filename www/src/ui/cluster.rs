@@ -395,11 +395,8 @@ fn partition_card(props: &PartitionProps) -> Html {
     };
     // The strip is a few shapes per replica, not an element per offset, so the cell under the
     // mouse is found from the pointer's position; one listener serves the whole strip.
-    let on_cell = {
-        let topic = p.topic.clone();
-        let partition = p.partition;
-        let rows: Vec<(u32, u64, u64)> = p
-            .replica_logs
+    let rows: Rc<Vec<(u32, u64, u64)>> = Rc::new(
+        p.replica_logs
             .iter()
             .map(|r| {
                 if r.role == ReplicaRole::Offline {
@@ -408,14 +405,16 @@ fn partition_card(props: &PartitionProps) -> Html {
                     (r.broker, r.log_start_offset, r.log_end_offset)
                 }
             })
-            .collect();
+            .collect(),
+    );
+    // Shows one cell's record (hover or keyboard): the highlight and the record card.
+    let select = {
+        let topic = p.topic.clone();
+        let partition = p.partition;
         let current = props.hovered.clone();
         let send = props.send.clone();
         let dispatch = props.dispatch.clone();
-        Callback::from(move |e: MouseEvent| {
-            let Some((broker, offset)) = cell_under(&e, &rows, first) else {
-                return;
-            };
+        Rc::new(move |broker: u32, offset: u64| {
             let hovered = Hovered {
                 topic: topic.clone(),
                 partition,
@@ -433,6 +432,72 @@ fn partition_card(props: &PartitionProps) -> Html {
                 from: offset,
                 to: offset + 1,
             });
+        })
+    };
+    let on_cell = {
+        let rows = rows.clone();
+        let select = select.clone();
+        Callback::from(move |e: MouseEvent| {
+            if let Some((broker, offset)) = cell_under(&e, &rows, first) {
+                select(broker, offset);
+            }
+        })
+    };
+    // The keyboard reads the cells too: focus the strip (Tab), then the arrows move between
+    // offsets (left, right) and replicas (up, down); Escape closes the card.
+    let mine = props
+        .hovered
+        .as_ref()
+        .filter(|h| h.topic == p.topic && h.partition == p.partition)
+        .map(|h| (h.broker, h.offset));
+    let on_key = {
+        let rows = rows.clone();
+        let select = select.clone();
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |e: KeyboardEvent| {
+            let key = e.key();
+            if key == "Escape" {
+                dispatch.emit(Msg::Hover(None));
+                return;
+            }
+            let Some(row) = mine
+                .and_then(|(b, _)| rows.iter().position(|r| r.0 == b))
+                .or_else(|| rows.iter().position(|r| r.2 > r.1))
+            else {
+                return;
+            };
+            let (dr, dx): (i64, i64) = match key.as_str() {
+                "ArrowLeft" => (0, -1),
+                "ArrowRight" => (0, 1),
+                "ArrowUp" => (-1, 0),
+                "ArrowDown" => (1, 0),
+                _ => return,
+            };
+            e.prevent_default();
+            let row = (row as i64 + dr).clamp(0, rows.len() as i64 - 1) as usize;
+            let (broker, start, end) = rows[row];
+            let (lo, hi) = (start.max(first), end.min(first + CELLS));
+            if lo >= hi {
+                return;
+            }
+            let offset = match mine {
+                Some((_, o)) => o.saturating_add_signed(dx),
+                None => hi - 1,
+            };
+            select(broker, offset.clamp(lo, hi - 1));
+        })
+    };
+    let on_focus = {
+        let rows = rows.clone();
+        let select = select.clone();
+        Callback::from(move |_: FocusEvent| {
+            if mine.is_some() {
+                return;
+            }
+            // The newest offset of the first replica with records (the leader is listed first).
+            if let Some(&(broker, start, end)) = rows.iter().find(|r| r.2 > r.1.max(first)) {
+                select(broker, (end - 1).max(start));
+            }
         })
     };
     let card_ref = use_node_ref();
@@ -472,7 +537,8 @@ fn partition_card(props: &PartitionProps) -> Html {
                     </details>
                 }
             </header>
-            <svg class="log-strip" onmousemove={on_cell} viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()}
+            <svg class="log-strip" tabindex="0" onmousemove={on_cell} onkeydown={on_key} onfocus={on_focus}
+                aria-description="Tab here, then use the arrow keys to read the records; Escape closes the record card" viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()}
                 role="img" aria-label={format!("Replica logs of {name}: offsets {first} to {end}")}>
                 { for p.replica_logs.iter().enumerate().map(|(i, r)| replica_row(props, r, i as f64 * ROW_H + ROW_TOP, first, end)) }
             </svg>

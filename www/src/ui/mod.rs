@@ -410,6 +410,8 @@ pub fn app() -> Html {
                             .is_some_and(|e| {
                                 matches!(e.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA")
                                     || (e.tag_name() == "BUTTON" && event.key() == " ")
+                                    // A focused log strip reads its cells with the arrows.
+                                    || e.closest(".log-strip").ok().flatten().is_some()
                             });
                         if in_control {
                             return;

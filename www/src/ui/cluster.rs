@@ -666,16 +666,29 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
     };
     // Labels above the cells (LEO, consumers) or below them (HW, LSO), so equal offsets do not
     // print over each other.
-    let mark = |offset: u64, text: &str, class: &'static str, above: bool, dx: f64| -> Html {
+    // A label starts right of its line, or with `left` ends left of it: consumer positions are
+    // labelled on the left, so a consumer one offset behind the LEO does not print over it.
+    let mark = |offset: u64,
+                text: &str,
+                class: &'static str,
+                above: bool,
+                dx: f64,
+                left: bool|
+     -> Html {
         if offset < first || offset > end {
             return html! {};
         }
         let x = x0 + (offset - first) as f64 * CELL_W - 1.0;
         let ty = if above { y - 3.0 } else { y + CELL_H + 10.0 };
+        let (tx, anchor) = if left {
+            (x - 2.0 - dx, "end")
+        } else {
+            (x + 2.0 + dx, "start")
+        };
         html! {
             <g class={class}>
                 <line x1={x.to_string()} x2={x.to_string()} y1={(y - 2.0).to_string()} y2={(y + CELL_H + 2.0).to_string()} />
-                <text x={(x + 2.0 + dx).to_string()} y={ty.to_string()}>{ text.to_owned() }</text>
+                <text x={tx.to_string()} y={ty.to_string()} text-anchor={anchor}>{ text.to_owned() }</text>
             </g>
         }
     };
@@ -692,7 +705,7 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
         props
             .consumers
             .iter()
-            .map(|(c, o)| mark(*o, &format!("C{c}"), "consumer-mark", true, 24.0))
+            .map(|(c, o)| mark(*o, &format!("C{c}"), "consumer-mark", true, 0.0, true))
             .collect()
     } else {
         html! {}
@@ -707,9 +720,9 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
             { cells }
             { segments }
             if r.role != ReplicaRole::Offline {
-                { mark(r.log_start_offset, "LSO", "lso-mark", false, 0.0) }
-                { mark(r.high_watermark, "HW", "hw-mark", false, if r.high_watermark == r.log_start_offset { 22.0 } else { 0.0 }) }
-                { mark(r.log_end_offset, "LEO", "leo-mark", true, 0.0) }
+                { mark(r.log_start_offset, "LSO", "lso-mark", false, 0.0, false) }
+                { mark(r.high_watermark, "HW", "hw-mark", false, if r.high_watermark == r.log_start_offset { 22.0 } else { 0.0 }, false) }
+                { mark(r.log_end_offset, "LEO", "leo-mark", true, 0.0, false) }
                 { consumers }
             }
         </g>

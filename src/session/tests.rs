@@ -175,3 +175,62 @@ fn the_synced_offset_follows_the_writeback() {
         .iter()
         .all(|r| r.synced_offset <= r.log_end_offset));
 }
+
+#[test]
+fn one_message_in_flight_is_dropped_by_name_and_the_export_replays_it() {
+    let mut session = Session::new(small_scenario(), 3).expect("valid");
+    run_to(&mut session, 2_000);
+    // Step until a produce request is on the wire.
+    let message = loop {
+        let view = session.view();
+        assert_eq!(view.in_flight_total as usize >= view.in_flight.len(), true);
+        if let Some(m) = view.in_flight.iter().find(|m| m.kind == "Produce") {
+            break m.clone();
+        }
+        assert!(session.step().expect("runs"), "a produce request goes out");
+    };
+    let dropped_before = session.sim().network_stats().dropped;
+    session
+        .act(Action::DropMessage {
+            from: message.from,
+            to: message.to,
+            sequence: message.sequence,
+        })
+        .expect("acts");
+    // It is still listed until it falls due, then it is lost instead of delivered.
+    while session
+        .view()
+        .in_flight
+        .iter()
+        .any(|m| (m.from, m.to, m.sequence) == (message.from, message.to, message.sequence))
+    {
+        assert!(session.step().expect("runs"));
+    }
+    assert_eq!(session.sim().network_stats().dropped, dropped_before + 1);
+    let lines: Vec<String> = session
+        .events_after(0)
+        .iter()
+        .map(|e| e.what.clone())
+        .filter(|w| w.contains("on the wire"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains(&format!("Produce #{}", message.sequence)),
+        "{lines:?}"
+    );
+    // Naming it again, now that it arrived (lost), changes nothing and says so.
+    session
+        .act(Action::DropMessage {
+            from: message.from,
+            to: message.to,
+            sequence: message.sequence,
+        })
+        .expect("acts");
+    assert_eq!(session.sim().network_stats().dropped, dropped_before + 1);
+    run_to(&mut session, 6_000);
+    let exported = session.export_scenario();
+    let mut native =
+        ClusterSim::new(exported.clone(), exported.seed.expect("seed")).expect("valid");
+    while native.steps() < session.sim().steps() && native.step().expect("runs") {}
+    assert_eq!(native.trace_hash(), session.sim().trace_hash());
+}

@@ -317,6 +317,10 @@ struct Connection {
     /// (`drop_in_flight`).
     #[serde(default)]
     drop_below: u64,
+    /// Single messages of this incarnation lost when they fall due (`drop_message`); both
+    /// copies of a duplicated one, since they share the number.
+    #[serde(default)]
+    drop_one: BTreeSet<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -466,7 +470,13 @@ impl Network {
             connection.in_flight
         );
         connection.in_flight -= 1;
-        if delivery.sequence < connection.drop_below {
+        let dropped = delivery.sequence < connection.drop_below
+            || connection.drop_one.contains(&delivery.sequence);
+        if connection.in_flight == 0 {
+            // Nothing of a marked number is left on the wire.
+            connection.drop_one.clear();
+        }
+        if dropped {
             self.stats.dropped += 1;
             return Arrival::DroppedInFlight;
         }
@@ -485,6 +495,20 @@ impl Network {
         let connection = self.connection(from, to);
         connection.drop_below = connection.next_sequence;
         connection.in_flight
+    }
+
+    /// Loses the message numbered `sequence` from `from` to `to` (every copy of it) when it
+    /// falls due, if it is still in flight; the caller knows which are (the scheduler holds
+    /// them). Returns whether the number was one this incarnation sent and had not dropped.
+    pub fn drop_message(&mut self, from: NodeId, to: NodeId, sequence: u64) -> bool {
+        let connection = self.connection(from, to);
+        if sequence < connection.drop_below
+            || sequence >= connection.next_sequence
+            || connection.in_flight == 0
+        {
+            return false;
+        }
+        connection.drop_one.insert(sequence)
     }
 
     /// Resets the connection between `a` and `b` (both directions), as a TCP RST or a client's
@@ -694,6 +718,39 @@ mod tests {
             }
             assert_eq!(net.stats().delivered, arrivals.len() as u64);
         }
+    }
+
+    #[test]
+    fn dropping_one_message_loses_only_that_one() {
+        let mut net = network(3, NetworkConfig::default());
+        let mut due = Vec::new();
+        for i in 0..3u32 {
+            due.extend(net.send(SimTime(1_000 * u64::from(i)), A, B, i).deliveries);
+        }
+        let second = due[1].sequence;
+        assert!(net.drop_message(A, B, second));
+        assert!(!net.drop_message(A, B, second), "already marked");
+        assert!(!net.drop_message(A, B, 99), "never sent");
+        assert!(
+            !net.drop_message(B, A, second),
+            "nothing in flight that way"
+        );
+        let fates: Vec<(u32, Arrival)> = due
+            .iter()
+            .map(|d| (d.payload, net.arrive(d.at, d)))
+            .collect();
+        assert_eq!(
+            fates,
+            vec![
+                (0, Arrival::Deliver),
+                (1, Arrival::DroppedInFlight),
+                (2, Arrival::Deliver),
+            ]
+        );
+        assert_eq!(net.stats().dropped, 1);
+        // Once the wire is empty nothing stays marked, and the next message arrives.
+        let next = net.send(SimTime(9_000), A, B, 3).deliveries;
+        assert_eq!(net.arrive(next[0].at, &next[0]), Arrival::Deliver);
     }
 
     #[test]

@@ -126,6 +126,42 @@ pub(super) fn nemesis_line(sim: &ClusterSim, at_ms: i64, text: &str) -> Option<D
             .refs([from, to].into_iter().filter_map(|n| node_ref(sim, n))),
         );
     }
+    if let Some([sequence, kind, from, to]) = capture(
+        text,
+        "drop message #{} ({}) in flight from node {} to node {}",
+    ) {
+        let (sequence, from, to) = (num::<u64>(sequence)?, num::<u32>(from)?, num::<u32>(to)?);
+        return Some(
+            fault(
+                Severity::Warning,
+                format!(
+                    "Network: the {kind} #{sequence} on the wire from {} to {} is lost",
+                    node_name(sim, from),
+                    node_name(sim, to)
+                ),
+            )
+            .why("Only that message is lost; the link stays up and later messages arrive. A lost request is retried after request.timeout.ms; a lost answer leaves its sender unsure whether the write happened, which is what idempotence is for.".to_owned())
+            .refs([from, to].into_iter().filter_map(|n| node_ref(sim, n))),
+        );
+    }
+    if let Some([sequence, from, to]) = capture(
+        text,
+        "drop message #{} from node {} to node {}: not in flight, nothing lost",
+    ) {
+        let (sequence, from, to) = (num::<u64>(sequence)?, num::<u32>(from)?, num::<u32>(to)?);
+        return Some(
+            fault(
+                Severity::Info,
+                format!(
+                    "Network: message #{sequence} from {} to {} had already arrived; nothing lost",
+                    node_name(sim, from),
+                    node_name(sim, to)
+                ),
+            )
+            .why("A message can only be dropped while it is on the wire.".to_owned())
+            .refs([from, to].into_iter().filter_map(|n| node_ref(sim, n))),
+        );
+    }
     if let Some([n]) = capture(text, "isolate node {}") {
         let n: u32 = num(n)?;
         return Some(

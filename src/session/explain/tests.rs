@@ -54,6 +54,8 @@ const TABLE: &[&str] = &[
     "nemesis partition the network into [[NodeId(1), NodeId(1000)], [NodeId(2), NodeId(3), NodeId(0)]]",
     "nemesis drop messages from node 1 to node 2",
     "nemesis drop the 2 message(s) in flight from node 1000 to node 1",
+    "nemesis drop message #7 (Fetch (follower)) in flight from node 2 to node 1",
+    "nemesis drop message #9 from node 1000 to node 1: not in flight, nothing lost",
     "nemesis isolate node 2",
     "nemesis heal the network",
     "nemesis change network faults",

@@ -111,3 +111,30 @@ pub enum Msg {
         response: ListOffsetsResponse,
     },
 }
+
+impl Msg {
+    /// The request or response's name, as Kafka's protocol names it where it has one.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Register { .. } => "BrokerRegistration",
+            Msg::Heartbeat { .. } => "BrokerHeartbeat",
+            Msg::AlterPartition { .. } => "AlterPartition",
+            Msg::RegisterResponse { .. } => "BrokerRegistrationResponse",
+            Msg::HeartbeatResponse { .. } => "BrokerHeartbeatResponse",
+            Msg::AlterPartitionResponse { .. } => "AlterPartitionResponse",
+            Msg::Metadata { .. } => "MetadataUpdate",
+            Msg::FollowerFetch { .. } => "Fetch (follower)",
+            Msg::FollowerFetchResponse { .. } => "FetchResponse (follower)",
+            Msg::MetadataRequest { .. } => "Metadata",
+            Msg::MetadataResponse { .. } => "MetadataResponse",
+            Msg::Produce(_) => "Produce",
+            Msg::ProduceResponse(_) => "ProduceResponse",
+            Msg::ConsumerFetch { .. } => "Fetch (consumer)",
+            Msg::ConsumerFetchResponse { .. } => "FetchResponse (consumer)",
+            Msg::OffsetsForLeaderEpoch { .. } => "OffsetsForLeaderEpoch",
+            Msg::OffsetsForLeaderEpochResponse { .. } => "OffsetsForLeaderEpochResponse",
+            Msg::ListOffsets { .. } => "ListOffsets",
+            Msg::ListOffsetsResponse { .. } => "ListOffsetsResponse",
+        }
+    }
+}

@@ -996,6 +996,26 @@ impl ClusterSim {
                     format!("drop the {lost} message(s) in flight from node {from} to node {to}"),
                 );
             }
+            Action::DropMessage { from, to, sequence } => {
+                let (from_node, to_node) = (NodeId(from), NodeId(to));
+                let kind = self.scheduler.events().find_map(|e| match e {
+                    Event::Deliver(d)
+                        if d.from == from_node && d.to == to_node && d.sequence == sequence =>
+                    {
+                        Some(d.payload.kind())
+                    }
+                    _ => None,
+                });
+                let line = match kind {
+                    Some(kind) if self.network.drop_message(from_node, to_node, sequence) => {
+                        format!("drop message #{sequence} ({kind}) in flight from node {from} to node {to}")
+                    }
+                    _ => format!(
+                        "drop message #{sequence} from node {from} to node {to}: not in flight, nothing lost"
+                    ),
+                };
+                self.trace(now, "nemesis".into(), line);
+            }
             Action::Isolate { node } => {
                 self.network.isolate(NodeId(node));
                 self.trace(now, "nemesis".into(), format!("isolate node {node}"));

@@ -304,6 +304,14 @@ pub enum Action {
         from: u32,
         to: u32,
     },
+    /// Lose one message on the wire from `from` to `to`: the one numbered `sequence` on that
+    /// connection (the cluster view lists what is in flight with these numbers). A message
+    /// that already arrived is not lost (the step says so in the trace).
+    DropMessage {
+        from: u32,
+        to: u32,
+        sequence: u64,
+    },
     /// Cut a node off from every other node.
     Isolate {
         node: u32,
@@ -557,7 +565,9 @@ impl ClusterScenario {
                         ));
                     }
                 }
-                Action::PartitionOneWay { from, to } | Action::DropInFlight { from, to } => {
+                Action::PartitionOneWay { from, to }
+                | Action::DropInFlight { from, to }
+                | Action::DropMessage { from, to, .. } => {
                     if !node_ok(*from) || !node_ok(*to) {
                         return bad(format!("no node {from} or {to}"));
                     }

@@ -27,6 +27,27 @@ pub struct ClusterView {
     pub producers: Vec<ProducerView>,
     pub consumers: Vec<ConsumerView>,
     pub network: NetworkView,
+    /// Messages on the wire, the soonest due first (at most `IN_FLIGHT_SHOWN`), and how many
+    /// there are in all.
+    pub in_flight: Vec<MessageView>,
+    pub in_flight_total: u32,
+}
+
+/// Messages on the wire a view lists at most.
+pub const IN_FLIGHT_SHOWN: usize = 40;
+
+/// One message on the wire: `Action::DropMessage` names it by `from`, `to` and `sequence`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    pub from: u32,
+    pub to: u32,
+    pub sequence: u64,
+    /// Kafka's name for the request or response (`Produce`, `Fetch (follower)`, ...).
+    pub kind: String,
+    /// When it arrives, in simulated microseconds.
+    pub due_us: u64,
+    /// The second copy of a duplicated message.
+    pub duplicate: bool,
 }
 
 /// What a broker process is doing.
@@ -256,6 +277,27 @@ impl ClusterSim {
                 }
             })
             .collect();
+        let deliveries: Vec<_> = self
+            .scheduler
+            .events()
+            .filter_map(|e| match e {
+                super::Event::Deliver(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        let in_flight_total = deliveries.len() as u32;
+        let in_flight = deliveries
+            .iter()
+            .take(IN_FLIGHT_SHOWN)
+            .map(|d| MessageView {
+                from: d.from.0,
+                to: d.to.0,
+                sequence: d.sequence,
+                kind: d.payload.kind().to_owned(),
+                due_us: d.at.0 / 1_000,
+                duplicate: d.duplicate,
+            })
+            .collect();
         ClusterView {
             seed: self.seed,
             step: self.steps,
@@ -268,6 +310,8 @@ impl ClusterSim {
             producers: self.producer_views(),
             consumers: self.consumer_views(),
             network: self.network_view(),
+            in_flight,
+            in_flight_total,
         }
     }
 

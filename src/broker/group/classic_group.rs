@@ -487,10 +487,16 @@ impl ClassicGroup {
             for member in self.members.values_mut() {
                 member.assignment.clear();
             }
+            // A parked SyncGroup showed the member alive: its session counts from its answer.
             let waiting: Vec<RequestToken> = self
                 .members
                 .values_mut()
-                .filter_map(|m| m.awaiting_sync.take())
+                .filter_map(|m| {
+                    let token = m.awaiting_sync.take()?;
+                    m.session_deadline =
+                        now.saturating_add(SimDuration::from_millis(m.session_timeout_ms));
+                    Some(token)
+                })
                 .collect();
             for token in waiting {
                 self.respond_sync_error(token, ErrorCode::RebalanceInProgress);

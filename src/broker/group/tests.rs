@@ -914,3 +914,154 @@ fn eager_revokes_everything_cooperative_only_what_moves() {
     assert_eq!(sizes.iter().sum::<usize>(), 6);
     assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+mod properties {
+    //! Random request sequences against the group: whatever arrives, the state only moves
+    //! along Kafka's table (checked inside), generations never go back, each request is
+    //! answered exactly once, one member per instance id, and a Stable group's assignments
+    //! are disjoint.
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// A client joins with no member id (static with `Some(instance)`).
+        JoinNew(Option<u8>),
+        /// The n-th id the test has seen rejoins (with a stale id, if it was removed).
+        Rejoin(u8),
+        Sync(u8),
+        Heartbeat(u8),
+        Leave(u8),
+        /// Time passes (ms) and timers run.
+        Wait(u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            proptest::option::of(0u8..3).prop_map(Op::JoinNew),
+            any::<u8>().prop_map(Op::Rejoin),
+            any::<u8>().prop_map(Op::Sync),
+            any::<u8>().prop_map(Op::Heartbeat),
+            any::<u8>().prop_map(Op::Leave),
+            prop_oneof![0u32..5_000, 40_000u32..400_000].prop_map(Op::Wait),
+        ]
+    }
+
+    fn check_invariants(group: &ClassicGroup, last_generation: &mut i32) {
+        assert!(
+            group.generation_id() >= *last_generation,
+            "generation went back"
+        );
+        *last_generation = group.generation_id();
+        let mut instances = BTreeSet::new();
+        for member in group.members().values() {
+            if let Some(instance) = &member.group_instance_id {
+                assert!(
+                    instances.insert(instance.clone()),
+                    "two live members for {instance}"
+                );
+                assert_eq!(group.static_members.get(instance), Some(&member.member_id));
+            }
+            match group.state() {
+                GroupState::Stable => {
+                    assert!(member.awaiting_join.is_none() && member.awaiting_sync.is_none())
+                }
+                GroupState::PreparingRebalance => assert!(member.awaiting_sync.is_none()),
+                GroupState::CompletingRebalance => assert!(member.awaiting_join.is_none()),
+                GroupState::Empty | GroupState::Dead => {}
+            }
+        }
+        assert_eq!(group.static_members.len(), instances.len());
+        if group.state() == GroupState::Empty {
+            assert!(group.members().is_empty());
+        }
+        if group.state() == GroupState::Stable {
+            let mut seen = BTreeSet::new();
+            for member in group.members().values() {
+                for tp in &member.assignment {
+                    assert!(seen.insert(tp.clone()), "{tp} assigned twice");
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_request_sequence_keeps_the_group_consistent(ops in proptest::collection::vec(op(), 1..60)) {
+            let mut h = Harness::new(GroupConfig::default());
+            let mut now = SimTime::ZERO;
+            let mut ids: Vec<(String, Option<String>)> = Vec::new();
+            let mut last_generation = 0;
+            for op in ops {
+                match op {
+                    Op::JoinNew(instance) => {
+                        let instance = instance.map(|i| format!("i-{i}"));
+                        let token = h.join(now, "", instance.as_deref());
+                        if let Some(answer) = h.join_answer(token) {
+                            ids.push((answer.member_id, instance));
+                        } else if let Some(instance) = instance {
+                            let id = h.group.static_members[&instance].clone();
+                            ids.push((id, Some(instance)));
+                        }
+                    }
+                    Op::Rejoin(n) if !ids.is_empty() => {
+                        let (id, instance) = ids[n as usize % ids.len()].clone();
+                        h.join(now, &id, instance.as_deref());
+                    }
+                    Op::Sync(n) if !ids.is_empty() => {
+                        let (id, _) = ids[n as usize % ids.len()].clone();
+                        // The leader assigns the members it knows with range.
+                        let plan = if h.group.leader() == Some(id.as_str()) {
+                            let members: BTreeMap<String, Subscription> = h
+                                .group
+                                .members()
+                                .keys()
+                                .map(|m| (m.clone(), Subscription { topics: BTreeSet::from(["t".to_string()]), ..Subscription::default() }))
+                                .collect();
+                            Assignor::Range.assign(&BTreeMap::from([("t".to_string(), 5)]), &members)
+                        } else {
+                            BTreeMap::new()
+                        };
+                        let generation = h.group.generation_id();
+                        h.sync(now, &id, generation, plan);
+                    }
+                    Op::Heartbeat(n) if !ids.is_empty() => {
+                        let (id, instance) = ids[n as usize % ids.len()].clone();
+                        let generation = h.group.generation_id();
+                        h.heartbeat(now, &id, generation, instance.as_deref());
+                    }
+                    Op::Leave(n) if !ids.is_empty() => {
+                        let (id, instance) = ids[n as usize % ids.len()].clone();
+                        h.leave(now, &id, instance.as_deref());
+                    }
+                    Op::Wait(ms) => {
+                        now = now.saturating_add(crate::time::SimDuration::from_millis(u64::from(ms)));
+                        h.timeout(now);
+                        prop_assert!(h.group.next_deadline().is_none_or(|d| d > now), "handle_timeout left work due");
+                    }
+                    _ => {}
+                }
+                check_invariants(&h.group, &mut last_generation);
+                if let Some(deadline) = h.group.next_deadline() {
+                    // A timer may be due now (a rebalance with nobody left has a 0 ms
+                    // timeout, as in Kafka), never in the past.
+                    prop_assert!(deadline >= now, "an overdue timer: {:?} at {:?}", deadline, now);
+                }
+            }
+            // Unloading answers whatever is still parked: every request answered exactly once.
+            h.group.unload(now);
+            h.drain();
+            let mut answered = BTreeSet::new();
+            for o in &h.outputs {
+                let token = match o {
+                    GroupOutput::JoinGroup { token, .. } | GroupOutput::SyncGroup { token, .. } => *token,
+                    GroupOutput::Heartbeat { token, .. } | GroupOutput::LeaveGroup { token, .. } => *token,
+                    GroupOutput::Event { .. } => continue,
+                };
+                prop_assert!(answered.insert(token), "{:?} answered twice", token);
+            }
+            prop_assert_eq!(answered.len() as u64, h.next_token - 1);
+        }
+    }
+}

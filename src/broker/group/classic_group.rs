@@ -33,9 +33,9 @@ pub struct Member {
     /// Its assignment in the current generation (after the leader's SyncGroup).
     pub assignment: BTreeSet<TopicPartition>,
     /// A JoinGroup waiting for the join phase to end.
-    pub awaiting_join: Option<RequestToken>,
+    pub parked_join: Option<RequestToken>,
     /// A SyncGroup waiting for the leader's.
-    pub awaiting_sync: Option<RequestToken>,
+    pub parked_sync: Option<RequestToken>,
     /// When the member is removed unless it heartbeats (`session.timeout.ms`).
     pub session_deadline: SimTime,
 }
@@ -151,7 +151,7 @@ impl ClassicGroup {
         let sessions = self
             .members
             .values()
-            .filter(|m| m.awaiting_join.is_none() && m.awaiting_sync.is_none())
+            .filter(|m| m.parked_join.is_none() && m.parked_sync.is_none())
             .map(|m| m.session_deadline);
         sessions
             .chain(self.pending_members.values().copied())
@@ -315,8 +315,8 @@ impl ClassicGroup {
             rebalance_timeout_ms: request.rebalance_timeout_ms,
             protocols: request.protocols,
             assignment: BTreeSet::new(),
-            awaiting_join: Some(request.token),
-            awaiting_sync: None,
+            parked_join: Some(request.token),
+            parked_sync: None,
             session_deadline: now
                 .saturating_add(SimDuration::from_millis(request.session_timeout_ms)),
         };
@@ -342,7 +342,7 @@ impl ClassicGroup {
             member.session_timeout_ms = request.session_timeout_ms;
             member.rebalance_timeout_ms = request.rebalance_timeout_ms;
             member.client_id = request.client_id;
-            if let Some(old) = member.awaiting_join.replace(request.token) {
+            if let Some(old) = member.parked_join.replace(request.token) {
                 // A JoinGroup retried while the first still waits: the first is superseded.
                 let member_id = member.member_id.clone();
                 self.respond_join_error(old, &member_id, ErrorCode::RebalanceInProgress);
@@ -365,10 +365,10 @@ impl ClassicGroup {
         let Some(mut member) = self.members.remove(old_member_id) else {
             return self.add_member_and_rebalance(now, new_member_id, request);
         };
-        if let Some(token) = member.awaiting_join.take() {
+        if let Some(token) = member.parked_join.take() {
             self.respond_join_error(token, old_member_id, ErrorCode::FencedInstanceId);
         }
-        if let Some(token) = member.awaiting_sync.take() {
+        if let Some(token) = member.parked_sync.take() {
             self.respond_sync_error(token, ErrorCode::FencedInstanceId);
         }
         let instance = request.group_instance_id.clone().unwrap_or_default();
@@ -492,7 +492,7 @@ impl ClassicGroup {
                 .members
                 .values_mut()
                 .filter_map(|m| {
-                    let token = m.awaiting_sync.take()?;
+                    let token = m.parked_sync.take()?;
                     m.session_deadline =
                         now.saturating_add(SimDuration::from_millis(m.session_timeout_ms));
                     Some(token)
@@ -521,7 +521,7 @@ impl ClassicGroup {
     /// Ends the join phase once every known member has rejoined and no new member still has
     /// to come back with its id (outside the initial delay, which only its timer ends).
     fn try_complete_join(&mut self, now: SimTime) {
-        let all_joined = self.members.values().all(|m| m.awaiting_join.is_some())
+        let all_joined = self.members.values().all(|m| m.parked_join.is_some())
             && self.pending_members.is_empty();
         if self.state == GroupState::PreparingRebalance
             && self.initial_delay.is_none()
@@ -539,7 +539,7 @@ impl ClassicGroup {
         let late: Vec<String> = self
             .members
             .values()
-            .filter(|m| m.awaiting_join.is_none() && m.group_instance_id.is_none())
+            .filter(|m| m.parked_join.is_none() && m.group_instance_id.is_none())
             .map(|m| m.member_id.clone())
             .collect();
         for member_id in late {
@@ -556,12 +556,12 @@ impl ClassicGroup {
             .leader
             .as_ref()
             .and_then(|l| self.members.get(l))
-            .is_some_and(|m| m.awaiting_join.is_some());
+            .is_some_and(|m| m.parked_join.is_some());
         if !leader_joined {
             self.leader = self
                 .members
                 .values()
-                .find(|m| m.awaiting_join.is_some())
+                .find(|m| m.parked_join.is_some())
                 .map(|m| m.member_id.clone());
         }
         if self.leader.is_none() {
@@ -579,7 +579,7 @@ impl ClassicGroup {
         let joined: Vec<(String, RequestToken)> = self
             .members
             .values_mut()
-            .filter_map(|m| m.awaiting_join.take().map(|t| (m.member_id.clone(), t)))
+            .filter_map(|m| m.parked_join.take().map(|t| (m.member_id.clone(), t)))
             .collect();
         for (member_id, token) in joined {
             self.respond_join_current(token, &member_id, member_id == leader, false);
@@ -683,7 +683,7 @@ impl ClassicGroup {
     fn sync_completing(&mut self, now: SimTime, request: SyncGroupRequest) {
         self.pending_sync.remove(&request.member_id);
         if let Some(member) = self.members.get_mut(&request.member_id) {
-            if let Some(old) = member.awaiting_sync.replace(request.token) {
+            if let Some(old) = member.parked_sync.replace(request.token) {
                 self.respond_sync_error(old, ErrorCode::RebalanceInProgress);
             }
         }
@@ -706,7 +706,7 @@ impl ClassicGroup {
         let waiting: Vec<(RequestToken, BTreeSet<TopicPartition>)> = self
             .members
             .values_mut()
-            .filter_map(|m| m.awaiting_sync.take().map(|t| (t, m.assignment.clone())))
+            .filter_map(|m| m.parked_sync.take().map(|t| (t, m.assignment.clone())))
             .collect();
         for (token, assignment) in waiting {
             self.respond_sync(token, assignment);
@@ -864,10 +864,10 @@ impl ClassicGroup {
         let Some(member) = self.members.remove(member_id) else {
             return;
         };
-        if let Some(token) = member.awaiting_join {
+        if let Some(token) = member.parked_join {
             self.respond_join_error(token, member_id, ErrorCode::UnknownMemberId);
         }
-        if let Some(token) = member.awaiting_sync {
+        if let Some(token) = member.parked_sync {
             self.respond_sync_error(token, ErrorCode::UnknownMemberId);
         }
         if let Some(instance) = &member.group_instance_id {
@@ -902,7 +902,7 @@ impl ClassicGroup {
             .members
             .values()
             .filter(|m| {
-                m.awaiting_join.is_none() && m.awaiting_sync.is_none() && m.session_deadline <= now
+                m.parked_join.is_none() && m.parked_sync.is_none() && m.session_deadline <= now
             })
             .map(|m| m.member_id.clone())
             .collect();
@@ -961,8 +961,8 @@ impl ClassicGroup {
             .map(|m| {
                 (
                     m.member_id.clone(),
-                    m.awaiting_join.take(),
-                    m.awaiting_sync.take(),
+                    m.parked_join.take(),
+                    m.parked_sync.take(),
                 )
             })
             .collect();

@@ -965,10 +965,10 @@ mod properties {
             }
             match group.state() {
                 GroupState::Stable => {
-                    assert!(member.awaiting_join.is_none() && member.awaiting_sync.is_none())
+                    assert!(member.parked_join.is_none() && member.parked_sync.is_none())
                 }
-                GroupState::PreparingRebalance => assert!(member.awaiting_sync.is_none()),
-                GroupState::CompletingRebalance => assert!(member.awaiting_join.is_none()),
+                GroupState::PreparingRebalance => assert!(member.parked_sync.is_none()),
+                GroupState::CompletingRebalance => assert!(member.parked_join.is_none()),
                 GroupState::Empty | GroupState::Dead => {}
             }
         }

@@ -58,8 +58,19 @@ impl ClassicGroup {
     }
 
     /// Applies an offset commit once its record is replicated in `__consumer_offsets`, or
-    /// when a coordinator replays the partition.
-    pub fn apply_offset_commit(&mut self, now: SimTime, record: &OffsetCommitRecord) {
+    /// when a coordinator replays the partition. Errs on another group's record (a driver
+    /// bug: records are routed by group id).
+    pub fn apply_offset_commit(
+        &mut self,
+        now: SimTime,
+        record: &OffsetCommitRecord,
+    ) -> Result<(), String> {
+        if record.group_id != self.group_id {
+            return Err(format!(
+                "offset commit record of group {:?} applied to group {:?}",
+                record.group_id, self.group_id
+            ));
+        }
         for (tp, offset) in &record.offsets {
             self.offsets.insert(
                 tp.clone(),
@@ -69,6 +80,7 @@ impl ClassicGroup {
                 },
             );
         }
+        Ok(())
     }
 
     /// OffsetFetch: the committed offset of each asked partition (`None`: no offset, Kafka's

@@ -574,6 +574,9 @@ fn offset_commits_are_checked_against_generation_and_member() {
     let (mut h, a, b) = Harness::stable_pair();
     let record = h.offset_commit(&a, 2, 42).unwrap();
     assert_eq!(record.group_id, "g");
+    let mut other = ClassicGroup::new("other", GroupConfig::default(), SimTime::ZERO);
+    assert!(other.apply_offset_commit(ms(1), &record).is_err());
+    assert!(other.offset_fetch(None).is_empty());
     assert_eq!(
         h.offset_commit(&a, 1, 42),
         Err(ErrorCode::IllegalGeneration)
@@ -589,7 +592,7 @@ fn offset_commits_are_checked_against_generation_and_member() {
     );
     // Nothing is visible until the driver applies the replicated record.
     assert_eq!(h.group.offset_fetch(Some(&[tp(0)]))[&tp(0)], None);
-    h.group.apply_offset_commit(ms(50), &record);
+    h.group.apply_offset_commit(ms(50), &record).unwrap();
     let fetched = h.group.offset_fetch(None);
     assert_eq!(
         fetched[&tp(0)].as_ref().unwrap().committed_offset,
@@ -617,7 +620,7 @@ fn offsets_of_an_empty_group_expire_after_retention() {
     let mut h = Harness::quick();
     // A consumer without group management sends an offset commit with generation -1 to the Empty group.
     let record = h.offset_commit("", -1, 7).unwrap();
-    h.group.apply_offset_commit(ms(1_000), &record);
+    h.group.apply_offset_commit(ms(1_000), &record).unwrap();
     let retention_ms = 10_080 * 60_000;
     assert_eq!(h.group.next_deadline(), Some(ms(1_000 + retention_ms)));
     h.timeout(ms(retention_ms));
@@ -635,7 +638,7 @@ fn offsets_of_an_empty_group_expire_after_retention() {
 fn group_offsets_expire_counting_from_when_it_became_empty() {
     let (mut h, a, b) = Harness::stable_pair();
     let record = h.offset_commit(&a, 2, 9).unwrap();
-    h.group.apply_offset_commit(ms(50), &record);
+    h.group.apply_offset_commit(ms(50), &record).unwrap();
     assert_eq!(
         h.group.offsets_expiry_deadline(),
         None,

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod errors;
+pub mod group;
 pub mod leader_epoch_cache;
 pub mod messages;
 pub mod producer_state;

@@ -1,5 +1,6 @@
 //! Client-side logic shared by simulated producers and consumers.
 
+pub mod assignor;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;

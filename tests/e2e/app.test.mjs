@@ -1,6 +1,6 @@
 // End-to-end: new users of the built app, in headless Chromium, each in a fresh browser context
 // (empty IndexedDB): take a lesson to its end; crash a leader and see the election and the ISR
-// change; hover an offset cell and read its record; cut a leader off and see the checker flag an acks=1 loss; scrub back and fork; share a
+// change; hover an offset cell and read its record; drop one message on the wire; cut a leader off and see the checker flag an acks=1 loss; scrub back and fork; share a
 // link and open it in a fresh context to the same state; reload and resume; export a session and
 // replay it with the native CLI to the same trace hash; get clear errors for bad links and files.
 //
@@ -263,6 +263,35 @@ test('hovering an offset cell shows its record and where it stands', { timeout: 
   await page.keyboard.press('Escape');
   await waitUntil(errors, 'Escape to close the card', async () => (await page.$(sel('record-card'))) === null);
   errors.check('hovering');
+  await context.close();
+});
+
+test('one produce request on the wire is dropped and the event log says so', { timeout: 180_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await setSpeed(page, 1000);
+  await playUntil(page, errors, 'orders-0 to have a leader and records', async () => {
+    const p = await partition(page, 'orders-0');
+    return p !== null && p.leader !== 'none' && p.hw >= 2;
+  });
+  // Paused: the wire lists its messages; step until a produce request is among them.
+  const produce = `${sel('wire-message')}[data-kind="Produce"]`;
+  await waitUntil(errors, 'a produce request on the wire', async () => {
+    if (await page.$(produce)) return true;
+    await page.click(sel('step'));
+    return false;
+  });
+  const label = await page.$eval(`${produce} ${sel('drop-message')}`, (b) => b.getAttribute('aria-label'));
+  const number = label.match(/#(\d+)/)[1];
+  await page.click(`${produce} ${sel('drop-message')}`);
+  await waitUntil(errors, 'the action to be listed', async () => (await text(page, 'actions-count'))?.startsWith('1'));
+  // The action runs at the next simulated millisecond: step to it.
+  const lost = await waitUntil(errors, 'the event log to report the lost request', async () => {
+    await page.click(sel('step'));
+    const lines = await page.$$eval(sel('event'), (els) => els.map((e) => e.textContent));
+    return lines.find((l) => l.includes(`Produce #${number}`) && l.includes('is lost')) ?? null;
+  });
+  assert.match(lost, /on the wire from producer 0 to broker \d is lost/, lost);
+  await shot(page, 'message-dropped');
   await context.close();
 });
 

@@ -11,8 +11,8 @@ use logsim::session::metrics::Sample;
 use logsim::session::timeline::{LiveCheck, TimelineView};
 use logsim::sim::cluster::scenario::{Action, ClusterScenario, Step};
 use logsim::sim::cluster::view::{
-    BrokerView, ClusterView, ConsumerView, NetworkView, PartitionView, ProducerView, RecordCard,
-    TopicView,
+    BrokerView, ClusterView, ConsumerView, MessageView, NetworkView, PartitionView, ProducerView,
+    RecordCard, TopicView,
 };
 use serde::{Deserialize, Serialize};
 
@@ -212,6 +212,9 @@ pub struct Snapshot {
     pub producers: Vec<ProducerView>,
     pub consumers: Vec<ConsumerView>,
     pub network: NetworkView,
+    /// Messages on the wire, the soonest due first (a bounded list), and how many in all.
+    pub in_flight: Vec<MessageView>,
+    pub in_flight_total: u32,
     /// Detailed partitions: the page's window.
     pub window_first: u32,
     pub partitions: Vec<PartitionView>,
@@ -383,6 +386,9 @@ pub fn action_label(action: &Action) -> String {
         Action::DropInFlight { from, to } => {
             format!("Drop the messages in flight from node {from} to node {to}")
         }
+        Action::DropMessage { from, to, sequence } => {
+            format!("Drop message #{sequence} in flight from node {from} to node {to}")
+        }
         Action::Isolate { node } => format!("Isolate node {node}"),
         Action::Heal => "Heal the network".to_owned(),
         Action::SetNetwork { config } => format!(
@@ -428,6 +434,8 @@ mod tests {
             producers: view.producers,
             consumers: view.consumers,
             network: view.network,
+            in_flight: view.in_flight,
+            in_flight_total: view.in_flight_total,
             window_first: 0,
             events: session.events_after(0).to_vec(),
             events_reset: true,

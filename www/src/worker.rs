@@ -415,6 +415,8 @@ impl Worker {
             producers: view.producers,
             consumers: view.consumers,
             network: view.network,
+            in_flight: view.in_flight,
+            in_flight_total: view.in_flight_total,
             window_first: first,
             partitions,
             events,

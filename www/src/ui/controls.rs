@@ -8,7 +8,7 @@ use crate::share;
 use crate::teach::catalogue;
 use logsim::session::library;
 use logsim::sim::cluster::scenario::Action;
-use logsim::sim::cluster::view::NetworkView;
+use logsim::sim::cluster::view::{MessageView, NetworkView};
 use logsim::sim::network::{ExtraLatency, NetworkConfig, Ratio};
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
@@ -364,6 +364,65 @@ pub fn nodes(s: &Snapshot) -> Vec<(u32, String)> {
             .map(|c| (c.node, format!("consumer {}", c.index))),
     );
     out
+}
+
+#[derive(Properties, PartialEq)]
+pub struct WireProps {
+    pub nodes: Vec<(u32, String)>,
+    pub in_flight: Vec<MessageView>,
+    pub total: u32,
+    pub playing: bool,
+    pub time_ms: u64,
+    pub send: Callback<ToWorker>,
+}
+
+/// Messages shown on the wire when paused.
+const WIRE_SHOWN: usize = 12;
+
+/// The messages on the wire, each droppable by itself (when paused: while playing they change
+/// faster than anyone can pick one, so the panel only counts them).
+#[function_component(WirePanel)]
+pub fn wire_panel(props: &WireProps) -> Html {
+    let name = |n: u32| {
+        props
+            .nodes
+            .iter()
+            .find(|(id, _)| *id == n)
+            .map_or_else(|| format!("node {n}"), |(_, label)| label.clone())
+    };
+    html! {
+        <section class="card wire" aria-labelledby="wire-h" data-testid="wire">
+            <h2 id="wire-h">{ "On the wire" }</h2>
+            if props.total == 0 {
+                <p class="muted small">{ "No message in flight." }</p>
+            } else if props.playing {
+                <p class="small" data-testid="wire-count">{ format!("{} message(s) in flight. Pause (space) to pick one and drop it.", props.total) }</p>
+            } else {
+                <p class="small" data-testid="wire-count">{ format!("{} message(s) in flight, the soonest due first:", props.total) }</p>
+                <ul class="wire-list">
+                    { for props.in_flight.iter().take(WIRE_SHOWN).map(|m| {
+                        let action = Action::DropMessage { from: m.from, to: m.to, sequence: m.sequence };
+                        let drop = props.send.reform(move |_: MouseEvent| action.clone().into_command());
+                        let in_ms = (m.due_us / 1_000).saturating_sub(props.time_ms);
+                        html! {
+                            <li key={format!("{}-{}-{}-{}", m.from, m.to, m.sequence, m.duplicate)} data-testid="wire-message" data-kind={m.kind.clone()}>
+                                <span class="wire-what">
+                                    <b>{ m.kind.clone() }</b>
+                                    { format!(" #{} {} → {}{}", m.sequence, name(m.from), name(m.to), if m.duplicate { " (duplicate)" } else { "" }) }
+                                </span>
+                                <span class="muted small">{ if in_ms == 0 { "arrives now".to_owned() } else { format!("arrives in {in_ms} ms") } }</span>
+                                <button class="link tiny" data-testid="drop-message" onclick={drop}
+                                    aria-label={format!("Drop {} #{} from {} to {}", m.kind, m.sequence, name(m.from), name(m.to))}>{ "drop" }</button>
+                            </li>
+                        }
+                    }) }
+                </ul>
+                if props.total as usize > WIRE_SHOWN.min(props.in_flight.len()) {
+                    <p class="muted small">{ format!("and {} more; step (→) to see them come up", props.total as usize - WIRE_SHOWN.min(props.in_flight.len())) }</p>
+                }
+            }
+        </section>
+    }
 }
 
 fn ratio(per_hundred: u32) -> Ratio {

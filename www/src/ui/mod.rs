@@ -504,6 +504,8 @@ pub fn app() -> Html {
                 </main>
                 <aside class="side-column">
                     <controls::FaultPanel nodes={controls::nodes(&snapshot)} network={snapshot.network.clone()} send={send.clone()} />
+                    <controls::WirePanel nodes={controls::nodes(&snapshot)} in_flight={if snapshot.playing { Vec::new() } else { snapshot.in_flight.clone() }}
+                        total={snapshot.in_flight_total} playing={snapshot.playing} time_ms={snapshot.timeline.time_ms} send={send.clone()} />
                     <panels::CheckerPanel check={state.check.clone()} dispatch={dispatch.clone()} />
                     <panels::EventLog events={state.events.clone()} playing={snapshot.playing} dispatch={dispatch.clone()} />
                 </aside>

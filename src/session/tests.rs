@@ -183,7 +183,7 @@ fn one_message_in_flight_is_dropped_by_name_and_the_export_replays_it() {
     // Step until a produce request is on the wire.
     let message = loop {
         let view = session.view();
-        assert_eq!(view.in_flight_total as usize >= view.in_flight.len(), true);
+        assert!(view.in_flight_total as usize >= view.in_flight.len());
         if let Some(m) = view.in_flight.iter().find(|m| m.kind == "Produce") {
             break m.clone();
         }

@@ -232,6 +232,73 @@ pub struct Snapshot {
     pub recipe: Recipe,
 }
 
+/// What a snapshot carries besides the cluster's view: the worker's own state.
+pub struct SnapshotMeta {
+    pub seq: u64,
+    pub title: String,
+    pub description: String,
+    pub playing: bool,
+    pub speed: Speed,
+    pub timeline: TimelineView,
+    pub events: Vec<Explained>,
+    pub events_reset: bool,
+    pub samples: Option<Vec<Sample>>,
+    pub check: Option<LiveCheck>,
+    pub lesson: Option<LessonState>,
+    pub drill: Option<DrillState>,
+    pub recipe: Recipe,
+}
+
+impl Snapshot {
+    /// The picture of `view`: partitions in detail only for `window` (the first index, clamped
+    /// to the last partition, and how many), an aggregate of at most `blocks_max` heat-map
+    /// blocks over all of them, and everything else whole.
+    pub fn new(
+        view: ClusterView,
+        window: (u32, u32),
+        blocks_max: u32,
+        meta: SnapshotMeta,
+    ) -> Snapshot {
+        let first = window
+            .0
+            .min((view.partitions.len() as u32).saturating_sub(1));
+        let aggregate = aggregate(&view, blocks_max);
+        let partitions = view
+            .partitions
+            .into_iter()
+            .skip(first as usize)
+            .take(window.1 as usize)
+            .collect();
+        Snapshot {
+            seq: meta.seq,
+            title: meta.title,
+            description: meta.description,
+            seed: view.seed,
+            trace_hash: view.trace_hash,
+            playing: meta.playing,
+            speed: meta.speed,
+            timeline: meta.timeline,
+            brokers: view.brokers,
+            topics: view.topics,
+            producers: view.producers,
+            consumers: view.consumers,
+            network: view.network,
+            in_flight: view.in_flight,
+            in_flight_total: view.in_flight_total,
+            window_first: first,
+            partitions,
+            aggregate,
+            events: meta.events,
+            events_reset: meta.events_reset,
+            samples: meta.samples,
+            check: meta.check,
+            lesson: meta.lesson,
+            drill: meta.drill,
+            recipe: meta.recipe,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LessonState {
     pub id: String,
@@ -418,25 +485,13 @@ mod tests {
             .run_until(SimTime::from_millis(2_000), u32::MAX)
             .expect("runs");
         let view = session.view();
-        let snapshot = Snapshot {
+        let meta = SnapshotMeta {
             seq: 1,
             title: "playground".into(),
             description: String::new(),
-            seed: view.seed,
-            trace_hash: view.trace_hash.clone(),
             playing: true,
             speed: 1_000,
             timeline: session.timeline(),
-            aggregate: aggregate(&view, 64),
-            partitions: view.partitions.clone(),
-            brokers: view.brokers,
-            topics: view.topics,
-            producers: view.producers,
-            consumers: view.consumers,
-            network: view.network,
-            in_flight: view.in_flight,
-            in_flight_total: view.in_flight_total,
-            window_first: 0,
             events: session.events_after(0).to_vec(),
             events_reset: true,
             samples: Some(session.samples().to_vec()),
@@ -445,6 +500,11 @@ mod tests {
             drill: None,
             recipe: Recipe::playground(),
         };
+        let partitions = view.partitions.len() as u32;
+        let snapshot = Snapshot::new(view, (1, 2), 64, meta);
+        assert_eq!(snapshot.window_first, 1);
+        assert_eq!(snapshot.partitions.len() as u32, 2.min(partitions - 1));
+        assert_eq!(snapshot.aggregate.partitions, partitions);
         assert!(!snapshot.events.is_empty() && !snapshot.partitions.is_empty());
         let message = FromWorker::Snapshot(Box::new(snapshot));
         let decoded: FromWorker = decode(&encode(&message).expect("encodes")).expect("decodes");

@@ -5,8 +5,8 @@
 //! page.
 
 use crate::protocol::{
-    aggregate, thin_samples, FromWorker, Recipe, Snapshot, Source, Speed, ToWorker, CHART_POINTS,
-    EVENTS_KEPT,
+    thin_samples, FromWorker, Recipe, Snapshot, SnapshotMeta, Source, Speed, ToWorker,
+    CHART_POINTS, EVENTS_KEPT,
 };
 use crate::teach::Teaching;
 use logsim::session::explain::Topic;
@@ -356,16 +356,6 @@ impl Worker {
     fn snapshot(&mut self, force_check: bool) -> Option<Snapshot> {
         let session = self.session.as_ref()?;
         let view = session.view();
-        let first = self
-            .window_first
-            .min((view.partitions.len() as u32).saturating_sub(1));
-        let partitions = view
-            .partitions
-            .iter()
-            .skip(first as usize)
-            .take(self.window_count as usize)
-            .cloned()
-            .collect();
         let hide_faults = self.teaching.hides_faults();
         let all_events = session.events_after(self.events_sent_upto);
         let mut events: Vec<_> = all_events
@@ -400,25 +390,13 @@ impl Worker {
         recipe.at_step = session.sim().steps();
         recipe.lesson_step = self.teaching.lesson_step();
         self.snapshot_seq += 1;
-        Some(Snapshot {
+        let meta = SnapshotMeta {
             seq: self.snapshot_seq,
             title: self.title.clone(),
             description: self.description.clone(),
-            seed: view.seed,
-            trace_hash: view.trace_hash.clone(),
             playing: self.playing,
             speed: self.speed,
             timeline: session.timeline(),
-            aggregate: aggregate(&view, HEAT_BLOCKS_MAX),
-            brokers: view.brokers,
-            topics: view.topics,
-            producers: view.producers,
-            consumers: view.consumers,
-            network: view.network,
-            in_flight: view.in_flight,
-            in_flight_total: view.in_flight_total,
-            window_first: first,
-            partitions,
             events,
             events_reset,
             samples,
@@ -426,7 +404,13 @@ impl Worker {
             lesson: self.teaching.lesson_state(),
             drill: self.teaching.drill_state(),
             recipe,
-        })
+        };
+        Some(Snapshot::new(
+            view,
+            (self.window_first, self.window_count),
+            HEAT_BLOCKS_MAX,
+            meta,
+        ))
     }
 }
 

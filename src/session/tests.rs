@@ -190,13 +190,12 @@ fn one_message_in_flight_is_dropped_by_name_and_the_export_replays_it() {
         assert!(session.step().expect("runs"), "a produce request goes out");
     };
     let dropped_before = session.sim().network_stats().dropped;
-    session
-        .act(Action::DropMessage {
-            from: message.from,
-            to: message.to,
-            sequence: message.sequence,
-        })
-        .expect("acts");
+    let drop = Action::DropMessage {
+        from: message.from,
+        to: message.to,
+        sequence: message.sequence,
+    };
+    session.act(drop.clone()).expect("acts");
     // It is still listed until it falls due, then it is lost instead of delivered.
     while session
         .view()
@@ -219,13 +218,7 @@ fn one_message_in_flight_is_dropped_by_name_and_the_export_replays_it() {
         "{lines:?}"
     );
     // Naming it again, now that it arrived (lost), changes nothing and says so.
-    session
-        .act(Action::DropMessage {
-            from: message.from,
-            to: message.to,
-            sequence: message.sequence,
-        })
-        .expect("acts");
+    session.act(drop).expect("acts");
     assert_eq!(session.sim().network_stats().dropped, dropped_before + 1);
     run_to(&mut session, 6_000);
     let exported = session.export_scenario();

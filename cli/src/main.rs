@@ -245,6 +245,10 @@ fn run_cluster(scenario: ClusterScenario, args: &RunArgs) -> Result<(), String> 
         format!("ran {ran} event(s); simulated time {}", sim.now()),
     )?;
     w(&mut out, sim.describe_table())?;
+    let groups = sim.groups_table();
+    if !groups.is_empty() {
+        w(&mut out, groups)?;
+    }
     // `unseen` is judged only when the producers stopped early enough for the consumers to
     // read everything before the end (Jepsen's final reads); a run cut off mid-stream would
     // report the last acknowledged records as never read.
@@ -284,6 +288,33 @@ fn run_cluster(scenario: ClusterScenario, args: &RunArgs) -> Result<(), String> 
             report.check.bugs().count()
         ),
     )?;
+    if report.groups.assignments > 0 {
+        let stats = sim.group_stats();
+        let errors: Vec<String> = stats
+            .errors
+            .iter()
+            .map(|(n, c)| format!("{n} x{c}"))
+            .collect();
+        w(
+            &mut out,
+            format!(
+                "groups: {} assignment(s), highest generation {}, {} offset commit(s) acknowledged, {} failed (CommitFailedException), {} record(s) read again within a group{}",
+                report.groups.assignments,
+                stats.max_generation,
+                report.groups.offset_commits,
+                stats.commit_failures,
+                report.groups.reprocessed,
+                if errors.is_empty() {
+                    String::new()
+                } else {
+                    format!("; consumer errors: {}", errors.join(", "))
+                }
+            ),
+        )?;
+        for line in report.groups.lines() {
+            w(&mut out, format!("group check: {line}"))?;
+        }
+    }
     for v in &report.violations {
         w(
             &mut out,

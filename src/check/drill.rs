@@ -2,6 +2,7 @@
 //! and the run's faults imply, the invariant violations the world recorded, and the drill's
 //! expected outcome. Lives with the checkers, outside the engine.
 
+use super::groups::{check_groups, GroupReport};
 use super::history::{check, AnomalyKind, CheckReport, PartitionPolicy, Policy, ProducerPolicy};
 use crate::client::producer::Acks;
 use crate::ids::{PartitionIndex, TopicPartition};
@@ -56,6 +57,8 @@ pub struct DrillReport {
     pub policy: Policy,
     pub check: CheckReport,
     pub violations: Vec<Violation>,
+    /// The consumer group checks: double ownership, committed offsets lost, rereads.
+    pub groups: GroupReport,
     /// Unmet expectations of the scenario, in words; empty when all were met.
     pub unmet: Vec<String>,
 }
@@ -63,7 +66,7 @@ pub struct DrillReport {
 impl DrillReport {
     /// A bug: an invariant broke, or an anomaly the configuration does not excuse.
     pub fn has_bug(&self) -> bool {
-        !self.violations.is_empty() || self.check.bugs().next().is_some()
+        !self.violations.is_empty() || self.check.bugs().next().is_some() || self.groups.bugs() > 0
     }
 }
 
@@ -138,7 +141,8 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
     let report = check(sim.history(), &policy, final_reads_complete);
     let expect = &sim.scenario().expect;
     let mut unmet = Vec::new();
-    let bugs = report.bugs().count() as u32 + sim.violations().len() as u32;
+    let groups = check_groups(sim.history());
+    let bugs = report.bugs().count() as u32 + sim.violations().len() as u32 + groups.bugs();
     if let Some(want) = expect.bugs {
         if bugs != want {
             unmet.push(format!("expected {want} bug(s), found {bugs}"));
@@ -189,10 +193,64 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
             ));
         }
     }
+    let group_stats = sim.group_stats();
+    if let Some(at_least) = expect.commit_failures_at_least {
+        if group_stats.commit_failures < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} failed offset commit(s) (CommitFailedException), found {}",
+                group_stats.commit_failures
+            ));
+        }
+    }
+    if let Some(at_least) = expect.reprocessed_at_least {
+        if groups.reprocessed < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} record(s) read twice within a group, found {}",
+                groups.reprocessed
+            ));
+        }
+    }
+    if let Some(at_most) = expect.reprocessed_at_most {
+        if groups.reprocessed > at_most {
+            unmet.push(format!(
+                "expected at most {at_most} record(s) read twice within a group, found {}",
+                groups.reprocessed
+            ));
+        }
+    }
+    if let Some(at_least) = expect.generation_at_least {
+        if group_stats.max_generation < at_least {
+            unmet.push(format!(
+                "expected a group to reach generation {at_least}, the highest was {}",
+                group_stats.max_generation
+            ));
+        }
+    }
+    for (name, at_least) in &expect.consumer_errors_at_least {
+        let seen = group_stats.errors.get(name.as_str()).copied().unwrap_or(0);
+        if seen < *at_least {
+            unmet.push(format!(
+                "expected {name} at least {at_least} time(s) at the consumers, seen {seen}"
+            ));
+        }
+    }
+    for (name, at_least) in &expect.members_removed_at_least {
+        let seen = group_stats
+            .removals
+            .get(name.as_str())
+            .copied()
+            .unwrap_or(0);
+        if seen < *at_least {
+            unmet.push(format!(
+                "expected at least {at_least} member(s) removed for {name}, seen {seen}"
+            ));
+        }
+    }
     DrillReport {
         policy,
         check: report,
         violations: sim.violations().to_vec(),
+        groups,
         unmet,
     }
 }
@@ -232,7 +290,7 @@ pub fn judge_swarm(sim: &ClusterSim, heal_at: crate::time::SimTime) -> SwarmVerd
                 ..
             } => acked += 1,
             Op::Poll { records, .. } => read += records.len() as u64,
-            Op::Send { .. } => {}
+            _ => {}
         }
     }
     SwarmVerdict {

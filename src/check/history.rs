@@ -329,6 +329,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                     f.read_offset_max = f.read_offset_max.max(Some(*offset));
                 }
             }
+            Op::Assigned { .. } | Op::Revoked { .. } | Op::OffsetCommitted { .. } => {}
         }
     }
     let mut push = |kind: AnomalyKind,

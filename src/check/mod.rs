@@ -3,4 +3,5 @@
 //! disappear by sharing the engine's mistake.
 
 pub mod drill;
+pub mod groups;
 pub mod history;

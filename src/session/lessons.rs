@@ -74,6 +74,14 @@ pub enum ActionKind {
     PauseConsumers,
     ResumeConsumers,
     StopProducers,
+    AddConsumer,
+    StopConsumer,
+    CrashConsumer,
+    RestartConsumer,
+    StallConsumer,
+    FreezeConsumer,
+    CommitOffsets,
+    SeekConsumer,
 }
 
 impl ActionKind {
@@ -97,6 +105,14 @@ impl ActionKind {
             Action::PauseConsumers => ActionKind::PauseConsumers,
             Action::ResumeConsumers => ActionKind::ResumeConsumers,
             Action::StopProducers => ActionKind::StopProducers,
+            Action::AddConsumer { .. } => ActionKind::AddConsumer,
+            Action::StopConsumer { .. } => ActionKind::StopConsumer,
+            Action::CrashConsumer { .. } => ActionKind::CrashConsumer,
+            Action::RestartConsumer { .. } => ActionKind::RestartConsumer,
+            Action::StallConsumer { .. } => ActionKind::StallConsumer,
+            Action::FreezeConsumer { .. } => ActionKind::FreezeConsumer,
+            Action::CommitOffsets { .. } => ActionKind::CommitOffsets,
+            Action::SeekConsumer { .. } => ActionKind::SeekConsumer,
         }
     }
 
@@ -121,6 +137,14 @@ impl ActionKind {
             ActionKind::PauseConsumers => "Pause the consumers",
             ActionKind::ResumeConsumers => "Resume the consumers",
             ActionKind::StopProducers => "Stop the producers",
+            ActionKind::AddConsumer => "Add a consumer",
+            ActionKind::StopConsumer => "Close a consumer",
+            ActionKind::CrashConsumer => "Crash a consumer",
+            ActionKind::RestartConsumer => "Restart a consumer",
+            ActionKind::StallConsumer => "Stall a consumer's poll loop",
+            ActionKind::FreezeConsumer => "Freeze a consumer (GC pause)",
+            ActionKind::CommitOffsets => "Commit offsets",
+            ActionKind::SeekConsumer => "Seek a consumer",
         }
     }
 }
@@ -722,9 +746,9 @@ pub(crate) fn producer(
 
 pub(crate) fn consumer(topic: &str, poll_interval_ms: u64) -> ConsumerSpec {
     ConsumerSpec {
-        topic: topic.to_owned(),
         poll_interval_ms,
         auto_offset_reset: AutoOffsetReset::Earliest,
+        ..ConsumerSpec::assign(topic)
     }
 }
 

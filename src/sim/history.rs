@@ -34,6 +34,30 @@ pub enum Op {
         partition: TopicPartition,
         records: Vec<(Offset, ValueId)>,
     },
+    /// A group member's `onPartitionsAssigned` after a completed rebalance: the partitions it
+    /// gained in `generation` (possibly none).
+    Assigned {
+        consumer: u32,
+        group: String,
+        generation: i32,
+        partitions: Vec<TopicPartition>,
+    },
+    /// A group member gave partitions up: `onPartitionsRevoked`, or with `lost`
+    /// `onPartitionsLost` (it was no longer a member when it found out, or its process died).
+    Revoked {
+        consumer: u32,
+        group: String,
+        generation: i32,
+        partitions: Vec<TopicPartition>,
+        lost: bool,
+    },
+    /// The coordinator acknowledged an offset commit: the next offset to read per partition.
+    OffsetCommitted {
+        consumer: u32,
+        group: String,
+        generation: i32,
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
 }
 
 impl Op {

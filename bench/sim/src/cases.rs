@@ -228,9 +228,8 @@ pub fn sized_drill(brokers: u32, partitions: u32, duration_ms: u64, seed: u64) -
             producer(Acks::Leader, false, 0),
         ],
         consumers: vec![ConsumerSpec {
-            topic: "t".into(),
             poll_interval_ms: 100,
-            auto_offset_reset: Default::default(),
+            ..ConsumerSpec::assign("t")
         }],
         steps,
         expect: Expectations::default(),

@@ -8,6 +8,7 @@ mod config;
 mod messages;
 mod offsets;
 pub mod placement;
+pub mod records;
 mod state;
 
 #[cfg(test)]

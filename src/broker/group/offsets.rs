@@ -83,6 +83,11 @@ impl ClassicGroup {
         Ok(())
     }
 
+    /// A tombstone replayed from the partition: the offset was deleted.
+    pub fn remove_offset(&mut self, tp: &TopicPartition) {
+        self.offsets.remove(tp);
+    }
+
     /// OffsetFetch: the committed offset of each asked partition (`None`: no offset, Kafka's
     /// -1), or of every partition with one when `partitions` is `None`.
     pub fn offset_fetch(

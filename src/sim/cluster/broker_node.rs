@@ -12,6 +12,9 @@
 //! Its wall clock is the true time plus a skew (a clock-skew fault): the logs read their
 //! times on it, and so does the produce timestamp check (KIP-937).
 
+use super::coordinator::{
+    CoordinatorSettings, GroupCoordinator, PendingOffsetCommit, OFFSETS_TOPIC,
+};
 use super::messages::{Msg, TopicMetadata};
 use crate::broker::config::ReplicaConfig;
 use crate::broker::messages::{
@@ -55,6 +58,8 @@ pub struct BrokerTimings {
     /// without the `log.` prefix).
     pub message_timestamp_after_max_ms: i64,
     pub message_timestamp_before_max_ms: i64,
+    /// The group coordinator's settings (`offsets.topic.num.partitions`, group configs).
+    pub coordinator: CoordinatorSettings,
 }
 
 /// `replica.fetch.backoff.ms`: how long a follower waits before fetching again after an error
@@ -168,6 +173,10 @@ pub struct BrokerNode {
     /// since): they may not join an ISR nor hold back a high watermark (KRaft's
     /// `isReplicaIsrEligible`).
     fenced_brokers: BTreeSet<BrokerId>,
+    /// The group coordinator for the `__consumer_offsets` partitions this broker leads.
+    pub coordinator: GroupCoordinator,
+    /// Offset commits appended to an offsets partition, by the replica's request token.
+    offset_commit_appends: BTreeMap<RequestToken, PendingOffsetCommit>,
 }
 
 /// Messages to send: (from, to, message).
@@ -189,7 +198,7 @@ impl BrokerNode {
             next_heartbeat: SimTime::ZERO,
             next_writeback: SimTime::ZERO,
             next_retention_check: SimTime::ZERO,
-            timings,
+            offset_commit_appends: BTreeMap::new(),
             disk: SimDisk::new(DiskConfig::default(), disk_prng)?,
             next_disk_request: 0,
             next_metadata_offset: 0,
@@ -217,6 +226,8 @@ impl BrokerNode {
             metadata_catch_up_to: None,
             held_partition_states: BTreeSet::new(),
             fenced_brokers: BTreeSet::new(),
+            coordinator: GroupCoordinator::new(timings.coordinator.clone()),
+            timings,
         })
     }
 
@@ -335,6 +346,8 @@ impl BrokerNode {
         self.metadata_caught_up = false;
         self.metadata_catch_up_to = None;
         self.held_partition_states.clear();
+        self.coordinator.reset();
+        self.offset_commit_appends.clear();
         report
     }
 
@@ -487,6 +500,9 @@ impl BrokerNode {
         if let Some(t) = self.disk.next_due() {
             next = next.min(t);
         }
+        if let Some(t) = self.coordinator.next_deadline() {
+            next = next.min(t);
+        }
         Some(next)
     }
 
@@ -551,6 +567,7 @@ impl BrokerNode {
         }
         self.resend_alter_partitions(now, out);
         self.start_fetches(now, out);
+        self.coordinator.on_timer(now, &self.replicas);
         self.drain_replica_outputs(now, out);
     }
 
@@ -856,6 +873,28 @@ impl BrokerNode {
                     },
                 ));
             }
+            Msg::FindCoordinator { group_id } => {
+                let (error, coordinator) = self.find_coordinator(&group_id);
+                out.push((
+                    self.node(),
+                    from,
+                    Msg::FindCoordinatorResponse {
+                        group_id,
+                        error,
+                        coordinator,
+                    },
+                ));
+            }
+            msg @ (Msg::JoinGroup { .. }
+            | Msg::SyncGroup { .. }
+            | Msg::GroupHeartbeat { .. }
+            | Msg::LeaveGroup { .. }
+            | Msg::OffsetCommit { .. }
+            | Msg::OffsetFetch { .. }) => {
+                if let Some(append) = self.coordinator.on_request(now, from, msg) {
+                    self.append_offset_commit(now, append, out);
+                }
+            }
             Msg::ListOffsets {
                 topic_partition,
                 request,
@@ -1043,6 +1082,9 @@ impl BrokerNode {
         if !state.replicas.contains(&self.id) {
             self.replicas.remove(&tp);
             self.flushes.remove(&tp);
+            if tp.topic == OFFSETS_TOPIC {
+                self.coordinator.on_leadership(now, tp.partition.0, false);
+            }
             return;
         }
         if !self.replicas.contains_key(&tp) {
@@ -1108,6 +1150,10 @@ impl BrokerNode {
                 }
                 if !replica.is_leader() {
                     self.producer_states.remove(&tp);
+                }
+                if tp.topic == OFFSETS_TOPIC {
+                    let leads = replica.is_leader();
+                    self.coordinator.on_leadership(now, tp.partition.0, leads);
                 }
             }
             Err(e) => self.notes.push(format!("{tp}: {e}")),
@@ -1471,6 +1517,81 @@ impl BrokerNode {
         }
     }
 
+    /// FindCoordinator (G-1): the leader of the group's offsets partition, from this
+    /// broker's metadata cache; COORDINATOR_NOT_AVAILABLE while it has none (the topic does
+    /// not exist yet, the partition is offline, or this broker is still catching up).
+    fn find_coordinator(&self, group_id: &str) -> (ErrorCode, Option<BrokerId>) {
+        if !self.metadata_caught_up {
+            return (ErrorCode::CoordinatorNotAvailable, None);
+        }
+        let tp = TopicPartition {
+            topic: OFFSETS_TOPIC.to_string(),
+            partition: self.coordinator.partition_for(group_id),
+        };
+        match self.partitions.get(&tp).and_then(|s| s.leader) {
+            Some(leader) => (ErrorCode::None, Some(leader)),
+            None => (ErrorCode::CoordinatorNotAvailable, None),
+        }
+    }
+
+    /// Appends an offset commit to its offsets partition with acks=all; the coordinator
+    /// answers when the append completes.
+    fn append_offset_commit(
+        &mut self,
+        now: SimTime,
+        append: super::coordinator::OffsetCommitAppend,
+        out: &mut Outbox,
+    ) {
+        let tp = append.topic_partition.clone();
+        self.next_token += 1;
+        let token = RequestToken(self.next_token);
+        let request = ReplicaProduceRequest {
+            acks: ReplicaAcks::All,
+            timeout_ms: u32::try_from(append.timeout_ms).unwrap_or(u32::MAX),
+            records: append.records,
+            current_leader_epoch: None,
+        };
+        let outcome = match self.replicas.get_mut(&tp) {
+            Some(replica) => replica.handle_produce(now, token, &request),
+            None => Ok(ProduceOutcome::Respond(
+                crate::broker::messages::ProduceResponse::error(ErrorCode::NotLeaderOrFollower),
+            )),
+        };
+        match outcome {
+            Ok(ProduceOutcome::Parked) => {
+                self.offset_commit_appends.insert(token, append.pending);
+                self.flush_storage(now);
+                self.wake_parked_fetches(now, &tp, out);
+            }
+            Ok(ProduceOutcome::Respond(r)) => {
+                self.flush_storage(now);
+                self.coordinator
+                    .on_offset_commit_appended(now, append.pending, r.error);
+            }
+            Ok(ProduceOutcome::NoResponse { error }) => {
+                self.coordinator
+                    .on_offset_commit_appended(now, append.pending, error);
+            }
+            Err(e) => {
+                self.notes.push(format!("{tp}: {e}"));
+                self.coordinator.on_offset_commit_appended(
+                    now,
+                    append.pending,
+                    ErrorCode::UnknownServerError,
+                );
+            }
+        }
+    }
+
+    /// Sends what the coordinator answered and traces what it did.
+    fn drain_coordinator(&mut self, out: &mut Outbox) {
+        let node = self.node();
+        for (to, msg) in self.coordinator.outbox.drain(..) {
+            out.push((node, to, msg));
+        }
+        self.notes.append(&mut self.coordinator.lines);
+    }
+
     fn drain_replica_outputs(&mut self, now: SimTime, out: &mut Outbox) {
         self.complete_duplicate_waits(now, out);
         let mut outputs = Vec::new();
@@ -1481,6 +1602,14 @@ impl BrokerNode {
         }
         for (tp, output) in outputs {
             match output {
+                ReplicaOutput::ProduceCompleted { token, response }
+                    if self.offset_commit_appends.contains_key(&token) =>
+                {
+                    if let Some(pending) = self.offset_commit_appends.remove(&token) {
+                        self.coordinator
+                            .on_offset_commit_appended(now, pending, response.error);
+                    }
+                }
                 ReplicaOutput::ProduceCompleted { token, response } => {
                     let Some(key) = self.token_owner.remove(&token) else {
                         continue;
@@ -1504,7 +1633,7 @@ impl BrokerNode {
                 }
             }
         }
-        let _ = now;
+        self.drain_coordinator(out);
     }
 
     /// A controller answer to an AlterPartition this broker sent.

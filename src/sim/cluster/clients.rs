@@ -23,6 +23,9 @@ use crate::sim::history::{Op, SendOutcome, ValueId};
 use crate::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
 
+mod group;
+pub use group::{GroupMembership, MemberState};
+
 /// Values are `(client index + 1) << 32 | sequence`, written as decimal text in the record
 /// value, so a consumer can name every value it reads; one producer's values grow in the order
 /// it sends them, which is how the checker knows send order (`nonmonotonic-send`).
@@ -388,6 +391,9 @@ pub enum FetchState {
     /// `auto.offset.reset=none` and the position is gone: the application got
     /// `LogTruncationException` or `OffsetOutOfRangeException` and stopped reading it.
     Failed,
+    /// Newly assigned to a group member: the group's committed offset (OffsetFetch) gives the
+    /// position (Kafka's `INITIALIZING`).
+    AwaitCommittedOffset,
 }
 
 /// One assigned partition's fetch state.
@@ -450,6 +456,17 @@ pub struct ConsumerClient {
     /// Paused: polls go on but fetch nothing.
     pub paused: bool,
     pub lines: Vec<String>,
+    /// The group membership of a consumer with `group.id` (subscribe mode).
+    group: Option<GroupMembership>,
+    /// The process runs (false once crashed or closed).
+    pub alive: bool,
+    /// The application's poll loop is stuck in processing until then.
+    stalled_until: Option<SimTime>,
+    /// The whole process is stopped until then (GC pause); what arrives waits in `inbox`.
+    frozen_until: Option<SimTime>,
+    inbox: Vec<Msg>,
+    /// Fetch answers that completed while the poll loop was stalled: the next poll returns them.
+    held_fetches: Vec<Msg>,
 }
 
 impl ConsumerClient {
@@ -457,7 +474,6 @@ impl ConsumerClient {
         ConsumerClient {
             node,
             index,
-            spec,
             metadata: ClientMetadata::new(),
             partitions: Vec::new(),
             next_poll: SimTime::from_millis(1),
@@ -469,11 +485,49 @@ impl ConsumerClient {
             log_truncations: Vec::new(),
             paused: false,
             lines: Vec::new(),
+            group: spec
+                .group_id
+                .clone()
+                .map(|g| GroupMembership::new(g, &spec, index)),
+            alive: true,
+            stalled_until: None,
+            frozen_until: None,
+            inbox: Vec::new(),
+            held_fetches: Vec::new(),
+            spec,
         }
     }
 
-    pub fn next_wakeup(&self) -> SimTime {
-        self.next_poll
+    /// When it next needs to act (`None` once its process is gone).
+    pub fn next_wakeup(&self) -> Option<SimTime> {
+        if !self.alive {
+            return None;
+        }
+        if let Some(until) = self.frozen_until {
+            return Some(until);
+        }
+        let poll = match self.stalled_until {
+            Some(until) => self.next_poll.max(until),
+            None => self.next_poll,
+        };
+        Some(match &self.group {
+            Some(g) => g.next_deadline().map_or(poll, |d| d.min(poll)),
+            None => poll,
+        })
+    }
+
+    /// The group membership, for consumers with `group.id`.
+    pub fn group(&self) -> Option<&GroupMembership> {
+        self.group.as_ref()
+    }
+
+    /// Whether the consumer reads partition `p` now: every partition in assign mode, the
+    /// owned ones as a group member.
+    pub fn reads(&self, p: u32) -> bool {
+        match &self.group {
+            Some(g) => g.owned.contains(&p),
+            None => (p as usize) < self.partitions.len(),
+        }
     }
 
     /// The consumer's index in the scenario.
@@ -524,20 +578,108 @@ impl ConsumerClient {
         ));
     }
 
-    pub fn on_timer(&mut self, now: SimTime, out: &mut Vec<(NodeId, NodeId, Msg)>) {
+    pub fn on_timer(
+        &mut self,
+        now: SimTime,
+        history: &mut Vec<Op>,
+        out: &mut Vec<(NodeId, NodeId, Msg)>,
+    ) {
+        if !self.alive {
+            return;
+        }
+        if let Some(until) = self.frozen_until {
+            if now < until {
+                return;
+            }
+            // The process runs again: overdue timers first, then what waited, in order.
+            self.frozen_until = None;
+            self.lines
+                .push("resumes after the pause; reads what arrived meanwhile".to_string());
+            self.group_background(now, out);
+            for msg in std::mem::take(&mut self.inbox) {
+                self.on_message(now, msg, history, out);
+            }
+        }
+        self.group_background(now, out);
         if now < self.next_poll {
             return;
+        }
+        if let Some(until) = self.stalled_until {
+            if now < until {
+                return;
+            }
+            self.stalled_until = None;
+            self.lines
+                .push("the poll loop calls poll() again after the stall".to_string());
+            // Fetches completed during the stall waited in the client for this poll.
+            for msg in std::mem::take(&mut self.held_fetches) {
+                self.on_message(now, msg, history, out);
+            }
         }
         self.next_poll = now.saturating_add(SimDuration::from_millis(self.spec.poll_interval_ms));
         if self.partitions.is_empty() {
             self.request_metadata(now, out);
+        }
+        if !self.group_poll(now, history, out) || self.partitions.is_empty() {
             return;
         }
         if self.paused {
             return;
         }
         for p in 0..self.partitions.len() as u32 {
-            self.poll_partition(now, p, out);
+            if self.reads(p) {
+                self.poll_partition(now, p, out);
+            }
+        }
+    }
+
+    /// Stops the poll loop for `duration` (slow processing); heartbeats go on.
+    pub fn stall(&mut self, now: SimTime, duration: SimDuration) {
+        self.stalled_until = Some(now.saturating_add(duration));
+        self.lines.push(format!(
+            "the application's poll loop stalls for {} ms (the heartbeat thread keeps running)",
+            duration.as_millis()
+        ));
+    }
+
+    /// Stops the whole process for `duration` (GC pause).
+    pub fn freeze(&mut self, now: SimTime, duration: SimDuration) {
+        self.frozen_until = Some(now.saturating_add(duration));
+        self.lines.push(format!(
+            "the process stops for {} ms (GC pause): no polls and no heartbeats",
+            duration.as_millis()
+        ));
+    }
+
+    /// Whether its process is stopped right now.
+    pub fn frozen(&self) -> bool {
+        self.frozen_until.is_some()
+    }
+
+    /// Whether its poll loop is stalled right now.
+    pub fn stalled(&self) -> bool {
+        self.stalled_until.is_some()
+    }
+
+    /// The application seeks partition `p` to `offset` (the position only; committed offsets
+    /// do not move).
+    pub fn seek(&mut self, p: u32, offset: Offset) {
+        if !self.reads(p) {
+            self.lines.push(format!(
+                "seek {}-{p} to {}: not assigned to this consumer (IllegalStateException)",
+                self.spec.topic, offset.0
+            ));
+            return;
+        }
+        if let Some(part) = self.partitions.get_mut(p as usize) {
+            part.position.offset = offset;
+            part.position.offset_epoch = None;
+            part.state = FetchState::Fetching;
+            part.in_flight = None;
+            self.lines.push(format!(
+                "seek {}-{p} to offset {}",
+                self.spec.topic, offset.0
+            ));
         }
     }
 
@@ -545,7 +687,10 @@ impl ConsumerClient {
     fn poll_partition(&mut self, now: SimTime, p: u32, out: &mut Vec<(NodeId, NodeId, Msg)>) {
         let tp = self.tp(p);
         let part = self.partitions[p as usize];
-        if part.state == FetchState::Failed {
+        if matches!(
+            part.state,
+            FetchState::Failed | FetchState::AwaitCommittedOffset
+        ) {
             return;
         }
         match part.in_flight {
@@ -626,7 +771,7 @@ impl ConsumerClient {
                     },
                 },
             },
-            FetchState::Failed => return,
+            FetchState::Failed | FetchState::AwaitCommittedOffset => return,
         };
         out.push((self.node, NodeId::from(leader), msg));
     }
@@ -638,8 +783,26 @@ impl ConsumerClient {
         history: &mut Vec<Op>,
         out: &mut Vec<(NodeId, NodeId, Msg)>,
     ) {
+        if !self.alive {
+            return;
+        }
+        if self.frozen_until.is_some() {
+            self.inbox.push(msg);
+            return;
+        }
+        if self.stalled_until.is_some() && matches!(msg, Msg::ConsumerFetchResponse { .. }) {
+            self.held_fetches.push(msg);
+            return;
+        }
         match msg {
             Msg::MetadataResponse { metadata } => self.on_metadata(metadata),
+            msg @ (Msg::FindCoordinatorResponse { .. }
+            | Msg::JoinGroupResponse { .. }
+            | Msg::SyncGroupResponse { .. }
+            | Msg::GroupHeartbeatResponse { .. }
+            | Msg::LeaveGroupResponse { .. }
+            | Msg::OffsetCommitResponse { .. }
+            | Msg::OffsetFetchResponse { .. }) => self.on_group_message(now, msg, history, out),
             Msg::ConsumerFetchResponse {
                 topic_partition,
                 request,
@@ -679,8 +842,10 @@ impl ConsumerClient {
         }
         let count = self.metadata.partition_count(&self.spec.topic).unwrap_or(0) as usize;
         // No group and no offset commits: the application seeks to offset 0, or with
-        // auto.offset.reset=latest lets the consumer reset to the end.
+        // auto.offset.reset=latest lets the consumer reset to the end. A group member starts a
+        // partition only when it is assigned, from the group's committed offset.
         let initial = match self.spec.auto_offset_reset {
+            _ if self.group.is_some() => FetchState::AwaitCommittedOffset,
             AutoOffsetReset::Latest => FetchState::AwaitReset,
             AutoOffsetReset::Earliest | AutoOffsetReset::None => FetchState::Fetching,
         };
@@ -709,12 +874,13 @@ impl ConsumerClient {
         out: &mut Vec<(NodeId, NodeId, Msg)>,
     ) {
         let p = tp.partition.0 as usize;
+        let owned = self.reads(tp.partition.0);
         let Some(part) = self.partitions.get_mut(p) else {
             return;
         };
         part.in_flight = None;
-        if part.state != FetchState::Fetching || fetch_offset != part.position.offset {
-            return; // A stale answer for a position we already left.
+        if !owned || part.state != FetchState::Fetching || fetch_offset != part.position.offset {
+            return; // A stale answer for a position we already left, or a revoked partition.
         }
         match response.error {
             ErrorCode::None => {}
@@ -786,8 +952,12 @@ impl ConsumerClient {
             });
         }
         let part = &mut self.partitions[p];
+        let moved = part.position.offset != position;
         part.position.offset = position;
         part.position.offset_epoch = offset_epoch;
+        if moved {
+            self.after_records(now, out);
+        }
     }
 
     /// OFFSET_OUT_OF_RANGE: reset per `auto.offset.reset` (the fetch answer carries the log

@@ -2,6 +2,11 @@
 //! data, carried by `sim::network` with per-connection FIFO; the world routes each delivery to
 //! its node.
 
+use crate::broker::group::{
+    HeartbeatRequest, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse,
+    OffsetAndMetadata, OffsetCommitRequest, SyncGroupRequest, SyncGroupResponse,
+};
+use crate::broker::messages::RequestToken;
 use crate::broker::messages::{
     AlterPartitionRequest, AlterPartitionResponse, ConsumerFetchRequest, FetchResponse,
     FollowerFetchRequest, ListOffsetsRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
@@ -11,6 +16,7 @@ use crate::client::producer::{ProduceRequest, ProduceResponse};
 use crate::controller::MetadataUpdate;
 use crate::ids::{BrokerId, TopicPartition};
 use crate::protocol::{BrokerEpoch, ErrorCode};
+use std::collections::BTreeMap;
 
 /// A leader (or none) per partition of a topic, as a broker's metadata cache answers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +116,78 @@ pub enum Msg {
         request: ListOffsetsRequest,
         response: ListOffsetsResponse,
     },
+    // Consumer groups (section 4). Any broker answers FindCoordinator from its metadata cache;
+    // the others go to the coordinator, which answers NOT_COORDINATOR when it is not (or no
+    // longer) the leader of the group's `__consumer_offsets` partition. A request's `token` is
+    // the client's correlation id, echoed in the answer.
+    FindCoordinator {
+        group_id: String,
+    },
+    FindCoordinatorResponse {
+        group_id: String,
+        error: ErrorCode,
+        coordinator: Option<BrokerId>,
+    },
+    JoinGroup {
+        group_id: String,
+        request: JoinGroupRequest,
+    },
+    JoinGroupResponse {
+        group_id: String,
+        token: RequestToken,
+        response: JoinGroupResponse,
+    },
+    SyncGroup {
+        group_id: String,
+        request: SyncGroupRequest,
+    },
+    SyncGroupResponse {
+        group_id: String,
+        token: RequestToken,
+        response: SyncGroupResponse,
+    },
+    /// A group member's Heartbeat (Kafka's Heartbeat API, not the broker's).
+    GroupHeartbeat {
+        group_id: String,
+        request: HeartbeatRequest,
+    },
+    GroupHeartbeatResponse {
+        group_id: String,
+        token: RequestToken,
+        error: ErrorCode,
+    },
+    LeaveGroup {
+        group_id: String,
+        request: LeaveGroupRequest,
+    },
+    LeaveGroupResponse {
+        group_id: String,
+        token: RequestToken,
+        response: LeaveGroupResponse,
+    },
+    OffsetCommit {
+        group_id: String,
+        token: RequestToken,
+        request: OffsetCommitRequest,
+    },
+    /// One error for the whole request (Kafka answers per partition, with the same error for
+    /// every partition of a request the group refused).
+    OffsetCommitResponse {
+        group_id: String,
+        token: RequestToken,
+        error: ErrorCode,
+    },
+    OffsetFetch {
+        group_id: String,
+        token: RequestToken,
+        partitions: Vec<TopicPartition>,
+    },
+    OffsetFetchResponse {
+        group_id: String,
+        token: RequestToken,
+        error: ErrorCode,
+        offsets: BTreeMap<TopicPartition, Option<OffsetAndMetadata>>,
+    },
 }
 
 impl Msg {
@@ -135,6 +213,20 @@ impl Msg {
             Msg::OffsetsForLeaderEpochResponse { .. } => "OffsetsForLeaderEpochResponse",
             Msg::ListOffsets { .. } => "ListOffsets",
             Msg::ListOffsetsResponse { .. } => "ListOffsetsResponse",
+            Msg::FindCoordinator { .. } => "FindCoordinator",
+            Msg::FindCoordinatorResponse { .. } => "FindCoordinatorResponse",
+            Msg::JoinGroup { .. } => "JoinGroup",
+            Msg::JoinGroupResponse { .. } => "JoinGroupResponse",
+            Msg::SyncGroup { .. } => "SyncGroup",
+            Msg::SyncGroupResponse { .. } => "SyncGroupResponse",
+            Msg::GroupHeartbeat { .. } => "Heartbeat",
+            Msg::GroupHeartbeatResponse { .. } => "HeartbeatResponse",
+            Msg::LeaveGroup { .. } => "LeaveGroup",
+            Msg::LeaveGroupResponse { .. } => "LeaveGroupResponse",
+            Msg::OffsetCommit { .. } => "OffsetCommit",
+            Msg::OffsetCommitResponse { .. } => "OffsetCommitResponse",
+            Msg::OffsetFetch { .. } => "OffsetFetch",
+            Msg::OffsetFetchResponse { .. } => "OffsetFetchResponse",
         }
     }
 }

@@ -13,6 +13,8 @@
 
 pub mod broker_node;
 pub mod clients;
+pub mod coordinator;
+pub mod group_describe;
 pub mod messages;
 pub mod scenario;
 pub mod swarm;
@@ -117,6 +119,48 @@ pub struct ClusterSim {
     paused: BTreeMap<usize, Paused>,
     /// Per broker index: until when its request handler waits on its disk.
     busy_until: Vec<SimTime>,
+    /// What the group coordinators did over the run (they forget on a crash; this does not).
+    group_tally: GroupTally,
+}
+
+/// Counts of what the group coordinators did, for drills and summaries.
+#[derive(Clone, Debug, Default)]
+pub struct GroupTally {
+    /// Members removed, by Kafka's reason (`LeaveGroup`, `session.timeout.ms`, ...).
+    pub removals: BTreeMap<String, u32>,
+    /// The highest generation any group reached.
+    pub max_generation: i32,
+}
+
+impl GroupTally {
+    fn record(&mut self, event: &crate::broker::group::GroupEvent) {
+        use crate::broker::group::{GroupEvent, RemovalReason};
+        match event {
+            GroupEvent::StateChanged { generation_id, .. } => {
+                self.max_generation = self.max_generation.max(*generation_id);
+            }
+            GroupEvent::MemberRemoved { reason, .. } => {
+                let name = match reason {
+                    RemovalReason::LeaveGroup => "LeaveGroup",
+                    RemovalReason::SessionTimeout => "session.timeout.ms",
+                    RemovalReason::RebalanceTimeout => "max.poll.interval.ms",
+                    RemovalReason::SyncTimeout => "SyncGroup timeout",
+                };
+                *self.removals.entry(name.to_string()).or_insert(0) += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The consumer groups' outcome over a run: coordinator tallies and what members saw.
+#[derive(Clone, Debug, Default)]
+pub struct GroupStats {
+    pub removals: BTreeMap<String, u32>,
+    pub max_generation: i32,
+    pub commit_failures: u32,
+    /// Group errors the consumers got, by Kafka's name.
+    pub errors: BTreeMap<String, u32>,
 }
 
 impl ClusterSim {
@@ -155,6 +199,18 @@ impl ClusterSim {
             flush: scenario.broker.flush,
             message_timestamp_after_max_ms: scenario.broker.message_timestamp_after_max_ms,
             message_timestamp_before_max_ms: scenario.broker.message_timestamp_before_max_ms,
+            coordinator: coordinator::CoordinatorSettings {
+                num_partitions: scenario.broker.offsets_topic_num_partitions,
+                group: crate::broker::group::GroupConfig {
+                    group_initial_rebalance_delay_ms: scenario
+                        .broker
+                        .group_initial_rebalance_delay_ms,
+                    group_min_session_timeout_ms: scenario.broker.group_min_session_timeout_ms,
+                    group_max_session_timeout_ms: scenario.broker.group_max_session_timeout_ms,
+                    offsets_retention_minutes: scenario.broker.offsets_retention_minutes,
+                },
+                offsets_commit_timeout_ms: scenario.broker.offsets_commit_timeout_ms,
+            },
         };
         let brokers = (1..=scenario.brokers)
             .map(|b| {
@@ -228,6 +284,7 @@ impl ClusterSim {
             incarnations: 0,
             paused: BTreeMap::new(),
             busy_until: vec![SimTime::ZERO; scenario.brokers as usize],
+            group_tally: GroupTally::default(),
             scenario,
         };
         sim.boot()?;
@@ -366,6 +423,29 @@ impl ClusterSim {
     }
 
     /// Every log truncation a consumer's position validation detected, in order.
+    /// The consumer groups' outcome so far.
+    pub fn group_stats(&self) -> GroupStats {
+        let mut stats = GroupStats {
+            removals: self.group_tally.removals.clone(),
+            max_generation: self.group_tally.max_generation,
+            ..GroupStats::default()
+        };
+        for c in &self.consumers {
+            if let Some(g) = c.group() {
+                stats.commit_failures += g.commit_failures;
+                for (name, n) in &g.errors {
+                    *stats.errors.entry(name.to_string()).or_insert(0) += n;
+                }
+            }
+        }
+        stats
+    }
+
+    /// The consumers, in scenario order (added ones last).
+    pub fn consumers(&self) -> &[ConsumerClient] {
+        &self.consumers
+    }
+
     pub fn log_truncations(&self) -> Vec<clients::LogTruncation> {
         let mut all: Vec<clients::LogTruncation> = self
             .consumers
@@ -553,6 +633,9 @@ impl ClusterSim {
             if let Some(p) = self.producers.iter_mut().find(|p| p.node == from) {
                 p.on_disconnect(now, BrokerId(b as u32 + 1));
             }
+            if let Some(c) = self.consumers.iter_mut().find(|c| c.node == from) {
+                c.on_disconnect(now, BrokerId(b as u32 + 1));
+            }
             return self.reschedule(now, from);
         }
         if to == CONTROLLER_NODE {
@@ -592,7 +675,7 @@ impl ClusterSim {
             self.consumers
                 .iter()
                 .find(|c| c.node == node)
-                .map(|c| c.next_wakeup())
+                .and_then(|c| c.next_wakeup())
         };
         match next {
             Some(at) => self.wake(node, at.max(now)),
@@ -619,13 +702,16 @@ impl ClusterSim {
         } else if let Some(p) = self.producers.iter().position(|p| p.node == node) {
             self.producers[p].on_timer(now, &mut out);
         } else if let Some(c) = self.consumers.iter().position(|c| c.node == node) {
-            self.consumers[c].on_timer(now, &mut out);
+            self.consumers[c].on_timer(now, &mut self.history, &mut out);
         }
         self.send_all(now, out)?;
         self.reschedule(now, node)
     }
 
     fn note_broker(&mut self, now: SimTime, b: usize) {
+        for (_, event) in std::mem::take(&mut self.brokers[b].coordinator.events) {
+            self.group_tally.record(&event);
+        }
         let notes = std::mem::take(&mut self.brokers[b].notes);
         let actor = format!("broker-{}", b + 1);
         for note in notes {
@@ -896,7 +982,52 @@ impl ClusterSim {
         self.reschedule(now, CONTROLLER_NODE)
     }
 
+    /// Whether the scenario has a consumer group, from the start or added by a step.
+    fn uses_groups(&self) -> bool {
+        self.scenario.consumers.iter().any(|c| c.is_group_member())
+            || self.scenario.steps.iter().any(|s| {
+                matches!(&s.action, Action::AddConsumer { consumer } if consumer.is_group_member())
+            })
+    }
+
+    /// Creates `__consumer_offsets` (compacted, `offsets.topic.num.partitions`, replication
+    /// `offsets.topic.replication.factor` capped by the brokers), as Kafka creates it when a
+    /// group first needs a coordinator.
+    fn create_offsets_topic(&mut self, now: SimTime) {
+        let name = coordinator::OFFSETS_TOPIC.to_string();
+        if self.controller.topic_configs(&name).is_some() {
+            return;
+        }
+        let partitions = self.scenario.broker.offsets_topic_num_partitions;
+        let replication_factor = self
+            .scenario
+            .broker
+            .offsets_topic_replication_factor
+            .min(u16::try_from(self.scenario.brokers).unwrap_or(u16::MAX));
+        let mut configs = BTreeMap::new();
+        configs.insert("cleanup.policy".to_string(), "compact".to_string());
+        let request = CreateTopic {
+            name: name.clone(),
+            partitions: Some(partitions),
+            replication_factor: Some(replication_factor),
+            configs,
+        };
+        let text = match self
+            .controller
+            .create_topic(now, &mut self.controller_prng, request)
+        {
+            Ok(()) => format!(
+                "create topic {name} with {partitions} partition(s), replication factor {replication_factor}"
+            ),
+            Err(e) => format!("create topic {name} failed: {} {}", e.code.name(), e.message),
+        };
+        self.trace(now, "controller".into(), text);
+    }
+
     fn create_topics(&mut self, now: SimTime, out: &mut Outbox) {
+        if self.uses_groups() {
+            self.create_offsets_topic(now);
+        }
         for topic in self.scenario.topics.clone() {
             let request = CreateTopic {
                 name: topic.name.clone(),
@@ -1078,6 +1209,120 @@ impl ClusterSim {
                     p.stopped = true;
                 }
                 self.trace(now, "nemesis".into(), "stop producers".into());
+            }
+            Action::AddConsumer { consumer } => {
+                let index = self.consumers.len() as u32;
+                let node = NodeId(CONSUMER_NODE_BASE + index);
+                let group = consumer.group_id.clone();
+                self.consumers.push(ConsumerClient::new(
+                    index,
+                    node,
+                    consumer,
+                    self.scenario.brokers,
+                ));
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    match &group {
+                        Some(g) => format!("add consumer {index} (node {}) to group {g}", node.0),
+                        None => format!("add consumer {index} (node {})", node.0),
+                    },
+                );
+                if group.is_some()
+                    && self
+                        .controller
+                        .topic_configs(coordinator::OFFSETS_TOPIC)
+                        .is_none()
+                {
+                    self.create_offsets_topic(now);
+                    self.publish_metadata(now, out);
+                }
+                self.wake(node, now)?;
+            }
+            Action::StopConsumer { consumer } => {
+                self.trace(now, "nemesis".into(), format!("close consumer {consumer}"));
+                if let Some(c) = self.consumers.get_mut(consumer as usize) {
+                    if c.alive {
+                        c.close(now, &mut self.history, out);
+                    }
+                }
+            }
+            Action::CrashConsumer { consumer } => {
+                self.trace(now, "nemesis".into(), format!("crash consumer {consumer}"));
+                if let Some(c) = self.consumers.get_mut(consumer as usize) {
+                    if c.alive {
+                        c.crash(&mut self.history);
+                    }
+                }
+            }
+            Action::RestartConsumer { consumer } => {
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("restart consumer {consumer}"),
+                );
+                if let Some(c) = self.consumers.get_mut(consumer as usize) {
+                    if !c.alive {
+                        let spec = c.spec().clone();
+                        *c = ConsumerClient::new(consumer, c.node, spec, self.scenario.brokers);
+                        let node = c.node;
+                        self.wake(node, now)?;
+                    }
+                }
+            }
+            Action::StallConsumer {
+                consumer,
+                duration_ms,
+            } => {
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("stall consumer {consumer}'s poll loop for {duration_ms} ms"),
+                );
+                if let Some(c) = self.consumers.get_mut(consumer as usize) {
+                    c.stall(now, SimDuration::from_millis(duration_ms));
+                }
+            }
+            Action::FreezeConsumer {
+                consumer,
+                duration_ms,
+            } => {
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("freeze consumer {consumer} for {duration_ms} ms (GC pause)"),
+                );
+                if let Some(c) = self.consumers.get_mut(consumer as usize) {
+                    c.freeze(now, SimDuration::from_millis(duration_ms));
+                }
+            }
+            Action::CommitOffsets { consumer } => {
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("consumer {consumer} calls commitSync()"),
+                );
+                if let Some(c) = self.consumers.get_mut(consumer as usize) {
+                    if c.alive {
+                        c.commit_sync(now, out);
+                    }
+                }
+            }
+            Action::SeekConsumer {
+                consumer,
+                partition,
+                offset,
+            } => {
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("consumer {consumer} seeks partition {partition} to offset {offset}"),
+                );
+                if let Some(c) = self.consumers.get_mut(consumer as usize) {
+                    if c.alive {
+                        c.seek(partition, crate::ids::Offset(offset));
+                    }
+                }
             }
         }
         Ok(())

@@ -91,6 +91,27 @@ pub struct BrokerSettings {
     /// `log.message.timestamp.before.max.ms`: how far behind; Long.MAX (never checked).
     #[serde(rename = "log.message.timestamp.before.max.ms")]
     pub message_timestamp_before_max_ms: i64,
+    /// `offsets.topic.num.partitions` (50): the partitions of `__consumer_offsets`, created
+    /// when the first consumer group needs a coordinator (G-1).
+    #[serde(rename = "offsets.topic.num.partitions")]
+    pub offsets_topic_num_partitions: u32,
+    /// `offsets.topic.replication.factor` (3; fewer when the cluster has fewer brokers).
+    #[serde(rename = "offsets.topic.replication.factor")]
+    pub offsets_topic_replication_factor: u16,
+    /// `offsets.commit.timeout.ms` (5000): how long an offset commit waits for replication.
+    #[serde(rename = "offsets.commit.timeout.ms")]
+    pub offsets_commit_timeout_ms: u64,
+    /// `offsets.retention.minutes` (10080, 7 days).
+    #[serde(rename = "offsets.retention.minutes")]
+    pub offsets_retention_minutes: u64,
+    /// `group.initial.rebalance.delay.ms` (3000).
+    #[serde(rename = "group.initial.rebalance.delay.ms")]
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms` (6000) and `group.max.session.timeout.ms` (1800000).
+    #[serde(rename = "group.min.session.timeout.ms")]
+    pub group_min_session_timeout_ms: u64,
+    #[serde(rename = "group.max.session.timeout.ms")]
+    pub group_max_session_timeout_ms: u64,
 }
 
 impl Default for BrokerSettings {
@@ -108,6 +129,13 @@ impl Default for BrokerSettings {
             flush: FlushPolicy::default(),
             message_timestamp_after_max_ms: 3_600_000,
             message_timestamp_before_max_ms: i64::MAX,
+            offsets_topic_num_partitions: 50,
+            offsets_topic_replication_factor: 3,
+            offsets_commit_timeout_ms: 5_000,
+            offsets_retention_minutes: 10_080,
+            group_initial_rebalance_delay_ms: 3_000,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
         }
     }
 }
@@ -173,9 +201,12 @@ fn default_keys() -> u32 {
     8
 }
 
-/// A consumer in assign mode over every partition of a topic, `read_uncommitted`. It has no
-/// group and no offset commits: the application seeks each partition to offset 0, except
-/// with `auto.offset.reset=latest`, where it starts at the end.
+/// A consumer of one topic, `read_uncommitted`. Without `group.id` it is in assign mode over
+/// every partition, with no offset commits: the application seeks each partition to offset 0,
+/// except with `auto.offset.reset=latest`, where it starts at the end. With `group.id` it
+/// subscribes: the group's coordinator and its leader's assignor decide which partitions it
+/// reads, it starts each at the group's committed offset (or per `auto.offset.reset`), and it
+/// commits offsets automatically or after each poll (section 4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsumerSpec {
@@ -186,6 +217,188 @@ pub struct ConsumerSpec {
     /// default is `latest`; the simulated consumers default to `earliest`, as Jepsen's do.
     #[serde(rename = "auto.offset.reset", default)]
     pub auto_offset_reset: AutoOffsetReset,
+    /// `group.id`: subscribe as a member of this consumer group.
+    #[serde(rename = "group.id", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// `group.instance.id`: a static member (KIP-345).
+    #[serde(
+        rename = "group.instance.id",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub group_instance_id: Option<String>,
+    /// `partition.assignment.strategy`, in order of preference (Kafka's default: range, then
+    /// cooperative-sticky; the group uses the first every member supports).
+    #[serde(
+        rename = "partition.assignment.strategy",
+        default = "default_assignment_strategy",
+        skip_serializing_if = "is_default_assignment_strategy"
+    )]
+    pub partition_assignment_strategy: Vec<String>,
+    #[serde(
+        rename = "session.timeout.ms",
+        default = "default_session_timeout",
+        skip_serializing_if = "is_default_session_timeout"
+    )]
+    pub session_timeout_ms: u64,
+    #[serde(
+        rename = "heartbeat.interval.ms",
+        default = "default_heartbeat_interval",
+        skip_serializing_if = "is_default_heartbeat_interval"
+    )]
+    pub heartbeat_interval_ms: u64,
+    #[serde(
+        rename = "max.poll.interval.ms",
+        default = "default_max_poll_interval",
+        skip_serializing_if = "is_default_max_poll_interval"
+    )]
+    pub max_poll_interval_ms: u64,
+    /// `enable.auto.commit` (true): commit the positions every `auto.commit.interval.ms`,
+    /// from within poll (G-7), before a rebalance and on close. Only with `group.id`.
+    #[serde(
+        rename = "enable.auto.commit",
+        default = "default_true",
+        skip_serializing_if = "is_true"
+    )]
+    pub enable_auto_commit: bool,
+    #[serde(
+        rename = "auto.commit.interval.ms",
+        default = "default_auto_commit_interval",
+        skip_serializing_if = "is_default_auto_commit_interval"
+    )]
+    pub auto_commit_interval_ms: u64,
+    /// What the application does after each poll that returned records: nothing (rely on
+    /// auto-commit), `commitSync()` or `commitAsync()` of the positions.
+    #[serde(default, skip_serializing_if = "is_default_commit")]
+    pub commit_after_poll: CommitAfterPoll,
+}
+
+/// The application's offset commits after a poll.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommitAfterPoll {
+    #[default]
+    None,
+    /// `commitSync()`: the poll loop waits for the answer and retries retriable errors.
+    Sync,
+    /// `commitAsync()`: no wait, no retry.
+    Async,
+}
+
+fn is_default_commit(c: &CommitAfterPoll) -> bool {
+    *c == CommitAfterPoll::None
+}
+fn default_assignment_strategy() -> Vec<String> {
+    vec!["range".into(), "cooperative-sticky".into()]
+}
+fn is_default_assignment_strategy(v: &[String]) -> bool {
+    v == default_assignment_strategy().as_slice()
+}
+fn default_session_timeout() -> u64 {
+    45_000
+}
+fn is_default_session_timeout(v: &u64) -> bool {
+    *v == default_session_timeout()
+}
+fn default_heartbeat_interval() -> u64 {
+    3_000
+}
+fn is_default_heartbeat_interval(v: &u64) -> bool {
+    *v == default_heartbeat_interval()
+}
+fn default_max_poll_interval() -> u64 {
+    300_000
+}
+fn is_default_max_poll_interval(v: &u64) -> bool {
+    *v == default_max_poll_interval()
+}
+fn default_true() -> bool {
+    true
+}
+fn is_true(v: &bool) -> bool {
+    *v
+}
+fn default_auto_commit_interval() -> u64 {
+    5_000
+}
+fn is_default_auto_commit_interval(v: &u64) -> bool {
+    *v == default_auto_commit_interval()
+}
+
+impl ConsumerSpec {
+    /// A consumer in assign mode, with every group setting at its default.
+    pub fn assign(topic: &str) -> ConsumerSpec {
+        ConsumerSpec {
+            topic: topic.to_string(),
+            poll_interval_ms: default_poll_interval(),
+            auto_offset_reset: AutoOffsetReset::default(),
+            group_id: None,
+            group_instance_id: None,
+            partition_assignment_strategy: default_assignment_strategy(),
+            session_timeout_ms: default_session_timeout(),
+            heartbeat_interval_ms: default_heartbeat_interval(),
+            max_poll_interval_ms: default_max_poll_interval(),
+            enable_auto_commit: true,
+            auto_commit_interval_ms: default_auto_commit_interval(),
+            commit_after_poll: CommitAfterPoll::None,
+        }
+    }
+
+    /// Checks the consumer's settings, naming what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.poll_interval_ms == 0 {
+            return Err("poll_interval_ms must be >= 1".into());
+        }
+        let Some(group) = &self.group_id else {
+            if self.group_instance_id.is_some() || self.commit_after_poll != CommitAfterPoll::None {
+                return Err("group.instance.id and commit_after_poll need a group.id".into());
+            }
+            return Ok(());
+        };
+        if group.is_empty() || group.len() > 249 {
+            return Err(format!("group.id {group:?}: expected 1 to 249 characters"));
+        }
+        if self
+            .group_instance_id
+            .as_ref()
+            .is_some_and(|i| i.is_empty() || i.len() > 249)
+        {
+            return Err("group.instance.id: expected 1 to 249 characters".into());
+        }
+        if self.partition_assignment_strategy.is_empty() {
+            return Err("partition.assignment.strategy needs at least one assignor".into());
+        }
+        for name in &self.partition_assignment_strategy {
+            if crate::client::assignor::Assignor::from_name(name).is_none() {
+                return Err(format!(
+                    "partition.assignment.strategy {name:?}: expected range, roundrobin, sticky or cooperative-sticky"
+                ));
+            }
+        }
+        if self.heartbeat_interval_ms == 0 || self.heartbeat_interval_ms >= self.session_timeout_ms
+        {
+            return Err("heartbeat.interval.ms must be >= 1 and below session.timeout.ms".into());
+        }
+        if self.max_poll_interval_ms == 0 || self.auto_commit_interval_ms == 0 {
+            return Err("max.poll.interval.ms and auto.commit.interval.ms must be >= 1".into());
+        }
+        const DAY_MS: u64 = 24 * 3_600_000;
+        if self.session_timeout_ms > DAY_MS
+            || self.max_poll_interval_ms > DAY_MS
+            || self.auto_commit_interval_ms > DAY_MS
+        {
+            return Err(
+                "session.timeout.ms, max.poll.interval.ms and auto.commit.interval.ms must be at most a day"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Whether it belongs to a consumer group.
+    pub fn is_group_member(&self) -> bool {
+        self.group_id.is_some()
+    }
 }
 
 fn default_poll_interval() -> u64 {
@@ -328,6 +541,49 @@ pub enum Action {
     ResumeConsumers,
     /// Stop every producer from sending new records (in-flight ones finish).
     StopProducers,
+    /// Start a new consumer (its index is the next one; its node id 2000 + index).
+    AddConsumer {
+        consumer: ConsumerSpec,
+    },
+    /// Close a consumer cleanly (`consumer.close()`): an auto-committing member commits its
+    /// positions, a dynamic member sends LeaveGroup, and the process ends.
+    StopConsumer {
+        consumer: u32,
+    },
+    /// Kill a consumer's process: no commit, no LeaveGroup; the coordinator notices after
+    /// `session.timeout.ms`.
+    CrashConsumer {
+        consumer: u32,
+    },
+    /// Start a stopped or crashed consumer again, as a new process with the same config (a
+    /// static member rejoins with its `group.instance.id`).
+    RestartConsumer {
+        consumer: u32,
+    },
+    /// The application's poll loop stalls for `duration_ms` (slow record processing): the
+    /// heartbeat thread keeps running, so the member stays in the group until
+    /// `max.poll.interval.ms` passes without a poll, when it leaves (G-3).
+    StallConsumer {
+        consumer: u32,
+        duration_ms: u64,
+    },
+    /// The whole consumer process stops for `duration_ms` (a long GC pause, SIGSTOP): no
+    /// heartbeats either, so past `session.timeout.ms` the coordinator removes it.
+    FreezeConsumer {
+        consumer: u32,
+        duration_ms: u64,
+    },
+    /// The application calls `commitSync()` on its current positions.
+    CommitOffsets {
+        consumer: u32,
+    },
+    /// The application calls `seek(partition, offset)`: the position moves; committed
+    /// offsets do not.
+    SeekConsumer {
+        consumer: u32,
+        partition: u32,
+        offset: i64,
+    },
 }
 
 /// What the drill must show. Missing fields are not checked.
@@ -349,6 +605,20 @@ pub struct Expectations {
     /// At least this many times a consumer's position validation found the log truncated
     /// under it: it rewound, reset, or raised `LogTruncationException`.
     pub log_truncations_at_least: Option<u32>,
+    /// Consumer groups: at least this many offset commits failed with CommitFailedException
+    /// or RebalanceInProgressException.
+    pub commit_failures_at_least: Option<u32>,
+    /// Records a group read more than once (duplicates its commit policy explains).
+    pub reprocessed_at_least: Option<u64>,
+    pub reprocessed_at_most: Option<u64>,
+    /// Some group reached this generation (rebalances happened).
+    pub generation_at_least: Option<i32>,
+    /// Per group error a consumer got, by Kafka's name (`NOT_COORDINATOR`,
+    /// `COORDINATOR_LOAD_IN_PROGRESS`, `UNKNOWN_MEMBER_ID`...): at least this many times.
+    pub consumer_errors_at_least: BTreeMap<String, u32>,
+    /// Per reason a coordinator removed members (`session.timeout.ms`, `LeaveGroup`...): at
+    /// least this many.
+    pub members_removed_at_least: BTreeMap<String, u32>,
 }
 
 impl ClusterScenario {
@@ -455,15 +725,40 @@ impl ClusterScenario {
             if !topic_known(&c.topic) {
                 return Err(format!("consumer {i}: unknown topic {:?}", c.topic));
             }
-            if c.poll_interval_ms == 0 {
-                return Err(format!("consumer {i}: poll_interval_ms must be >= 1"));
-            }
+            c.validate().map_err(|e| format!("consumer {i}: {e}"))?;
+        }
+        if self.broker.offsets_topic_num_partitions == 0
+            || self.broker.offsets_topic_num_partitions > crate::limits::TOPIC_PARTITIONS_MAX
+            || self.broker.offsets_topic_replication_factor == 0
+        {
+            return Err(format!(
+                "offsets.topic.num.partitions must be 1..={} and offsets.topic.replication.factor >= 1",
+                crate::limits::TOPIC_PARTITIONS_MAX
+            ));
+        }
+        if self.broker.offsets_commit_timeout_ms == 0
+            || self.broker.group_min_session_timeout_ms > self.broker.group_max_session_timeout_ms
+        {
+            return Err(
+                "offsets.commit.timeout.ms must be >= 1 and group.min.session.timeout.ms at most group.max.session.timeout.ms"
+                    .into(),
+            );
+        }
+        let added = self
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::AddConsumer { .. }))
+            .count() as u32;
+        if self.consumers.len() as u32 + added > CLIENTS_MAX {
+            return Err(format!(
+                "at most {CLIENTS_MAX} consumers, added ones included"
+            ));
         }
         let broker_ok = |b: u32| (1..=self.brokers).contains(&b);
         // The controller (0), brokers (1..=brokers) and the clients: network faults reach
         // every node, since every message travels through the one network.
         let producers = self.producers.len() as u32;
-        let consumers = self.consumers.len() as u32;
+        let consumers = self.consumers.len() as u32 + added;
         let node_ok = |n: u32| {
             n <= self.brokers
                 || (PRODUCER_NODE_BASE..PRODUCER_NODE_BASE + producers).contains(&n)
@@ -584,6 +879,41 @@ impl ClusterScenario {
                 | Action::StopProducers
                 | Action::PauseConsumers
                 | Action::ResumeConsumers => {}
+                Action::AddConsumer { consumer } => {
+                    if !topic_known(&consumer.topic) {
+                        return bad(format!("add_consumer: unknown topic {:?}", consumer.topic));
+                    }
+                    consumer
+                        .validate()
+                        .map_err(|e| format!("step {i}: add_consumer: {e}"))?;
+                }
+                Action::StopConsumer { consumer }
+                | Action::CrashConsumer { consumer }
+                | Action::RestartConsumer { consumer }
+                | Action::CommitOffsets { consumer }
+                | Action::StallConsumer { consumer, .. }
+                | Action::FreezeConsumer { consumer, .. }
+                | Action::SeekConsumer { consumer, .. } => {
+                    if *consumer >= consumers {
+                        return bad(format!(
+                            "no consumer {consumer}; there are {consumers} (added ones included)"
+                        ));
+                    }
+                    if let Action::StallConsumer { duration_ms, .. }
+                    | Action::FreezeConsumer { duration_ms, .. } = &step.action
+                    {
+                        if *duration_ms == 0 || *duration_ms > 24 * 3_600_000 {
+                            return bad(format!(
+                                "duration_ms {duration_ms}: expected 1..=86400000"
+                            ));
+                        }
+                    }
+                    if let Action::SeekConsumer { offset, .. } = &step.action {
+                        if *offset < 0 {
+                            return bad(format!("seek offset {offset}: must be >= 0"));
+                        }
+                    }
+                }
             }
         }
         Ok(())

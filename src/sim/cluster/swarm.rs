@@ -181,9 +181,8 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         }],
         producers,
         consumers: vec![ConsumerSpec {
-            topic: "t".into(),
             poll_interval_ms: 100,
-            auto_offset_reset: Default::default(),
+            ..ConsumerSpec::assign("t")
         }],
         steps,
         expect: Expectations::default(),

@@ -499,6 +499,7 @@ impl ClusterSim {
                                     FetchState::AwaitValidation => "validating",
                                     FetchState::AwaitReset => "resetting",
                                     FetchState::Failed => "failed",
+                                    FetchState::AwaitCommittedOffset => "initializing",
                                 }
                                 .to_owned(),
                             })

@@ -53,9 +53,9 @@ fn metadata(leader: u32, epoch: i32) -> Msg {
 /// A consumer of "t" (one partition) polling every 5 ms, with its first metadata applied.
 fn consumer(policy: AutoOffsetReset, leader: u32, epoch: i32) -> ConsumerClient {
     let spec = ConsumerSpec {
-        topic: "t".into(),
         poll_interval_ms: 5,
         auto_offset_reset: policy,
+        ..ConsumerSpec::assign("t")
     };
     let mut c = ConsumerClient::new(0, NodeId(2000), spec, 3);
     deliver(&mut c, 1, metadata(leader, epoch));
@@ -71,7 +71,8 @@ fn deliver(c: &mut ConsumerClient, ms: u64, msg: Msg) -> (Outbox, Vec<Op>) {
 
 fn poll(c: &mut ConsumerClient, ms: u64) -> Outbox {
     let mut out = Outbox::new();
-    c.on_timer(at(ms), &mut out);
+    let mut history = Vec::new();
+    c.on_timer(at(ms), &mut history, &mut out);
     out
 }
 
@@ -428,6 +429,11 @@ fn leader_with_two_epochs() -> BrokerNode {
         flush: crate::sim::disk::FlushPolicy::default(),
         message_timestamp_after_max_ms: 3_600_000,
         message_timestamp_before_max_ms: i64::MAX,
+        coordinator: crate::sim::cluster::coordinator::CoordinatorSettings {
+            num_partitions: 50,
+            group: crate::broker::group::GroupConfig::default(),
+            offsets_commit_timeout_ms: 5_000,
+        },
     };
     let mut broker = BrokerNode::new(BrokerId(1), timings, Prng::new(1)).expect("broker");
     let mut out = Outbox::new();

@@ -1,0 +1,327 @@
+//! Consumer group checks over a history (section 4): no partition owned by two members of a
+//! group at once (G-4's invariant for the classic protocol without session expiry), a member
+//! that starts a partition never starts below the group's acknowledged committed offset (G-6:
+//! committed offsets survive rebalances, restarts and coordinator failover), and the records
+//! read more than once within a group, which the offset commit policy explains (G-7:
+//! duplicates up to what was consumed since the last commit).
+//!
+//! Ownership is read from the listener events the members recorded (`Op::Assigned`,
+//! `Op::Revoked`). An overlap is legal when the earlier owner lost its partitions without
+//! revoking them (`onPartitionsLost`: its session expired, it left at the poll deadline, or it
+//! died): the classic protocol lets such a zombie believe it still owns them until it learns.
+
+use crate::ids::{Offset, TopicPartition};
+use crate::sim::history::{Op, ValueId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Two members owning one partition at once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnershipOverlap {
+    pub group: String,
+    pub partition: TopicPartition,
+    /// The member that owned it first, and the generation it got it in.
+    pub first: (u32, i32),
+    /// The member that got it while the first still held it.
+    pub second: (u32, i32),
+    /// Why it is legal, or `None` for a bug.
+    pub legal_because: Option<String>,
+}
+
+/// A member started a partition below the offset the group had committed for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommittedOffsetLost {
+    pub group: String,
+    pub partition: TopicPartition,
+    pub consumer: u32,
+    pub committed: Offset,
+    pub started_at: Offset,
+}
+
+/// What the group checks found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupReport {
+    pub overlaps: Vec<OwnershipOverlap>,
+    pub committed_offsets_lost: Vec<CommittedOffsetLost>,
+    /// Values one group read more than once (the same or another member).
+    pub reprocessed: u64,
+    /// Completed assignments (`onPartitionsAssigned` calls).
+    pub assignments: u64,
+    /// Acknowledged offset commits.
+    pub offset_commits: u64,
+}
+
+impl GroupReport {
+    /// The findings no configuration excuses.
+    pub fn bugs(&self) -> u32 {
+        self.overlaps
+            .iter()
+            .filter(|o| o.legal_because.is_none())
+            .count() as u32
+            + self.committed_offsets_lost.len() as u32
+    }
+
+    /// Every finding as one line, for reports.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for o in &self.overlaps {
+            out.push(format!(
+                "{} group {}: {} owned by consumer {} (generation {}) and consumer {} (generation {}) at once{}",
+                if o.legal_because.is_some() { "legal" } else { "BUG" },
+                o.group,
+                o.partition,
+                o.first.0,
+                o.first.1,
+                o.second.0,
+                o.second.1,
+                o.legal_because
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(": {w}"))
+            ));
+        }
+        for l in &self.committed_offsets_lost {
+            out.push(format!(
+                "BUG group {}: consumer {} started {} at offset {}, below the committed offset {}",
+                l.group, l.consumer, l.partition, l.started_at.0, l.committed.0
+            ));
+        }
+        out
+    }
+}
+
+/// One member's hold on a partition.
+struct Hold {
+    consumer: u32,
+    generation: i32,
+    /// Ended with `onPartitionsLost` (or not ended yet: `None`).
+    ended_lost: Option<bool>,
+}
+
+/// Runs the group checks over a history.
+pub fn check_groups(history: &[Op]) -> GroupReport {
+    let mut report = GroupReport::default();
+    let mut group_of: BTreeMap<u32, String> = BTreeMap::new();
+    // (group, partition) -> holds in the order they began.
+    let mut holds: BTreeMap<(String, TopicPartition), Vec<Hold>> = BTreeMap::new();
+    // (group, partition) -> the highest acknowledged committed offset.
+    let mut committed: BTreeMap<(String, TopicPartition), Offset> = BTreeMap::new();
+    // (consumer, partition) -> the committed offset when it was assigned, until its first poll.
+    let mut awaiting_first_poll: BTreeMap<(u32, TopicPartition), Offset> = BTreeMap::new();
+    let mut seen: BTreeMap<String, BTreeSet<ValueId>> = BTreeMap::new();
+    for op in history {
+        match op {
+            Op::Assigned {
+                consumer,
+                group,
+                generation,
+                partitions,
+            } => {
+                report.assignments += 1;
+                group_of.insert(*consumer, group.clone());
+                for tp in partitions {
+                    let key = (group.clone(), tp.clone());
+                    let list = holds.entry(key.clone()).or_default();
+                    for h in list.iter().filter(|h| h.ended_lost.is_none()) {
+                        if h.consumer == *consumer {
+                            continue;
+                        }
+                        report.overlaps.push(OwnershipOverlap {
+                            group: group.clone(),
+                            partition: tp.clone(),
+                            first: (h.consumer, h.generation),
+                            second: (*consumer, *generation),
+                            legal_because: None,
+                        });
+                    }
+                    list.push(Hold {
+                        consumer: *consumer,
+                        generation: *generation,
+                        ended_lost: None,
+                    });
+                    if let Some(c) = committed.get(&key) {
+                        awaiting_first_poll.insert((*consumer, tp.clone()), *c);
+                    }
+                }
+            }
+            Op::Revoked {
+                consumer,
+                group,
+                partitions,
+                lost,
+                ..
+            } => {
+                for tp in partitions {
+                    let key = (group.clone(), tp.clone());
+                    if let Some(list) = holds.get_mut(&key) {
+                        for h in list
+                            .iter_mut()
+                            .filter(|h| h.consumer == *consumer && h.ended_lost.is_none())
+                        {
+                            h.ended_lost = Some(*lost);
+                        }
+                    }
+                    awaiting_first_poll.remove(&(*consumer, tp.clone()));
+                }
+            }
+            Op::OffsetCommitted { group, offsets, .. } => {
+                report.offset_commits += 1;
+                for (tp, o) in offsets {
+                    let e = committed.entry((group.clone(), tp.clone())).or_insert(*o);
+                    *e = (*e).max(*o);
+                }
+            }
+            Op::Poll {
+                consumer,
+                partition,
+                records,
+            } => {
+                let Some(group) = group_of.get(consumer) else {
+                    continue;
+                };
+                if let (Some(c), Some((first, _))) = (
+                    awaiting_first_poll.remove(&(*consumer, partition.clone())),
+                    records.first(),
+                ) {
+                    if *first < c {
+                        report.committed_offsets_lost.push(CommittedOffsetLost {
+                            group: group.clone(),
+                            partition: partition.clone(),
+                            consumer: *consumer,
+                            committed: c,
+                            started_at: *first,
+                        });
+                    }
+                }
+                let values = seen.entry(group.clone()).or_default();
+                for (_, v) in records {
+                    if !values.insert(*v) {
+                        report.reprocessed += 1;
+                    }
+                }
+            }
+            Op::Send { .. } => {}
+        }
+    }
+    // An overlap is legal when the first owner's hold ended in onPartitionsLost: it had been
+    // removed from the group (or died) before it found out.
+    for o in &mut report.overlaps {
+        let lost = holds
+            .get(&(o.group.clone(), o.partition.clone()))
+            .and_then(|list| {
+                list.iter()
+                    .find(|h| h.consumer == o.first.0 && h.generation == o.first.1)
+            })
+            .and_then(|h| h.ended_lost);
+        if lost == Some(true) {
+            o.legal_because = Some(format!(
+                "consumer {} had been removed from the group (session timeout, poll timeout or death) and learned it later (onPartitionsLost): the classic protocol allows a zombie owner until then",
+                o.first.0
+            ));
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::PartitionIndex;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn tp(p: u32) -> TopicPartition {
+        TopicPartition {
+            topic: "t".into(),
+            partition: PartitionIndex(p),
+        }
+    }
+    fn assigned(consumer: u32, generation: i32, ps: &[u32]) -> Op {
+        Op::Assigned {
+            consumer,
+            group: "g".into(),
+            generation,
+            partitions: ps.iter().map(|p| tp(*p)).collect(),
+        }
+    }
+    fn revoked(consumer: u32, generation: i32, ps: &[u32], lost: bool) -> Op {
+        Op::Revoked {
+            consumer,
+            group: "g".into(),
+            generation,
+            partitions: ps.iter().map(|p| tp(*p)).collect(),
+            lost,
+        }
+    }
+    fn poll(consumer: u32, p: u32, offsets: &[(i64, u64)]) -> Op {
+        Op::Poll {
+            consumer,
+            partition: tp(p),
+            records: offsets
+                .iter()
+                .map(|(o, v)| (Offset(*o), ValueId(*v)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_handover_after_revoking_is_clean() {
+        let h = [
+            assigned(0, 1, &[0, 1]),
+            revoked(0, 1, &[1], false),
+            assigned(1, 2, &[1]),
+        ];
+        let r = check_groups(&h);
+        assert!(r.overlaps.is_empty());
+        assert_eq!(r.bugs(), 0);
+        assert_eq!(r.assignments, 2);
+    }
+
+    #[test]
+    fn two_owners_at_once_is_a_bug_unless_the_first_was_a_zombie() {
+        let h = [assigned(0, 1, &[0]), assigned(1, 2, &[0])];
+        let r = check_groups(&h);
+        assert_eq!(r.overlaps.len(), 1);
+        assert_eq!(r.bugs(), 1);
+        assert!(r.lines()[0].starts_with("BUG"), "{:?}", r.lines());
+        let h = [
+            assigned(0, 1, &[0]),
+            assigned(1, 2, &[0]),
+            revoked(0, 1, &[0], true),
+        ];
+        let r = check_groups(&h);
+        assert_eq!(r.overlaps.len(), 1);
+        assert_eq!(r.bugs(), 0);
+        assert!(r.lines()[0].contains("onPartitionsLost"));
+    }
+
+    #[test]
+    fn starting_below_the_committed_offset_is_a_bug_and_rereads_are_counted() {
+        let offset_commit = Op::OffsetCommitted {
+            consumer: 0,
+            group: "g".into(),
+            generation: 1,
+            offsets: vec![(tp(0), Offset(5))],
+        };
+        let h = [
+            assigned(0, 1, &[0]),
+            poll(0, 0, &[(3, 30), (4, 40), (5, 50)]),
+            offset_commit.clone(),
+            revoked(0, 1, &[0], false),
+            assigned(1, 2, &[0]),
+            poll(1, 0, &[(5, 50), (6, 60)]),
+        ];
+        let r = check_groups(&h);
+        assert_eq!(r.bugs(), 0);
+        assert_eq!(r.reprocessed, 1);
+        let h = [
+            assigned(0, 1, &[0]),
+            offset_commit,
+            revoked(0, 1, &[0], false),
+            assigned(1, 2, &[0]),
+            poll(1, 0, &[(2, 20)]),
+        ];
+        let r = check_groups(&h);
+        assert_eq!(r.committed_offsets_lost.len(), 1);
+        assert_eq!(r.bugs(), 1);
+    }
+}

@@ -1,0 +1,675 @@
+//! A broker's group coordinator (rules G-1, G-2, G-6): the classic groups whose
+//! `__consumer_offsets` partition this broker leads. It drives `broker::group::ClassicGroup`
+//! with the requests that reach the broker and turns its answers into messages.
+//!
+//! Leading an offsets partition is not enough to serve it: the coordinator first loads it
+//! (replays its offset commit records into the groups' caches) and answers
+//! COORDINATOR_LOAD_IN_PROGRESS meanwhile; a broker that does not lead the group's partition
+//! answers NOT_COORDINATOR. An offset commit is validated by the group, appended to the
+//! partition with acks=all, and applied to the cache and answered only when the high watermark
+//! passes it (or answered with the error it got), as Kafka's `GroupMetadataManager.storeOffsets`.
+//!
+//! Invariants: a group lives here only while its partition is led and loaded; losing the
+//! partition unloads its groups (parked JoinGroup and SyncGroup requests are answered
+//! NOT_COORDINATOR). Group membership is not written to the log (ARCHITECTURE: known gaps), so a
+//! new coordinator knows the offsets but not the members, who rejoin.
+
+use super::messages::Msg;
+use crate::broker::group::records::{
+    decode_offsets_topic_record, encode_offset_commit_key, encode_offset_commit_value,
+    OffsetCommitKey, OffsetsTopicRecord,
+};
+use crate::broker::group::{
+    coordinator_partition, ClassicGroup, GroupConfig, GroupEvent, GroupOutput, GroupState,
+    OffsetCommitRecord, OffsetCommitRequest,
+};
+use crate::broker::messages::RequestToken;
+use crate::broker::replica::PartitionReplica;
+use crate::ids::{NodeId, PartitionIndex, TopicPartition};
+use crate::log::batch::{NewRecord, ProducerFields, RecordBatch};
+use crate::protocol::ErrorCode;
+use crate::time::{SimDuration, SimTime};
+use std::collections::BTreeMap;
+
+/// Kafka's internal topic of committed offsets.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// How long loading an offsets partition takes before the coordinator serves it. Kafka's load
+/// reads the partition from disk; logsim's partitions are small, so a fixed delay stands for
+/// it (long enough for a client to meet COORDINATOR_LOAD_IN_PROGRESS after a failover).
+pub const COORDINATOR_LOAD_MS: u64 = 100;
+
+/// The coordinator's broker-side settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoordinatorSettings {
+    /// `offsets.topic.num.partitions`.
+    pub num_partitions: u32,
+    pub group: GroupConfig,
+    /// `offsets.commit.timeout.ms` (5000): how long an offset commit waits for replication.
+    pub offsets_commit_timeout_ms: u64,
+}
+
+/// An offset commit appended to the log, waiting for the high watermark.
+#[derive(Clone, Debug)]
+pub struct PendingOffsetCommit {
+    pub client: NodeId,
+    pub client_token: RequestToken,
+    pub record: OffsetCommitRecord,
+}
+
+/// What the broker must append for an offset commit: the batch bytes for the group's offsets
+/// partition, and what to do when the append completes.
+#[derive(Clone, Debug)]
+pub struct OffsetCommitAppend {
+    pub topic_partition: TopicPartition,
+    pub records: Vec<u8>,
+    pub timeout_ms: u64,
+    pub pending: PendingOffsetCommit,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Load {
+    Loading { until: SimTime },
+    Loaded,
+}
+
+#[derive(Clone, Debug)]
+pub struct GroupCoordinator {
+    settings: CoordinatorSettings,
+    /// The offsets partitions this broker leads.
+    partitions: BTreeMap<u32, Load>,
+    groups: BTreeMap<String, ClassicGroup>,
+    /// The coordinator's own request tokens -> who asked, with the client's token.
+    tokens: BTreeMap<RequestToken, (NodeId, RequestToken)>,
+    next_token: u64,
+    /// Answers to send, drained by the broker.
+    pub outbox: Vec<(NodeId, Msg)>,
+    /// Lines for the trace.
+    pub lines: Vec<String>,
+    /// What happened to groups, for the world's tallies (drained with the lines).
+    pub events: Vec<(String, GroupEvent)>,
+}
+
+impl GroupCoordinator {
+    pub fn new(settings: CoordinatorSettings) -> GroupCoordinator {
+        GroupCoordinator {
+            settings,
+            partitions: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            tokens: BTreeMap::new(),
+            next_token: 0,
+            outbox: Vec::new(),
+            lines: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Forgets everything (the process crashed).
+    pub fn reset(&mut self) {
+        *self = GroupCoordinator::new(self.settings.clone());
+    }
+
+    pub fn settings(&self) -> &CoordinatorSettings {
+        &self.settings
+    }
+
+    /// The groups this broker coordinates now.
+    pub fn groups(&self) -> &BTreeMap<String, ClassicGroup> {
+        &self.groups
+    }
+
+    /// The offsets partition of a group (G-1).
+    pub fn partition_for(&self, group_id: &str) -> PartitionIndex {
+        coordinator_partition(group_id, self.settings.num_partitions).unwrap_or(PartitionIndex(0))
+    }
+
+    fn status(&self, group_id: &str) -> Result<(), ErrorCode> {
+        match self.partitions.get(&self.partition_for(group_id).0) {
+            None => Err(ErrorCode::NotCoordinator),
+            Some(Load::Loading { .. }) => Err(ErrorCode::CoordinatorLoadInProgress),
+            Some(Load::Loaded) => Ok(()),
+        }
+    }
+
+    /// The broker's replica of offsets partition `partition` became leader or stopped being
+    /// it (or went away).
+    pub fn on_leadership(&mut self, now: SimTime, partition: u32, leads: bool) {
+        let had = self.partitions.contains_key(&partition);
+        if leads && !had {
+            let until = now.saturating_add(SimDuration::from_millis(COORDINATOR_LOAD_MS));
+            self.partitions.insert(partition, Load::Loading { until });
+            self.lines.push(format!(
+                "group coordinator: loading {OFFSETS_TOPIC}-{partition} (COORDINATOR_LOAD_IN_PROGRESS until it is read)"
+            ));
+        } else if !leads && had {
+            self.partitions.remove(&partition);
+            let gone: Vec<String> = self
+                .groups
+                .keys()
+                .filter(|g| self.partition_for(g).0 == partition)
+                .cloned()
+                .collect();
+            for g in gone {
+                if let Some(mut group) = self.groups.remove(&g) {
+                    group.unload(now);
+                    let outputs = group.take_outputs();
+                    self.route(now, &g, outputs);
+                }
+            }
+            self.lines.push(format!(
+                "group coordinator: unloaded {OFFSETS_TOPIC}-{partition} (no longer its leader; NOT_COORDINATOR from now on)"
+            ));
+        }
+    }
+
+    /// When the coordinator next has work.
+    pub fn next_deadline(&self) -> Option<SimTime> {
+        let loads = self.partitions.values().filter_map(|l| match l {
+            Load::Loading { until } => Some(*until),
+            Load::Loaded => None,
+        });
+        loads
+            .chain(self.groups.values().filter_map(ClassicGroup::next_deadline))
+            .min()
+    }
+
+    /// Finishes due loads (reading each partition from the replica's log) and runs the groups'
+    /// timers.
+    pub fn on_timer(
+        &mut self,
+        now: SimTime,
+        replicas: &BTreeMap<TopicPartition, PartitionReplica>,
+    ) {
+        let due: Vec<u32> = self
+            .partitions
+            .iter()
+            .filter(|(_, l)| matches!(l, Load::Loading { until } if *until <= now))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in due {
+            let tp = TopicPartition {
+                topic: OFFSETS_TOPIC.to_string(),
+                partition: PartitionIndex(p),
+            };
+            let Some(replica) = replicas.get(&tp).filter(|r| r.is_leader()) else {
+                self.partitions.remove(&p);
+                continue;
+            };
+            let log = replica.log();
+            let records = log.read_records(log.log_start_offset(), log.log_end_offset(), u32::MAX);
+            let mut applied = 0u32;
+            for record in records.iter().filter(|r| !r.is_control) {
+                let Some(key) = &record.key else { continue };
+                match decode_offsets_topic_record(key, record.value.as_deref()) {
+                    Ok(OffsetsTopicRecord::OffsetCommit { key, value }) => {
+                        let group = self.groups.entry(key.group_id.clone()).or_insert_with(|| {
+                            ClassicGroup::new(&key.group_id, self.settings.group.clone(), now)
+                        });
+                        match value {
+                            Some((offset, _)) => {
+                                let mut offsets = BTreeMap::new();
+                                offsets.insert(key.topic_partition, offset);
+                                let record = OffsetCommitRecord {
+                                    group_id: key.group_id,
+                                    offsets,
+                                };
+                                if group.apply_offset_commit(now, &record).is_ok() {
+                                    applied += 1;
+                                }
+                            }
+                            None => group.remove_offset(&key.topic_partition),
+                        }
+                    }
+                    Ok(OffsetsTopicRecord::Other { .. }) => {}
+                    Err(e) => self.lines.push(format!(
+                        "group coordinator: {tp} offset {}: {e}",
+                        record.offset.0
+                    )),
+                }
+            }
+            self.partitions.insert(p, Load::Loaded);
+            self.lines.push(format!(
+                "group coordinator: loaded {tp}: {applied} offset commit record(s) read up to offset {}",
+                log.log_end_offset().0
+            ));
+        }
+        let ids: Vec<String> = self.groups.keys().cloned().collect();
+        for g in ids {
+            let Some(group) = self.groups.get_mut(&g) else {
+                continue;
+            };
+            if group.next_deadline().is_some_and(|d| d <= now) {
+                group.handle_timeout(now);
+                let outputs = group.take_outputs();
+                self.route(now, &g, outputs);
+            }
+            if self
+                .groups
+                .get(&g)
+                .is_some_and(|gr| gr.state() == GroupState::Dead)
+            {
+                self.groups.remove(&g);
+            }
+        }
+    }
+
+    fn token_for(&mut self, client: NodeId, client_token: RequestToken) -> RequestToken {
+        self.next_token += 1;
+        let token = RequestToken(self.next_token);
+        self.tokens.insert(token, (client, client_token));
+        token
+    }
+
+    fn group(&mut self, now: SimTime, group_id: &str) -> &mut ClassicGroup {
+        let config = self.settings.group.clone();
+        self.groups
+            .entry(group_id.to_string())
+            .or_insert_with(|| ClassicGroup::new(group_id, config, now))
+    }
+
+    /// Turns a group's outputs into messages and trace lines.
+    fn route(&mut self, _now: SimTime, group_id: &str, outputs: Vec<GroupOutput>) {
+        for output in outputs {
+            let (token, msg) = match output {
+                GroupOutput::JoinGroup { token, response } => (
+                    token,
+                    Msg::JoinGroupResponse {
+                        group_id: group_id.to_string(),
+                        token,
+                        response,
+                    },
+                ),
+                GroupOutput::SyncGroup { token, response } => (
+                    token,
+                    Msg::SyncGroupResponse {
+                        group_id: group_id.to_string(),
+                        token,
+                        response,
+                    },
+                ),
+                GroupOutput::Heartbeat { token, error } => (
+                    token,
+                    Msg::GroupHeartbeatResponse {
+                        group_id: group_id.to_string(),
+                        token,
+                        error,
+                    },
+                ),
+                GroupOutput::LeaveGroup { token, response } => (
+                    token,
+                    Msg::LeaveGroupResponse {
+                        group_id: group_id.to_string(),
+                        token,
+                        response,
+                    },
+                ),
+                GroupOutput::Event { event, .. } => {
+                    self.lines.push(event_line(group_id, &event));
+                    self.events.push((group_id.to_string(), event));
+                    continue;
+                }
+            };
+            let Some((client, client_token)) = self.tokens.remove(&token) else {
+                continue;
+            };
+            self.outbox.push((client, with_token(msg, client_token)));
+        }
+    }
+
+    /// FindCoordinator is answered by the broker (from its metadata cache); everything else
+    /// about groups comes here. Returns an offset commit to append, if any.
+    pub fn on_request(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        msg: Msg,
+    ) -> Option<OffsetCommitAppend> {
+        match msg {
+            Msg::JoinGroup {
+                group_id,
+                mut request,
+            } => {
+                if let Err(error) = self.status(&group_id) {
+                    let response = crate::broker::group::JoinGroupResponse {
+                        error,
+                        generation_id: -1,
+                        protocol_name: None,
+                        leader: String::new(),
+                        skip_assignment: false,
+                        member_id: request.member_id.clone(),
+                        members: Vec::new(),
+                    };
+                    self.outbox.push((
+                        from,
+                        Msg::JoinGroupResponse {
+                            group_id,
+                            token: request.token,
+                            response,
+                        },
+                    ));
+                    return None;
+                }
+                request.token = self.token_for(from, request.token);
+                let group = self.group(now, &group_id);
+                group.join_group(now, request);
+                let outputs = group.take_outputs();
+                self.route(now, &group_id, outputs);
+            }
+            Msg::SyncGroup {
+                group_id,
+                mut request,
+            } => {
+                if let Err(error) = self.status(&group_id) {
+                    let response = crate::broker::group::SyncGroupResponse {
+                        error,
+                        protocol_name: None,
+                        assignment: Default::default(),
+                    };
+                    self.outbox.push((
+                        from,
+                        Msg::SyncGroupResponse {
+                            group_id,
+                            token: request.token,
+                            response,
+                        },
+                    ));
+                    return None;
+                }
+                request.token = self.token_for(from, request.token);
+                let group = self.group(now, &group_id);
+                group.sync_group(now, request);
+                let outputs = group.take_outputs();
+                self.route(now, &group_id, outputs);
+            }
+            Msg::GroupHeartbeat {
+                group_id,
+                mut request,
+            } => {
+                if let Err(error) = self.status(&group_id) {
+                    self.outbox.push((
+                        from,
+                        Msg::GroupHeartbeatResponse {
+                            group_id,
+                            token: request.token,
+                            error,
+                        },
+                    ));
+                    return None;
+                }
+                request.token = self.token_for(from, request.token);
+                let group = self.group(now, &group_id);
+                group.heartbeat(now, request);
+                let outputs = group.take_outputs();
+                self.route(now, &group_id, outputs);
+            }
+            Msg::LeaveGroup {
+                group_id,
+                mut request,
+            } => {
+                if let Err(error) = self.status(&group_id) {
+                    let response = crate::broker::group::LeaveGroupResponse {
+                        error,
+                        members: Vec::new(),
+                    };
+                    self.outbox.push((
+                        from,
+                        Msg::LeaveGroupResponse {
+                            group_id,
+                            token: request.token,
+                            response,
+                        },
+                    ));
+                    return None;
+                }
+                request.token = self.token_for(from, request.token);
+                let group = self.group(now, &group_id);
+                group.leave_group(now, request);
+                let outputs = group.take_outputs();
+                self.route(now, &group_id, outputs);
+            }
+            Msg::OffsetCommit {
+                group_id,
+                token,
+                request,
+            } => return self.offset_commit(now, from, group_id, token, request),
+            Msg::OffsetFetch {
+                group_id,
+                token,
+                partitions,
+            } => {
+                let (error, offsets) = match self.status(&group_id) {
+                    Err(error) => (error, BTreeMap::new()),
+                    Ok(()) => {
+                        let offsets = match self.groups.get(&group_id) {
+                            Some(group) => group.offset_fetch(Some(&partitions)),
+                            None => partitions.iter().map(|tp| (tp.clone(), None)).collect(),
+                        };
+                        (ErrorCode::None, offsets)
+                    }
+                };
+                self.outbox.push((
+                    from,
+                    Msg::OffsetFetchResponse {
+                        group_id,
+                        token,
+                        error,
+                        offsets,
+                    },
+                ));
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn offset_commit(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        group_id: String,
+        token: RequestToken,
+        request: OffsetCommitRequest,
+    ) -> Option<OffsetCommitAppend> {
+        let refuse = |this: &mut Self, error: ErrorCode| {
+            this.outbox.push((
+                from,
+                Msg::OffsetCommitResponse {
+                    group_id: group_id.clone(),
+                    token,
+                    error,
+                },
+            ));
+        };
+        if let Err(error) = self.status(&group_id) {
+            refuse(self, error);
+            return None;
+        }
+        let record = match self.group(now, &group_id).offset_commit(&request) {
+            Ok(record) => record,
+            Err(error) => {
+                self.lines.push(format!(
+                    "group {group_id}: offset commit from member {:?} (generation {}) refused with {}",
+                    request.member_id,
+                    request.generation_id,
+                    error.name()
+                ));
+                refuse(self, error);
+                return None;
+            }
+        };
+        let timestamp_ms = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
+        let mut new_records = Vec::new();
+        for (tp, offset) in &record.offsets {
+            let key = OffsetCommitKey {
+                group_id: group_id.clone(),
+                topic_partition: tp.clone(),
+            };
+            let (Ok(k), Ok(v)) = (
+                encode_offset_commit_key(&key),
+                encode_offset_commit_value(offset, timestamp_ms),
+            ) else {
+                refuse(self, ErrorCode::InvalidCommitOffsetSize);
+                return None;
+            };
+            new_records.push(NewRecord::new(timestamp_ms, Some(&k), Some(&v)));
+        }
+        if new_records.is_empty() {
+            refuse(self, ErrorCode::None);
+            return None;
+        }
+        let batch = RecordBatch::new_data(&new_records, ProducerFields::NONE);
+        Some(OffsetCommitAppend {
+            topic_partition: TopicPartition {
+                topic: OFFSETS_TOPIC.to_string(),
+                partition: self.partition_for(&group_id),
+            },
+            records: batch.encode(),
+            timeout_ms: self.settings.offsets_commit_timeout_ms,
+            pending: PendingOffsetCommit {
+                client: from,
+                client_token: token,
+                record,
+            },
+        })
+    }
+
+    /// An offset commit's append completed: on success the offsets enter the cache; errors
+    /// map as Kafka's `GroupMetadataManager` maps them.
+    pub fn on_offset_commit_appended(
+        &mut self,
+        now: SimTime,
+        pending: PendingOffsetCommit,
+        append_error: ErrorCode,
+    ) {
+        let group_id = pending.record.group_id.clone();
+        let error = match append_error {
+            ErrorCode::None => {
+                match self.groups.get_mut(&group_id) {
+                    Some(group) => {
+                        let _ = group.apply_offset_commit(now, &pending.record);
+                        let list: Vec<String> = pending
+                            .record
+                            .offsets
+                            .iter()
+                            .map(|(tp, o)| format!("{tp}={}", o.committed_offset.0))
+                            .collect();
+                        self.lines.push(format!(
+                            "group {group_id}: offset commit stored ({})",
+                            list.join(", ")
+                        ));
+                        ErrorCode::None
+                    }
+                    // Unloaded while the append waited.
+                    None => ErrorCode::NotCoordinator,
+                }
+            }
+            ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => {
+                ErrorCode::NotCoordinator
+            }
+            ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
+                ErrorCode::InvalidCommitOffsetSize
+            }
+            _ => ErrorCode::CoordinatorNotAvailable,
+        };
+        if error != ErrorCode::None {
+            self.lines.push(format!(
+                "group {group_id}: offset commit failed to replicate ({}): answered {}",
+                append_error.name(),
+                error.name()
+            ));
+        }
+        self.outbox.push((
+            pending.client,
+            Msg::OffsetCommitResponse {
+                group_id,
+                token: pending.client_token,
+                error,
+            },
+        ));
+    }
+}
+
+/// Puts the client's token back in an answer.
+fn with_token(msg: Msg, client_token: RequestToken) -> Msg {
+    match msg {
+        Msg::JoinGroupResponse {
+            group_id, response, ..
+        } => Msg::JoinGroupResponse {
+            group_id,
+            token: client_token,
+            response,
+        },
+        Msg::SyncGroupResponse {
+            group_id, response, ..
+        } => Msg::SyncGroupResponse {
+            group_id,
+            token: client_token,
+            response,
+        },
+        Msg::GroupHeartbeatResponse {
+            group_id, error, ..
+        } => Msg::GroupHeartbeatResponse {
+            group_id,
+            token: client_token,
+            error,
+        },
+        Msg::LeaveGroupResponse {
+            group_id, response, ..
+        } => Msg::LeaveGroupResponse {
+            group_id,
+            token: client_token,
+            response,
+        },
+        other => other,
+    }
+}
+
+/// A group event as a trace line.
+pub fn event_line(group_id: &str, event: &GroupEvent) -> String {
+    match event {
+        GroupEvent::StateChanged {
+            from,
+            to,
+            generation_id,
+        } => format!(
+            "group {group_id}: {} -> {} (generation {generation_id})",
+            from.name(),
+            to.name()
+        ),
+        GroupEvent::MemberJoined {
+            member_id,
+            group_instance_id,
+        } => match group_instance_id {
+            Some(instance) => format!(
+                "group {group_id}: member {member_id} joined (group.instance.id {instance})"
+            ),
+            None => format!("group {group_id}: member {member_id} joined"),
+        },
+        GroupEvent::MemberRemoved { member_id, reason } => format!(
+            "group {group_id}: member {member_id} removed ({})",
+            match reason {
+                crate::broker::group::RemovalReason::LeaveGroup => "it sent LeaveGroup",
+                crate::broker::group::RemovalReason::SessionTimeout =>
+                    "no heartbeat within session.timeout.ms",
+                crate::broker::group::RemovalReason::RebalanceTimeout =>
+                    "it did not rejoin within the rebalance timeout (max.poll.interval.ms)",
+                crate::broker::group::RemovalReason::SyncTimeout =>
+                    "it did not send SyncGroup within the rebalance timeout",
+            }
+        ),
+        GroupEvent::StaticMemberReplaced {
+            group_instance_id,
+            old_member_id,
+            new_member_id,
+        } => format!(
+            "group {group_id}: static member {group_instance_id} rejoined as {new_member_id}; {old_member_id} is fenced (FENCED_INSTANCE_ID), no rebalance"
+        ),
+        GroupEvent::OffsetsExpired { partitions } => {
+            let list: Vec<String> = partitions.iter().map(|tp| tp.to_string()).collect();
+            format!(
+                "group {group_id}: offsets expired after offsets.retention.minutes ({})",
+                list.join(", ")
+            )
+        }
+    }
+}

@@ -16,6 +16,7 @@ mod consumer;
 mod context;
 mod controller;
 mod faults;
+mod group;
 mod parse;
 mod producer;
 #[cfg(test)]
@@ -66,6 +67,8 @@ pub enum Topic {
     Storage,
     Network,
     Client,
+    /// Consumer groups: coordinators, rebalances, offset commits.
+    Group,
 }
 
 impl Topic {
@@ -82,6 +85,7 @@ impl Topic {
             Topic::Storage => "storage",
             Topic::Network => "network",
             Topic::Client => "clients",
+            Topic::Group => "groups",
         }
     }
 }
@@ -211,11 +215,15 @@ fn recognise(sim: &ClusterSim, line: &TraceLine) -> Option<Draft> {
     let text = line.text.as_str();
     match parse_actor(&line.actor)? {
         Actor::Controller => controller::controller_line(sim, text),
-        Actor::Nemesis => faults::nemesis_line(sim, line.time.as_millis(), text),
+        Actor::Nemesis => faults::nemesis_line(sim, line.time.as_millis(), text)
+            .or_else(|| group::nemesis_group_line(sim, text)),
         Actor::Network => faults::network_line(sim, text),
-        Actor::Broker(b) => broker::broker_line(sim, b, text),
+        Actor::Broker(b) => {
+            broker::broker_line(sim, b, text).or_else(|| group::broker_group_line(sim, b, text))
+        }
         Actor::Producer(p) => producer::producer_line(sim, p, text),
-        Actor::Consumer(c) => consumer::consumer_line(sim, c, text),
+        Actor::Consumer(c) => group::consumer_group_line(sim, c, text)
+            .or_else(|| consumer::consumer_line(sim, c, text)),
     }
 }
 

@@ -6,5 +6,6 @@ mod codec;
 mod drills;
 mod faults;
 mod firehose;
+mod groups;
 mod partition_log;
 mod tidy;

@@ -468,6 +468,27 @@ pub fn action_label(action: &Action) -> String {
         Action::PauseConsumers => "Pause the consumers".to_owned(),
         Action::ResumeConsumers => "Resume the consumers".to_owned(),
         Action::StopProducers => "Stop the producers".to_owned(),
+        Action::AddConsumer { consumer } => match &consumer.group_id {
+            Some(g) => format!("Add a consumer to group {g}"),
+            None => "Add a consumer".to_owned(),
+        },
+        Action::StopConsumer { consumer } => format!("Close consumer {consumer}"),
+        Action::CrashConsumer { consumer } => format!("Crash consumer {consumer}"),
+        Action::RestartConsumer { consumer } => format!("Restart consumer {consumer}"),
+        Action::StallConsumer {
+            consumer,
+            duration_ms,
+        } => format!("Stall consumer {consumer}'s poll loop for {duration_ms} ms"),
+        Action::FreezeConsumer {
+            consumer,
+            duration_ms,
+        } => format!("Freeze consumer {consumer} for {duration_ms} ms (GC pause)"),
+        Action::CommitOffsets { consumer } => format!("Consumer {consumer}: commitSync()"),
+        Action::SeekConsumer {
+            consumer,
+            partition,
+            offset,
+        } => format!("Consumer {consumer}: seek partition {partition} to {offset}"),
     }
 }
 

@@ -497,7 +497,7 @@ impl GroupCoordinator {
                 return None;
             }
         };
-        let timestamp_ms = i64::try_from(now.as_millis()).unwrap_or(i64::MAX);
+        let timestamp_ms = now.as_millis();
         let mut new_records = Vec::new();
         for (tp, offset) in &record.offsets {
             let key = OffsetCommitKey {

@@ -837,8 +837,11 @@ impl ClusterScenario {
                     power_loss,
                     torn_write,
                 } => {
+                    let internal = topic == "__consumer_offsets"
+                        && *partition < self.broker.offsets_topic_num_partitions;
                     match self.topics.iter().find(|t| &t.name == topic) {
                         Some(t) if *partition < t.partitions => {}
+                        _ if internal => {}
                         _ => return bad(format!("no partition {topic}-{partition}")),
                     }
                     if *torn_write && !*power_loss {

@@ -229,6 +229,7 @@ const TOPICS: &[(Topic, &str)] = &[
     (Topic::Storage, "Storage"),
     (Topic::Network, "Network"),
     (Topic::Client, "Clients"),
+    (Topic::Group, "Groups"),
 ];
 
 fn severity_word(s: Severity) -> (&'static str, &'static str) {

@@ -369,11 +369,19 @@ fn not_enough_replicas_names_acks_min_insync_replicas_and_the_isr() {
 #[cfg(not(target_arch = "wasm32"))]
 fn check_refs(sim: &ClusterSim, e: &Explained) -> Result<(), String> {
     let scenario = sim.scenario();
+    // The scenario's topics, and the internal ones the cluster created (__consumer_offsets).
     let partition_exists = |topic: &str, partition: u32| {
         scenario
             .topics
             .iter()
             .any(|t| t.name == topic && partition < t.partitions)
+            || sim
+                .controller()
+                .partition(&TopicPartition {
+                    topic: topic.to_owned(),
+                    partition: PartitionIndex(partition),
+                })
+                .is_some()
     };
     for r in &e.refs {
         let ok = match r {
@@ -398,7 +406,8 @@ fn check_refs(sim: &ClusterSim, e: &Explained) -> Result<(), String> {
                         .is_some_and(|s| s.replicas.contains(&BrokerId(*broker)))
             }
             Ref::Producer(p) => (*p as usize) < scenario.producers.len(),
-            Ref::Consumer(c) => (*c as usize) < scenario.consumers.len(),
+            // Consumers added by a step count too.
+            Ref::Consumer(c) => (*c as usize) < sim.consumers().len(),
         };
         if !ok {
             return Err(format!("{}: {r:?} does not exist", e.raw));

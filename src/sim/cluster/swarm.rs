@@ -6,7 +6,10 @@
 //! the checker's business (`check::drill`); this module only builds the scenario. Faults
 //! drawn: crashes (some with power loss, half of those tearing a write), restarts, pauses and
 //! resumes, slow disks, clock skews of a few seconds, isolation, one-way and leader partitions,
-//! and lossy, duplicating, delaying networks.
+//! and lossy, duplicating, delaying networks. Half the seeds also run a consumer group (two
+//! or three members, a drawn assignor and offset commit policy) whose members are crashed,
+//! restarted, stalled past `max.poll.interval.ms`, frozen past `session.timeout.ms`, closed and
+//! added; those draws come from their own stream, so seeds without a group are unchanged.
 
 use super::scenario::{
     Action, BrokerSettings, ClusterScenario, ConsumerSpec, Expectations, ProducerSpec, Step,
@@ -164,6 +167,12 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
             });
         }
     }
+    let mut consumers = vec![ConsumerSpec {
+        poll_interval_ms: 100,
+        ..ConsumerSpec::assign("t")
+    }];
+    let mut broker = broker;
+    add_group(seed, &mut broker, &mut consumers, &mut steps);
     ClusterScenario {
         scenario: "cluster".into(),
         name: format!("swarm seed {seed}"),
@@ -180,12 +189,101 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
             config: topic_config,
         }],
         producers,
-        consumers: vec![ConsumerSpec {
-            poll_interval_ms: 100,
-            ..ConsumerSpec::assign("t")
-        }],
+        consumers,
         steps,
         expect: Expectations::default(),
+    }
+}
+
+/// Half the seeds: a consumer group of two or three members next to the assign-mode reader
+/// (which stays consumer 0 and does the final reads), with member faults in the safety phase
+/// and every member restarted for the liveness phase.
+fn add_group(
+    seed: u64,
+    broker: &mut BrokerSettings,
+    consumers: &mut Vec<ConsumerSpec>,
+    steps: &mut Vec<Step>,
+) {
+    let mut rng = Prng::new(seed).fork("swarm-groups");
+    if !rng.chance(1, 2) {
+        return;
+    }
+    broker.offsets_topic_num_partitions = 3;
+    broker.group_initial_rebalance_delay_ms = rng.range_inclusive(0, 1_000);
+    broker.group_min_session_timeout_ms = 1_000;
+    let strategies: [&[&str]; 4] = [
+        &["range", "cooperative-sticky"],
+        &["cooperative-sticky"],
+        &["roundrobin"],
+        &["sticky"],
+    ];
+    let strategy: Vec<String> = strategies[rng.below(4) as usize]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let member = |rng: &mut Prng, static_id: Option<String>| {
+        let commit_after_poll = match rng.below(3) {
+            0 => super::scenario::CommitAfterPoll::Sync,
+            1 => super::scenario::CommitAfterPoll::Async,
+            _ => super::scenario::CommitAfterPoll::None,
+        };
+        ConsumerSpec {
+            group_id: Some("g".into()),
+            group_instance_id: static_id,
+            partition_assignment_strategy: strategy.clone(),
+            session_timeout_ms: rng.range_inclusive(3_000, 8_000),
+            heartbeat_interval_ms: 1_000,
+            max_poll_interval_ms: rng.range_inclusive(4_000, 10_000),
+            enable_auto_commit: commit_after_poll == super::scenario::CommitAfterPoll::None
+                || rng.chance(1, 2),
+            auto_commit_interval_ms: rng.range_inclusive(500, 5_000),
+            commit_after_poll,
+            poll_interval_ms: rng.range_inclusive(50, 200),
+            ..ConsumerSpec::assign("t")
+        }
+    };
+    let first = consumers.len() as u32;
+    let members = rng.range_inclusive(2, 3) as u32;
+    for i in 0..members {
+        let static_id = rng.chance(1, 4).then(|| format!("member-{i}"));
+        let spec = member(&mut rng, static_id);
+        consumers.push(spec);
+    }
+    let mut count = first + members;
+    let mut at = 3_000;
+    while at < SAFETY_PHASE_MS {
+        at += rng.range_inclusive(1_000, 6_000);
+        if at >= SAFETY_PHASE_MS {
+            break;
+        }
+        let consumer = first + rng.below(u64::from(count - first)) as u32;
+        let action = match rng.below(7) {
+            0 => Action::CrashConsumer { consumer },
+            1 => Action::RestartConsumer { consumer },
+            2 => Action::StallConsumer {
+                consumer,
+                duration_ms: rng.range_inclusive(1_000, 12_000),
+            },
+            3 => Action::FreezeConsumer {
+                consumer,
+                duration_ms: rng.range_inclusive(1_000, 10_000),
+            },
+            4 => Action::StopConsumer { consumer },
+            5 if count < first + 4 => {
+                count += 1;
+                Action::AddConsumer {
+                    consumer: member(&mut rng, None),
+                }
+            }
+            _ => Action::CommitOffsets { consumer },
+        };
+        steps.push(Step { at_ms: at, action });
+    }
+    for consumer in first..count {
+        steps.push(Step {
+            at_ms: SAFETY_PHASE_MS,
+            action: Action::RestartConsumer { consumer },
+        });
     }
 }
 

@@ -17,6 +17,9 @@
 //!   scans a partition's whole queue, so 64 MiB of queued 8 KB batches cost quadratic time, and
 //!   the simulated throughput is bound by in-flight requests, not the buffer (the same run with
 //!   1 MiB and 4 MiB gave the same event and acknowledged-record counts).
+//! - `groups-m16`: consumer groups under churn (`group_heavy`): 16 members in two groups, one
+//!   cooperative and one eager, with a member closed, crashed, restarted, stalled or frozen every
+//!   0.5-1.5 s, so coordinators rebalance continually while offsets are committed every second.
 
 use logsim::client::producer::{Acks, ProducerConfig};
 use logsim::prng::Prng;
@@ -57,6 +60,11 @@ pub enum Workload {
     LinkedIn2014 {
         duration_ms: u64,
     },
+    /// Consumer groups under churn: many members, frequent joins, leaves, crashes, stalls.
+    GroupHeavy {
+        members: u32,
+        duration_ms: u64,
+    },
 }
 
 /// One run: a workload and the seed that drives it.
@@ -82,6 +90,9 @@ const SIZED: [(u32, u32, u64); 9] = [
 ];
 const SIZED_QUICK: [(u32, u32, u64); 1] = [(3, 10, 5_000)];
 const LINKEDIN_MS: u64 = 1_000;
+/// The group-heavy case: members in the group, simulated milliseconds.
+const GROUP_HEAVY: (u32, u64) = (16, 30_000);
+const GROUP_HEAVY_QUICK: (u32, u64) = (6, 10_000);
 const LINKEDIN_QUICK_MS: u64 = 800;
 
 /// Every case of a plan, in the order each target runs them.
@@ -105,6 +116,19 @@ pub fn cases(plan: Plan) -> Vec<Case> {
             },
         });
     }
+    let (members, duration_ms) = if plan.quick {
+        GROUP_HEAVY_QUICK
+    } else {
+        GROUP_HEAVY
+    };
+    out.push(Case {
+        group: format!("groups-m{members}"),
+        seed: 1,
+        workload: Workload::GroupHeavy {
+            members,
+            duration_ms,
+        },
+    });
     out.push(Case {
         group: "linkedin-2014".into(),
         seed: 1,
@@ -129,6 +153,10 @@ impl Case {
                 duration_ms,
             } => sized_drill(brokers, partitions, duration_ms, self.seed),
             Workload::LinkedIn2014 { duration_ms } => linkedin_2014(duration_ms),
+            Workload::GroupHeavy {
+                members,
+                duration_ms,
+            } => group_heavy(members, duration_ms, self.seed),
         }
     }
 
@@ -136,7 +164,7 @@ impl Case {
         match self.workload {
             Workload::Swarm => swarm_scenario(self.seed).brokers,
             Workload::Sized { brokers, .. } => brokers,
-            Workload::LinkedIn2014 { .. } => 3,
+            Workload::LinkedIn2014 { .. } | Workload::GroupHeavy { .. } => 3,
         }
     }
 }
@@ -282,6 +310,86 @@ pub fn linkedin_2014(duration_ms: u64) -> ClusterScenario {
         }],
         consumers: Vec::new(),
         steps: Vec::new(),
+        expect: Expectations::default(),
+    }
+}
+
+/// Consumer groups under churn: 3 brokers, a 24-partition topic, an idempotent producer, and
+/// `members` consumers in two groups (cooperative-sticky and the default range/eager), every
+/// one auto-committing each second; from the seed, every 500-1,500 ms a member is closed,
+/// crashed, restarted, stalled past `max.poll.interval.ms` or frozen past `session.timeout.ms`,
+/// so the coordinators run rebalance after rebalance while offsets are committed throughout.
+pub fn group_heavy(members: u32, duration_ms: u64, seed: u64) -> ClusterScenario {
+    let mut rng = Prng::new(seed).fork("bench-groups");
+    let mut topic_config = BTreeMap::new();
+    topic_config.insert("min.insync.replicas".to_owned(), "2".to_owned());
+    let consumers: Vec<ConsumerSpec> = (0..members)
+        .map(|i| ConsumerSpec {
+            group_id: Some(if i % 2 == 0 { "coop" } else { "eager" }.into()),
+            partition_assignment_strategy: if i % 2 == 0 {
+                vec!["cooperative-sticky".into()]
+            } else {
+                vec!["range".into(), "cooperative-sticky".into()]
+            },
+            session_timeout_ms: 3_000,
+            heartbeat_interval_ms: 500,
+            max_poll_interval_ms: 4_000,
+            auto_commit_interval_ms: 1_000,
+            poll_interval_ms: 50,
+            ..ConsumerSpec::assign("t")
+        })
+        .collect();
+    let mut steps = Vec::new();
+    let mut at = 3_000;
+    while at < duration_ms {
+        at += rng.range_inclusive(500, 1_500);
+        let consumer = rng.below(u64::from(members)) as u32;
+        let action = match rng.below(5) {
+            0 => Action::StopConsumer { consumer },
+            1 => Action::CrashConsumer { consumer },
+            2 => Action::StallConsumer {
+                consumer,
+                duration_ms: 5_000,
+            },
+            3 => Action::FreezeConsumer {
+                consumer,
+                duration_ms: 4_000,
+            },
+            _ => Action::RestartConsumer { consumer },
+        };
+        steps.push(Step { at_ms: at, action });
+    }
+    ClusterScenario {
+        scenario: "cluster".into(),
+        name: format!("bench group-heavy: {members} members, two groups, churn"),
+        description: String::new(),
+        seed: Some(seed),
+        duration_ms,
+        brokers: 3,
+        broker: BrokerSettings {
+            offsets_topic_num_partitions: 10,
+            group_initial_rebalance_delay_ms: 300,
+            group_min_session_timeout_ms: 1_000,
+            ..BrokerSettings::default()
+        },
+        network: NetworkConfig::default(),
+        topics: vec![topic(24, 3, topic_config)],
+        producers: vec![ProducerSpec {
+            topic: "t".into(),
+            config: ProducerConfig {
+                acks: Acks::All,
+                enable_idempotence: Some(true),
+                ..ProducerConfig::default()
+            },
+            interval_ms_min: 2,
+            interval_ms_max: 10,
+            keys: 64,
+            records_max: None,
+            stop_ms: None,
+            value_bytes: None,
+        }],
+        consumers,
+        steps,
         expect: Expectations::default(),
     }
 }

@@ -119,7 +119,13 @@ fn the_cases_are_valid_and_the_same_on_every_call() {
         seeds: 2,
         quick: false,
     });
-    for group in ["b3-p10", "b5-p100", "b9-p1000", "linkedin-2014"] {
+    for group in [
+        "b3-p10",
+        "b5-p100",
+        "b9-p1000",
+        "groups-m16",
+        "linkedin-2014",
+    ] {
         assert!(full.iter().any(|c| c.group == group), "{group}");
     }
     assert_eq!(full.iter().filter(|c| c.group == "swarm").count(), 2);

@@ -298,12 +298,14 @@ fn run_cluster(scenario: ClusterScenario, args: &RunArgs) -> Result<(), String> 
         w(
             &mut out,
             format!(
-                "groups: {} assignment(s), highest generation {}, {} offset commit(s) acknowledged, {} failed (CommitFailedException), {} record(s) read again within a group{}",
+                "groups: {} assignment(s), highest generation {}, {} offset commit(s) acknowledged, {} failed (CommitFailedException), {} record(s) read again within a group, {} poll-skip and {} nonmonotonic-poll (legal under subscribe, J-4){}",
                 report.groups.assignments,
                 stats.max_generation,
                 report.groups.offset_commits,
                 stats.commit_failures,
                 report.groups.reprocessed,
+                report.groups.poll_skips,
+                report.groups.nonmonotonic_polls,
                 if errors.is_empty() {
                     String::new()
                 } else {

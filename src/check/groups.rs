@@ -3,7 +3,10 @@
 //! that starts a partition never starts below the group's acknowledged committed offset (G-6:
 //! committed offsets survive rebalances, restarts and coordinator failover), and the records
 //! read more than once within a group, which the offset commit policy explains (G-7:
-//! duplicates up to what was consumed since the last commit).
+//! duplicates up to what was consumed since the last commit), and Jepsen's `poll-skip` and
+//! `nonmonotonic-poll` for members, legal under subscribe (J-4). (Assign-mode consumers are
+//! not judged for those two: their positions move only by truncation and retention resets,
+//! which the history checker already explains.)
 //!
 //! Ownership is read from the listener events the members recorded (`Op::Assigned`,
 //! `Op::Revoked`). An overlap is legal when the earlier owner lost its partitions without
@@ -49,6 +52,11 @@ pub struct GroupReport {
     pub assignments: u64,
     /// Acknowledged offset commits.
     pub offset_commits: u64,
+    /// A member's next poll of a partition started past offsets that hold records (Jepsen's
+    /// `poll-skip`), or before where its last poll ended (`nonmonotonic-poll`). Both are
+    /// legal under subscribe (J-4): a rebalance moves positions between polls.
+    pub poll_skips: u64,
+    pub nonmonotonic_polls: u64,
 }
 
 impl GroupReport {
@@ -108,6 +116,30 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
     // (consumer, partition) -> the committed offset when it was assigned, until its first poll.
     let mut awaiting_first_poll: BTreeMap<(u32, TopicPartition), Offset> = BTreeMap::new();
     let mut seen: BTreeMap<String, BTreeSet<ValueId>> = BTreeMap::new();
+    // Offsets known to hold a record (acknowledged or read), per partition.
+    let mut known: BTreeMap<TopicPartition, BTreeSet<Offset>> = BTreeMap::new();
+    for op in history {
+        match op {
+            Op::Send {
+                partition,
+                outcome: crate::sim::history::SendOutcome::Acked(o),
+                ..
+            } => {
+                known.entry(partition.clone()).or_default().insert(*o);
+            }
+            Op::Poll {
+                partition, records, ..
+            } => {
+                known
+                    .entry(partition.clone())
+                    .or_default()
+                    .extend(records.iter().map(|(o, _)| *o));
+            }
+            _ => {}
+        }
+    }
+    // Per (member, partition): where its last poll ended.
+    let mut last_read: BTreeMap<(u32, TopicPartition), Offset> = BTreeMap::new();
     for op in history {
         match op {
             Op::Assigned {
@@ -191,6 +223,22 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
                             started_at: *first,
                         });
                     }
+                }
+                if let (Some(prev), Some((first, _))) = (
+                    last_read.get(&(*consumer, partition.clone())),
+                    records.first(),
+                ) {
+                    if *first <= *prev {
+                        report.nonmonotonic_polls += 1;
+                    } else if known
+                        .get(partition)
+                        .is_some_and(|k| k.range(Offset(prev.0 + 1)..*first).next().is_some())
+                    {
+                        report.poll_skips += 1;
+                    }
+                }
+                if let Some((last, _)) = records.last() {
+                    last_read.insert((*consumer, partition.clone()), *last);
                 }
                 let values = seen.entry(group.clone()).or_default();
                 for (_, v) in records {
@@ -313,6 +361,7 @@ mod tests {
         let r = check_groups(&h);
         assert_eq!(r.bugs(), 0);
         assert_eq!(r.reprocessed, 1);
+        assert_eq!((r.poll_skips, r.nonmonotonic_polls), (0, 0));
         let h = [
             assigned(0, 1, &[0]),
             offset_commit,
@@ -323,5 +372,26 @@ mod tests {
         let r = check_groups(&h);
         assert_eq!(r.committed_offsets_lost.len(), 1);
         assert_eq!(r.bugs(), 1);
+    }
+
+    #[test]
+    fn skips_and_rewinds_across_a_rebalance_are_counted_as_legal_under_subscribe() {
+        let h = [
+            assigned(0, 1, &[0]),
+            poll(0, 0, &[(0, 1), (1, 2)]),
+            revoked(0, 1, &[0], false),
+            assigned(1, 2, &[0]),
+            poll(1, 0, &[(2, 3), (3, 4), (4, 5)]),
+            revoked(1, 2, &[0], false),
+            assigned(0, 3, &[0]),
+            // Consumer 0 resumes at 2 (rewind: nonmonotonic) after reading up to 1...
+            poll(0, 0, &[(1, 2), (2, 3)]),
+            // ...then jumps past offset 3 and 4, which hold records (poll-skip).
+            poll(0, 0, &[(5, 6)]),
+        ];
+        let r = check_groups(&h);
+        assert_eq!(r.nonmonotonic_polls, 1);
+        assert_eq!(r.poll_skips, 1);
+        assert_eq!(r.bugs(), 0);
     }
 }

@@ -227,3 +227,31 @@ fn one_message_in_flight_is_dropped_by_name_and_the_export_replays_it() {
     while native.steps() < session.sim().steps() && native.step().expect("runs") {}
     assert_eq!(native.trace_hash(), session.sim().trace_hash());
 }
+
+#[test]
+fn the_live_checker_shows_a_zombie_owner_as_legal_double_ownership() {
+    let scenario: ClusterScenario = serde_json::from_str(include_str!(
+        "../../scenarios/d11-freeze-past-session-timeout.json"
+    ))
+    .expect("valid scenario");
+    let mut session = Session::new(scenario, 1).expect("valid");
+    run_to(&mut session, 30_000);
+    let check = session.live_check();
+    let doubles: Vec<_> = check
+        .findings
+        .iter()
+        .filter(|f| f.kind == "double-ownership")
+        .collect();
+    assert!(!doubles.is_empty(), "{:?}", check.findings);
+    assert!(
+        doubles.iter().all(|f| f
+            .legal_because
+            .as_deref()
+            .is_some_and(|w| w.contains("onPartitionsLost"))),
+        "{doubles:?}"
+    );
+    assert!(check
+        .findings
+        .iter()
+        .all(|f| f.kind != "committed-offset-lost"));
+}

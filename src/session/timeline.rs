@@ -378,7 +378,13 @@ impl Session {
             step: self.sim.steps(),
             sends_acked: report.check.sends_acked,
             values_read: report.check.values_read,
-            findings: report.check.anomalies.iter().map(finding).collect(),
+            findings: report
+                .check
+                .anomalies
+                .iter()
+                .map(finding)
+                .chain(group_findings(&report.groups))
+                .collect(),
             violations: report.violations.iter().map(violation_text).collect(),
         }
     }
@@ -393,6 +399,34 @@ fn finding(a: &Anomaly) -> Finding {
         detail: a.detail.clone(),
         legal_because: a.legal_because.clone(),
     }
+}
+
+/// The group checks' findings: two owners at once (a bug unless the first was a zombie) and a
+/// member starting below the committed offset (always a bug).
+fn group_findings(report: &crate::check::groups::GroupReport) -> Vec<Finding> {
+    let overlaps = report.overlaps.iter().map(|o| Finding {
+        kind: "double-ownership".to_owned(),
+        topic: o.partition.topic.clone(),
+        partition: o.partition.partition.0,
+        offset: None,
+        detail: format!(
+            "group {}: owned by consumer {} (generation {}) and consumer {} (generation {}) at once",
+            o.group, o.first.0, o.first.1, o.second.0, o.second.1
+        ),
+        legal_because: o.legal_because.clone(),
+    });
+    let lost = report.committed_offsets_lost.iter().map(|l| Finding {
+        kind: "committed-offset-lost".to_owned(),
+        topic: l.partition.topic.clone(),
+        partition: l.partition.partition.0,
+        offset: Some(l.started_at.0.max(0) as u64),
+        detail: format!(
+            "group {}: consumer {} started at offset {}, below the committed offset {}",
+            l.group, l.consumer, l.started_at.0, l.committed.0
+        ),
+        legal_because: None,
+    });
+    overlaps.chain(lost).collect()
 }
 
 fn violation_text(v: &Violation) -> String {

@@ -1264,7 +1264,10 @@ impl ClusterSim {
                 if let Some(c) = self.consumers.get_mut(consumer as usize) {
                     if !c.alive {
                         let spec = c.spec().clone();
-                        *c = ConsumerClient::new(consumer, c.node, spec, self.scenario.brokers);
+                        let mut fresh =
+                            ConsumerClient::new(consumer, c.node, spec, self.scenario.brokers);
+                        fresh.carry_tallies_from(c);
+                        *c = fresh;
                         let node = c.node;
                         self.wake(node, now)?;
                     }

@@ -1458,6 +1458,16 @@ impl ConsumerClient {
         self.lines.push("closed".to_string());
     }
 
+    /// A restarted process keeps the old one's tallies (errors, failed offset commits,
+    /// rebalances), so a run's totals count every incarnation.
+    pub fn carry_tallies_from(&mut self, old: &ConsumerClient) {
+        if let (Some(new), Some(old)) = (self.group.as_mut(), old.group.as_ref()) {
+            new.errors = old.errors.clone();
+            new.commit_failures = old.commit_failures;
+            new.rebalances = old.rebalances;
+        }
+    }
+
     /// The process is killed: nothing is sent; what it owned is gone with it.
     pub fn crash(&mut self, history: &mut Vec<Op>) {
         if self.group.is_some() {

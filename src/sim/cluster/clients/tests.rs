@@ -565,3 +565,285 @@ fn a_broker_answers_list_offsets_with_the_log_start_or_the_high_watermark() {
         ErrorCode::FencedLeaderEpoch
     );
 }
+
+/// Broker 1, alone, with `__consumer_offsets` of one partition led by `leader` at `epoch`.
+fn coordinator_broker() -> BrokerNode {
+    let timings = BrokerTimings {
+        heartbeat_interval: SimDuration::from_millis(2000),
+        fetch_wait_max: SimDuration::from_millis(500),
+        writeback_interval: SimDuration::from_millis(5000),
+        retention_check_interval: SimDuration::from_millis(300_000),
+        replica: ReplicaConfig::default(),
+        flush: crate::sim::disk::FlushPolicy::default(),
+        message_timestamp_after_max_ms: 3_600_000,
+        message_timestamp_before_max_ms: i64::MAX,
+        coordinator: crate::sim::cluster::coordinator::CoordinatorSettings {
+            num_partitions: 1,
+            group: crate::broker::group::GroupConfig::default(),
+            offsets_commit_timeout_ms: 5_000,
+        },
+    };
+    let mut broker = BrokerNode::new(BrokerId(1), timings, Prng::new(1)).expect("broker");
+    let mut out = Outbox::new();
+    broker.start(at(0), &mut out);
+    broker.on_message(
+        at(0),
+        CONTROLLER_NODE,
+        Msg::RegisterResponse {
+            result: Ok(BrokerEpoch(1)),
+            metadata_end_offset: 0,
+        },
+        &mut out,
+    );
+    broker.on_message(
+        at(0),
+        CONTROLLER_NODE,
+        Msg::Metadata {
+            from_offset: 0,
+            update: Box::new(MetadataUpdate {
+                controller_epoch: ControllerEpoch(1),
+                offset: MetadataOffset(0),
+                at: at(0),
+                record: MetadataRecord::Topic {
+                    name: "__consumer_offsets".into(),
+                    partitions: 1,
+                    configs: BTreeMap::new(),
+                },
+            }),
+        },
+        &mut out,
+    );
+    broker.on_message(
+        at(0),
+        CONTROLLER_NODE,
+        offsets_partition_record(1, 0, 1),
+        &mut out,
+    );
+    broker
+}
+
+fn offsets_partition_record(offset: i64, leader_epoch: i32, leader: u32) -> Msg {
+    Msg::Metadata {
+        from_offset: offset as u64,
+        update: Box::new(MetadataUpdate {
+            controller_epoch: ControllerEpoch(1),
+            offset: MetadataOffset(offset),
+            at: at(0),
+            record: MetadataRecord::Partition {
+                topic_partition: TopicPartition {
+                    topic: "__consumer_offsets".into(),
+                    partition: PartitionIndex(0),
+                },
+                state: PartitionState {
+                    replicas: vec![BrokerId(1), BrokerId(2)],
+                    isr: vec![BrokerId(leader)],
+                    leader: Some(BrokerId(leader)),
+                    leader_epoch: LeaderEpoch(leader_epoch),
+                    partition_epoch: PartitionEpoch(leader_epoch),
+                    leader_recovery_state: LeaderRecoveryState::Recovered,
+                },
+                reason: ChangeReason::Created,
+            },
+        }),
+    }
+}
+
+/// Sends `msg` from the client node 2000 and returns what the broker answered it.
+fn request(broker: &mut BrokerNode, ms: u64, msg: Msg) -> Vec<Msg> {
+    // Due timers first (a load that finished), then the request, then the timers it set.
+    let mut out = Outbox::new();
+    broker.on_timer(at(ms), &mut out);
+    broker.on_message(at(ms), NodeId(2000), msg, &mut out);
+    broker.on_timer(at(ms), &mut out);
+    out.into_iter()
+        .filter(|(_, to, _)| to.0 == 2000)
+        .map(|(_, _, m)| m)
+        .collect()
+}
+
+fn join(member_id: &str) -> Msg {
+    Msg::JoinGroup {
+        group_id: "g".into(),
+        request: crate::broker::group::JoinGroupRequest {
+            token: crate::broker::messages::RequestToken(7),
+            member_id: member_id.into(),
+            group_instance_id: None,
+            client_id: "consumer-0".into(),
+            session_timeout_ms: 10_000,
+            rebalance_timeout_ms: 10_000,
+            protocol_type: "consumer".into(),
+            protocols: vec![crate::broker::group::JoinGroupProtocol {
+                name: "range".into(),
+                metadata: Default::default(),
+            }],
+        },
+    }
+}
+
+fn fetch_offsets() -> Msg {
+    Msg::OffsetFetch {
+        group_id: "g".into(),
+        token: crate::broker::messages::RequestToken(9),
+        partitions: vec![tp()],
+    }
+}
+
+#[test]
+fn the_coordinator_loads_before_serving_stores_offsets_in_its_log_and_hands_over() {
+    let mut broker = coordinator_broker();
+    // Any broker answers FindCoordinator from its metadata: partition 0 of 1, led by broker 1.
+    let answer = request(
+        &mut broker,
+        1,
+        Msg::FindCoordinator {
+            group_id: "g".into(),
+        },
+    );
+    assert!(
+        matches!(
+            answer.as_slice(),
+            [Msg::FindCoordinatorResponse {
+                error: ErrorCode::None,
+                coordinator: Some(BrokerId(1)),
+                ..
+            }]
+        ),
+        "{answer:?}"
+    );
+    // Loading: COORDINATOR_LOAD_IN_PROGRESS, echoing the client's token.
+    let answer = request(&mut broker, 1, join(""));
+    assert!(
+        matches!(
+            answer.as_slice(),
+            [Msg::JoinGroupResponse { token: crate::broker::messages::RequestToken(7), response, .. }]
+                if response.error == ErrorCode::CoordinatorLoadInProgress
+        ),
+        "{answer:?}"
+    );
+    // Loaded after COORDINATOR_LOAD_MS: a new member gets its id first (KIP-394).
+    let answer = request(&mut broker, 200, join(""));
+    let member = match answer.as_slice() {
+        [Msg::JoinGroupResponse { response, .. }] => {
+            assert_eq!(response.error, ErrorCode::MemberIdRequired);
+            response.member_id.clone()
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(member.starts_with("consumer-0-"), "{member}");
+    // A commit without group management (generation -1) while the group is Empty: stored in
+    // the log (acks=all; the ISR is just this broker), then answered.
+    let mut offsets = BTreeMap::new();
+    offsets.insert(
+        tp(),
+        crate::broker::group::OffsetAndMetadata {
+            committed_offset: Offset(42),
+            leader_epoch: None,
+            metadata: String::new(),
+        },
+    );
+    let answer = request(
+        &mut broker,
+        300,
+        Msg::OffsetCommit {
+            group_id: "g".into(),
+            token: crate::broker::messages::RequestToken(8),
+            request: crate::broker::group::OffsetCommitRequest {
+                member_id: String::new(),
+                generation_id: -1,
+                group_instance_id: None,
+                offsets,
+            },
+        },
+    );
+    assert!(
+        matches!(
+            answer.as_slice(),
+            [Msg::OffsetCommitResponse {
+                error: ErrorCode::None,
+                ..
+            }]
+        ),
+        "{answer:?}"
+    );
+    let offsets_tp = TopicPartition {
+        topic: "__consumer_offsets".into(),
+        partition: PartitionIndex(0),
+    };
+    let log = broker.replicas[&offsets_tp].log();
+    let records = log.read_records(Offset(0), log.log_end_offset(), 10);
+    assert_eq!(records.len(), 1);
+    let decoded = crate::broker::group::records::decode_offsets_topic_record(
+        records[0].key.as_deref().expect("key"),
+        records[0].value.as_deref(),
+    )
+    .expect("Kafka's offset commit schema");
+    assert!(
+        format!("{decoded:?}").contains("committed_offset: Offset(42)"),
+        "{decoded:?}"
+    );
+    let answer = request(&mut broker, 301, fetch_offsets());
+    match answer.as_slice() {
+        [Msg::OffsetFetchResponse {
+            error: ErrorCode::None,
+            offsets,
+            ..
+        }] => {
+            assert_eq!(
+                offsets[&tp()].as_ref().map(|o| o.committed_offset),
+                Some(Offset(42))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Broker 2 takes the partition over: this broker answers NOT_COORDINATOR.
+    let mut out = Outbox::new();
+    broker.on_message(
+        at(400),
+        CONTROLLER_NODE,
+        offsets_partition_record(2, 1, 2),
+        &mut out,
+    );
+    let answer = request(&mut broker, 401, fetch_offsets());
+    assert!(
+        matches!(
+            answer.as_slice(),
+            [Msg::OffsetFetchResponse {
+                error: ErrorCode::NotCoordinator,
+                ..
+            }]
+        ),
+        "{answer:?}"
+    );
+    // It comes back as leader: loads again, and reads the committed offset from its log.
+    broker.on_message(
+        at(500),
+        CONTROLLER_NODE,
+        offsets_partition_record(3, 2, 1),
+        &mut out,
+    );
+    let answer = request(&mut broker, 501, fetch_offsets());
+    assert!(
+        matches!(
+            answer.as_slice(),
+            [Msg::OffsetFetchResponse {
+                error: ErrorCode::CoordinatorLoadInProgress,
+                ..
+            }]
+        ),
+        "{answer:?}"
+    );
+    let answer = request(&mut broker, 700, fetch_offsets());
+    match answer.as_slice() {
+        [Msg::OffsetFetchResponse {
+            error: ErrorCode::None,
+            offsets,
+            ..
+        }] => {
+            assert_eq!(
+                offsets[&tp()].as_ref().map(|o| o.committed_offset),
+                Some(Offset(42))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}

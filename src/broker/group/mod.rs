@@ -7,6 +7,7 @@ mod classic_group;
 mod config;
 mod messages;
 mod offsets;
+mod persist;
 pub mod placement;
 pub mod records;
 mod state;

@@ -7,11 +7,19 @@
 //! epoch (-1 when unknown), string metadata, int64 commit timestamp. Strings are an int16
 //! length and UTF-8 bytes. A record with no value is a tombstone: the offset was deleted.
 //!
-//! Invariant: decoding treats every byte as hostile and names what is wrong; keys of other
-//! versions (group metadata records, version 2) are recognised and skipped, not misread.
+//! A group's membership is a record too: key `GroupMetadataKey` version 2 (int16 version,
+//! string group), value `GroupMetadataValue` version 3 (protocol type, generation, protocol,
+//! leader, state timestamp, and per member its id, instance id, client id and host, rebalance
+//! and session timeouts, and its subscription and assignment in the consumer protocol's own
+//! bytes: `ConsumerProtocolSubscription` v1 and `ConsumerProtocolAssignment` v0). A new
+//! coordinator reads it back and keeps the members, as Kafka's `GroupMetadataManager` does.
+//!
+//! Invariant: decoding treats every byte as hostile and names what is wrong.
 
 use super::messages::OffsetAndMetadata;
+use crate::client::assignor::Subscription;
 use crate::ids::{LeaderEpoch, Offset, PartitionIndex, TopicPartition};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The key version of an offset commit record.
 pub const OFFSET_COMMIT_KEY_VERSION: i16 = 1;
@@ -27,6 +35,31 @@ pub struct OffsetCommitKey {
     pub topic_partition: TopicPartition,
 }
 
+/// One member in a group metadata record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberMetadata {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    pub client_host: String,
+    pub rebalance_timeout_ms: i32,
+    pub session_timeout_ms: i32,
+    /// The member's subscription for the group's protocol.
+    pub subscription: Subscription,
+    pub assignment: BTreeSet<TopicPartition>,
+}
+
+/// A group's membership as its coordinator stores it (`GroupMetadataValue` v3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupMetadata {
+    pub protocol_type: String,
+    pub generation: i32,
+    pub protocol: Option<String>,
+    pub leader: Option<String>,
+    pub current_state_timestamp: i64,
+    pub members: Vec<MemberMetadata>,
+}
+
 /// What a record of `__consumer_offsets` holds, as far as logsim reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OffsetsTopicRecord {
@@ -35,8 +68,102 @@ pub enum OffsetsTopicRecord {
         key: OffsetCommitKey,
         value: Option<(OffsetAndMetadata, i64)>,
     },
-    /// Another kind of record (group metadata): not read by logsim.
+    /// A group's membership (`None`: the group was deleted).
+    GroupMetadata {
+        group_id: String,
+        value: Option<GroupMetadata>,
+    },
+    /// Another kind of record: not read by logsim.
     Other { key_version: i16 },
+}
+
+fn put_nullable_string(out: &mut Vec<u8>, s: Option<&str>) -> Result<(), String> {
+    match s {
+        Some(s) => put_string(out, s),
+        None => {
+            out.extend_from_slice(&(-1i16).to_be_bytes());
+            Ok(())
+        }
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) -> Result<(), String> {
+    let len =
+        i32::try_from(b.len()).map_err(|_| "bytes too long for an int32 length".to_string())?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(b);
+    Ok(())
+}
+
+/// `[topic, [partitions]]` grouped by topic, as the consumer protocol writes partition lists.
+fn put_topic_partitions(out: &mut Vec<u8>, tps: &BTreeSet<TopicPartition>) -> Result<(), String> {
+    let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+    for tp in tps {
+        let p = i32::try_from(tp.partition.0).map_err(|_| "partition above int32".to_string())?;
+        by_topic.entry(tp.topic.as_str()).or_default().push(p);
+    }
+    out.extend_from_slice(&(by_topic.len() as i32).to_be_bytes());
+    for (topic, partitions) in by_topic {
+        put_string(out, topic)?;
+        out.extend_from_slice(&(partitions.len() as i32).to_be_bytes());
+        for p in partitions {
+            out.extend_from_slice(&p.to_be_bytes());
+        }
+    }
+    Ok(())
+}
+
+/// `ConsumerProtocolSubscription` v1: topics, user data (null), owned partitions.
+pub fn encode_subscription(s: &Subscription) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&1i16.to_be_bytes());
+    out.extend_from_slice(&(s.topics.len() as i32).to_be_bytes());
+    for t in &s.topics {
+        put_string(&mut out, t)?;
+    }
+    out.extend_from_slice(&(-1i32).to_be_bytes());
+    put_topic_partitions(&mut out, &s.owned_partitions)?;
+    Ok(out)
+}
+
+/// `ConsumerProtocolAssignment` v0: assigned partitions, user data (null).
+pub fn encode_assignment(tps: &BTreeSet<TopicPartition>) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0i16.to_be_bytes());
+    put_topic_partitions(&mut out, tps)?;
+    out.extend_from_slice(&(-1i32).to_be_bytes());
+    Ok(out)
+}
+
+/// The key bytes of a group metadata record.
+pub fn encode_group_metadata_key(group_id: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&GROUP_METADATA_KEY_VERSION.to_be_bytes());
+    put_string(&mut out, group_id)?;
+    Ok(out)
+}
+
+/// The value bytes of a group metadata record (`GroupMetadataValue` v3).
+pub fn encode_group_metadata_value(g: &GroupMetadata) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&3i16.to_be_bytes());
+    put_string(&mut out, &g.protocol_type)?;
+    out.extend_from_slice(&g.generation.to_be_bytes());
+    put_nullable_string(&mut out, g.protocol.as_deref())?;
+    put_nullable_string(&mut out, g.leader.as_deref())?;
+    out.extend_from_slice(&g.current_state_timestamp.to_be_bytes());
+    out.extend_from_slice(&(g.members.len() as i32).to_be_bytes());
+    for m in &g.members {
+        put_string(&mut out, &m.member_id)?;
+        put_nullable_string(&mut out, m.group_instance_id.as_deref())?;
+        put_string(&mut out, &m.client_id)?;
+        put_string(&mut out, &m.client_host)?;
+        out.extend_from_slice(&m.rebalance_timeout_ms.to_be_bytes());
+        out.extend_from_slice(&m.session_timeout_ms.to_be_bytes());
+        put_bytes(&mut out, &encode_subscription(&m.subscription)?)?;
+        put_bytes(&mut out, &encode_assignment(&m.assignment)?)?;
+    }
+    Ok(out)
 }
 
 fn put_string(out: &mut Vec<u8>, s: &str) -> Result<(), String> {
@@ -113,6 +240,49 @@ impl<'a> Reader<'a> {
         a.copy_from_slice(b);
         Ok(i64::from_be_bytes(a))
     }
+    fn nullable_string(&mut self, field: &str) -> Result<Option<String>, String> {
+        let save = self.at;
+        if self.i16(field)? == -1 {
+            return Ok(None);
+        }
+        self.at = save;
+        self.string(field).map(Some)
+    }
+    fn count(&mut self, field: &str) -> Result<usize, String> {
+        let n = self.i32(field)?;
+        // Every element takes at least two bytes: a count beyond that is a lie.
+        let left = self.buf.len().saturating_sub(self.at);
+        if n < 0 || n as usize > left / 2 + 1 {
+            return Err(format!(
+                "{}: {field} count {n} does not fit in {left} bytes",
+                self.what
+            ));
+        }
+        Ok(n as usize)
+    }
+    fn bytes(&mut self, field: &str) -> Result<&'a [u8], String> {
+        let n = self.i32(field)?;
+        if n < 0 {
+            return Ok(&[]);
+        }
+        self.take(n as usize, field)
+    }
+    fn topic_partitions(&mut self, field: &str) -> Result<BTreeSet<TopicPartition>, String> {
+        let mut out = BTreeSet::new();
+        for _ in 0..self.count(field)? {
+            let topic = self.string(field)?;
+            for _ in 0..self.count(field)? {
+                let p = self.i32(field)?;
+                let p = u32::try_from(p)
+                    .map_err(|_| format!("{}: {field} has partition {p}", self.what))?;
+                out.insert(TopicPartition {
+                    topic: topic.clone(),
+                    partition: PartitionIndex(p),
+                });
+            }
+        }
+        Ok(out)
+    }
     fn string(&mut self, field: &str) -> Result<String, String> {
         let len = self.i16(field)?;
         if len < 0 {
@@ -135,6 +305,14 @@ pub fn decode_offsets_topic_record(
         what: "offsets topic key",
     };
     let version = k.i16("version")?;
+    if version == GROUP_METADATA_KEY_VERSION {
+        let group_id = k.string("group")?;
+        let value = match value {
+            Some(v) => Some(decode_group_metadata_value(v)?),
+            None => None,
+        };
+        return Ok(OffsetsTopicRecord::GroupMetadata { group_id, value });
+    }
     if version != 0 && version != OFFSET_COMMIT_KEY_VERSION {
         return Ok(OffsetsTopicRecord::Other {
             key_version: version,
@@ -182,6 +360,90 @@ pub fn decode_offsets_topic_record(
             },
             timestamp,
         )),
+    })
+}
+
+fn decode_subscription(bytes: &[u8]) -> Result<Subscription, String> {
+    let mut r = Reader {
+        buf: bytes,
+        at: 0,
+        what: "consumer subscription",
+    };
+    let version = r.i16("version")?;
+    let mut topics = BTreeSet::new();
+    for _ in 0..r.count("topics")? {
+        topics.insert(r.string("topic")?);
+    }
+    let _user_data = r.bytes("user data")?;
+    let owned_partitions = if version >= 1 {
+        r.topic_partitions("owned partitions")?
+    } else {
+        BTreeSet::new()
+    };
+    Ok(Subscription {
+        topics,
+        owned_partitions,
+        generation: None,
+        group_instance_id: None,
+    })
+}
+
+fn decode_assignment(bytes: &[u8]) -> Result<BTreeSet<TopicPartition>, String> {
+    let mut r = Reader {
+        buf: bytes,
+        at: 0,
+        what: "consumer assignment",
+    };
+    let _version = r.i16("version")?;
+    r.topic_partitions("assigned partitions")
+}
+
+fn decode_group_metadata_value(bytes: &[u8]) -> Result<GroupMetadata, String> {
+    let mut r = Reader {
+        buf: bytes,
+        at: 0,
+        what: "group metadata value",
+    };
+    let version = r.i16("version")?;
+    if version != 3 {
+        return Err(format!(
+            "group metadata value: version {version}, logsim reads 3"
+        ));
+    }
+    let protocol_type = r.string("protocol type")?;
+    let generation = r.i32("generation")?;
+    let protocol = r.nullable_string("protocol")?;
+    let leader = r.nullable_string("leader")?;
+    let current_state_timestamp = r.i64("current state timestamp")?;
+    let mut members = Vec::new();
+    for _ in 0..r.count("members")? {
+        let member_id = r.string("member id")?;
+        let group_instance_id = r.nullable_string("group instance id")?;
+        let client_id = r.string("client id")?;
+        let client_host = r.string("client host")?;
+        let rebalance_timeout_ms = r.i32("rebalance timeout")?;
+        let session_timeout_ms = r.i32("session timeout")?;
+        let mut subscription = decode_subscription(r.bytes("subscription")?)?;
+        subscription.group_instance_id = group_instance_id.clone();
+        let assignment = decode_assignment(r.bytes("assignment")?)?;
+        members.push(MemberMetadata {
+            member_id,
+            group_instance_id,
+            client_id,
+            client_host,
+            rebalance_timeout_ms,
+            session_timeout_ms,
+            subscription,
+            assignment,
+        });
+    }
+    Ok(GroupMetadata {
+        protocol_type,
+        generation,
+        protocol,
+        leader,
+        current_state_timestamp,
+        members,
     })
 }
 
@@ -246,8 +508,69 @@ mod tests {
         assert!(err.contains("offset"), "{err}");
         assert_eq!(
             decode_offsets_topic_record(&[0, 2, 0, 1, b'g'], None).unwrap(),
-            OffsetsTopicRecord::Other { key_version: 2 }
+            OffsetsTopicRecord::GroupMetadata {
+                group_id: "g".into(),
+                value: None
+            }
         );
+        assert_eq!(
+            decode_offsets_topic_record(&[0, 7], None).unwrap(),
+            OffsetsTopicRecord::Other { key_version: 7 }
+        );
+        let key = encode_group_metadata_key("g").unwrap();
+        let err = decode_offsets_topic_record(&key, Some(&[0, 3, 0, 8, b'c'])).unwrap_err();
+        assert!(err.contains("protocol type"), "{err}");
+        let err = decode_offsets_topic_record(
+            &key,
+            Some(&[
+                0, 3, 0, 0, 0, 0, 0, 1, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 0, 0, 0,
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.contains("members count"), "{err}");
         assert!(decode_offsets_topic_record(&[], None).is_err());
+    }
+
+    #[test]
+    fn group_metadata_round_trips_with_the_consumer_protocol_inside() {
+        let tp = |p| TopicPartition {
+            topic: "t".into(),
+            partition: PartitionIndex(p),
+        };
+        let g = GroupMetadata {
+            protocol_type: "consumer".into(),
+            generation: 4,
+            protocol: Some("cooperative-sticky".into()),
+            leader: Some("consumer-0-1".into()),
+            current_state_timestamp: 1_234,
+            members: vec![MemberMetadata {
+                member_id: "consumer-0-1".into(),
+                group_instance_id: Some("app-0".into()),
+                client_id: "consumer-0".into(),
+                client_host: "/node-2000".into(),
+                rebalance_timeout_ms: 10_000,
+                session_timeout_ms: 45_000,
+                subscription: Subscription {
+                    topics: ["t".to_string()].into_iter().collect(),
+                    owned_partitions: [tp(1)].into_iter().collect(),
+                    generation: None,
+                    group_instance_id: Some("app-0".into()),
+                },
+                assignment: [tp(0), tp(1)].into_iter().collect(),
+            }],
+        };
+        let key = encode_group_metadata_key("g").unwrap();
+        let value = encode_group_metadata_value(&g).unwrap();
+        assert_eq!(&key[..2], &[0, 2]);
+        assert_eq!(
+            decode_offsets_topic_record(&key, Some(&value)).unwrap(),
+            OffsetsTopicRecord::GroupMetadata {
+                group_id: "g".into(),
+                value: Some(g)
+            }
+        );
+        for cut in 0..value.len() {
+            assert!(decode_offsets_topic_record(&key, Some(&value[..cut])).is_err());
+        }
     }
 }

@@ -72,6 +72,31 @@ pub(super) fn broker_group_line(sim: &ClusterSim, b: u32, text: &str) -> Option<
             .refs([me, partition_ref(&tp), offset_ref(&tp, end.saturating_sub(1))]),
         );
     }
+    if let Some([tp, groups]) = capture(
+        text,
+        "group coordinator: {}: members restored from the log: {}",
+    ) {
+        let tp = parse_tp(tp)?;
+        return Some(
+            group_draft(
+                Severity::Notice,
+                format!("Broker {b} restored the members of {groups} from {tp}"),
+                "The coordinator writes a group's membership (generation, leader, each member's assignment) to __consumer_offsets when a rebalance completes; a new coordinator reads it back, so members carry on without rejoining.",
+            )
+            .refs([me, partition_ref(&tp)]),
+        );
+    }
+    if let Some([tp, code]) = capture(text, "{}: group metadata not stored: {}") {
+        let tp = parse_tp(tp)?;
+        return Some(
+            group_draft(
+                Severity::Warning,
+                format!("Broker {b} could not store a group's membership in {tp} ({code})"),
+                "A coordinator that takes over later finds an older membership; members of a newer generation get ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID and rejoin.",
+            )
+            .refs([me, partition_ref(&tp)]),
+        );
+    }
     if let Some([tp, offset, error]) = capture(text, "group coordinator: {} offset {}: {}") {
         let tp = parse_tp(tp)?;
         return Some(
@@ -84,6 +109,16 @@ pub(super) fn broker_group_line(sim: &ClusterSim, b: u32, text: &str) -> Option<
         );
     }
     let (group, rest) = text.strip_prefix("group ")?.split_once(": ")?;
+    if rest == "its metadata does not fit Kafka's record schema; not stored" {
+        return Some(
+            group_draft(
+                Severity::Error,
+                format!("Group {group}: membership not stored (too large for the record schema)"),
+                "A later coordinator will not know the members; they rejoin.",
+            )
+            .refs([me]),
+        );
+    }
     if let Some([from, to, generation]) = capture(rest, "{} -> {} (generation {})") {
         let why = match to {
             "PreparingRebalance" => "A member joined, left or changed: the coordinator waits for every member to send JoinGroup (up to the rebalance timeout); heartbeats answer REBALANCE_IN_PROGRESS meanwhile.",

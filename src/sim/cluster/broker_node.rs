@@ -1557,34 +1557,45 @@ impl BrokerNode {
                 crate::broker::messages::ProduceResponse::error(ErrorCode::NotLeaderOrFollower),
             )),
         };
-        match outcome {
+        let error = match outcome {
             Ok(ProduceOutcome::Parked) => {
-                self.offset_commit_appends.insert(token, append.pending);
+                if let Some(pending) = append.pending {
+                    self.offset_commit_appends.insert(token, pending);
+                }
                 self.flush_storage(now);
                 self.wake_parked_fetches(now, &tp, out);
+                return;
             }
             Ok(ProduceOutcome::Respond(r)) => {
                 self.flush_storage(now);
-                self.coordinator
-                    .on_offset_commit_appended(now, append.pending, r.error);
+                if r.error == ErrorCode::None {
+                    self.wake_parked_fetches(now, &tp, out);
+                }
+                r.error
             }
-            Ok(ProduceOutcome::NoResponse { error }) => {
-                self.coordinator
-                    .on_offset_commit_appended(now, append.pending, error);
-            }
+            Ok(ProduceOutcome::NoResponse { error }) => error,
             Err(e) => {
                 self.notes.push(format!("{tp}: {e}"));
-                self.coordinator.on_offset_commit_appended(
-                    now,
-                    append.pending,
-                    ErrorCode::UnknownServerError,
-                );
+                ErrorCode::UnknownServerError
             }
+        };
+        match append.pending {
+            Some(pending) => self
+                .coordinator
+                .on_offset_commit_appended(now, pending, error),
+            None if error != ErrorCode::None => self
+                .notes
+                .push(format!("{tp}: group metadata not stored: {}", error.name())),
+            None => {}
         }
     }
 
-    /// Sends what the coordinator answered and traces what it did.
-    fn drain_coordinator(&mut self, out: &mut Outbox) {
+    /// Appends the group records the coordinator queued, sends what it answered and traces
+    /// what it did.
+    fn drain_coordinator(&mut self, now: SimTime, out: &mut Outbox) {
+        for append in std::mem::take(&mut self.coordinator.appends) {
+            self.append_offset_commit(now, append, out);
+        }
         let node = self.node();
         for (to, msg) in self.coordinator.outbox.drain(..) {
             out.push((node, to, msg));
@@ -1633,7 +1644,7 @@ impl BrokerNode {
                 }
             }
         }
-        self.drain_coordinator(out);
+        self.drain_coordinator(now, out);
     }
 
     /// A controller answer to an AlterPartition this broker sent.

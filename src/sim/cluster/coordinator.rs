@@ -9,15 +9,20 @@
 //! partition with acks=all, and applied to the cache and answered only when the high watermark
 //! passes it (or answered with the error it got), as Kafka's `GroupMetadataManager.storeOffsets`.
 //!
+//! Group membership is a record too: when a rebalance completes (Stable) or the group empties,
+//! the coordinator appends the group's metadata, and a new coordinator rebuilds the group from
+//! the last one, so members carry on with it. (Kafka answers SyncGroup only once that record is
+//! stored; here the append runs alongside, so a coordinator that dies right after a rebalance
+//! can leave its successor one generation behind, and the members rejoin.)
+//!
 //! Invariants: a group lives here only while its partition is led and loaded; losing the
 //! partition unloads its groups (parked JoinGroup and SyncGroup requests are answered
-//! NOT_COORDINATOR). Group membership is not written to the log (ARCHITECTURE: known gaps), so a
-//! new coordinator knows the offsets but not the members, who rejoin.
+//! NOT_COORDINATOR).
 
 use super::messages::Msg;
 use crate::broker::group::records::{
-    decode_offsets_topic_record, encode_offset_commit_key, encode_offset_commit_value,
-    OffsetCommitKey, OffsetsTopicRecord,
+    decode_offsets_topic_record, encode_group_metadata_key, encode_group_metadata_value,
+    encode_offset_commit_key, encode_offset_commit_value, OffsetCommitKey, OffsetsTopicRecord,
 };
 use crate::broker::group::{
     coordinator_partition, ClassicGroup, GroupConfig, GroupEvent, GroupOutput, GroupState,
@@ -49,7 +54,8 @@ pub struct CoordinatorSettings {
     pub offsets_commit_timeout_ms: u64,
 }
 
-/// An offset commit appended to the log, waiting for the high watermark.
+/// An offset commit appended to the log, waiting for the high watermark (group metadata
+/// appends have none: nobody waits for them).
 #[derive(Clone, Debug)]
 pub struct PendingOffsetCommit {
     pub client: NodeId,
@@ -64,7 +70,7 @@ pub struct OffsetCommitAppend {
     pub topic_partition: TopicPartition,
     pub records: Vec<u8>,
     pub timeout_ms: u64,
-    pub pending: PendingOffsetCommit,
+    pub pending: Option<PendingOffsetCommit>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +94,8 @@ pub struct GroupCoordinator {
     pub lines: Vec<String>,
     /// What happened to groups, for the world's tallies (drained with the lines).
     pub events: Vec<(String, GroupEvent)>,
+    /// Group metadata records to append, drained by the broker.
+    pub appends: Vec<OffsetCommitAppend>,
 }
 
 impl GroupCoordinator {
@@ -101,6 +109,7 @@ impl GroupCoordinator {
             outbox: Vec::new(),
             lines: Vec::new(),
             events: Vec::new(),
+            appends: Vec::new(),
         }
     }
 
@@ -220,6 +229,18 @@ impl GroupCoordinator {
                             None => group.remove_offset(&key.topic_partition),
                         }
                     }
+                    Ok(OffsetsTopicRecord::GroupMetadata { group_id, value }) => {
+                        let config = self.settings.group.clone();
+                        let rebuilt = match &value {
+                            Some(md) => ClassicGroup::from_metadata(&group_id, config, md, now),
+                            None => ClassicGroup::new(&group_id, config, now),
+                        };
+                        let mut rebuilt = rebuilt;
+                        if let Some(old) = self.groups.remove(&group_id) {
+                            rebuilt.take_offsets_from(old);
+                        }
+                        self.groups.insert(group_id, rebuilt);
+                    }
                     Ok(OffsetsTopicRecord::Other { .. }) => {}
                     Err(e) => self.lines.push(format!(
                         "group coordinator: {tp} offset {}: {e}",
@@ -232,6 +253,24 @@ impl GroupCoordinator {
                 "group coordinator: loaded {tp}: {applied} offset commit record(s) read up to offset {}",
                 log.log_end_offset().0
             ));
+            let restored: Vec<String> = self
+                .groups
+                .iter()
+                .filter(|(id, g)| self.partition_for(id).0 == p && !g.members().is_empty())
+                .map(|(id, g)| {
+                    format!(
+                        "{id} (generation {}, {} member(s))",
+                        g.generation_id(),
+                        g.members().len()
+                    )
+                })
+                .collect();
+            if !restored.is_empty() {
+                self.lines.push(format!(
+                    "group coordinator: {tp}: members restored from the log: {}",
+                    restored.join(", ")
+                ));
+            }
         }
         let ids: Vec<String> = self.groups.keys().cloned().collect();
         for g in ids {
@@ -267,8 +306,38 @@ impl GroupCoordinator {
             .or_insert_with(|| ClassicGroup::new(group_id, config, now))
     }
 
+    /// Queues the group's metadata record, when the group's partition is loaded here.
+    fn store_group(&mut self, now: SimTime, group_id: &str) {
+        if self.status(group_id).is_err() {
+            return;
+        }
+        let Some(metadata) = self.groups.get(group_id).and_then(|g| g.metadata(now)) else {
+            return;
+        };
+        let (Ok(key), Ok(value)) = (
+            encode_group_metadata_key(group_id),
+            encode_group_metadata_value(&metadata),
+        ) else {
+            self.lines.push(format!(
+                "group {group_id}: its metadata does not fit Kafka's record schema; not stored"
+            ));
+            return;
+        };
+        let record = NewRecord::new(now.as_millis(), Some(&key), Some(&value));
+        let batch = RecordBatch::new_data(&[record], ProducerFields::NONE);
+        self.appends.push(OffsetCommitAppend {
+            topic_partition: TopicPartition {
+                topic: OFFSETS_TOPIC.to_string(),
+                partition: self.partition_for(group_id),
+            },
+            records: batch.encode(),
+            timeout_ms: self.settings.offsets_commit_timeout_ms,
+            pending: None,
+        });
+    }
+
     /// Turns a group's outputs into messages and trace lines.
-    fn route(&mut self, _now: SimTime, group_id: &str, outputs: Vec<GroupOutput>) {
+    fn route(&mut self, now: SimTime, group_id: &str, outputs: Vec<GroupOutput>) {
         for output in outputs {
             let (token, msg) = match output {
                 GroupOutput::JoinGroup { token, response } => (
@@ -305,6 +374,16 @@ impl GroupCoordinator {
                 ),
                 GroupOutput::Event { event, .. } => {
                     self.lines.push(event_line(group_id, &event));
+                    let store = matches!(
+                        &event,
+                        GroupEvent::StateChanged {
+                            to: GroupState::Stable | GroupState::Empty,
+                            ..
+                        } | GroupEvent::StaticMemberReplaced { .. }
+                    );
+                    if store {
+                        self.store_group(now, group_id);
+                    }
                     self.events.push((group_id.to_string(), event));
                     continue;
                 }
@@ -525,11 +604,11 @@ impl GroupCoordinator {
             },
             records: batch.encode(),
             timeout_ms: self.settings.offsets_commit_timeout_ms,
-            pending: PendingOffsetCommit {
+            pending: Some(PendingOffsetCommit {
                 client: from,
                 client_token: token,
                 record,
-            },
+            }),
         })
     }
 

@@ -14,6 +14,35 @@ const FILES: &[(&str, &str)] = &[
         "playground-acks1",
         include_str!("../../scenarios/app/playground-acks1.json"),
     ),
+    ("groups", include_str!("../../scenarios/app/groups.json")),
+    (
+        "groups-eager-vs-cooperative",
+        include_str!("../../scenarios/app/groups-eager-vs-cooperative.json"),
+    ),
+    (
+        "d9-auto-commit-consumer-crash",
+        include_str!("../../scenarios/d9-auto-commit-consumer-crash.json"),
+    ),
+    (
+        "d10-eager-rebalance",
+        include_str!("../../scenarios/d10-eager-rebalance.json"),
+    ),
+    (
+        "d10-cooperative-rebalance",
+        include_str!("../../scenarios/d10-cooperative-rebalance.json"),
+    ),
+    (
+        "d11-stall-past-max-poll-interval",
+        include_str!("../../scenarios/d11-stall-past-max-poll-interval.json"),
+    ),
+    (
+        "d11-freeze-past-session-timeout",
+        include_str!("../../scenarios/d11-freeze-past-session-timeout.json"),
+    ),
+    (
+        "d21-group-coordinator-crash",
+        include_str!("../../scenarios/d21-group-coordinator-crash.json"),
+    ),
     (
         "d1-acks1-leader-crash",
         include_str!("../../scenarios/d1-acks1-leader-crash.json"),

@@ -26,6 +26,10 @@ pub struct Sample {
     /// Sums over partitions of the leaders' high watermarks and log end offsets.
     pub high_watermark_total: u64,
     pub log_end_offset_total: u64,
+    /// Per consumer group: its lag summed over the partitions with a committed offset (the
+    /// LAG column of `kafka-consumer-groups --describe`).
+    #[serde(default)]
+    pub group_lag: Vec<(String, u64)>,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +77,14 @@ impl Metrics {
             replicas_total: 0,
             high_watermark_total: 0,
             log_end_offset_total: 0,
+            group_lag: view
+                .groups
+                .iter()
+                .map(|g| {
+                    let lag = g.rows.iter().filter_map(|r| r.lag).sum::<i64>();
+                    (g.group_id.clone(), lag.max(0) as u64)
+                })
+                .collect(),
         };
         for p in &view.partitions {
             sample.under_replicated += u32::from(p.under_replicated());

@@ -149,7 +149,10 @@ fn a_static_member_bounced_within_its_session_keeps_its_partitions_without_a_reb
         },
         Step {
             at_ms: 14_000,
-            action: Action::RestartConsumer { consumer: 0 },
+            action: Action::RestartConsumer {
+                consumer: 0,
+                strategy: None,
+            },
         },
     ];
     s.expect = Default::default();
@@ -184,7 +187,10 @@ fn a_restarted_consumer_resumes_at_exactly_the_committed_offset() {
         },
         Step {
             at_ms: 12_000,
-            action: Action::RestartConsumer { consumer: 0 },
+            action: Action::RestartConsumer {
+                consumer: 0,
+                strategy: None,
+            },
         },
     ];
     s.expect = Default::default();

@@ -11,8 +11,8 @@ use logsim::session::metrics::Sample;
 use logsim::session::timeline::{LiveCheck, TimelineView};
 use logsim::sim::cluster::scenario::{Action, ClusterScenario, Step};
 use logsim::sim::cluster::view::{
-    BrokerView, ClusterView, ConsumerView, MessageView, NetworkView, PartitionView, ProducerView,
-    RecordCard, TopicView,
+    BrokerView, ClusterView, ConsumerView, GroupDescription, MessageView, NetworkView,
+    PartitionView, ProducerView, RecordCard, TopicView,
 };
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +58,16 @@ pub fn thin_samples(samples: &[Sample], max: usize) -> Vec<Sample> {
             out.under_replicated = bucket.iter().map(|s| s.under_replicated).max()?;
             out.offline = bucket.iter().map(|s| s.offline).max()?;
             out.isr_total = bucket.iter().map(|s| s.isr_total).min()?;
+            // The worst lag of the bucket per group, so a lag spike stays visible.
+            for (group, lag) in &mut out.group_lag {
+                *lag = bucket
+                    .iter()
+                    .flat_map(|s| s.group_lag.iter())
+                    .filter(|(g, _)| g == group)
+                    .map(|(_, l)| *l)
+                    .max()
+                    .unwrap_or(*lag);
+            }
             Some(out)
         })
         .collect()
@@ -211,6 +221,8 @@ pub struct Snapshot {
     pub topics: Vec<TopicView>,
     pub producers: Vec<ProducerView>,
     pub consumers: Vec<ConsumerView>,
+    /// The consumer groups (`kafka-consumer-groups --describe`).
+    pub groups: Vec<GroupDescription>,
     pub network: NetworkView,
     /// Messages on the wire, the soonest due first (a bounded list), and how many in all.
     pub in_flight: Vec<MessageView>,
@@ -282,6 +294,7 @@ impl Snapshot {
             topics: view.topics,
             producers: view.producers,
             consumers: view.consumers,
+            groups: view.groups,
             network: view.network,
             in_flight: view.in_flight,
             in_flight_total: view.in_flight_total,
@@ -474,7 +487,17 @@ pub fn action_label(action: &Action) -> String {
         },
         Action::StopConsumer { consumer } => format!("Close consumer {consumer}"),
         Action::CrashConsumer { consumer } => format!("Crash consumer {consumer}"),
-        Action::RestartConsumer { consumer } => format!("Restart consumer {consumer}"),
+        Action::RestartConsumer {
+            consumer,
+            strategy: None,
+        } => format!("Restart consumer {consumer}"),
+        Action::RestartConsumer {
+            consumer,
+            strategy: Some(s),
+        } => format!(
+            "Restart consumer {consumer} with partition.assignment.strategy={}",
+            s.join(",")
+        ),
         Action::StallConsumer {
             consumer,
             duration_ms,
@@ -553,6 +576,7 @@ mod tests {
             replicas_total: 9,
             high_watermark_total: time_ms,
             log_end_offset_total: time_ms + 1,
+            group_lag: vec![("g".into(), time_ms % 7)],
         }
     }
 
@@ -562,6 +586,7 @@ mod tests {
         samples[301].under_replicated = 2;
         samples[301].isr_total = 7;
         samples[302].offline = 1;
+        samples[303].group_lag[0].1 = 900;
         let thin = thin_samples(&samples, CHART_POINTS);
         assert!(
             thin.len() <= CHART_POINTS && thin.len() >= CHART_POINTS - 1,
@@ -573,6 +598,11 @@ mod tests {
         assert_eq!(thin.iter().map(|s| s.under_replicated).max(), Some(2));
         assert_eq!(thin.iter().map(|s| s.offline).max(), Some(1));
         assert_eq!(thin.iter().map(|s| s.isr_total).min(), Some(7));
+        assert_eq!(
+            thin.iter().map(|s| s.group_lag[0].1).max(),
+            Some(900),
+            "a lag spike survives the thinning"
+        );
         assert_eq!(
             thin_samples(&samples[..10], CHART_POINTS),
             samples[..10].to_vec()

@@ -355,7 +355,10 @@ pub fn group_heavy(members: u32, duration_ms: u64, seed: u64) -> ClusterScenario
                 consumer,
                 duration_ms: 4_000,
             },
-            _ => Action::RestartConsumer { consumer },
+            _ => Action::RestartConsumer {
+                consumer,
+                strategy: None,
+            },
         };
         steps.push(Step { at_ms: at, action });
     }

@@ -680,6 +680,18 @@ pub(super) fn nemesis_group_line(_sim: &ClusterSim, text: &str) -> Option<Draft>
             c,
         );
     }
+    if let Some([c, strategy]) = capture(
+        text,
+        "restart consumer {} with partition.assignment.strategy={}",
+    ) {
+        let c: u32 = num(c)?;
+        return act(
+            Severity::Notice,
+            format!("Consumer {c} starts again with partition.assignment.strategy={strategy}"),
+            "One step of a rolling switch: the group keeps the first assignor every member supports, and rebalances cooperatively only once every member supports cooperative-sticky.",
+            c,
+        );
+    }
     for (template, what, why, severity) in [
         ("close consumer {}", "Consumer {c} is closed", "close(): last offset commit, LeaveGroup, then the process ends.", Severity::Notice),
         ("crash consumer {}", "Consumer {c} is killed", "No LeaveGroup: the coordinator waits session.timeout.ms before it rebalances.", Severity::Warning),

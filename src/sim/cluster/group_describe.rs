@@ -39,7 +39,19 @@ pub struct GroupDescription {
     pub generation: i32,
     pub protocol: Option<String>,
     pub members: u32,
+    /// Every member, with its partitions (`--describe --members --verbose`).
+    pub member_list: Vec<GroupMemberRow>,
     pub rows: Vec<GroupPartitionRow>,
+}
+
+/// A member as `kafka-consumer-groups --describe --members --verbose` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMemberRow {
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub client_id: String,
+    /// Its assignment in the current generation, as (topic, partition).
+    pub partitions: Vec<(String, u32)>,
 }
 
 impl ClusterSim {
@@ -72,6 +84,7 @@ impl ClusterSim {
                     generation: -1,
                     protocol: None,
                     members: 0,
+                    member_list: Vec::new(),
                     rows: Vec::new(),
                 });
                 continue;
@@ -143,6 +156,20 @@ impl ClusterSim {
                 generation: group.generation_id(),
                 protocol: group.protocol_name().map(str::to_string),
                 members: group.members().len() as u32,
+                member_list: group
+                    .members()
+                    .values()
+                    .map(|m| GroupMemberRow {
+                        member_id: m.member_id.clone(),
+                        group_instance_id: m.group_instance_id.clone(),
+                        client_id: m.client_id.clone(),
+                        partitions: m
+                            .assignment
+                            .iter()
+                            .map(|tp| (tp.topic.clone(), tp.partition.0))
+                            .collect(),
+                    })
+                    .collect(),
                 rows,
             });
         }

@@ -1255,15 +1255,21 @@ impl ClusterSim {
                     }
                 }
             }
-            Action::RestartConsumer { consumer } => {
-                self.trace(
-                    now,
-                    "nemesis".into(),
-                    format!("restart consumer {consumer}"),
-                );
+            Action::RestartConsumer { consumer, strategy } => {
+                let line = match &strategy {
+                    None => format!("restart consumer {consumer}"),
+                    Some(s) => format!(
+                        "restart consumer {consumer} with partition.assignment.strategy={}",
+                        s.join(",")
+                    ),
+                };
+                self.trace(now, "nemesis".into(), line);
                 if let Some(c) = self.consumers.get_mut(consumer as usize) {
                     if !c.alive {
-                        let spec = c.spec().clone();
+                        let mut spec = c.spec().clone();
+                        if let Some(s) = strategy {
+                            spec.partition_assignment_strategy = s;
+                        }
                         let mut fresh =
                             ConsumerClient::new(consumer, c.node, spec, self.scenario.brokers);
                         fresh.carry_tallies_from(c);

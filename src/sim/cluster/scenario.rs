@@ -556,9 +556,16 @@ pub enum Action {
         consumer: u32,
     },
     /// Start a stopped or crashed consumer again, as a new process with the same config (a
-    /// static member rejoins with its `group.instance.id`).
+    /// static member rejoins with its `group.instance.id`), or with a new
+    /// `partition.assignment.strategy` (a step of a rolling switch of assignor or protocol).
     RestartConsumer {
         consumer: u32,
+        #[serde(
+            rename = "partition.assignment.strategy",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        strategy: Option<Vec<String>>,
     },
     /// The application's poll loop stalls for `duration_ms` (slow record processing): the
     /// heartbeat thread keeps running, so the member stays in the group until
@@ -892,7 +899,7 @@ impl ClusterScenario {
                 }
                 Action::StopConsumer { consumer }
                 | Action::CrashConsumer { consumer }
-                | Action::RestartConsumer { consumer }
+                | Action::RestartConsumer { consumer, .. }
                 | Action::CommitOffsets { consumer }
                 | Action::StallConsumer { consumer, .. }
                 | Action::FreezeConsumer { consumer, .. }
@@ -909,6 +916,24 @@ impl ClusterScenario {
                             return bad(format!(
                                 "duration_ms {duration_ms}: expected 1..=86400000"
                             ));
+                        }
+                    }
+                    if let Action::RestartConsumer {
+                        strategy: Some(strategy),
+                        ..
+                    } = &step.action
+                    {
+                        if strategy.is_empty() {
+                            return bad(
+                                "partition.assignment.strategy needs at least one assignor".into(),
+                            );
+                        }
+                        for name in strategy {
+                            if crate::client::assignor::Assignor::from_name(name).is_none() {
+                                return bad(format!(
+                                    "partition.assignment.strategy {name:?}: expected range, roundrobin, sticky or cooperative-sticky"
+                                ));
+                            }
                         }
                     }
                     if let Action::SeekConsumer { offset, .. } = &step.action {

@@ -259,7 +259,10 @@ fn add_group(
         let consumer = first + rng.below(u64::from(count - first)) as u32;
         let action = match rng.below(7) {
             0 => Action::CrashConsumer { consumer },
-            1 => Action::RestartConsumer { consumer },
+            1 => Action::RestartConsumer {
+                consumer,
+                strategy: None,
+            },
             2 => Action::StallConsumer {
                 consumer,
                 duration_ms: rng.range_inclusive(1_000, 12_000),
@@ -282,7 +285,10 @@ fn add_group(
     for consumer in first..count {
         steps.push(Step {
             at_ms: SAFETY_PHASE_MS,
-            action: Action::RestartConsumer { consumer },
+            action: Action::RestartConsumer {
+                consumer,
+                strategy: None,
+            },
         });
     }
 }

@@ -6,6 +6,7 @@
 //! it to the page. No `usize`: it crosses to wasm32 and JavaScript.
 
 use super::clients::FetchState;
+pub use super::group_describe::{GroupDescription, GroupMemberRow, GroupPartitionRow};
 use super::ClusterSim;
 use crate::client::producer::Acks;
 use crate::ids::{BrokerId, Offset, TopicPartition};
@@ -26,6 +27,9 @@ pub struct ClusterView {
     pub partitions: Vec<PartitionView>,
     pub producers: Vec<ProducerView>,
     pub consumers: Vec<ConsumerView>,
+    /// The consumer groups as their coordinators describe them (`kafka-consumer-groups
+    /// --describe`), with each member's partitions.
+    pub groups: Vec<GroupDescription>,
     pub network: NetworkView,
     /// Messages on the wire, the soonest due first (at most `IN_FLIGHT_SHOWN`), and how many
     /// there are in all.
@@ -169,6 +173,56 @@ pub struct ConsumerView {
     pub paused: bool,
     /// Per assigned partition: its index, the next offset to read, and the fetch state.
     pub positions: Vec<ConsumerPosition>,
+    /// The process runs (not stopped or crashed).
+    pub alive: bool,
+    /// Its poll loop is stalled (slow processing; the heartbeat thread runs on).
+    pub stalled: bool,
+    /// The whole process is frozen (a GC pause): no heartbeats either.
+    pub frozen: bool,
+    /// Its group membership, for a consumer with `group.id`.
+    pub member: Option<MemberView>,
+}
+
+/// A group member as its consumer sees itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub group_id: String,
+    /// Empty until the coordinator gives one.
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    /// Kafka's `MemberState` name: UNJOINED, PREPARING_REBALANCE (waiting in JoinGroup),
+    /// COMPLETING_REBALANCE (waiting for SyncGroup's assignment) or STABLE.
+    pub state: String,
+    pub generation: i32,
+    /// `partition.assignment.strategy` as configured, and the one the group chose.
+    pub strategy: Vec<String>,
+    pub protocol: Option<String>,
+    /// "eager" or "cooperative".
+    pub rebalance_protocol: String,
+    pub coordinator: Option<u32>,
+    pub is_leader: bool,
+    /// Partitions it owns now.
+    pub owned: Vec<u32>,
+    /// Its last completed rebalance: the generation, what it gained and what it gave up.
+    pub last_rebalance: Option<RebalanceView>,
+    pub rebalances: u32,
+    pub commit_failures: u32,
+    /// The poll deadline (`max.poll.interval.ms`) passed without a poll.
+    pub poll_timer_expired: bool,
+    /// A fatal error that stopped it (FENCED_INSTANCE_ID ...).
+    pub fatal: Option<String>,
+    pub session_timeout_ms: u64,
+    pub max_poll_interval_ms: u64,
+    pub enable_auto_commit: bool,
+    /// Errors the group's answers carried, by Kafka's name, with counts.
+    pub errors: Vec<(String, u32)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RebalanceView {
+    pub generation: i32,
+    pub assigned: Vec<u32>,
+    pub revoked: Vec<u32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -309,6 +363,7 @@ impl ClusterSim {
             partitions,
             producers: self.producer_views(),
             consumers: self.consumer_views(),
+            groups: self.describe_groups(),
             network: self.network_view(),
             in_flight,
             in_flight_total,
@@ -505,6 +560,10 @@ impl ClusterSim {
                             })
                         })
                         .collect(),
+                    alive: c.alive,
+                    stalled: c.stalled(),
+                    frozen: c.frozen(),
+                    member: c.group().map(|g| member_view(g, c.spec())),
                 }
             })
             .collect()
@@ -562,4 +621,48 @@ fn synced_offset(
         return Some(next);
     }
     None
+}
+
+fn member_view(
+    g: &super::clients::GroupMembership,
+    spec: &super::scenario::ConsumerSpec,
+) -> MemberView {
+    use crate::client::assignor::RebalanceProtocol;
+    MemberView {
+        group_id: g.group_id.clone(),
+        member_id: g.member_id.clone(),
+        group_instance_id: g.group_instance_id.clone(),
+        state: g.state.name().to_owned(),
+        generation: g.generation,
+        strategy: g.strategy_names(),
+        protocol: g.protocol.clone(),
+        rebalance_protocol: match g.rebalance_protocol {
+            RebalanceProtocol::Eager => "eager",
+            RebalanceProtocol::Cooperative => "cooperative",
+        }
+        .to_owned(),
+        coordinator: g.coordinator.map(|b| b.0),
+        is_leader: g.is_leader,
+        owned: g.owned.iter().copied().collect(),
+        last_rebalance: g
+            .last_rebalance
+            .as_ref()
+            .map(|(generation, assigned, revoked)| RebalanceView {
+                generation: *generation,
+                assigned: assigned.iter().copied().collect(),
+                revoked: revoked.iter().copied().collect(),
+            }),
+        rebalances: g.rebalances,
+        commit_failures: g.commit_failures,
+        poll_timer_expired: g.poll_timer_expired,
+        fatal: g.fatal.clone(),
+        session_timeout_ms: spec.session_timeout_ms,
+        max_poll_interval_ms: spec.max_poll_interval_ms,
+        enable_auto_commit: spec.enable_auto_commit,
+        errors: g
+            .errors
+            .iter()
+            .map(|(name, n)| ((*name).to_owned(), *n))
+            .collect(),
+    }
 }

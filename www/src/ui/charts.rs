@@ -1,6 +1,6 @@
 //! Charts over the session's samples, drawn as labelled SVG (text stays text): throughput,
 //! under-replicated and offline partitions, ISR size against the replicas assigned, and the
-//! high watermark against the log end offset.
+//! high watermark against the log end offset, and each consumer group's lag.
 
 use logsim::session::metrics::Sample;
 use std::rc::Rc;
@@ -10,6 +10,8 @@ const W: f64 = 300.0;
 const H: f64 = 110.0;
 const PAD_L: f64 = 38.0;
 const PAD_B: f64 = 18.0;
+/// The lag chart's series classes, one per group.
+const LAG_CLASSES: [&str; 5] = ["s1", "s3", "s2", "s4", "s5"];
 
 #[derive(Properties, PartialEq)]
 pub struct ChartsProps {
@@ -17,7 +19,7 @@ pub struct ChartsProps {
 }
 
 struct Series {
-    label: &'static str,
+    label: String,
     class: &'static str,
     points: Vec<(f64, f64)>,
 }
@@ -114,25 +116,41 @@ pub fn charts(props: &ChartsProps) -> Html {
             (t(b), if dt > 0.0 { d / dt } else { 0.0 })
         })
         .collect();
+    // Every group seen in the samples, in order of first appearance.
+    let mut groups: Vec<String> = Vec::new();
+    for x in s.iter() {
+        for (g, _) in &x.group_lag {
+            if !groups.contains(g) {
+                groups.push(g.clone());
+            }
+        }
+    }
     html! {
         <section class="card charts" aria-labelledby="charts-h">
             <h2 id="charts-h">{ "Charts" }</h2>
             <div class="chart-grid">
                 { chart("Acknowledged records per second", "chart-throughput", "records/s", vec![
-                    Series { label: "acks/s", class: "s1", points: throughput },
+                    Series { label: "acks/s".into(), class: "s1", points: throughput },
                 ]) }
                 { chart("Partitions in trouble", "chart-urp", "partitions", vec![
-                    Series { label: "under-replicated", class: "s2", points: s.iter().map(|x| (t(x), f64::from(x.under_replicated))).collect() },
-                    Series { label: "offline", class: "s3", points: s.iter().map(|x| (t(x), f64::from(x.offline))).collect() },
+                    Series { label: "under-replicated".into(), class: "s2", points: s.iter().map(|x| (t(x), f64::from(x.under_replicated))).collect() },
+                    Series { label: "offline".into(), class: "s3", points: s.iter().map(|x| (t(x), f64::from(x.offline))).collect() },
                 ]) }
                 { chart("ISR size (sum over partitions)", "chart-isr", "replicas", vec![
-                    Series { label: "in ISR", class: "s1", points: s.iter().map(|x| (t(x), f64::from(x.isr_total))).collect() },
-                    Series { label: "assigned", class: "s4", points: s.iter().map(|x| (t(x), f64::from(x.replicas_total))).collect() },
+                    Series { label: "in ISR".into(), class: "s1", points: s.iter().map(|x| (t(x), f64::from(x.isr_total))).collect() },
+                    Series { label: "assigned".into(), class: "s4", points: s.iter().map(|x| (t(x), f64::from(x.replicas_total))).collect() },
                 ]) }
                 { chart("High watermark vs log end offset (sums)", "chart-hw", "offsets", vec![
-                    Series { label: "LEO", class: "s3", points: s.iter().map(|x| (t(x), x.log_end_offset_total as f64)).collect() },
-                    Series { label: "HW", class: "s5", points: s.iter().map(|x| (t(x), x.high_watermark_total as f64)).collect() },
+                    Series { label: "LEO".into(), class: "s3", points: s.iter().map(|x| (t(x), x.log_end_offset_total as f64)).collect() },
+                    Series { label: "HW".into(), class: "s5", points: s.iter().map(|x| (t(x), x.high_watermark_total as f64)).collect() },
                 ]) }
+                if !groups.is_empty() {
+                    { chart("Consumer lag per group (committed offsets)", "chart-lag", "records", groups.iter().enumerate().map(|(i, g)| Series {
+                        label: g.clone(),
+                        class: LAG_CLASSES[i % LAG_CLASSES.len()],
+                        points: s.iter().map(|x| (t(x), x.group_lag.iter().find(|(id, _)| id == g).map_or(0.0, |(_, l)| *l as f64))).collect(),
+                    }).collect()) }
+                }
             </div>
         </section>
     }

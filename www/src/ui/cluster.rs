@@ -114,6 +114,8 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                         <PartitionCard
                             partition={p.clone()}
                             consumers={s.consumers.iter().filter(|c| c.topic == p.topic).filter_map(|c| c.positions.iter().find(|q| q.partition == p.partition).map(|q| (c.index, q.offset))).collect::<Vec<_>>()}
+                            committed={s.groups.iter().flat_map(|g| g.rows.iter().filter(|r| r.topic == p.topic && r.partition == p.partition).filter_map(|r| r.current_offset.map(|o| (g.group_id.clone(), o.max(0) as u64)))).collect::<Vec<_>>()}
+                            owners={s.consumers.iter().filter(|c| c.alive).filter_map(|c| c.member.as_ref().filter(|m| c.topic == p.topic && m.owned.contains(&p.partition)).map(|m| (m.group_id.clone(), c.index))).collect::<Vec<_>>()}
                             findings={mine}
                             focused={focused}
                             send={props.send.clone()}
@@ -341,7 +343,7 @@ fn legend() -> Html {
             <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell committed" /></svg>{ " below the high watermark (committed)" }</span>
             <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell uncommitted" /></svg>{ " above it (not yet replicated to the ISR)" }</span>
             <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell committed" /><rect y="9" width="14" height="5" class="unsynced-bar" /></svg>{ " dark foot: not yet synced to disk (a power loss takes it)" }</span>
-            <span><b class="mark hw-text">{ "HW" }</b>{ " high watermark  " }<b class="mark leo-text">{ "LEO" }</b>{ " log end offset  " }<b class="mark lso-text">{ "LSO" }</b>{ " log start offset  " }<b class="mark">{ "┃" }</b>{ " segment start  " }<b class="mark consumer-text">{ "C0" }</b>{ " consumer position  " }<b class="mark bug-text">{ "!" }</b>{ " checker finding" }</span>
+            <span><b class="mark hw-text">{ "HW" }</b>{ " high watermark  " }<b class="mark leo-text">{ "LEO" }</b>{ " log end offset  " }<b class="mark lso-text">{ "LSO" }</b>{ " log start offset  " }<b class="mark">{ "┃" }</b>{ " segment start  " }<b class="mark consumer-text">{ "C0" }</b>{ " consumer position  " }<b class="mark committed-text">{ "✓g" }</b>{ " offset committed by group g  " }<b class="mark bug-text">{ "!" }</b>{ " checker finding" }</span>
         </div>
     }
 }
@@ -350,6 +352,10 @@ fn legend() -> Html {
 struct PartitionProps {
     partition: PartitionView,
     consumers: Vec<(u32, u64)>,
+    /// Committed offsets of the groups that read the partition: (group id, offset).
+    committed: Vec<(String, u64)>,
+    /// The group members that own the partition: (group id, consumer index).
+    owners: Vec<(String, u32)>,
     findings: Vec<Finding>,
     focused: bool,
     send: Callback<ToWorker>,
@@ -526,6 +532,9 @@ fn partition_card(props: &PartitionProps) -> Html {
                 <span>{ format!("ISR [{isr}]") }</span>
                 <span>{ format!("HW {} · LEO {}", p.high_watermark, p.log_end_offset) }</span>
                 <span class={classes!("badge", state.0)}>{ state.1 }</span>
+                { for props.owners.iter().map(|(g, c)| html! {
+                    <span class={classes!("owner-chip", format!("owner-{}", c % 8))} data-testid={format!("owner-{name}")} title={format!("Consumer {c} of group {g} owns this partition")}>{ format!("C{c} · {g}") }</span>
+                }) }
                 if p.leader.is_some() {
                     <details class="menu partition-menu">
                         <summary data-testid={format!("partition-{name}-menu")} aria-label={format!("Faults for partition {name}")}>{ "Faults ▾" }</summary>
@@ -706,6 +715,10 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
             .consumers
             .iter()
             .map(|(c, o)| mark(*o, &format!("C{c}"), "consumer-mark", true, 0.0, true))
+            .chain(props.committed.iter().map(|(g, o)| {
+                let short: String = g.chars().take(10).collect();
+                mark(*o, &format!("✓{short}"), "committed-mark", false, 0.0, true)
+            }))
             .collect()
     } else {
         html! {}

@@ -7,6 +7,7 @@ mod charts;
 mod cluster;
 mod controls;
 mod frame_probe;
+mod groups;
 mod panels;
 
 use crate::protocol::{FromWorker, Recipe, Snapshot, ToWorker, EVENTS_KEPT};
@@ -500,6 +501,7 @@ pub fn app() -> Html {
                         focus={state.focus.clone()}
                         page={state.page}
                     />
+                    <groups::Groups snapshot={snapshot.clone()} events={state.events.clone()} send={send.clone()} dispatch={dispatch.clone()} />
                     <charts::Charts samples={state.samples.clone()} />
                 </main>
                 <aside class="side-column">

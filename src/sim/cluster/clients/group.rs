@@ -225,6 +225,11 @@ impl GroupMembership {
     }
 
     /// When the background thread next has something to do.
+    /// `partition.assignment.strategy`: the assignors' names in order of preference.
+    pub fn strategy_names(&self) -> Vec<String> {
+        self.assignors.iter().map(|a| a.name().to_owned()).collect()
+    }
+
     pub fn next_deadline(&self) -> Option<SimTime> {
         if self.fatal.is_some() {
             return None;
@@ -1465,6 +1470,9 @@ impl ConsumerClient {
             new.errors = old.errors.clone();
             new.commit_failures = old.commit_failures;
             new.rebalances = old.rebalances;
+            // Request tokens go on from the old process's: an answer to it still on the wire
+            // (a bounce restarts at once) never matches a request of the new one.
+            new.next_token = new.next_token.max(old.next_token);
         }
     }
 

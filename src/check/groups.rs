@@ -138,6 +138,8 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
             _ => {}
         }
     }
+    // Per overlap: the index of the first owner's hold in its partition's list.
+    let mut first_hold: Vec<usize> = Vec::new();
     // Per (member, partition): where its last poll ended.
     let mut last_read: BTreeMap<(u32, TopicPartition), Offset> = BTreeMap::new();
     for op in history {
@@ -153,10 +155,13 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
                 for tp in partitions {
                     let key = (group.clone(), tp.clone());
                     let list = holds.entry(key.clone()).or_default();
-                    for h in list.iter().filter(|h| h.ended_lost.is_none()) {
-                        if h.consumer == *consumer {
+                    for (i, h) in list.iter().enumerate() {
+                        if h.ended_lost.is_some() || h.consumer == *consumer {
                             continue;
                         }
+                        // The hold itself, not the first of that consumer and generation: a
+                        // restarted static member holds again in the same generation.
+                        first_hold.push(i);
                         report.overlaps.push(OwnershipOverlap {
                             group: group.clone(),
                             partition: tp.clone(),
@@ -252,13 +257,10 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
     }
     // An overlap is legal when the first owner's hold ended in onPartitionsLost: it had been
     // removed from the group (or died) before it found out.
-    for o in &mut report.overlaps {
+    for (o, hold) in report.overlaps.iter_mut().zip(first_hold) {
         let lost = holds
             .get(&(o.group.clone(), o.partition.clone()))
-            .and_then(|list| {
-                list.iter()
-                    .find(|h| h.consumer == o.first.0 && h.generation == o.first.1)
-            })
+            .and_then(|list| list.get(hold))
             .and_then(|h| h.ended_lost);
         if lost == Some(true) {
             o.legal_because = Some(format!(
@@ -340,6 +342,23 @@ mod tests {
         assert_eq!(r.overlaps.len(), 1);
         assert_eq!(r.bugs(), 0);
         assert!(r.lines()[0].contains("onPartitionsLost"));
+    }
+
+    #[test]
+    fn a_restarted_static_member_fenced_by_a_second_process_is_judged_by_its_own_hold() {
+        // Consumer 0 closes, restarts and gets its generation-1 assignment back (static
+        // membership); a second process with its instance id takes it over, and consumer 0
+        // learns at its next heartbeat (FENCED_INSTANCE_ID, onPartitionsLost).
+        let h = [
+            assigned(0, 1, &[0]),
+            revoked(0, 1, &[0], false),
+            assigned(0, 1, &[0]),
+            assigned(2, 1, &[0]),
+            revoked(0, 1, &[0], true),
+        ];
+        let r = check_groups(&h);
+        assert_eq!(r.overlaps.len(), 1);
+        assert_eq!(r.bugs(), 0, "{:?}", r.lines());
     }
 
     #[test]

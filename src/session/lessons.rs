@@ -277,6 +277,53 @@ pub enum Goal {
     },
     /// No cut links and no random drops or duplicates.
     NetworkHealthy,
+    /// Consumer groups: the group is Stable with at least this many members, and every
+    /// partition of its topic has an owner.
+    GroupStable {
+        group: String,
+        members: u32,
+    },
+    GroupGenerationAtLeast {
+        group: String,
+        generation: i32,
+    },
+    GroupGenerationAtMost {
+        group: String,
+        generation: i32,
+    },
+    /// Consumer `consumer` runs and owns at least `count` partitions.
+    MemberOwnsAtLeast {
+        consumer: u32,
+        count: u32,
+    },
+    /// Consumer `consumer` runs, is in its group, and owns no partition.
+    MemberIdle {
+        consumer: u32,
+    },
+    /// Consumer `consumer` left its group: no poll for `max.poll.interval.ms`.
+    MemberLeftGroup {
+        consumer: u32,
+    },
+    /// The group's committed offset for the partition is at least `offset`.
+    CommittedOffsetAtLeast {
+        group: String,
+        topic: String,
+        partition: u32,
+        offset: u64,
+    },
+    /// The group's lag (`kafka-consumer-groups --describe`, summed) is at least `lag`.
+    GroupLagAtLeast {
+        group: String,
+        lag: u64,
+    },
+    /// Members of a group read at least `values` records that the group had read before.
+    ReprocessedAtLeast {
+        values: u64,
+    },
+    /// A group answer carried this error to a consumer (`FENCED_INSTANCE_ID`).
+    ConsumerGroupError {
+        name: String,
+    },
     All(Vec<Goal>),
     Any(Vec<Goal>),
 }
@@ -515,9 +562,70 @@ impl Facts<'_> {
                     && n.drop.is_empty()
                     && n.duplicate.is_empty()
             }
+            Goal::GroupStable { group, members } => self.group(group).is_some_and(|g| {
+                g.state == "Stable"
+                    && g.members >= *members
+                    && !g.rows.is_empty()
+                    && g.rows.iter().all(|r| r.consumer_id.is_some())
+            }),
+            Goal::GroupGenerationAtLeast { group, generation } => self
+                .group(group)
+                .is_some_and(|g| g.generation >= *generation),
+            Goal::GroupGenerationAtMost { group, generation } => self
+                .group(group)
+                .is_some_and(|g| g.generation >= 0 && g.generation <= *generation),
+            Goal::MemberOwnsAtLeast { consumer, count } => self
+                .member(*consumer)
+                .is_some_and(|m| m.owned.len() as u32 >= *count),
+            Goal::MemberIdle { consumer } => self
+                .member(*consumer)
+                .is_some_and(|m| m.state == "STABLE" && m.owned.is_empty()),
+            Goal::MemberLeftGroup { consumer } => self.view.consumers.iter().any(|c| {
+                c.index == *consumer && c.member.as_ref().is_some_and(|m| m.poll_timer_expired)
+            }),
+            Goal::CommittedOffsetAtLeast {
+                group,
+                topic,
+                partition,
+                offset,
+            } => self.group(group).is_some_and(|g| {
+                g.rows.iter().any(|r| {
+                    r.topic == *topic
+                        && r.partition == *partition
+                        && r.current_offset.is_some_and(|o| o >= *offset as i64)
+                })
+            }),
+            Goal::GroupLagAtLeast { group, lag } => self
+                .group(group)
+                .is_some_and(|g| g.rows.iter().filter_map(|r| r.lag).sum::<i64>() >= *lag as i64),
+            Goal::ReprocessedAtLeast { values } => {
+                crate::check::groups::check_groups(self.session.sim().history()).reprocessed
+                    >= *values
+            }
+            Goal::ConsumerGroupError { name } => self.view.consumers.iter().any(|c| {
+                c.member
+                    .as_ref()
+                    .is_some_and(|m| m.errors.iter().any(|(n, k)| n == name && *k > 0))
+            }),
             Goal::All(goals) => goals.iter().all(|g| self.met(g)),
             Goal::Any(goals) => goals.iter().any(|g| self.met(g)),
         }
+    }
+
+    fn group(&self, id: &str) -> Option<&crate::sim::cluster::view::GroupDescription> {
+        self.view
+            .groups
+            .iter()
+            .find(|g| g.group_id == id && g.coordinator.is_some())
+    }
+
+    /// A running consumer's membership.
+    fn member(&self, consumer: u32) -> Option<&crate::sim::cluster::view::MemberView> {
+        self.view
+            .consumers
+            .iter()
+            .find(|c| c.index == consumer && c.alive)
+            .and_then(|c| c.member.as_ref())
     }
 
     fn high_watermark_in_epoch(&self, topic: &str, partition: u32, epoch: i32) -> bool {
@@ -656,6 +764,35 @@ pub fn describe_goal(goal: &Goal) -> String {
             format!("No {kind}{} for {} more", in_topic(topic), seconds(*ms))
         }
         Goal::NetworkHealthy => "The network is healthy again".to_owned(),
+        Goal::GroupStable { group, members } => {
+            format!("Group {group} is Stable with {members} member(s) and every partition owned")
+        }
+        Goal::GroupGenerationAtLeast { group, generation } => {
+            format!("Group {group} reaches generation {generation}")
+        }
+        Goal::GroupGenerationAtMost { group, generation } => {
+            format!("Group {group} stays at generation {generation} or below")
+        }
+        Goal::MemberOwnsAtLeast { consumer, count } => {
+            format!("Consumer {consumer} owns {count} partition(s) or more")
+        }
+        Goal::MemberIdle { consumer } => {
+            format!("Consumer {consumer} is in the group but owns no partition")
+        }
+        Goal::MemberLeftGroup { consumer } => {
+            format!("Consumer {consumer} leaves its group (max.poll.interval.ms passed)")
+        }
+        Goal::CommittedOffsetAtLeast {
+            group,
+            topic,
+            partition,
+            offset,
+        } => format!("Group {group} has committed offset {offset} or more on {topic}-{partition}"),
+        Goal::GroupLagAtLeast { group, lag } => format!("Group {group} lags {lag} records or more"),
+        Goal::ReprocessedAtLeast { values } => {
+            format!("A group reads {values} record(s) a second time")
+        }
+        Goal::ConsumerGroupError { name } => format!("A consumer gets {name}"),
         Goal::All(goals) => join_labels(goals, ", and "),
         Goal::Any(goals) => join_labels(goals, ", or "),
     }
@@ -860,6 +997,9 @@ pub fn lessons() -> Vec<Lesson> {
         unclean_election(),
         idempotent_producer(),
     ]
+    .into_iter()
+    .chain(groups::lessons())
+    .collect()
 }
 
 // ---- The scenarios ---------------------------------------------------------------------------
@@ -1681,6 +1821,8 @@ fn idempotent_producer() -> Lesson {
         ],
     )
 }
+
+mod groups;
 
 #[cfg(test)]
 mod tests;

@@ -414,3 +414,102 @@ test('bad links and files get clear errors and lose nothing', { timeout: 120_000
   await shot(page, 'bad-input');
   await context.close();
 });
+
+/** A consumer group as drawn: state, generation, members, and each partition's owner. */
+async function group(page, id) {
+  const element = await page.$(sel(`group-${id}`));
+  if (element === null) return null;
+  return element.evaluate((el) => ({
+    state: el.getAttribute('data-state'),
+    generation: Number(el.getAttribute('data-generation')),
+    members: Number(el.getAttribute('data-members')),
+    owners: Array.from(el.querySelectorAll('[data-owner]')).map((c) => c.getAttribute('data-owner')),
+  }));
+}
+
+const allOwned = (g) => g !== null && g.state === 'Stable' && g.owners.length > 0 && g.owners.every((o) => o !== 'none');
+
+test('a new user adds a third consumer and a cooperative rebalance moves only one partition', { timeout: 240_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:groups');
+  await setSpeed(page, 3000);
+  const before = await playUntil(page, errors, 'group shop to be stable with both members owning partitions', async () => {
+    const g = await group(page, 'shop');
+    return allOwned(g) && g.members === 2 && new Set(g.owners).size === 2 ? g : null;
+  });
+  assert.equal(await attr(page, 'group-shop', 'data-protocol'), 'cooperative');
+  await shot(page, 'groups-before-join');
+  await page.click(sel('group-shop-add'));
+  await waitUntil(errors, 'the new consumer to be listed', () => page.$(sel('member-2')));
+  const after = await playUntil(page, errors, 'the third member to own a partition in a stable group', async () => {
+    const g = await group(page, 'shop');
+    return allOwned(g) && g.members === 3 && g.owners.includes('2') ? g : null;
+  });
+  const moved = before.owners.map((o, p) => [o, after.owners[p]]).filter(([a, b]) => a !== b);
+  assert.equal(moved.length, 1, `one partition moved: ${JSON.stringify(before.owners)} -> ${JSON.stringify(after.owners)}`);
+  assert.equal(moved[0][1], '2', 'to the new member');
+  // Cooperative: the move took two rebalances (revoke, then assign).
+  assert.ok(after.generation >= before.generation + 2, `generations ${before.generation} -> ${after.generation}`);
+  const lines = await page.$$eval(`${sel('group-shop-story')} li`, (els) => els.map((e) => e.textContent).join('\n'));
+  assert.match(lines, /revok/i, lines);
+  const rebalance = await page.$$eval('[data-testid$="-rebalance"]', (els) => els.map((e) => e.textContent).join('\n'));
+  assert.match(rebalance, /assigned p\d/, rebalance);
+  await page.$eval(sel('groups'), (el) => el.scrollIntoView());
+  await shot(page, 'groups-cooperative-join');
+  await context.close();
+});
+
+test('a consumer stalled past max.poll.interval.ms leaves and its partitions move', { timeout: 240_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:groups');
+  await setSpeed(page, 3000);
+  const before = await playUntil(page, errors, 'both members to own partitions', async () => {
+    const g = await group(page, 'shop');
+    return allOwned(g) && new Set(g.owners).size === 2 ? g : null;
+  });
+  assert.ok(before.owners.includes('0'));
+  await page.click(sel('stall-0'));
+  await waitUntil(errors, 'the stall to be listed', async () => (await text(page, 'actions-count'))?.startsWith('1'));
+  await playUntil(page, errors, 'consumer 0 to leave and consumer 1 to own every partition', async () => {
+    const g = await group(page, 'shop');
+    const state = await text(page, 'member-0-state');
+    return allOwned(g) && g.owners.every((o) => o === '1') && /left the group/.test(state ?? '');
+  });
+  assert.match(await text(page, 'member-0-state'), /max\.poll\.interval\.ms=10000/);
+  await page.$eval(sel('groups'), (el) => el.scrollIntoView());
+  await shot(page, 'groups-stalled-member-left');
+  await context.close();
+});
+
+test('a new user reads the lag table and sees a stalled member fall behind', { timeout: 240_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:groups');
+  await setSpeed(page, 3000);
+  const rowsOf = () =>
+    page.$$eval(`${sel('group-shop-lag-table')} tbody tr`, (trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent.trim())),
+    );
+  await playUntil(page, errors, 'every partition to have a committed offset', async () => {
+    const rows = await rowsOf();
+    return rows.length === 3 && rows.every((r) => r[2] !== '-') ? rows : null;
+  });
+  const rows = await rowsOf();
+  for (const [topic, p, current, logEnd, lag, consumerId] of rows) {
+    assert.equal(topic, 'orders');
+    assert.equal(Number(lag), Math.max(0, Number(logEnd) - Number(current)), `LAG = LOG-END-OFFSET - CURRENT-OFFSET on partition ${p}`);
+    // LOG-END-OFFSET is what a consumer can read: the partition's high watermark.
+    assert.equal(Number(logEnd), (await partition(page, `orders-${p}`)).hw, `partition ${p}`);
+    assert.match(consumerId, /^consumer-\d-/, 'each partition has an owner');
+  }
+  // The member that owns partition 0 stalls: it neither reads nor commits, so its lag grows.
+  const owner = (await group(page, 'shop')).owners[0];
+  const lagBefore = Number((await rowsOf())[0][4]);
+  await page.click(sel(`stall-${owner}`));
+  await playUntil(page, errors, 'the stalled member\'s lag to grow', async () => Number((await rowsOf())[0][4]) >= lagBefore + 5);
+  assert.ok(await page.$(sel('chart-lag')), 'a lag chart is drawn');
+  const chartLabel = await page.$eval(`${sel('chart-lag')} svg`, (el) => el.getAttribute('aria-label'));
+  assert.match(chartLabel, /shop \d+/, chartLabel);
+  await page.$eval(sel('group-shop-lag-table'), (el) => el.scrollIntoView());
+  await shot(page, 'groups-lag-table');
+  await context.close();
+});

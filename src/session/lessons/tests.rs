@@ -79,7 +79,7 @@ fn lesson_by_id(id: &str) -> Lesson {
 }
 
 #[test]
-fn there_are_eight_lessons_in_teaching_order_with_four_to_eight_steps() {
+fn there_are_twelve_lessons_in_teaching_order_with_four_to_eight_steps() {
     let ids: Vec<String> = lessons().into_iter().map(|l| l.id).collect();
     assert_eq!(
         ids,
@@ -92,6 +92,10 @@ fn there_are_eight_lessons_in_teaching_order_with_four_to_eight_steps() {
             "acks1-data-loss",
             "unclean-leader-election",
             "idempotent-producer",
+            "groups-and-partitions",
+            "eager-versus-cooperative",
+            "offset-commits-and-duplicates",
+            "static-membership",
         ]
     );
     for lesson in lessons() {
@@ -309,6 +313,75 @@ fn lesson_idempotent_producer_plays() {
         check.findings.iter().all(|f| f.legal_because.is_some()),
         "{check:?}"
     );
+}
+
+/// The group lessons play, and their stories hold in the engine: no partition has two owners
+/// at once and no committed offset is lost.
+fn assert_group_lesson_plays(id: &str) -> Played {
+    let played = assert_plays(id);
+    let check = played.session.live_check();
+    assert!(
+        check
+            .findings
+            .iter()
+            .all(|f| f.kind != "committed-offset-lost"
+                && (f.kind != "double-ownership" || f.legal_because.is_some())),
+        "{id}: {check:?}"
+    );
+    played
+}
+
+#[test]
+fn lesson_groups_and_partitions_plays() {
+    let played = assert_group_lesson_plays("groups-and-partitions");
+    let view = played.session.view();
+    let group = view
+        .groups
+        .iter()
+        .find(|g| g.group_id == "shop")
+        .expect("shop");
+    assert_eq!(group.members, 4);
+    let owners: std::collections::BTreeSet<_> = group
+        .rows
+        .iter()
+        .filter_map(|r| r.consumer_id.clone())
+        .collect();
+    assert_eq!(
+        owners.len(),
+        3,
+        "three owners of three partitions: {group:?}"
+    );
+}
+
+#[test]
+fn lesson_eager_versus_cooperative_plays() {
+    let played = assert_group_lesson_plays("eager-versus-cooperative");
+    let view = played.session.view();
+    let member = |i: u32| {
+        view.consumers
+            .iter()
+            .find(|c| c.index == i)
+            .and_then(|c| c.member.clone())
+            .expect("a member")
+    };
+    // The cooperative group took two generations for the join; its old members kept partitions.
+    let coop = view
+        .groups
+        .iter()
+        .find(|g| g.group_id == "coop")
+        .expect("coop");
+    assert!(coop.generation >= 3, "{coop:?}");
+    assert!(member(2).owned.len() >= 2 && member(3).owned.len() >= 2);
+}
+
+#[test]
+fn lesson_offset_commits_and_duplicates_plays() {
+    assert_group_lesson_plays("offset-commits-and-duplicates");
+}
+
+#[test]
+fn lesson_static_membership_plays() {
+    assert_group_lesson_plays("static-membership");
 }
 
 #[test]

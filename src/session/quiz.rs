@@ -13,9 +13,11 @@ use super::explain::{Explained, Topic};
 use super::lessons::{acks1_config, cluster, consumer, producer, safe_producer_config, topic};
 use super::timeline::Session;
 use crate::broker::config::ReplicaConfig;
+use crate::broker::group::coordinator_partition;
 use crate::client::producer::ProducerConfig;
 use crate::prng::Prng;
-use crate::sim::cluster::scenario::{Action, BrokerSettings, ClusterScenario, Step};
+use crate::sim::cluster::coordinator::OFFSETS_TOPIC;
+use crate::sim::cluster::scenario::{Action, BrokerSettings, ClusterScenario, ConsumerSpec, Step};
 use crate::sim::error::SimError;
 use crate::sim::network::{NetworkConfig, Ratio};
 use serde::{Deserialize, Serialize};
@@ -43,7 +45,31 @@ pub struct Drill {
     pub explanation: String,
     /// The faults the seed picks from.
     pub faults: Vec<FaultKind>,
+    /// What the answer names besides the fault: "broker" or "consumer".
+    #[serde(default = "broker_target")]
+    pub target: String,
+    /// The hints, in the order they are given: where to look, not the answer.
+    #[serde(default)]
+    pub hints: Vec<String>,
 }
+
+fn broker_target() -> String {
+    "broker".into()
+}
+
+/// Hints of the broker and network drills.
+const BROKER_HINTS: &[&str] = &[
+    "Compare the brokers' states and each partition's ISR before and after the trouble began.",
+    "Open the charts: when did under-replicated partitions or the producer's throughput change?",
+    "Read the producers' errors by name: NOT_ENOUGH_REPLICAS, NOT_LEADER_OR_FOLLOWER and timeouts each point somewhere else.",
+];
+
+/// Hints of the group drills.
+const GROUP_HINTS: &[&str] = &[
+    "Watch the group panel: which member's state changed first, and did the group's coordinator or its generation change?",
+    "Did the member leave by itself (at once, after max.poll.interval.ms) or was it removed after session.timeout.ms? The event log's group lines say which.",
+    "Does the member come back? A stalled or frozen process runs again and rejoins; a killed one does not.",
+];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
@@ -59,6 +85,9 @@ pub struct HiddenFault {
     pub answer: String,
     /// The broker it hit, when it hit one.
     pub broker: Option<u32>,
+    /// The consumer it hit, when it hit one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consumer: Option<u32>,
 }
 
 /// The kinds of hidden fault; each is one choice of every drill.
@@ -71,6 +100,14 @@ pub enum FaultKind {
     ZombieLeader,
     CutFromFollowers,
     NetworkDrops,
+    /// Consumer groups: a member's poll loop stalls past `max.poll.interval.ms`.
+    StalledConsumer,
+    /// A member's whole process stops (GC pause) past `session.timeout.ms`.
+    FrozenConsumer,
+    /// A member's process is killed.
+    CrashedConsumer,
+    /// The broker that coordinates the group crashes.
+    CoordinatorCrash,
 }
 
 impl FaultKind {
@@ -83,6 +120,24 @@ impl FaultKind {
         FaultKind::NetworkDrops,
     ];
 
+    /// The group faults, the choices of the group drills.
+    pub const GROUP: [FaultKind; 4] = [
+        FaultKind::StalledConsumer,
+        FaultKind::FrozenConsumer,
+        FaultKind::CrashedConsumer,
+        FaultKind::CoordinatorCrash,
+    ];
+
+    /// The faults a drill with this fault offers as choices: the broker and network ones, or
+    /// the group ones.
+    pub fn family(self) -> &'static [FaultKind] {
+        if FaultKind::GROUP.contains(&self) {
+            &FaultKind::GROUP
+        } else {
+            &FaultKind::ALL
+        }
+    }
+
     /// The choice id.
     pub fn id(self) -> &'static str {
         match self {
@@ -92,11 +147,18 @@ impl FaultKind {
             FaultKind::ZombieLeader => "zombie-leader",
             FaultKind::CutFromFollowers => "cut-from-followers",
             FaultKind::NetworkDrops => "network-drops",
+            FaultKind::StalledConsumer => "stalled-consumer",
+            FaultKind::FrozenConsumer => "frozen-consumer",
+            FaultKind::CrashedConsumer => "crashed-consumer",
+            FaultKind::CoordinatorCrash => "coordinator-crash",
         }
     }
 
     pub fn from_id(id: &str) -> Option<FaultKind> {
-        FaultKind::ALL.into_iter().find(|k| k.id() == id)
+        FaultKind::ALL
+            .into_iter()
+            .chain(FaultKind::GROUP)
+            .find(|k| k.id() == id)
     }
 
     fn choice_text(self) -> &'static str {
@@ -111,14 +173,30 @@ impl FaultKind {
                 "A broker was cut off from the other brokers, while the controller and clients still reach it"
             }
             FaultKind::NetworkDrops => "The network drops messages at random on every link",
+            FaultKind::StalledConsumer => {
+                "A member's application stalled: its poll loop stopped calling poll(), its heartbeats went on"
+            }
+            FaultKind::FrozenConsumer => {
+                "A member's whole process froze (a long GC pause): no polls and no heartbeats, then it ran again"
+            }
+            FaultKind::CrashedConsumer => "A member's process was killed and never came back",
+            FaultKind::CoordinatorCrash => "The broker coordinating the group crashed",
         }
     }
 
     fn has_broker(self) -> bool {
-        self != FaultKind::NetworkDrops
+        FaultKind::ALL.contains(&self) && self != FaultKind::NetworkDrops
     }
 
-    fn actions(self, broker: u32, brokers: u32) -> Vec<Action> {
+    /// Whether the fault hits one consumer (the learner names it).
+    pub fn has_consumer(self) -> bool {
+        matches!(
+            self,
+            FaultKind::StalledConsumer | FaultKind::FrozenConsumer | FaultKind::CrashedConsumer
+        )
+    }
+
+    fn actions(self, broker: u32, brokers: u32, consumer: u32) -> Vec<Action> {
         let others: Vec<u32> = (1..=brokers).filter(|b| *b != broker).collect();
         match self {
             FaultKind::CrashedBroker => vec![Action::CrashBroker {
@@ -148,12 +226,44 @@ impl FaultKind {
                     ..NetworkConfig::default()
                 },
             }],
+            FaultKind::StalledConsumer => vec![Action::StallConsumer {
+                consumer,
+                duration_ms: GROUP_FAULT_MS,
+            }],
+            FaultKind::FrozenConsumer => vec![Action::FreezeConsumer {
+                consumer,
+                duration_ms: GROUP_FAULT_MS,
+            }],
+            FaultKind::CrashedConsumer => vec![Action::CrashConsumer { consumer }],
+            FaultKind::CoordinatorCrash => vec![Action::CrashLeader {
+                topic: OFFSETS_TOPIC.to_owned(),
+                partition: coordinator_partition(GROUP_ID, GROUP_OFFSETS_PARTITIONS)
+                    .map_or(0, |p| p.0),
+                power_loss: false,
+                torn_write: false,
+            }],
         }
     }
 
-    /// What happened and what the UI showed, for broker `b` (ignored by network drops).
-    fn symptoms(self, b: u32) -> String {
+    /// What happened and what the UI showed, for broker `b` (ignored by network drops) or
+    /// consumer `c` (the group faults).
+    fn symptoms(self, b: u32, c: u32) -> String {
         match self {
+            FaultKind::StalledConsumer => format!(
+                "Consumer {c}'s application stopped calling poll() for {} s. Its heartbeat thread kept running, so for max.poll.interval.ms ({} s) nothing showed but its lag growing (the ✓ committed offsets of its partitions stood still, since auto-commit runs inside poll). Then the consumer itself left the group (LeaveGroup): its card said \"left the group: no poll() for max.poll.interval.ms\", the group rebalanced at once and the others took its partitions. When the stall ended it rejoined, and a second rebalance gave it partitions again.",
+                GROUP_FAULT_MS / 1000,
+                GROUP_TIMEOUT_MS / 1000
+            ),
+            FaultKind::FrozenConsumer => format!(
+                "Consumer {c}'s whole process stopped for {} s: no polls and no heartbeats. The coordinator removed it after session.timeout.ms ({} s) and rebalanced; the others took its partitions from the last committed offsets, reading again what it had read since its last offset commit. When it ran again its heartbeat got UNKNOWN_MEMBER_ID: it lost its partitions (onPartitionsLost) and rejoined, a second rebalance.",
+                GROUP_FAULT_MS / 1000,
+                GROUP_TIMEOUT_MS / 1000
+            ),
+            FaultKind::CrashedConsumer => format!(
+                "Consumer {c}'s process was killed: no LeaveGroup, no last offset commit. Its card showed it not running. After session.timeout.ms ({} s) without a heartbeat the coordinator removed it and rebalanced; the others took its partitions from the last committed offsets (some records read again), and it never rejoined: one rebalance, one member fewer.",
+                GROUP_TIMEOUT_MS / 1000
+            ),
+            FaultKind::CoordinatorCrash => "The broker leading the group's __consumer_offsets partition crashed. Every member lost its coordinator connection (NOT_COORDINATOR or a disconnect), asked FindCoordinator again and found the new leader of that partition, which loaded the group from the log (COORDINATOR_LOAD_IN_PROGRESS meanwhile). The group panel's coordinator changed; the generation did not: no rebalance, no partition moved, and the committed offsets survived because they are replicated like any record.".to_owned(),
             FaultKind::CrashedBroker => format!(
                 "Broker {b}'s process died. Its card turned Crashed; connections to it were refused. After broker.session.timeout.ms (9 s) without a heartbeat the controller fenced it and removed it from every ISR (the ISR shrank), and each partition it led got a new leader from its ISR: the leader epoch went up by one and producers and consumers moved to the new leaders."
             ),
@@ -203,6 +313,20 @@ pub fn drills() -> Vec<Drill> {
             FaultKind::ALL.to_vec(),
             "Ask three questions in order. Is a broker Crashed, Paused or Fenced? Did any leader epoch change? Did ISRs shrink without a leader change? Crashes, pauses and zombies change leaders; a slow disk and a cut from the followers shrink ISRs without one; random drops leave only timeouts.",
         ),
+        group_drill(
+            "group-member-trouble",
+            "A consumer group member misbehaves",
+            "You run consumer group g: three members (consumers 0, 1 and 2) read topic t's six partitions with cooperative-sticky, session.timeout.ms=10000, max.poll.interval.ms=10000, auto-commit every 2 s. A few seconds in, something happens to one member. Watch the group panel (member states, owners, generation, lag) and the event log's group lines, then say what happened and to which consumer.",
+            vec![StalledConsumer, FrozenConsumer, CrashedConsumer],
+            "Three member faults look alike at first (a member stops reading, its lag grows) and differ in who notices and when. A stalled poll loop keeps heartbeating, so the member itself leaves after max.poll.interval.ms and rejoins when the stall ends; a frozen process sends nothing, so the coordinator removes it after session.timeout.ms and it finds out when it wakes (UNKNOWN_MEMBER_ID); a killed process is removed after session.timeout.ms and never returns.",
+        ),
+        group_drill(
+            "group-incident",
+            "Incident: the consumer group stalls",
+            "Group g (three members on topic t, six partitions, cooperative-sticky) stops making progress for a while, a few seconds in. It may be a member or the broker coordinating the group. Diagnose it from the group panel and the event log.",
+            FaultKind::GROUP.to_vec(),
+            "First ask whether the group rebalanced. A coordinator failure changes the group's coordinator but not its generation: the members find the new coordinator and carry on with the same partitions. A member fault always ends in a rebalance, when the member leaves (a stall) or is removed (a freeze or a crash).",
+        ),
         drill(
             "acks1-incident",
             "Incident with acks=1 in the mix",
@@ -237,7 +361,73 @@ fn drill(
             .collect(),
         explanation: explanation.to_owned(),
         faults,
+        target: broker_target(),
+        hints: BROKER_HINTS.iter().map(|h| (*h).to_owned()).collect(),
     }
+}
+
+fn group_drill(
+    id: &str,
+    title: &str,
+    briefing: &str,
+    faults: Vec<FaultKind>,
+    explanation: &str,
+) -> Drill {
+    Drill {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        briefing: briefing.to_owned(),
+        scenario: group_scenario(),
+        question: "What happened, and to which consumer?".to_owned(),
+        choices: FaultKind::GROUP
+            .into_iter()
+            .map(|k| Choice {
+                id: k.id().to_owned(),
+                text: k.choice_text().to_owned(),
+            })
+            .collect(),
+        explanation: explanation.to_owned(),
+        faults,
+        target: "consumer".into(),
+        hints: GROUP_HINTS.iter().map(|h| (*h).to_owned()).collect(),
+    }
+}
+
+/// The group drills' group id, its members' timeouts, and how long a stall or a freeze lasts.
+const GROUP_ID: &str = "g";
+const GROUP_TIMEOUT_MS: u64 = 10_000;
+const GROUP_FAULT_MS: u64 = 20_000;
+const GROUP_OFFSETS_PARTITIONS: u32 = 3;
+
+/// The group drills' cluster: three brokers, t with six partitions of three replicas, an
+/// acks=all producer, and group g with three cooperative-sticky members.
+fn group_scenario() -> ClusterScenario {
+    let broker = BrokerSettings {
+        offsets_topic_num_partitions: GROUP_OFFSETS_PARTITIONS,
+        group_initial_rebalance_delay_ms: 1_000,
+        group_min_session_timeout_ms: 1_000,
+        ..BrokerSettings::default()
+    };
+    let member = ConsumerSpec {
+        group_id: Some(GROUP_ID.to_owned()),
+        partition_assignment_strategy: vec!["cooperative-sticky".to_owned()],
+        session_timeout_ms: GROUP_TIMEOUT_MS,
+        heartbeat_interval_ms: 1_000,
+        max_poll_interval_ms: GROUP_TIMEOUT_MS,
+        auto_commit_interval_ms: 2_000,
+        ..consumer("t", 100)
+    };
+    let mut s = cluster(
+        "Group drill",
+        "Three brokers, topic t with six partitions of three replicas, an acks=all producer, and consumer group g with three members (cooperative-sticky, session.timeout.ms=10000, max.poll.interval.ms=10000).",
+        3,
+        broker,
+        vec![topic("t", 6, 3, &[("min.insync.replicas", "2")])],
+        vec![producer("t", 12, (40, 80), safe_producer_config())],
+        vec![member.clone(), member.clone(), member],
+    );
+    s.duration_ms = DRILL_DURATION_MS;
+    s
 }
 
 /// The drills' cluster: three brokers, t with three partitions of three replicas,
@@ -284,11 +474,15 @@ pub fn hidden_fault(drill: &Drill, seed: u64) -> HiddenFault {
     let brokers = drill.scenario.brokers.max(1);
     let broker = prng.range_inclusive(1, u64::from(brokers)) as u32;
     let at_ms = prng.range_inclusive(FAULT_AT_MS_MIN, FAULT_AT_MS_MAX);
+    // Drawn last, and only for consumer faults: the broker drills' faults stay the seeds'.
+    let consumers = drill.scenario.consumers.len().max(1) as u64;
+    let consumer = kind.has_consumer().then(|| prng.below(consumers) as u32);
     HiddenFault {
         at_ms,
-        actions: kind.actions(broker, brokers),
+        actions: kind.actions(broker, brokers, consumer.unwrap_or(0)),
         answer: kind.id().to_owned(),
         broker: kind.has_broker().then_some(broker),
+        consumer,
     }
 }
 
@@ -319,27 +513,43 @@ pub struct Score {
     pub correct: bool,
     /// Whether the broker named was the one hit; `None` when the fault hit no broker.
     pub broker_correct: Option<bool>,
+    /// Whether the consumer named was the one hit; `None` when the fault hit no consumer.
+    pub consumer_correct: Option<bool>,
     pub explanation: String,
 }
 
-/// Points for the right fault and the right broker.
+/// Points for the right fault and the right broker (or consumer).
 const POINTS_FAULT: u32 = 2;
 const POINTS_BROKER: u32 = 1;
 
-/// Scores an answer: 2 points for the fault, 1 for the broker when the fault hit one, minus
-/// one per hint used (never below 0). The explanation names the fault, its symptoms, and for
-/// a wrong answer what the chosen fault would have looked like instead.
+/// What the learner names besides the fault: a broker, a consumer, or both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Named {
+    pub broker: Option<u32>,
+    pub consumer: Option<u32>,
+}
+
+/// Scores an answer: 2 points for the fault, 1 for the broker (or the consumer) when the
+/// fault hit one, minus one per hint used (never below 0). The explanation names the fault,
+/// its symptoms, and for a wrong answer what the chosen fault would have looked like instead.
 pub fn score(
     drill: &Drill,
     fault: &HiddenFault,
     answer: &str,
-    broker: Option<u32>,
+    named: Named,
     hints_used: u32,
 ) -> Score {
+    let broker = named.broker;
     let correct = answer == fault.answer;
     let broker_correct = fault.broker.map(|b| broker == Some(b));
+    let consumer_correct = fault.consumer.map(|c| named.consumer == Some(c));
     let max = POINTS_FAULT
         + if fault.broker.is_some() {
+            POINTS_BROKER
+        } else {
+            0
+        }
+        + if fault.consumer.is_some() {
             POINTS_BROKER
         } else {
             0
@@ -349,24 +559,32 @@ pub fn score(
             POINTS_BROKER
         } else {
             0
+        }
+        + if consumer_correct == Some(true) {
+            POINTS_BROKER
+        } else {
+            0
         };
     let points = earned.saturating_sub(hints_used);
     let actual = FaultKind::from_id(&fault.answer);
     let target = fault.broker.unwrap_or(0);
+    let hit = fault.consumer.unwrap_or(0);
     let mut parts = Vec::new();
     match actual {
         Some(kind) => {
             let verdict = if correct { "Right" } else { "Not quite" };
-            let whom = fault
-                .broker
-                .map_or_else(String::new, |b| format!(" It hit broker {b}."));
+            let whom = match (fault.broker, fault.consumer) {
+                (Some(b), _) => format!(" It hit broker {b}."),
+                (None, Some(c)) => format!(" It hit consumer {c}."),
+                (None, None) => String::new(),
+            };
             parts.push(format!(
                 "{verdict}: at {}.{} s, {}.{whom}",
                 fault.at_ms / 1000,
                 fault.at_ms % 1000 / 100,
                 kind.choice_text().to_lowercase()
             ));
-            parts.push(kind.symptoms(target));
+            parts.push(kind.symptoms(target, hit));
         }
         None => parts.push(format!("The hidden fault was {}.", fault.answer)),
     }
@@ -374,7 +592,7 @@ pub fn score(
         match FaultKind::from_id(answer) {
             Some(chosen) => parts.push(format!(
                 "Your answer would have looked different: {}",
-                chosen.symptoms(broker.unwrap_or(target))
+                chosen.symptoms(broker.unwrap_or(target), named.consumer.unwrap_or(hit))
             )),
             None => parts.push(format!("\"{answer}\" is not one of the choices.")),
         }
@@ -383,6 +601,12 @@ pub fn score(
         parts.push(match broker {
             Some(b) => format!("You named broker {b}; the fault hit broker {target}."),
             None => format!("You named no broker; the fault hit broker {target}."),
+        });
+    }
+    if consumer_correct == Some(false) {
+        parts.push(match named.consumer {
+            Some(c) => format!("You named consumer {c}; the fault hit consumer {hit}."),
+            None => format!("You named no consumer; the fault hit consumer {hit}."),
         });
     }
     if hints_used > 0 {
@@ -396,6 +620,7 @@ pub fn score(
         max,
         correct,
         broker_correct,
+        consumer_correct,
         explanation: parts.join("\n\n"),
     }
 }

@@ -149,6 +149,9 @@ pub enum ToWorker {
     Answer {
         choice: String,
         broker: Option<u32>,
+        /// The consumer named (group drills).
+        #[serde(default)]
+        consumer: Option<u32>,
     },
     /// Drill mode: show one more hint (costs a point).
     Hint,
@@ -344,6 +347,8 @@ pub struct DrillState {
     pub question: String,
     pub choices: Vec<DrillChoice>,
     pub hints: Vec<String>,
+    /// What the answer names besides the fault: "broker" or "consumer".
+    pub target: String,
     pub result: Option<DrillResult>,
 }
 
@@ -576,7 +581,7 @@ mod tests {
             replicas_total: 9,
             high_watermark_total: time_ms,
             log_end_offset_total: time_ms + 1,
-            group_lag: vec![("g".into(), time_ms % 7)],
+            group_lag: vec![("g".into(), 1)],
         }
     }
 

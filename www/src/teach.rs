@@ -5,7 +5,7 @@
 
 use crate::protocol::{DrillChoice, DrillResult, DrillState, LessonState};
 use logsim::session::lessons::{anchor, describe_goal, goal_met, lessons, Goal, Lesson};
-use logsim::session::quiz::{drills, hidden_fault, score, Drill, HiddenFault};
+use logsim::session::quiz::{drills, hidden_fault, score, Drill, HiddenFault, Named};
 use logsim::session::timeline::Session;
 use logsim::sim::cluster::scenario::{ClusterScenario, Step};
 
@@ -223,18 +223,23 @@ impl Teaching {
                     text: c.text.clone(),
                 })
                 .collect(),
-            hints: DRILL_HINTS
+            hints: drill
+                .hints
                 .iter()
                 .take(*hints_used as usize)
-                .map(|h| (*h).to_owned())
+                .cloned()
                 .collect(),
+            target: drill.target.clone(),
             result: result.clone(),
         })
     }
 
     pub fn hint(&mut self) -> Result<(), String> {
         let Teaching::Drill {
-            hints_used, result, ..
+            drill,
+            hints_used,
+            result,
+            ..
         } = self
         else {
             return Err("hints are for drills".into());
@@ -242,14 +247,14 @@ impl Teaching {
         if result.is_some() {
             return Err("the drill is answered".into());
         }
-        if *hints_used as usize >= DRILL_HINTS.len() {
+        if *hints_used as usize >= drill.hints.len() {
             return Err("no more hints".into());
         }
         *hints_used += 1;
         Ok(())
     }
 
-    pub fn answer(&mut self, choice: &str, broker: Option<u32>) -> Result<(), String> {
+    pub fn answer(&mut self, choice: &str, named: Named) -> Result<(), String> {
         let Teaching::Drill {
             drill,
             fault,
@@ -265,7 +270,7 @@ impl Teaching {
         if !drill.choices.iter().any(|c| c.id == choice) {
             return Err(format!("{choice:?} is not one of the answers"));
         }
-        let s = score(drill, fault, choice, broker, *hints_used);
+        let s = score(drill, fault, choice, named, *hints_used);
         *result = Some(DrillResult {
             points: s.points,
             max: s.max,
@@ -275,13 +280,6 @@ impl Teaching {
         Ok(())
     }
 }
-
-/// Drill hints, in the order they are given: where to look, not the answer.
-const DRILL_HINTS: &[&str] = &[
-    "Compare the brokers' states and each partition's ISR before and after the trouble began.",
-    "Open the charts: when did under-replicated partitions or the producer's throughput change?",
-    "Read the producers' errors by name: NOT_ENOUGH_REPLICAS, NOT_LEADER_OR_FOLLOWER and timeouts each point somewhere else.",
-];
 
 #[cfg(test)]
 mod tests {
@@ -337,12 +335,20 @@ mod tests {
         assert!(teaching.hides_faults());
         teaching.hint().expect("a hint");
         let wrong = teaching
-            .answer("no-such-answer", None)
+            .answer("no-such-answer", Named::default())
             .err()
             .unwrap_or_default();
         assert!(wrong.contains("not one of the answers"), "{wrong}");
         let choice = teaching.drill_state().expect("state").choices[0].id.clone();
-        teaching.answer(&choice, Some(1)).expect("answered");
+        teaching
+            .answer(
+                &choice,
+                Named {
+                    broker: Some(1),
+                    consumer: None,
+                },
+            )
+            .expect("answered");
         let result = teaching
             .drill_state()
             .and_then(|d| d.result)

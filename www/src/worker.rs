@@ -248,8 +248,13 @@ impl Worker {
                 self.teaching_progress();
                 Ok(Reply::Snapshot)
             }
-            ToWorker::Answer { choice, broker } => {
-                self.teaching.answer(&choice, broker)?;
+            ToWorker::Answer {
+                choice,
+                broker,
+                consumer,
+            } => {
+                self.teaching
+                    .answer(&choice, logsim::session::quiz::Named { broker, consumer })?;
                 // The fault is no secret any more: the page gets the whole event log.
                 self.events_reset = true;
                 self.events_sent_upto = 0;

@@ -252,16 +252,25 @@ pub(super) fn consumer_group_line(sim: &ClusterSim, c: u32, text: &str) -> Optio
     let process = |severity: Severity, what: String, why: &str| {
         Some(group_draft(severity, what, why).refs([me.clone()]))
     };
+    // The process faults as the consumer lives them (a stall, a GC pause, a kill): fault lines,
+    // which a drill hides, since they would name its answer.
+    let fault = |severity: Severity, what: String, why: &str| {
+        Some(
+            draft(severity, Topic::Fault, what)
+                .why(why.to_owned())
+                .refs([me.clone()]),
+        )
+    };
     match text {
         "resumes after the pause; reads what arrived meanwhile" => {
-            return process(
+            return fault(
                 Severity::Notice,
                 format!("Consumer {c} runs again after its pause"),
                 "Its heartbeats were not sent while it was stopped; if the pause outlasted session.timeout.ms the coordinator removed it and its next heartbeat gets UNKNOWN_MEMBER_ID.",
             )
         }
         "the poll loop calls poll() again after the stall" => {
-            return process(
+            return fault(
                 Severity::Notice,
                 format!("Consumer {c}'s application calls poll() again"),
                 "If the stall outlasted max.poll.interval.ms, the member already left the group and must rejoin; what it processed meanwhile cannot be committed.",
@@ -275,7 +284,7 @@ pub(super) fn consumer_group_line(sim: &ClusterSim, c: u32, text: &str) -> Optio
             )
         }
         "crash (process killed)" => {
-            return process(
+            return fault(
                 Severity::Warning,
                 format!("Consumer {c}'s process was killed"),
                 "No LeaveGroup and no last offset commit: the coordinator notices after session.timeout.ms, and the next owner of its partitions starts from the last committed offsets, reading again what was processed since.",
@@ -295,7 +304,7 @@ pub(super) fn consumer_group_line(sim: &ClusterSim, c: u32, text: &str) -> Optio
         "the application's poll loop stalls for {} ms (the heartbeat thread keeps running)",
     ) {
         let max_poll = spec.as_ref().map_or(300_000, |s| s.max_poll_interval_ms);
-        return process(
+        return fault(
             Severity::Warning,
             format!("Consumer {c}'s poll loop stalls for {ms} ms"),
             &format!("Heartbeats go on from the background thread, so the session stays alive; but if poll() is not called within max.poll.interval.ms ({max_poll} ms) the member leaves the group (G-3)."),
@@ -306,7 +315,7 @@ pub(super) fn consumer_group_line(sim: &ClusterSim, c: u32, text: &str) -> Optio
         "the process stops for {} ms (GC pause): no polls and no heartbeats",
     ) {
         let session = spec.as_ref().map_or(45_000, |s| s.session_timeout_ms);
-        return process(
+        return fault(
             Severity::Warning,
             format!("Consumer {c} stops for {ms} ms (GC pause)"),
             &format!("No heartbeats: after session.timeout.ms ({session} ms) the coordinator removes it and hands its partitions to others, while it still believes it owns them."),

@@ -120,6 +120,61 @@ fn visible_symptom(
     }
 }
 
+/// The symptom of a group fault the learner can see in the group panel.
+fn visible_group_symptom(
+    kind: FaultKind,
+    consumer: Option<u32>,
+    before: &ClusterView,
+    after: &ClusterView,
+    session: &Session,
+) -> Result<(), String> {
+    let check = |ok: bool, what: &str| if ok { Ok(()) } else { Err(what.to_owned()) };
+    let group = |v: &ClusterView| v.groups.iter().find(|g| g.group_id == "g").cloned();
+    let (Some(g0), Some(g1)) = (group(before), group(after)) else {
+        return Err("group g described".into());
+    };
+    let member = |c: u32| after.consumers.iter().find(|x| x.index == c).cloned();
+    let removals = session.sim().group_stats().removals;
+    match (kind, consumer) {
+        (FaultKind::StalledConsumer, Some(c)) => {
+            check(
+                removals.get("LeaveGroup").is_some_and(|n| *n >= 1),
+                "the member left by itself (LeaveGroup)",
+            )?;
+            check(g1.generation > g0.generation, "a rebalance")?;
+            check(member(c).is_some_and(|m| m.alive), "the process still runs")
+        }
+        (FaultKind::FrozenConsumer, Some(c)) => {
+            check(
+                removals.get("session.timeout.ms").is_some_and(|n| *n >= 1),
+                "removed after session.timeout.ms",
+            )?;
+            check(g1.generation > g0.generation, "a rebalance")?;
+            check(member(c).is_some_and(|m| m.alive), "the process still runs")
+        }
+        (FaultKind::CrashedConsumer, Some(c)) => {
+            check(
+                member(c).is_some_and(|m| !m.alive),
+                "the member is not running",
+            )?;
+            check(
+                removals.get("session.timeout.ms").is_some_and(|n| *n >= 1),
+                "removed after session.timeout.ms",
+            )?;
+            check(g1.members == 2, "one member fewer")
+        }
+        (FaultKind::CoordinatorCrash, None) => {
+            check(
+                g1.coordinator.is_some() && g1.coordinator != g0.coordinator,
+                "a new coordinator",
+            )?;
+            check(g1.generation == g0.generation, "no rebalance")?;
+            check(g1.members == 3, "every member still in the group")
+        }
+        (kind, consumer) => Err(format!("{kind:?} with consumer {consumer:?}")),
+    }
+}
+
 #[test]
 fn every_hidden_fault_shows_a_symptom_for_several_seeds() {
     let mut seen = std::collections::BTreeSet::new();
@@ -137,11 +192,17 @@ fn every_hidden_fault_shows_a_symptom_for_several_seeds() {
             let before = session.view();
             run_to(&mut session, fault.at_ms + WATCH_MS);
             let after = session.view();
-            if let Err(missing) = visible_symptom(kind, fault.broker, &before, &after, &session) {
+            let shown = if FaultKind::GROUP.contains(&kind) {
+                visible_group_symptom(kind, fault.consumer, &before, &after, &session)
+            } else {
+                visible_symptom(kind, fault.broker, &before, &after, &session)
+            };
+            if let Err(missing) = shown {
                 panic!(
-                    "drill {} seed {seed}: {kind:?} on broker {:?} at {} ms shows no {missing}: brokers {:?} partitions {:?} errors {:?}",
+                    "drill {} seed {seed}: {kind:?} on broker {:?} consumer {:?} at {} ms shows no {missing}: brokers {:?} partitions {:?} errors {:?}",
                     drill.id,
                     fault.broker,
+                    fault.consumer,
                     fault.at_ms,
                     after.brokers.iter().map(|b| (b.id, b.state)).collect::<Vec<_>>(),
                     after.partitions.iter().map(|p| (p.leader, p.leader_epoch, p.isr.clone())).collect::<Vec<_>>(),
@@ -186,13 +247,19 @@ fn the_right_answer_scores_full_points_and_a_wrong_one_is_explained() {
     for drill in drills() {
         for seed in SEEDS {
             let fault = hidden_fault(&drill, seed);
-            let right = score(&drill, &fault, &fault.answer, fault.broker, 0);
+            let named = Named {
+                broker: fault.broker,
+                consumer: fault.consumer,
+            };
+            let right = score(&drill, &fault, &fault.answer, named, 0);
             assert!(right.correct);
             assert_eq!(right.points, right.max);
-            assert_eq!(right.max, if fault.broker.is_some() { 3 } else { 2 });
+            let targets = u32::from(fault.broker.is_some()) + u32::from(fault.consumer.is_some());
+            assert_eq!(right.max, 2 + targets);
             assert_eq!(right.broker_correct, fault.broker.map(|_| true));
+            assert_eq!(right.consumer_correct, fault.consumer.map(|_| true));
             assert!(right.explanation.starts_with("Right"));
-            let with_hint = score(&drill, &fault, &fault.answer, fault.broker, 1);
+            let with_hint = score(&drill, &fault, &fault.answer, named, 1);
             assert_eq!(with_hint.points, right.max - 1);
             let wrong_id = drill
                 .choices
@@ -200,8 +267,11 @@ fn the_right_answer_scores_full_points_and_a_wrong_one_is_explained() {
                 .map(|c| c.id.clone())
                 .find(|id| *id != fault.answer)
                 .expect("another choice");
-            let wrong_broker = fault.broker.map(|b| b % 3 + 1);
-            let wrong = score(&drill, &fault, &wrong_id, wrong_broker, 0);
+            let wrong_named = Named {
+                broker: fault.broker.map(|b| b % 3 + 1),
+                consumer: fault.consumer.map(|c| (c + 1) % 3),
+            };
+            let wrong = score(&drill, &fault, &wrong_id, wrong_named, 0);
             assert!(!wrong.correct);
             assert_eq!(wrong.points, 0);
             let actual = FaultKind::from_id(&fault.answer).expect("known");
@@ -216,7 +286,12 @@ fn the_right_answer_scores_full_points_and_a_wrong_one_is_explained() {
                     .explanation
                     .contains(&format!("the fault hit broker {b}")));
             }
-            let nonsense = score(&drill, &fault, "<script>", None, 9);
+            if let Some(c) = fault.consumer {
+                assert!(wrong
+                    .explanation
+                    .contains(&format!("the fault hit consumer {c}")));
+            }
+            let nonsense = score(&drill, &fault, "<script>", Named::default(), 9);
             assert_eq!(nonsense.points, 0);
             assert!(!nonsense.correct);
         }
@@ -230,7 +305,11 @@ fn drills_round_trip_through_json() {
     for d in &all {
         assert_eq!(d.scenario.validate(), Ok(()));
         assert!(d.scenario.steps.is_empty(), "the fault is added per seed");
-        assert_eq!(d.choices.len(), FaultKind::ALL.len());
+        let family = d.faults[0].family();
+        assert_eq!(d.choices.len(), family.len());
+        assert!(d.faults.iter().all(|k| family.contains(k)));
+        assert!(!d.hints.is_empty());
+        assert_eq!(d.target == "consumer", family == FaultKind::GROUP);
     }
     let text = serde_json::to_string(&all).expect("serializes");
     let back: Vec<Drill> = serde_json::from_str(&text).expect("parses");

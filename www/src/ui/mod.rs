@@ -489,7 +489,7 @@ pub fn app() -> Html {
                         <panels::LessonPanel lesson={lesson.clone()} send={send.clone()} />
                     }
                     if let Some(drill) = &snapshot.drill {
-                        <panels::DrillPanel drill={drill.clone()} brokers={snapshot.brokers.len() as u32} send={send.clone()} />
+                        <panels::DrillPanel drill={drill.clone()} brokers={snapshot.brokers.len() as u32} consumers={snapshot.consumers.len() as u32} send={send.clone()} />
                     }
                     <cluster::ClusterPanel
                         snapshot={snapshot.clone()}

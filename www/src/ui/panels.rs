@@ -75,6 +75,7 @@ pub fn lesson_panel(props: &LessonProps) -> Html {
 pub struct DrillProps {
     pub drill: DrillState,
     pub brokers: u32,
+    pub consumers: u32,
     pub send: Callback<ToWorker>,
 }
 
@@ -97,6 +98,8 @@ pub fn drill_panel(props: &DrillProps) -> Html {
             broker.set(v.parse().ok());
         })
     };
+    // Group drills name a consumer; the others a broker. One select serves both.
+    let asks_consumer = d.target == "consumer";
     let on_submit = {
         let send = props.send.clone();
         let choice = choice.clone();
@@ -104,9 +107,15 @@ pub fn drill_panel(props: &DrillProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if let Some(c) = (*choice).clone() {
+                let (broker, consumer) = if asks_consumer {
+                    (None, *broker)
+                } else {
+                    (*broker, None)
+                };
                 send.emit(ToWorker::Answer {
                     choice: c,
-                    broker: *broker,
+                    broker,
+                    consumer,
                 });
             }
         })
@@ -134,12 +143,21 @@ pub fn drill_panel(props: &DrillProps) -> Html {
                             </label>
                         }) }
                     </fieldset>
-                    <label>{ "Which broker? " }
-                        <select data-testid="drill-broker" onchange={on_broker}>
-                            <option value="">{ "not sure / none" }</option>
-                            { for (1..=props.brokers).map(|b| html! { <option value={b.to_string()}>{ format!("broker {b}") }</option> }) }
-                        </select>
-                    </label>
+                    if asks_consumer {
+                        <label>{ "Which consumer? " }
+                            <select data-testid="drill-consumer" onchange={on_broker}>
+                                <option value="">{ "not sure / none" }</option>
+                                { for (0..props.consumers).map(|c| html! { <option value={c.to_string()}>{ format!("consumer {c}") }</option> }) }
+                            </select>
+                        </label>
+                    } else {
+                        <label>{ "Which broker? " }
+                            <select data-testid="drill-broker" onchange={on_broker}>
+                                <option value="">{ "not sure / none" }</option>
+                                { for (1..=props.brokers).map(|b| html! { <option value={b.to_string()}>{ format!("broker {b}") }</option> }) }
+                            </select>
+                        </label>
+                    }
                     <div class="row buttons">
                         <button class="primary" type="submit" data-testid="drill-submit" disabled={choice.is_none()}>{ "Answer" }</button>
                         <button class="link" type="button" onclick={on_hint}>{ "Hint (−1 point)" }</button>

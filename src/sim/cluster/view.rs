@@ -292,6 +292,10 @@ impl ClusterSim {
         let rows = self.controller.describe();
         let mut leaders = vec![0u32; self.brokers.len()];
         let mut hosted = vec![0u32; self.brokers.len()];
+        // Internal topics (`__consumer_offsets`) after the user's, as tools list them: what a
+        // user came to see comes first.
+        let mut rows = rows;
+        rows.sort_by_key(|row| row.topic.starts_with("__"));
         let partitions = rows
             .iter()
             .map(|row| {

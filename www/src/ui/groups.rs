@@ -80,6 +80,11 @@ fn member_state_words(c: &ConsumerView, m: &MemberView) -> (&'static str, String
     }
 }
 
+/// The consumer index of a client id (`consumer-3` is consumer 3).
+pub fn consumer_index(client_id: &str) -> Option<u32> {
+    client_id.strip_prefix("consumer-")?.parse().ok()
+}
+
 fn list(ps: &[u32]) -> String {
     if ps.is_empty() {
         "none".into()
@@ -89,6 +94,18 @@ fn list(ps: &[u32]) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     }
+}
+
+/// Group errors that are steps of the protocol or retried on their own, shown without alarm.
+fn is_protocol_step(name: &str) -> bool {
+    matches!(
+        name,
+        "MEMBER_ID_REQUIRED"
+            | "COORDINATOR_NOT_AVAILABLE"
+            | "COORDINATOR_LOAD_IN_PROGRESS"
+            | "NOT_COORDINATOR"
+            | "REBALANCE_IN_PROGRESS"
+    )
 }
 
 fn input_value(e: &Event) -> String {
@@ -159,11 +176,14 @@ fn group_card(props: &GroupProps) -> Html {
         .iter()
         .find(|t| t.name == topic)
         .map_or(0, |t| t.partitions);
+    // The owner is the coordinator's word (its describe rows), not a member's belief: a
+    // stalled or frozen member may still think it owns what was given away.
     let owner_of = |p: u32| {
-        members
+        g.rows
             .iter()
-            .find(|(c, m)| c.alive && m.owned.contains(&p))
-            .map(|(c, _)| c.index)
+            .find(|r| r.topic == topic && r.partition == p)
+            .and_then(|r| r.client_id.as_deref())
+            .and_then(consumer_index)
     };
     let total_lag: i64 = g.rows.iter().filter_map(|r| r.lag).sum();
     let state_class = match g.state.as_str() {
@@ -190,7 +210,7 @@ fn group_card(props: &GroupProps) -> Html {
             .events
             .iter()
             .rev()
-            .filter(|(_, e)| e.topic == Topic::Group || e.topic == Topic::Consumer)
+            .filter(|(_, e)| e.topic == Topic::Group || e.topic == Topic::Fault)
             .filter(|(_, e)| {
                 e.raw.contains(&g.group_id)
                     || e.refs.iter().any(|r| {
@@ -277,8 +297,10 @@ fn group_card(props: &GroupProps) -> Html {
                 }) }
             </div>
             <ul class="members" aria-label={format!("Members of {gid}")}>
-                { for members.iter().map(|(c, m)| html! {
-                    <MemberRow consumer={(*c).clone()} member={(*m).clone()} send={props.send.clone()} />
+                { for members.iter().map(|(c, m)| {
+                    // What the coordinator assigned this member, if it is in the group.
+                    let assigned = g.member_list.iter().find(|r| r.member_id == m.member_id && !m.member_id.is_empty()).map(|r| r.partitions.iter().map(|(_, p)| *p).collect::<Vec<_>>());
+                    html! { <MemberRow consumer={(*c).clone()} member={(*m).clone()} assigned={assigned} send={props.send.clone()} /> }
                 }) }
             </ul>
             <div class="group-actions">
@@ -329,6 +351,9 @@ fn group_card(props: &GroupProps) -> Html {
 struct MemberProps {
     consumer: ConsumerView,
     member: MemberView,
+    /// The coordinator's assignment for it; `None` when the coordinator does not count it as a
+    /// member (it left, was removed, or has not joined).
+    assigned: Option<Vec<u32>>,
     send: Callback<ToWorker>,
 }
 
@@ -420,6 +445,11 @@ fn member_row(props: &MemberProps) -> Html {
             <div class="member-owns">
                 { format!("owns {} · generation {} · {}", list(&m.owned), m.generation, m.strategy.join(",")) }
             </div>
+            if c.alive && props.assigned.is_none() && !m.owned.is_empty() {
+                <div class="member-zombie" data-testid={format!("member-{i}-zombie")}>
+                    { format!("a zombie owner: it still believes it owns {}, but the coordinator no longer counts it as a member; it finds out at its next request (onPartitionsLost)", list(&m.owned)) }
+                </div>
+            }
             if let Some(r) = &m.last_rebalance {
                 <div class="member-rebalance" data-testid={format!("member-{i}-rebalance")}>
                     { format!("rebalance to generation {}: kept {}, ", r.generation, list(&kept)) }
@@ -429,7 +459,7 @@ fn member_row(props: &MemberProps) -> Html {
             }
             if !m.errors.is_empty() || m.commit_failures > 0 {
                 <div class="errors">
-                    { for m.errors.iter().map(|(name, n)| html! { <span class="error-chip">{ format!("{name} ×{n}") }</span> }) }
+                    { for m.errors.iter().map(|(name, n)| html! { <span class={if is_protocol_step(name) { "note-chip" } else { "error-chip" }} title={if is_protocol_step(name) { "A normal step or a retriable error: the consumer retries" } else { "An error the member had to act on" }}>{ format!("{name} ×{n}") }</span> }) }
                     if m.commit_failures > 0 { <span class="error-chip">{ format!("CommitFailedException ×{}", m.commit_failures) }</span> }
                 </div>
             }

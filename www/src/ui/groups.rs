@@ -22,7 +22,7 @@ const STRATEGIES: [&str; 4] = ["range", "roundrobin", "sticky", "cooperative-sti
 /// of the page shown in the cluster panel (and the total lag) are listed.
 const ROWS_SHOWN: usize = 48;
 /// Lines of a group's rebalance story.
-const STORY_LINES: usize = 8;
+const STORY_LINES: usize = 10;
 
 #[derive(Properties, PartialEq)]
 pub struct GroupsProps {
@@ -211,6 +211,9 @@ fn group_card(props: &GroupProps) -> Html {
             .iter()
             .rev()
             .filter(|(_, e)| e.topic == Topic::Group || e.topic == Topic::Fault)
+            // The rebalance, not the offset commits every few seconds (the lag table shows
+            // those).
+            .filter(|(_, e)| !e.raw.contains("commit"))
             .filter(|(_, e)| {
                 e.raw.contains(&g.group_id)
                     || e.refs.iter().any(|r| {
@@ -437,7 +440,7 @@ fn member_row(props: &MemberProps) -> Html {
             <div class="member-head">
                 <span class={classes!("swatch-dot", format!("owner-{}", i % 8))} aria-hidden="true"></span>
                 <b>{ format!("Consumer {i}") }</b>
-                if m.is_leader && c.alive { <span class="tag" title="The group leader runs the assignor">{ "leader" }</span> }
+                if m.is_leader && c.alive && props.assigned.is_some() { <span class="tag" title="The group leader runs the assignor">{ "leader" }</span> }
                 if let Some(id) = &m.group_instance_id { <span class="tag" title="Static member (KIP-345)">{ format!("static {id}") }</span> }
                 <span class="muted small mono" title="member.id">{ if m.member_id.is_empty() { "no member id yet".to_owned() } else { m.member_id.clone() } }</span>
             </div>

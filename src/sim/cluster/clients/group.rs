@@ -147,8 +147,12 @@ pub struct GroupMembership {
     pub rebalances: u32,
     /// Offset commits refused with CommitFailedException or RebalanceInProgressException.
     pub commit_failures: u32,
-    /// The last rebalance this member completed: generation, gained and given up.
+    /// The last rebalance this member completed: the generation, what it gained, and what it
+    /// gave up since the previous one ended (an eager member revokes everything before it
+    /// rejoins; a cooperative one revokes in the first of two rebalances, so both show here).
     pub last_rebalance: Option<(i32, BTreeSet<u32>, BTreeSet<u32>)>,
+    /// Partitions revoked or lost since the last rebalance that needed no other.
+    revoked_in_cycle: BTreeSet<u32>,
     /// Every error a group answer carried, by Kafka's name.
     pub errors: BTreeMap<&'static str, u32>,
 }
@@ -211,6 +215,7 @@ impl GroupMembership {
             rebalances: 0,
             commit_failures: 0,
             last_rebalance: None,
+            revoked_in_cycle: BTreeSet::new(),
             errors: BTreeMap::new(),
         }
     }
@@ -812,6 +817,9 @@ impl ConsumerClient {
             "group {group}: {callback}({}): {why}",
             self.list(&partitions)
         ));
+        if let Some(g) = self.group.as_mut() {
+            g.revoked_in_cycle.extend(partitions.iter().copied());
+        }
         history.push(Op::Revoked {
             consumer: self.index,
             group,
@@ -1269,7 +1277,6 @@ impl ConsumerClient {
         g.rejoin_needed = false;
         g.join_prepared = false;
         g.rebalances += 1;
-        g.last_rebalance = Some((generation, added.clone(), revoked.clone()));
         let cooperative = g.rebalance_protocol == RebalanceProtocol::Cooperative;
         if !revoked.is_empty() {
             // Cooperative: give up just what moved, then rejoin so it can be handed on.
@@ -1290,6 +1297,12 @@ impl ConsumerClient {
         }
         let Some(g) = self.group.as_mut() else { return };
         g.owned.extend(added.iter().copied());
+        let cycle_revoked = if g.rejoin_needed {
+            g.revoked_in_cycle.clone()
+        } else {
+            std::mem::take(&mut g.revoked_in_cycle)
+        };
+        g.last_rebalance = Some((generation, added.clone(), cycle_revoked));
         let needed = added.iter().max().map_or(0, |p| *p as usize + 1);
         while self.partitions.len() < needed {
             self.partitions.push(PartitionFetch {

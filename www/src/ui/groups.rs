@@ -456,8 +456,8 @@ fn member_row(props: &MemberProps) -> Html {
             if let Some(r) = &m.last_rebalance {
                 <div class="member-rebalance" data-testid={format!("member-{i}-rebalance")}>
                     { format!("rebalance to generation {}: kept {}, ", r.generation, list(&kept)) }
-                    <span class="revoked">{ format!("revoked {}", list(&r.revoked)) }</span>{ ", " }
-                    <span class="assigned">{ format!("assigned {}", list(&r.assigned)) }</span>
+                    <span class={classes!((!r.revoked.is_empty()).then_some("revoked"))}>{ format!("revoked {}", list(&r.revoked)) }</span>{ ", " }
+                    <span class={classes!((!r.assigned.is_empty()).then_some("assigned"))}>{ format!("assigned {}", list(&r.assigned)) }</span>
                 </div>
             }
             if !m.errors.is_empty() || m.commit_failures > 0 {

@@ -61,6 +61,13 @@ pub fn check_agreement(measurements: &[Measurement]) -> Result<(), String> {
                 other.events
             ));
         }
+        if group == &LINKEDIN && first.acked == 0 {
+            return Err(format!(
+                "{group} seed {seed} acknowledged no record in {} events: the case measures \
+                 nothing (is its simulated time shorter than the cluster's start?)",
+                first.events
+            ));
+        }
         for implementation in &implementations {
             if !runs.iter().any(|m| &m.implementation == implementation) {
                 return Err(format!(

@@ -39,6 +39,18 @@ fn a_hash_that_differs_between_targets_is_an_error_naming_the_seed() {
 }
 
 #[test]
+fn a_linkedin_run_that_acknowledged_nothing_is_an_error() {
+    let linkedin = |implementation: &str, acked: u64| Measurement {
+        group: "linkedin-2014".into(),
+        acked,
+        ..m(implementation, 0, 1, "aa", 10.0)
+    };
+    let error = check_agreement(&[linkedin("native", 0), linkedin("wasm-node", 0)]).unwrap_err();
+    assert!(error.contains("acknowledged no record"), "{error}");
+    assert!(check_agreement(&[linkedin("native", 5), linkedin("wasm-node", 5)]).is_ok());
+}
+
+#[test]
 fn a_case_one_target_did_not_run_is_an_error() {
     let ms = vec![
         m("native", 0, 1, "aa", 10.0),

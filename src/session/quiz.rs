@@ -346,14 +346,23 @@ fn drill(
     faults: Vec<FaultKind>,
     explanation: &str,
 ) -> Drill {
+    // The choices, the question, what the answer names and the hints follow the pool's
+    // family: broker and network faults, or group faults.
+    let family = faults.first().map_or(&FaultKind::ALL[..], |k| k.family());
+    let group = family == FaultKind::GROUP;
+    let (target, hints) = if group {
+        ("consumer", GROUP_HINTS)
+    } else {
+        ("broker", BROKER_HINTS)
+    };
     Drill {
         id: id.to_owned(),
         title: title.to_owned(),
         briefing: briefing.to_owned(),
         scenario,
-        question: "What happened, and to which broker?".to_owned(),
-        choices: FaultKind::ALL
-            .into_iter()
+        question: format!("What happened, and to which {target}?"),
+        choices: family
+            .iter()
             .map(|k| Choice {
                 id: k.id().to_owned(),
                 text: k.choice_text().to_owned(),
@@ -361,8 +370,8 @@ fn drill(
             .collect(),
         explanation: explanation.to_owned(),
         faults,
-        target: broker_target(),
-        hints: BROKER_HINTS.iter().map(|h| (*h).to_owned()).collect(),
+        target: target.to_owned(),
+        hints: hints.iter().map(|h| (*h).to_owned()).collect(),
     }
 }
 
@@ -373,24 +382,7 @@ fn group_drill(
     faults: Vec<FaultKind>,
     explanation: &str,
 ) -> Drill {
-    Drill {
-        id: id.to_owned(),
-        title: title.to_owned(),
-        briefing: briefing.to_owned(),
-        scenario: group_scenario(),
-        question: "What happened, and to which consumer?".to_owned(),
-        choices: FaultKind::GROUP
-            .into_iter()
-            .map(|k| Choice {
-                id: k.id().to_owned(),
-                text: k.choice_text().to_owned(),
-            })
-            .collect(),
-        explanation: explanation.to_owned(),
-        faults,
-        target: "consumer".into(),
-        hints: GROUP_HINTS.iter().map(|h| (*h).to_owned()).collect(),
-    }
+    drill(id, title, briefing, group_scenario(), faults, explanation)
 }
 
 /// The group drills' group id, its members' timeouts, and how long a stall or a freeze lasts.

@@ -42,12 +42,25 @@ pub struct CommittedOffsetLost {
 }
 
 /// What the group checks found.
+/// Records one group read again on one partition (at-least-once: legal, and explained by
+/// the group's offset commit policy).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reprocessed {
+    pub group: String,
+    pub partition: TopicPartition,
+    pub records: u64,
+    pub lowest_offset: Offset,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupReport {
     pub overlaps: Vec<OwnershipOverlap>,
     pub committed_offsets_lost: Vec<CommittedOffsetLost>,
     /// Values one group read more than once (the same or another member).
     pub reprocessed: u64,
+    /// The same per group and partition.
+    #[serde(default)]
+    pub reprocessed_by: Vec<Reprocessed>,
     /// Completed assignments (`onPartitionsAssigned` calls).
     pub assignments: u64,
     /// Acknowledged offset commits.
@@ -138,6 +151,8 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
             _ => {}
         }
     }
+    // Per (group, partition): records read again, and the lowest offset among them.
+    let mut reprocessed_by: BTreeMap<(String, TopicPartition), (u64, Offset)> = BTreeMap::new();
     // Per overlap: the index of the first owner's hold in its partition's list.
     let mut first_hold: Vec<usize> = Vec::new();
     // Per (member, partition): where its last poll ended.
@@ -246,15 +261,31 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
                     last_read.insert((*consumer, partition.clone()), *last);
                 }
                 let values = seen.entry(group.clone()).or_default();
-                for (_, v) in records {
+                for (offset, v) in records {
                     if !values.insert(*v) {
                         report.reprocessed += 1;
+                        let entry = reprocessed_by
+                            .entry((group.clone(), partition.clone()))
+                            .or_insert((0, *offset));
+                        entry.0 += 1;
+                        entry.1 = entry.1.min(*offset);
                     }
                 }
             }
             Op::Send { .. } => {}
         }
     }
+    report.reprocessed_by = reprocessed_by
+        .into_iter()
+        .map(
+            |((group, partition), (records, lowest_offset))| Reprocessed {
+                group,
+                partition,
+                records,
+                lowest_offset,
+            },
+        )
+        .collect();
     // An overlap is legal when the first owner's hold ended in onPartitionsLost: it had been
     // removed from the group (or died) before it found out.
     for (o, hold) in report.overlaps.iter_mut().zip(first_hold) {
@@ -380,6 +411,8 @@ mod tests {
         let r = check_groups(&h);
         assert_eq!(r.bugs(), 0);
         assert_eq!(r.reprocessed, 1);
+        assert_eq!(r.reprocessed_by.len(), 1);
+        assert_eq!(r.reprocessed_by[0].records, 1);
         assert_eq!((r.poll_skips, r.nonmonotonic_polls), (0, 0));
         let h = [
             assigned(0, 1, &[0]),

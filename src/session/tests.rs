@@ -255,3 +255,28 @@ fn the_live_checker_shows_a_zombie_owner_as_legal_double_ownership() {
         .iter()
         .all(|f| f.kind != "committed-offset-lost"));
 }
+
+#[test]
+fn the_live_checker_explains_records_read_again_by_the_groups_offset_commit_policy() {
+    let scenario: ClusterScenario = serde_json::from_str(include_str!(
+        "../../scenarios/d9-auto-commit-consumer-crash.json"
+    ))
+    .expect("valid scenario");
+    let mut session = Session::new(scenario, 1).expect("valid");
+    run_to(&mut session, 50_000);
+    let check = session.live_check();
+    let again: Vec<_> = check
+        .findings
+        .iter()
+        .filter(|f| f.kind == "reprocessed")
+        .collect();
+    assert!(!again.is_empty(), "{:?}", check.findings);
+    for f in &again {
+        let why = f.legal_because.as_deref().unwrap_or_default();
+        assert!(
+            why.starts_with("at-least-once") && why.contains("auto.commit.interval.ms="),
+            "{f:?}"
+        );
+        assert!(f.offset.is_some() && f.detail.contains("read"), "{f:?}");
+    }
+}

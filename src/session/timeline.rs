@@ -384,6 +384,7 @@ impl Session {
                 .iter()
                 .map(finding)
                 .chain(group_findings(&report.groups))
+                .chain(reprocessed_findings(&self.sim, &report.groups))
                 .collect(),
             violations: report.violations.iter().map(violation_text).collect(),
         }
@@ -427,6 +428,53 @@ fn group_findings(report: &crate::check::groups::GroupReport) -> Vec<Finding> {
         legal_because: None,
     });
     overlaps.chain(lost).collect()
+}
+
+/// Records a group read again: legal (at-least-once), each explained by how the group commits
+/// its offsets, which decides how much a failure or a rebalance makes it read twice.
+fn reprocessed_findings(
+    sim: &ClusterSim,
+    report: &crate::check::groups::GroupReport,
+) -> Vec<Finding> {
+    use crate::sim::cluster::scenario::CommitAfterPoll;
+    report
+        .reprocessed_by
+        .iter()
+        .map(|r| {
+            let spec = sim
+                .consumers()
+                .iter()
+                .map(|c| c.spec())
+                .find(|s| s.group_id.as_deref() == Some(r.group.as_str()));
+            let policy = match spec {
+                Some(s) if s.commit_after_poll == CommitAfterPoll::Sync => {
+                    "commits with commitSync() after each poll, so a member that fails or loses the partition leaves at most the poll in progress to be read again".to_owned()
+                }
+                Some(s) if s.commit_after_poll == CommitAfterPoll::Async => {
+                    "commits with commitAsync() after each poll (not retried), so what a member read since its last acknowledged offset commit is read again by the next owner".to_owned()
+                }
+                Some(s) if s.enable_auto_commit => format!(
+                    "auto-commits every auto.commit.interval.ms={} from inside poll, so what a member read since its last offset commit is read again by the next owner after a crash, a stall or a rebalance",
+                    s.auto_commit_interval_ms
+                ),
+                _ => "commits no offsets on its own, so a new owner starts from the last committed offset or auto.offset.reset".to_owned(),
+            };
+            Finding {
+                kind: "reprocessed".to_owned(),
+                topic: r.partition.topic.clone(),
+                partition: r.partition.partition.0,
+                offset: Some(r.lowest_offset.0.max(0) as u64),
+                detail: format!(
+                    "group {} read {} record(s) of this partition again, from offset {}",
+                    r.group, r.records, r.lowest_offset.0
+                ),
+                legal_because: Some(format!(
+                    "at-least-once: group {} {policy} (a seek back reads again too)",
+                    r.group
+                )),
+            }
+        })
+        .collect()
 }
 
 fn violation_text(v: &Violation) -> String {

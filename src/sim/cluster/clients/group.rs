@@ -230,6 +230,28 @@ impl GroupMembership {
     }
 
     /// When the background thread next has something to do.
+    /// A dynamic member's LeaveGroup to its coordinator, when it knows one.
+    fn send_leave_group(&mut self, node: NodeId, out: &mut Vec<(NodeId, NodeId, Msg)>) {
+        let Some(coordinator) = self.coordinator else {
+            return;
+        };
+        let token = self.token();
+        out.push((
+            node,
+            NodeId::from(coordinator),
+            Msg::LeaveGroup {
+                group_id: self.group_id.clone(),
+                request: LeaveGroupRequest {
+                    token: RequestToken(token),
+                    members: vec![MemberIdentity {
+                        member_id: self.member_id.clone(),
+                        group_instance_id: None,
+                    }],
+                },
+            },
+        ));
+    }
+
     /// `partition.assignment.strategy`: the assignors' names in order of preference.
     pub fn strategy_names(&self) -> Vec<String> {
         self.assignors.iter().map(|a| a.name().to_owned()).collect()
@@ -350,23 +372,7 @@ impl ConsumerClient {
                     "group {}: consumer poll timeout has expired: poll() was not called within max.poll.interval.ms ({} ms); member {} sends LeaveGroup",
                     g.group_id, g.max_poll_interval_ms, g.member_id
                 ));
-                if let Some(coordinator) = g.coordinator {
-                    let token = g.token();
-                    out.push((
-                        node,
-                        NodeId::from(coordinator),
-                        Msg::LeaveGroup {
-                            group_id: g.group_id.clone(),
-                            request: LeaveGroupRequest {
-                                token: RequestToken(token),
-                                members: vec![MemberIdentity {
-                                    member_id: g.member_id.clone(),
-                                    group_instance_id: None,
-                                }],
-                            },
-                        },
-                    ));
-                }
+                g.send_leave_group(node, out);
                 // Kafka resets the generation and member id when it leaves.
                 g.member_id.clear();
                 g.generation = NO_GENERATION;
@@ -1450,23 +1456,7 @@ impl ConsumerClient {
             let generation = g.generation;
             let group = g.group_id.clone();
             if in_group && g.group_instance_id.is_none() {
-                if let Some(coordinator) = g.coordinator {
-                    let token = g.token();
-                    out.push((
-                        node,
-                        NodeId::from(coordinator),
-                        Msg::LeaveGroup {
-                            group_id: g.group_id.clone(),
-                            request: LeaveGroupRequest {
-                                token: RequestToken(token),
-                                members: vec![MemberIdentity {
-                                    member_id: g.member_id.clone(),
-                                    group_instance_id: None,
-                                }],
-                            },
-                        },
-                    ));
-                }
+                g.send_leave_group(node, out);
             }
             if !partitions.is_empty() {
                 self.record_revoked(history, group, generation, partitions, false, "close()");

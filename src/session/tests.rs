@@ -280,3 +280,56 @@ fn the_live_checker_explains_records_read_again_by_the_groups_offset_commit_poli
         assert!(f.offset.is_some() && f.detail.contains("read"), "{f:?}");
     }
 }
+
+#[test]
+fn group_actions_export_as_a_scenario_that_replays_to_the_same_hash() {
+    let mut scenario = crate::session::library::scenario("groups").expect("built in");
+    scenario.duration_ms = 40_000;
+    let mut session = Session::new(scenario, 5).expect("valid");
+    run_to(&mut session, 5_000);
+    let mut member = session.sim().consumers()[0].spec().clone();
+    member.group_instance_id = Some("shop-static".into());
+    for action in [
+        Action::AddConsumer { consumer: member },
+        Action::StallConsumer {
+            consumer: 0,
+            duration_ms: 15_000,
+        },
+        Action::CommitOffsets { consumer: 1 },
+        Action::SeekConsumer {
+            consumer: 1,
+            partition: 1,
+            offset: 0,
+        },
+    ] {
+        session.act(action).expect("acts");
+        let next = session.view().time_ms + 1_500;
+        run_to(&mut session, next);
+    }
+    session
+        .act(Action::StopConsumer { consumer: 1 })
+        .expect("acts");
+    session
+        .act(Action::RestartConsumer {
+            consumer: 1,
+            strategy: Some(vec!["range".into()]),
+        })
+        .expect("acts");
+    while session.step().expect("runs") {}
+    let exported = session.export_scenario();
+    assert_eq!(exported.steps.len(), 6);
+    let text = serde_json::to_string_pretty(&exported).expect("serializes");
+    assert!(
+        text.contains("\"partition.assignment.strategy\": [\n            \"range\""),
+        "{text}"
+    );
+    let reread: ClusterScenario = serde_json::from_str(&text).expect("parses");
+    let mut native = ClusterSim::new(reread, exported.seed.expect("seed")).expect("valid");
+    native.run_to_end().expect("runs");
+    assert_eq!(native.trace_hash(), session.sim().trace_hash());
+    let restarted = &native.consumers()[1];
+    assert_eq!(
+        restarted.spec().partition_assignment_strategy,
+        vec!["range".to_owned()]
+    );
+}

@@ -295,6 +295,17 @@ impl Controller {
             .and_then(|t| t.partitions.get(tp.partition.0 as usize))
     }
 
+    /// Every partition's state, in `describe()` order (topic, then index), without copying.
+    pub fn partition_states(&self) -> impl Iterator<Item = (&str, u32, &PartitionState)> {
+        self.topics.iter().flat_map(|(name, topic)| {
+            topic
+                .partitions
+                .iter()
+                .enumerate()
+                .map(move |(i, p)| (name.as_str(), i as u32, p))
+        })
+    }
+
     pub fn topic_configs(&self, topic: &str) -> Option<&BTreeMap<String, String>> {
         self.topics.get(topic).map(|t| &t.configs)
     }

@@ -475,8 +475,9 @@ impl BrokerNode {
             .next_heartbeat
             .min(self.next_writeback)
             .min(self.next_retention_check);
+        let mut policy = self.flush_policies();
         for (tp, flush) in &self.flushes {
-            if let Some(t) = flush.state.flush_due_at(&self.flush_policy(&tp.topic)) {
+            if let Some(t) = flush.state.flush_due_at(&policy(&tp.topic)) {
                 next = next.min(t);
             }
         }
@@ -534,10 +535,12 @@ impl BrokerNode {
         }
         // Kafka's log flusher: a log whose flush.ms has passed since its last flush is synced
         // in the background (nothing waits for it).
-        let flush_ms_due = self
-            .flushes
-            .iter()
-            .any(|(tp, f)| f.state.should_flush(&self.flush_policy(&tp.topic), now));
+        let flush_ms_due = {
+            let mut policy = self.flush_policies();
+            self.flushes
+                .iter()
+                .any(|(tp, f)| f.state.should_flush(&policy(&tp.topic), now))
+        };
         if flush_ms_due {
             self.flush_disk(now, false);
         }
@@ -640,6 +643,20 @@ impl BrokerNode {
     }
 
     /// A log's flush policy: the broker's, with the topic's `flush.messages`/`flush.ms`.
+    /// `flush_policy` for a walk over partitions in order: worked out once per run of one
+    /// topic's partitions (per partition it was a config parse for each of a thousand logs).
+    fn flush_policies(&self) -> impl FnMut(&str) -> FlushPolicy + '_ {
+        let mut last: Option<(String, FlushPolicy)> = None;
+        move |topic: &str| match &last {
+            Some((t, p)) if t == topic => *p,
+            _ => {
+                let p = self.flush_policy(topic);
+                last = Some((topic.to_owned(), p));
+                p
+            }
+        }
+    }
+
     fn flush_policy(&self, topic: &str) -> FlushPolicy {
         let mut policy = self.timings.flush;
         if let Some(configs) = self.topic_configs.get(topic) {
@@ -670,10 +687,21 @@ impl BrokerNode {
     /// each log's flush policy, and flushes when `flush.messages` asks to.
     fn flush_storage(&mut self, now: SimTime) {
         let mut requests = Vec::new();
+        // Only the logs whose end moved since they were counted (or never counted): the others
+        // would change nothing below, and walking the flush states beside the replicas (both
+        // sorted by partition) spares a lookup and a clone per replica after every event.
         let mut appended: Vec<(TopicPartition, Offset)> = Vec::new();
+        let mut counted = self.flushes.iter().peekable();
         for (tp, replica) in self.replicas.iter_mut() {
             requests.extend(replica.take_storage_requests());
-            appended.push((tp.clone(), replica.log_end_offset()));
+            while counted.next_if(|(f, _)| *f < tp).is_some() {}
+            let log_end_offset = replica.log_end_offset();
+            let unchanged = counted
+                .next_if(|(f, _)| *f == tp)
+                .is_some_and(|(_, flush)| flush.counted_end_offset == log_end_offset);
+            if !unchanged {
+                appended.push((tp.clone(), log_end_offset));
+            }
         }
         let wrote = !requests.is_empty();
         let mut last_due = None;
@@ -1163,23 +1191,35 @@ impl BrokerNode {
     }
 
     fn start_fetches(&mut self, now: SimTime, out: &mut Outbox) {
-        let tps: Vec<TopicPartition> = self.replicas.keys().cloned().collect();
-        for tp in tps {
-            if self.fetch_in_flight.get(&tp).is_some_and(|due| *due > now) {
+        // One ordered walk over the replicas beside the fetches in flight (both maps are keyed
+        // and sorted by partition), so a broker with a thousand replicas does no lookup, clone
+        // or allocation for the ones with a fetch out or nothing to fetch: this ran after
+        // every event and was most of a large cluster's time.
+        let mut starts: Vec<(TopicPartition, BrokerId, _)> = Vec::new();
+        let mut leaders_in_flight: Vec<TopicPartition> = Vec::new();
+        let mut in_flight = self.fetch_in_flight.iter().peekable();
+        for (tp, replica) in &self.replicas {
+            while in_flight.next_if(|(f, _)| *f < tp).is_some() {}
+            let due = in_flight.next_if(|(f, _)| *f == tp).map(|(_, due)| *due);
+            if due.is_some_and(|due| due > now) {
                 continue;
             }
-            let Some(replica) = self.replicas.get(&tp) else {
-                continue;
-            };
             if replica.is_leader() {
-                self.fetch_in_flight.remove(&tp);
+                if due.is_some() {
+                    leaders_in_flight.push(tp.clone());
+                }
                 continue;
             }
-            let (Some(leader), Some(mut request)) =
+            if let (Some(leader), Some(request)) =
                 (replica.fetch_leader(), replica.next_fetch_request())
-            else {
-                continue;
-            };
+            {
+                starts.push((tp.clone(), leader, request));
+            }
+        }
+        for tp in leaders_in_flight {
+            self.fetch_in_flight.remove(&tp);
+        }
+        for (tp, leader, mut request) in starts {
             request.replica_epoch = self.broker_epoch;
             // If no answer comes (a dead or cut-off leader), try again after the fetch wait
             // plus a request timeout's worth of slack.

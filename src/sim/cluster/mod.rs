@@ -28,7 +28,7 @@ use crate::controller::{
     BrokerRegistrationRequest, Controller, ControllerConfig, CreateTopic, IncarnationId, IsrMember,
     MetadataRecord, MetadataUpdate,
 };
-use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionIndex, TopicPartition};
 use crate::prng::Prng;
 use crate::protocol::ErrorCode;
 use crate::sim::error::SimError;
@@ -105,8 +105,10 @@ pub struct ClusterSim {
     /// When each history entry was recorded (same length as `history`).
     history_times: Vec<SimTime>,
     violations: Vec<Violation>,
-    /// Per (partition, ISR member): the leader, its epoch and the offset INV-2 checked up to.
-    inv2_checked: BTreeMap<(TopicPartition, BrokerId), (BrokerId, LeaderEpoch, Offset)>,
+    /// Per partition and ISR member: where INV-2 stopped (see `Inv2Mark`).
+    inv2_checked: Inv2Checked,
+    /// INV-2's rounds so far: a mark not renewed in the last round is dropped.
+    inv2_round: u64,
     /// Partitions that had an unclean leader election.
     unclean_elections: BTreeSet<TopicPartition>,
     power_losses: BTreeSet<BrokerId>,
@@ -122,6 +124,18 @@ pub struct ClusterSim {
     /// What the group coordinators did over the run (they forget on a crash; this does not).
     group_tally: GroupTally,
 }
+
+/// Where INV-2 stopped for one ISR member of one partition: under which leader and leader
+/// epoch, up to which offset, and in which round.
+#[derive(Clone, Copy, Debug)]
+struct Inv2Mark {
+    leader: BrokerId,
+    epoch: LeaderEpoch,
+    upto: Offset,
+    round: u64,
+}
+
+type Inv2Checked = BTreeMap<TopicPartition, BTreeMap<BrokerId, Inv2Mark>>;
 
 /// Counts of what the group coordinators did, for drills and summaries.
 #[derive(Clone, Debug, Default)]
@@ -277,6 +291,7 @@ impl ClusterSim {
             history_times: Vec::new(),
             violations: Vec::new(),
             inv2_checked: BTreeMap::new(),
+            inv2_round: 0,
             unclean_elections: BTreeSet::new(),
             power_losses: BTreeSet::new(),
             sole_isr_power_losses: BTreeSet::new(),
@@ -1586,13 +1601,12 @@ impl ClusterSim {
         if self.steps.is_multiple_of(64) {
             // Incremental, with a full pass every 4,096 events in case a member rewrote
             // records below what was already checked.
-            let checked = if self.steps.is_multiple_of(4_096) {
-                BTreeMap::new()
-            } else {
-                std::mem::take(&mut self.inv2_checked)
-            };
-            let (disagreements, checked) = self.prefix_disagreements(&checked);
-            found.extend(disagreements);
+            let mut checked = std::mem::take(&mut self.inv2_checked);
+            if self.steps.is_multiple_of(4_096) {
+                checked.clear();
+            }
+            self.inv2_round += 1;
+            found.extend(self.prefix_disagreements(&mut checked, self.inv2_round));
             self.inv2_checked = checked;
         }
         for (invariant, detail) in found {
@@ -1610,31 +1624,34 @@ impl ClusterSim {
     /// INV-2: every live ISR member holds the leader's records below the leader's HW, unless an
     /// unclean election happened. Checks every record.
     pub fn committed_prefix_disagreements(&self) -> Vec<(&'static str, String)> {
-        self.prefix_disagreements(&BTreeMap::new()).0
+        self.prefix_disagreements(&mut BTreeMap::new(), 1)
     }
 
     /// INV-2 from where the last check of each (partition, ISR member) under the same leader
-    /// and leader epoch stopped; the checked high watermarks come back for the next round.
-    /// Reading the whole committed log every time made long runs quadratic.
-    #[allow(clippy::type_complexity)]
+    /// and leader epoch stopped; `checked` is updated in place for the next round, and the
+    /// marks this round did not renew (a member out of the ISR, a partition without a leader)
+    /// are dropped, so such a member is checked from the log start again. Reading the whole
+    /// committed log every time made long runs quadratic; copying every partition's state and
+    /// rebuilding the marks every 64 events was most of a large cluster's time after that.
     fn prefix_disagreements(
         &self,
-        checked: &BTreeMap<(TopicPartition, BrokerId), (BrokerId, LeaderEpoch, Offset)>,
-    ) -> (
-        Vec<(&'static str, String)>,
-        BTreeMap<(TopicPartition, BrokerId), (BrokerId, LeaderEpoch, Offset)>,
-    ) {
+        checked: &mut Inv2Checked,
+        round: u64,
+    ) -> Vec<(&'static str, String)> {
         let mut found = Vec::new();
-        let mut now_checked = BTreeMap::new();
-        for row in self.controller.describe() {
-            let tp = TopicPartition {
-                topic: row.topic.clone(),
-                partition: row.partition,
-            };
+        let mut tp = TopicPartition {
+            topic: String::new(),
+            partition: PartitionIndex(0),
+        };
+        for (topic, index, state) in self.controller.partition_states() {
+            if tp.topic != topic {
+                tp.topic = topic.to_owned();
+            }
+            tp.partition = PartitionIndex(index);
             if self.unclean_elections.contains(&tp) {
                 continue;
             }
-            let Some(leader) = row.leader else { continue };
+            let Some(leader) = state.leader else { continue };
             let Some(leader_node) = self.brokers.get(leader.0 as usize - 1).filter(|b| b.alive)
             else {
                 continue;
@@ -1647,7 +1664,7 @@ impl ClusterSim {
             }
             let hw = leader_replica.high_watermark();
             let log_start = leader_replica.log_start_offset();
-            for member in &row.isr {
+            for member in &state.isr {
                 if *member == leader {
                     continue;
                 }
@@ -1657,15 +1674,30 @@ impl ClusterSim {
                 let Some(replica) = node.replicas.get(&tp) else {
                     continue;
                 };
-                let key = (tp.clone(), *member);
-                let since = checked
-                    .get(&key)
-                    .filter(|(l, e, _)| *l == leader && *e == row.leader_epoch)
-                    .map_or(log_start, |(_, _, upto)| *upto);
+                if !checked.contains_key(&tp) {
+                    checked.insert(tp.clone(), BTreeMap::new());
+                }
+                let Some(marks) = checked.get_mut(&tp) else {
+                    continue;
+                };
+                let since = marks
+                    .get(member)
+                    .filter(|m| {
+                        m.round + 1 == round && m.leader == leader && m.epoch == state.leader_epoch
+                    })
+                    .map_or(log_start, |m| m.upto);
                 let upto = hw.min(replica.log_end_offset());
                 let start = since.max(log_start).max(replica.log_start_offset());
                 // A member whose log end fell below the mark truncated: check its refetch again.
-                now_checked.insert(key, (leader, row.leader_epoch, upto));
+                marks.insert(
+                    *member,
+                    Inv2Mark {
+                        leader,
+                        epoch: state.leader_epoch,
+                        upto,
+                        round,
+                    },
+                );
                 if start >= upto {
                     continue;
                 }
@@ -1687,7 +1719,11 @@ impl ClusterSim {
                 }
             }
         }
-        (found, now_checked)
+        checked.retain(|_, marks| {
+            marks.retain(|_, m| m.round == round);
+            !marks.is_empty()
+        });
+        found
     }
 
     /// The `kafka-topics --describe`-like table with each replica's HW and LEO.

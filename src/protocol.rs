@@ -70,6 +70,7 @@ pub enum ErrorCode {
     InvalidCommitOffsetSize,
     MemberIdRequired,
     FencedInstanceId,
+    InvalidTransactionTimeout,
     NewLeaderElected,
 }
 
@@ -166,6 +167,12 @@ const TABLE: &[(ErrorCode, i16, &str, bool)] = {
             InvalidProducerIdMapping,
             49,
             "INVALID_PRODUCER_ID_MAPPING",
+            false,
+        ),
+        (
+            InvalidTransactionTimeout,
+            50,
+            "INVALID_TRANSACTION_TIMEOUT",
             false,
         ),
         (ConcurrentTransactions, 51, "CONCURRENT_TRANSACTIONS", true),

@@ -10,6 +10,7 @@ pub mod leader_epoch_cache;
 pub mod messages;
 pub mod producer_state;
 pub mod replica;
+pub mod txn;
 
 pub use config::{FollowerTruncation, HighWatermarkMinIsr, ReplicaConfig};
 pub use errors::ErrorCode;

@@ -71,6 +71,7 @@ pub enum ErrorCode {
     MemberIdRequired,
     FencedInstanceId,
     InvalidTransactionTimeout,
+    TransactionCoordinatorFenced,
     NewLeaderElected,
 }
 
@@ -176,6 +177,12 @@ const TABLE: &[(ErrorCode, i16, &str, bool)] = {
             false,
         ),
         (ConcurrentTransactions, 51, "CONCURRENT_TRANSACTIONS", true),
+        (
+            TransactionCoordinatorFenced,
+            52,
+            "TRANSACTION_COORDINATOR_FENCED",
+            false,
+        ),
         (KafkaStorageError, 56, "KAFKA_STORAGE_ERROR", true),
         (UnknownProducerId, 59, "UNKNOWN_PRODUCER_ID", false),
         (FencedLeaderEpoch, 74, "FENCED_LEADER_EPOCH", true),

@@ -298,3 +298,165 @@ fn random_requests_only_make_the_transitions_kafka_allows() {
         }
     }
 }
+
+// ---- A partition's side (T-5, T-6) -----------------------------------------------------------
+
+use crate::ids::Offset;
+use crate::log::control::ControlRecordType;
+
+fn o(n: i64) -> Offset {
+    Offset(n)
+}
+
+#[test]
+fn t5_an_open_transaction_pins_the_lso_below_the_hw_until_its_marker() {
+    let mut p = PartitionTxnState::new();
+    let (a, b) = (ProducerId(1), ProducerId(2));
+    // Offsets 0-1: plain data. 2-3: A's transaction. 4-5: B's. 6: B commits. 7: A aborts.
+    assert_eq!(p.last_stable_offset(o(2)), o(2));
+    p.on_transactional_batch(a, ProducerEpoch(0), o(2), o(3));
+    p.on_transactional_batch(b, ProducerEpoch(0), o(4), o(5));
+    assert_eq!(p.last_stable_offset(o(6)), o(2), "LSO < HW while A is open");
+    assert_eq!(p.last_stable_offset(o(1)), o(1), "never above the HW");
+    let b_done = p
+        .on_marker(b, ControlRecordType::TransactionCommit, 0, o(6))
+        .expect("B was open");
+    assert!(!b_done.aborted);
+    assert_eq!(p.last_stable_offset(o(7)), o(2), "A still pins it");
+    let a_done = p
+        .on_marker(a, ControlRecordType::Abort, 0, o(7))
+        .expect("A was open");
+    assert!(a_done.aborted);
+    assert_eq!(
+        p.last_stable_offset(o(8)),
+        o(8),
+        "LSO = HW after the last marker"
+    );
+    assert_eq!(
+        p.aborted(),
+        &[AbortedTxn {
+            producer_id: a,
+            first_offset: o(2),
+            last_offset: o(7),
+            last_stable_offset: o(8),
+        }]
+    );
+    assert_eq!(p.aborted_transactions(o(0), o(8)), vec![(a, o(2))]);
+    assert_eq!(
+        p.aborted_transactions(o(8), o(9)),
+        vec![],
+        "after its marker"
+    );
+    assert_eq!(
+        p.aborted_transactions(o(0), o(2)),
+        vec![],
+        "before its first offset"
+    );
+    // A marker written again after a coordinator failover changes nothing.
+    assert_eq!(p.on_marker(a, ControlRecordType::Abort, 1, o(8)), None);
+}
+
+#[test]
+fn t5_a_zombie_coordinators_marker_and_a_stale_epoch_are_refused() {
+    let mut p = PartitionTxnState::new();
+    let a = ProducerId(1);
+    p.on_transactional_batch(a, ProducerEpoch(0), o(0), o(0));
+    p.on_marker(a, ControlRecordType::TransactionCommit, 5, o(1));
+    p.on_transactional_batch(a, ProducerEpoch(1), o(2), o(2));
+    assert_eq!(
+        p.check_marker(a, ProducerEpoch(1), 4),
+        Err(ErrorCode::TransactionCoordinatorFenced)
+    );
+    assert_eq!(
+        p.check_marker(a, ProducerEpoch(0), 5),
+        Err(ErrorCode::InvalidProducerEpoch)
+    );
+    assert_eq!(p.check_marker(a, ProducerEpoch(1), 5), Ok(()));
+    assert_eq!(p.check_marker(a, ProducerEpoch(2), 6), Ok(()));
+}
+
+#[test]
+fn truncation_drops_what_began_past_the_new_end() {
+    let mut p = PartitionTxnState::new();
+    let (a, b) = (ProducerId(1), ProducerId(2));
+    p.on_transactional_batch(a, ProducerEpoch(0), o(0), o(1));
+    p.on_marker(a, ControlRecordType::Abort, 0, o(2));
+    p.on_transactional_batch(b, ProducerEpoch(0), o(3), o(6));
+    p.truncate_to(o(5));
+    assert_eq!(p.ongoing()[&b].last_offset, o(4));
+    assert_eq!(p.aborted().len(), 1);
+    p.truncate_to(o(2));
+    assert!(p.ongoing().is_empty() && p.aborted().is_empty());
+    p.on_transactional_batch(a, ProducerEpoch(0), o(2), o(2));
+    p.on_marker(a, ControlRecordType::Abort, 0, o(3));
+    p.truncate_head(o(3));
+    assert_eq!(p.aborted().len(), 1, "its marker is still in the log");
+    p.truncate_head(o(4));
+    assert!(p.aborted().is_empty());
+}
+
+#[test]
+fn t6_read_committed_drops_aborted_data_and_every_marker_read_uncommitted_keeps_data() {
+    let (a, b, plain) = (ProducerId(1), ProducerId(2), ProducerId(-1));
+    let data = |first: i64, last: i64, pid: ProducerId, txn: bool| FetchedBatch {
+        base_offset: o(first),
+        last_offset: o(last),
+        producer_id: pid,
+        is_transactional: txn,
+        control: None,
+    };
+    let marker = |at: i64, pid: ProducerId, control: ControlRecordType| FetchedBatch {
+        base_offset: o(at),
+        last_offset: o(at),
+        producer_id: pid,
+        is_transactional: true,
+        control: Some(control),
+    };
+    // A (aborted) and B (committed) interleave; A aborts again later in a second transaction.
+    let batches = [
+        data(0, 0, plain, false),
+        data(1, 2, a, true),
+        data(3, 3, b, true),
+        data(4, 4, a, true),
+        marker(5, a, ControlRecordType::Abort),
+        marker(6, b, ControlRecordType::TransactionCommit),
+        data(7, 7, a, true),
+        marker(8, a, ControlRecordType::TransactionCommit),
+        data(9, 9, a, true),
+        marker(10, a, ControlRecordType::Abort),
+    ];
+    let aborted = [(a, o(1)), (a, o(9))];
+    let rc: Vec<i64> = read_committed(&batches, &aborted)
+        .iter()
+        .map(|b| b.base_offset.0)
+        .collect();
+    assert_eq!(
+        rc,
+        vec![0, 3, 7],
+        "A's aborted batches and every marker are gone"
+    );
+    // read_uncommitted: every data batch, aborted ones included (a legal G1a), no marker.
+    let ru: Vec<i64> = batches
+        .iter()
+        .filter(|b| b.control.is_none())
+        .map(|b| b.base_offset.0)
+        .collect();
+    assert_eq!(ru, vec![0, 1, 3, 4, 7, 9]);
+    // The index a partition keeps answers the fetch that produced this list.
+    let mut p = PartitionTxnState::new();
+    for b in &batches {
+        match b.control {
+            None if b.is_transactional => p.on_transactional_batch(
+                b.producer_id,
+                ProducerEpoch(0),
+                b.base_offset,
+                b.last_offset,
+            ),
+            Some(c) => {
+                p.on_marker(b.producer_id, c, 0, b.base_offset);
+            }
+            None => {}
+        }
+    }
+    assert_eq!(p.aborted_transactions(o(0), o(11)), aborted.to_vec());
+}

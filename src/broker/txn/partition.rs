@@ -1,0 +1,228 @@
+//! One partition's view of transactions (rules T-5, T-6), sans-IO: which producers have an
+//! open transaction in it and from which offset, the last stable offset (LSO) that this pins,
+//! the aborted-transaction index (Kafka's `.txnindex`) a read_committed fetch returns, the
+//! coordinator-epoch check that refuses a zombie coordinator's markers, and the filter a
+//! read_committed consumer applies to what it fetched.
+
+use crate::ids::{Offset, ProducerEpoch, ProducerId};
+use crate::log::control::ControlRecordType;
+use crate::protocol::ErrorCode;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A producer's open transaction in this partition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OngoingTxn {
+    pub producer_epoch: ProducerEpoch,
+    pub first_offset: Offset,
+    pub last_offset: Offset,
+}
+
+/// An entry of the aborted-transaction index (Kafka's `AbortedTxn`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbortedTxn {
+    pub producer_id: ProducerId,
+    pub first_offset: Offset,
+    /// The offset of its ABORT marker.
+    pub last_offset: Offset,
+    /// The LSO once this transaction was done.
+    pub last_stable_offset: Offset,
+}
+
+/// A transaction a marker closed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompletedTxn {
+    pub producer_id: ProducerId,
+    pub first_offset: Offset,
+    pub last_offset: Offset,
+    pub aborted: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionTxnState {
+    ongoing: BTreeMap<ProducerId, OngoingTxn>,
+    /// Per producer id, the newest coordinator epoch of a marker (T-5's zombie check).
+    coordinator_epochs: BTreeMap<ProducerId, i32>,
+    aborted: Vec<AbortedTxn>,
+}
+
+impl PartitionTxnState {
+    pub fn new() -> PartitionTxnState {
+        PartitionTxnState::default()
+    }
+
+    pub fn ongoing(&self) -> &BTreeMap<ProducerId, OngoingTxn> {
+        &self.ongoing
+    }
+
+    /// The aborted-transaction index, oldest first.
+    pub fn aborted(&self) -> &[AbortedTxn] {
+        &self.aborted
+    }
+
+    /// A transactional data batch was appended at `first_offset..=last_offset`: it opens the
+    /// producer's transaction here or extends it.
+    pub fn on_transactional_batch(
+        &mut self,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        first_offset: Offset,
+        last_offset: Offset,
+    ) {
+        self.ongoing
+            .entry(producer_id)
+            .and_modify(|t| {
+                t.last_offset = last_offset;
+                t.producer_epoch = producer_epoch;
+            })
+            .or_insert(OngoingTxn {
+                producer_epoch,
+                first_offset,
+                last_offset,
+            });
+    }
+
+    /// Checks a marker before it is appended: a coordinator epoch older than one this producer
+    /// already had a marker from is a zombie coordinator's (`TRANSACTION_COORDINATOR_FENCED`), and
+    /// an epoch older than the producer's open transaction is stale (`INVALID_PRODUCER_EPOCH`).
+    pub fn check_marker(
+        &self,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        coordinator_epoch: i32,
+    ) -> Result<(), ErrorCode> {
+        if self
+            .coordinator_epochs
+            .get(&producer_id)
+            .is_some_and(|seen| coordinator_epoch < *seen)
+        {
+            return Err(ErrorCode::TransactionCoordinatorFenced);
+        }
+        if self
+            .ongoing
+            .get(&producer_id)
+            .is_some_and(|t| producer_epoch < t.producer_epoch)
+        {
+            return Err(ErrorCode::InvalidProducerEpoch);
+        }
+        Ok(())
+    }
+
+    /// A marker was appended at `offset`: the producer's transaction here is over. An ABORT
+    /// goes into the aborted-transaction index with the LSO once it is gone (Kafka's
+    /// `lastStableOffset(completedTxn)`: the first offset of the next open transaction, else
+    /// just past the marker). `None` when the producer had no open transaction here (a marker
+    /// written again after a coordinator failover).
+    pub fn on_marker(
+        &mut self,
+        producer_id: ProducerId,
+        control: ControlRecordType,
+        coordinator_epoch: i32,
+        offset: Offset,
+    ) -> Option<CompletedTxn> {
+        let seen = self
+            .coordinator_epochs
+            .entry(producer_id)
+            .or_insert(coordinator_epoch);
+        *seen = (*seen).max(coordinator_epoch);
+        let txn = self.ongoing.remove(&producer_id)?;
+        let aborted = control == ControlRecordType::Abort;
+        if aborted {
+            let last_stable_offset = self.first_unstable_offset().unwrap_or(Offset(offset.0 + 1));
+            self.aborted.push(AbortedTxn {
+                producer_id,
+                first_offset: txn.first_offset,
+                last_offset: offset,
+                last_stable_offset,
+            });
+        }
+        Some(CompletedTxn {
+            producer_id,
+            first_offset: txn.first_offset,
+            last_offset: offset,
+            aborted,
+        })
+    }
+
+    /// The first offset of the earliest open transaction.
+    pub fn first_unstable_offset(&self) -> Option<Offset> {
+        self.ongoing.values().map(|t| t.first_offset).min()
+    }
+
+    /// T-5: LSO = min(first offset of the earliest open transaction, HW).
+    pub fn last_stable_offset(&self, high_watermark: Offset) -> Offset {
+        self.first_unstable_offset()
+            .map_or(high_watermark, |first| first.min(high_watermark))
+    }
+
+    /// What a read_committed fetch from `fetch_offset` up to `upper_bound` returns beside the
+    /// data (T-6): every aborted transaction that overlaps the range, as (producer id, first
+    /// offset), oldest first (Kafka's `collectAbortedTxns`).
+    pub fn aborted_transactions(
+        &self,
+        fetch_offset: Offset,
+        upper_bound: Offset,
+    ) -> Vec<(ProducerId, Offset)> {
+        self.aborted
+            .iter()
+            .filter(|a| a.last_offset >= fetch_offset && a.first_offset < upper_bound)
+            .map(|a| (a.producer_id, a.first_offset))
+            .collect()
+    }
+
+    /// The log was truncated to `end` (offsets from `end` on are gone): transactions and index
+    /// entries that began there go, and an open transaction keeps only what is left of it.
+    pub fn truncate_to(&mut self, end: Offset) {
+        self.ongoing.retain(|_, t| t.first_offset < end);
+        for t in self.ongoing.values_mut() {
+            t.last_offset = t.last_offset.min(Offset(end.0 - 1));
+        }
+        self.aborted.retain(|a| a.last_offset < end);
+    }
+
+    /// The log's start moved to `log_start`: index entries wholly below it go.
+    pub fn truncate_head(&mut self, log_start: Offset) {
+        self.aborted.retain(|a| a.last_offset >= log_start);
+    }
+}
+
+/// One fetched batch as a read_committed consumer sorts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FetchedBatch {
+    pub base_offset: Offset,
+    pub last_offset: Offset,
+    pub producer_id: ProducerId,
+    pub is_transactional: bool,
+    /// `Some` for a control batch (a marker).
+    pub control: Option<ControlRecordType>,
+}
+
+/// T-6, the consumer's side of read_committed: keeps the data batches that are not part of an
+/// aborted transaction, in order, and never a control batch. `aborted` is the fetch response's
+/// list of (producer id, first offset). A producer's batches are dropped from its aborted
+/// transaction's first offset up to that transaction's ABORT marker (Kafka's `Fetcher`
+/// `abortedProducerIds`).
+pub fn read_committed(
+    batches: &[FetchedBatch],
+    aborted: &[(ProducerId, Offset)],
+) -> Vec<FetchedBatch> {
+    let mut pending: Vec<(ProducerId, Offset)> = aborted.to_vec();
+    pending.sort_by_key(|(pid, first)| (*first, *pid));
+    let mut pending = pending.into_iter().peekable();
+    let mut aborting: BTreeSet<ProducerId> = BTreeSet::new();
+    let mut kept = Vec::new();
+    for b in batches {
+        while let Some((pid, _)) = pending.next_if(|(_, first)| *first <= b.last_offset) {
+            aborting.insert(pid);
+        }
+        match b.control {
+            Some(ControlRecordType::Abort) => {
+                aborting.remove(&b.producer_id);
+            }
+            Some(_) => {}
+            None if b.is_transactional && aborting.contains(&b.producer_id) => {}
+            None => kept.push(*b),
+        }
+    }
+    kept
+}

@@ -3,6 +3,7 @@
 //! The invariants they keep are INV-1..INV-5 of the spec (section 2); a driver wires them to a
 //! network, a controller and storage.
 
+pub(crate) mod codec;
 pub mod config;
 pub mod errors;
 pub mod group;

@@ -66,7 +66,7 @@ pub struct WriteMarkers {
     pub transactional_id: String,
     pub producer_id: ProducerId,
     pub producer_epoch: ProducerEpoch,
-    pub commit: bool,
+    pub transaction_commit: bool,
     pub partitions: Vec<TopicPartition>,
 }
 
@@ -335,17 +335,17 @@ impl TransactionCoordinator {
         transactional_id: &str,
         producer_id: ProducerId,
         producer_epoch: ProducerEpoch,
-        commit: bool,
+        transaction_commit: bool,
     ) -> TxnReply {
         let m = match self.current(transactional_id, producer_id, producer_epoch) {
             Ok(m) => m.clone(),
             Err(e) => return TxnReply::Now(Err(e)),
         };
         let ok = Ok((m.producer_id, m.producer_epoch));
-        match (m.state, commit) {
+        match (m.state, transaction_commit) {
             (TransactionState::Ongoing, _) => {
                 let target = TransactionMetadata {
-                    state: if commit {
+                    state: if transaction_commit {
                         TransactionState::PrepareCommit
                     } else {
                         TransactionState::PrepareAbort
@@ -466,7 +466,7 @@ impl TransactionCoordinator {
             transactional_id: m.transactional_id.clone(),
             producer_id: m.producer_id,
             producer_epoch: m.producer_epoch,
-            commit: m.state == TransactionState::PrepareCommit,
+            transaction_commit: m.state == TransactionState::PrepareCommit,
             partitions: m.partitions.iter().cloned().collect(),
         });
         self.txns.insert(m.transactional_id.clone(), m);

@@ -8,6 +8,7 @@
 
 mod coordinator;
 mod partition;
+pub mod records;
 mod state;
 
 #[cfg(test)]

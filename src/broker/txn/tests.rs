@@ -94,7 +94,7 @@ fn t1_a_new_instance_fences_the_old_one_and_aborts_its_transaction() {
     let done = durable(&mut c, reply);
     assert_eq!(done.answer, Some(Err(ErrorCode::ConcurrentTransactions)));
     let markers = done.markers.expect("abort markers");
-    assert!(!markers.commit);
+    assert!(!markers.transaction_commit);
     assert_eq!(markers.partitions, vec![tp(0), tp(1)]);
     assert_eq!(markers.producer_epoch, ProducerEpoch(old_epoch.0 + 1));
     assert_eq!(state(&c), TransactionState::PrepareAbort);
@@ -140,7 +140,7 @@ fn t2_end_txn_answers_once_prepare_is_durable_before_the_markers() {
     let done = durable(&mut c, reply);
     assert_eq!(done.answer, Some(Ok((pid, epoch))), "commit returns now");
     let markers = done.markers.expect("markers go out after the answer");
-    assert!(markers.commit);
+    assert!(markers.transaction_commit);
     assert_eq!(markers.partitions, vec![tp(0), tp(1)]);
     assert_eq!(state(&c), TransactionState::PrepareCommit);
     // Until every marker is written: a retried commit waits, an abort is wrong, a new
@@ -229,7 +229,7 @@ fn t7_a_transaction_older_than_its_timeout_is_fenced_and_aborted() {
     );
     let done = c.append_completed(TID, Ok(()));
     assert_eq!(done.answer, None, "nobody asked");
-    assert!(!done.markers.expect("abort markers").commit);
+    assert!(!done.markers.expect("abort markers").transaction_commit);
     // The producer's commit now fails with the misleading PRODUCER_FENCED.
     assert_eq!(
         now(c.end_txn(at(11_500), TID, pid, epoch, true)),
@@ -459,4 +459,70 @@ fn t6_read_committed_drops_aborted_data_and_every_marker_read_uncommitted_keeps_
         }
     }
     assert_eq!(p.aborted_transactions(o(0), o(11)), aborted.to_vec());
+}
+
+// ---- The state log's records --------------------------------------------------------------
+
+#[test]
+fn transaction_state_records_round_trip_in_kafkas_v0_schema() {
+    let mut c = TransactionCoordinator::new(TxnConfig::default(), 42);
+    let (pid, epoch) = init(&mut c, 5);
+    let empty = c.transactions()[TID].clone();
+    let reply = c.add_partitions(at(1_234), TID, pid, epoch, &[tp(3), tp(1)]);
+    durable(&mut c, reply);
+    let ongoing = c.transactions()[TID].clone();
+    for m in [&empty, &ongoing] {
+        let key = records::encode_key(TID).expect("key");
+        let value = records::encode_value(m).expect("value");
+        assert_eq!(&key[..2], &[0, 0], "key version 0");
+        assert_eq!(&value[..2], &[0, 0], "value version 0");
+        let (id, back) = records::decode(&key, Some(&value)).expect("decodes");
+        assert_eq!(id, TID);
+        assert_eq!(back.as_ref(), Some(m));
+    }
+    // Kafka's layout: producer id, epoch, timeout, status byte 1 (Ongoing), one topic with
+    // two partitions, last update, start.
+    let value = records::encode_value(&ongoing).expect("value");
+    assert_eq!(&value[2..10], &42i64.to_be_bytes());
+    assert_eq!(value[16], 1);
+    assert_eq!(&value[value.len() - 8..], &1_234i64.to_be_bytes());
+    // A tombstone: the id expired.
+    let key = records::encode_key(TID).expect("key");
+    assert_eq!(records::decode(&key, None), Ok((TID.to_owned(), None)));
+}
+
+#[test]
+fn hostile_transaction_state_bytes_get_errors_that_say_what_is_wrong() {
+    let key = records::encode_key(TID).expect("key");
+    let mut c = TransactionCoordinator::new(TxnConfig::default(), 1);
+    init(&mut c, 0);
+    let value = records::encode_value(&c.transactions()[TID]).expect("value");
+    let cases: Vec<(Vec<u8>, Vec<u8>, &str)> = vec![
+        (vec![0, 1, 0, 0], value.clone(), "version 1"),
+        (key[..3].to_vec(), value.clone(), "needs"),
+        (
+            key.clone(),
+            value[..value.len() - 1].to_vec(),
+            "start time needs 8 bytes",
+        ),
+        (key.clone(), [&value[..], &[0]].concat(), "1 bytes after"),
+        (
+            key.clone(),
+            [&[0u8, 1][..], &value[2..]].concat(),
+            "flexible versions",
+        ),
+        (
+            key.clone(),
+            {
+                let mut v = value.clone();
+                v[16] = 9;
+                v
+            },
+            "unknown status 9",
+        ),
+    ];
+    for (k, v, expected) in cases {
+        let error = records::decode(&k, Some(&v)).expect_err(expected);
+        assert!(error.contains(expected), "{error} (expected {expected:?})");
+    }
 }

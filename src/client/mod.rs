@@ -4,3 +4,4 @@ pub mod assignor;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;
+pub mod transactions;

@@ -5,6 +5,7 @@
 //! read_committed consumer applies to what it fetched.
 
 use crate::ids::{Offset, ProducerEpoch, ProducerId};
+use crate::log::batch::RecordBatch;
 use crate::log::control::ControlRecordType;
 use crate::protocol::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -168,6 +169,45 @@ impl PartitionTxnState {
             .filter(|a| a.last_offset >= fetch_offset && a.first_offset < upper_bound)
             .map(|a| (a.producer_id, a.first_offset))
             .collect()
+    }
+
+    /// The state a partition's log implies, read from its batches in offset order (what a
+    /// broker rebuilds after a restart, a truncation or a new leadership, as Kafka's producer
+    /// state is rebuilt from the log): transactional data opens or extends its producer's
+    /// transaction, each marker closes one. A malformed marker is skipped and named in the
+    /// returned list, since the log itself is the authority.
+    pub fn rebuild<'a>(
+        batches: impl IntoIterator<Item = &'a RecordBatch>,
+    ) -> (PartitionTxnState, Vec<String>) {
+        let mut state = PartitionTxnState::new();
+        let mut skipped = Vec::new();
+        for b in batches {
+            if !b.attributes.is_transactional {
+                continue;
+            }
+            let producer_id = ProducerId(b.producer_id);
+            if b.attributes.is_control {
+                match b.control_marker() {
+                    Ok(marker) => {
+                        state.on_marker(
+                            producer_id,
+                            marker.control_type,
+                            marker.coordinator_epoch,
+                            b.base_offset,
+                        );
+                    }
+                    Err(e) => skipped.push(format!("marker at offset {}: {e}", b.base_offset.0)),
+                }
+            } else {
+                state.on_transactional_batch(
+                    producer_id,
+                    ProducerEpoch(b.producer_epoch),
+                    b.base_offset,
+                    Offset(b.base_offset.0 + i64::from(b.last_offset_delta)),
+                );
+            }
+        }
+        (state, skipped)
     }
 
     /// The log was truncated to `end` (offsets from `end` on are gone): transactions and index

@@ -526,3 +526,74 @@ fn hostile_transaction_state_bytes_get_errors_that_say_what_is_wrong() {
         assert!(error.contains(expected), "{error} (expected {expected:?})");
     }
 }
+
+#[test]
+fn a_partitions_transaction_state_is_rebuilt_from_its_log() {
+    use crate::log::batch::{BatchAttributes, Record, RecordBatch};
+    use crate::log::control::EndTransactionMarker;
+    let data = |base: i64, records: i32, pid: i64, transactional: bool| RecordBatch {
+        base_offset: o(base),
+        partition_leader_epoch: 0,
+        attributes: BatchAttributes {
+            is_transactional: transactional,
+            ..BatchAttributes::default()
+        },
+        last_offset_delta: records - 1,
+        base_timestamp: 0,
+        max_timestamp: 0,
+        producer_id: pid,
+        producer_epoch: 0,
+        base_sequence: 0,
+        records: Vec::new(),
+    };
+    let marker = |at: i64, pid: i64, control_type: ControlRecordType, epoch: i32| {
+        let mut b = RecordBatch::new_control(
+            EndTransactionMarker {
+                control_type,
+                coordinator_epoch: epoch,
+            },
+            ProducerId(pid),
+            ProducerEpoch(0),
+            0,
+        );
+        b.base_offset = o(at);
+        b
+    };
+    let mut broken = marker(9, 3, ControlRecordType::Abort, 0);
+    broken.records.push(Record {
+        timestamp_delta: 0,
+        offset_delta: 1,
+        key: None,
+        value: None,
+        headers: Vec::new(),
+    });
+    let log = [
+        data(0, 2, -1, false),
+        data(2, 2, 1, true),
+        data(4, 1, 2, true),
+        marker(5, 1, ControlRecordType::Abort, 3),
+        data(6, 3, 3, true),
+        marker(9, 2, ControlRecordType::TransactionCommit, 3),
+        broken,
+    ];
+    let (state, skipped) = PartitionTxnState::rebuild(&log);
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(
+        skipped[0].contains("exactly one") || skipped[0].contains("record"),
+        "{skipped:?}"
+    );
+    assert_eq!(state.aborted().len(), 1);
+    assert_eq!(state.aborted()[0].first_offset, o(2));
+    assert_eq!(state.aborted()[0].last_offset, o(5));
+    // Producer 3's transaction (offsets 6-8) is still open: it pins the LSO.
+    assert_eq!(
+        state.ongoing().keys().copied().collect::<Vec<_>>(),
+        vec![ProducerId(3)]
+    );
+    assert_eq!(state.ongoing()[&ProducerId(3)].last_offset, o(8));
+    assert_eq!(state.last_stable_offset(o(10)), o(6));
+    assert_eq!(
+        state.check_marker(ProducerId(1), ProducerEpoch(0), 2),
+        Err(ErrorCode::TransactionCoordinatorFenced)
+    );
+}

@@ -65,6 +65,11 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`; `what` names the schema in its errors.
+    pub(crate) fn new(buf: &'a [u8], what: &'static str) -> Reader<'a> {
+        Reader { buf, at: 0, what }
+    }
+
     pub(crate) fn take(&mut self, n: usize, field: &str) -> Result<&'a [u8], String> {
         let end = self.at.checked_add(n).filter(|e| *e <= self.buf.len());
         let Some(end) = end else {

@@ -164,11 +164,7 @@ pub fn decode_offsets_topic_record(
     key: &[u8],
     value: Option<&[u8]>,
 ) -> Result<OffsetsTopicRecord, String> {
-    let mut k = Reader {
-        buf: key,
-        at: 0,
-        what: "offsets topic key",
-    };
+    let mut k = Reader::new(key, "offsets topic key");
     let version = k.i16("version")?;
     if version == GROUP_METADATA_KEY_VERSION {
         let group_id = k.string("group")?;
@@ -198,11 +194,7 @@ pub fn decode_offsets_topic_record(
     let Some(value) = value else {
         return Ok(OffsetsTopicRecord::OffsetCommit { key, value: None });
     };
-    let mut v = Reader {
-        buf: value,
-        at: 0,
-        what: "offset commit value",
-    };
+    let mut v = Reader::new(value, "offset commit value");
     let version = v.i16("version")?;
     if !(0..=OFFSET_COMMIT_VALUE_VERSION).contains(&version) {
         return Err(format!("offset commit value: unknown version {version}"));
@@ -229,11 +221,7 @@ pub fn decode_offsets_topic_record(
 }
 
 fn decode_subscription(bytes: &[u8]) -> Result<Subscription, String> {
-    let mut r = Reader {
-        buf: bytes,
-        at: 0,
-        what: "consumer subscription",
-    };
+    let mut r = Reader::new(bytes, "consumer subscription");
     let version = r.i16("version")?;
     let mut topics = BTreeSet::new();
     for _ in 0..r.count("topics")? {
@@ -254,21 +242,13 @@ fn decode_subscription(bytes: &[u8]) -> Result<Subscription, String> {
 }
 
 fn decode_assignment(bytes: &[u8]) -> Result<BTreeSet<TopicPartition>, String> {
-    let mut r = Reader {
-        buf: bytes,
-        at: 0,
-        what: "consumer assignment",
-    };
+    let mut r = Reader::new(bytes, "consumer assignment");
     let _version = r.i16("version")?;
     r.topic_partitions("assigned partitions")
 }
 
 fn decode_group_metadata_value(bytes: &[u8]) -> Result<GroupMetadata, String> {
-    let mut r = Reader {
-        buf: bytes,
-        at: 0,
-        what: "group metadata value",
-    };
+    let mut r = Reader::new(bytes, "group metadata value");
     let version = r.i16("version")?;
     if version != 3 {
         return Err(format!(

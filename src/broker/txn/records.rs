@@ -83,11 +83,7 @@ pub fn decode(
     key: &[u8],
     value: Option<&[u8]>,
 ) -> Result<(String, Option<TransactionMetadata>), String> {
-    let mut k = Reader {
-        buf: key,
-        at: 0,
-        what: "TransactionLogKey",
-    };
+    let mut k = Reader::new(key, "TransactionLogKey");
     let version = k.i16("version")?;
     if version != TRANSACTION_LOG_KEY_VERSION {
         return Err(format!("TransactionLogKey: version {version} is not 0"));
@@ -102,11 +98,7 @@ pub fn decode(
     let Some(value) = value else {
         return Ok((transactional_id, None));
     };
-    let mut v = Reader {
-        buf: value,
-        at: 0,
-        what: "TransactionLogValue",
-    };
+    let mut v = Reader::new(value, "TransactionLogValue");
     let version = v.i16("version")?;
     if version != TRANSACTION_LOG_VALUE_VERSION {
         return Err(format!(

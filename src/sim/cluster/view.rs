@@ -548,7 +548,10 @@ impl ClusterSim {
                     node: c.node.0,
                     topic: c.spec().topic.clone(),
                     paused: c.paused,
+                    // A group member's positions on the partitions it owns now: what it kept
+                    // of a partition it gave up is no position any more.
                     positions: (0..partitions)
+                        .filter(|p| c.group().is_none() || c.reads(*p))
                         .filter_map(|p| {
                             c.fetch_state(p).map(|(position, state)| ConsumerPosition {
                                 partition: p,

@@ -314,6 +314,9 @@ fn clients(props: &ClientsProps) -> Html {
                         { for shown_positions(c, s).map(|q| html! {
                             <code title={format!("state: {}", q.state)}>{ format!("p{} @ {}{}", q.partition, q.offset, if q.state == "fetching" { String::new() } else { format!(" ({})", q.state) }) }</code>
                         }) }
+                        if c.positions.is_empty() {
+                            <span class="muted small">{ if !c.alive { "not running" } else if c.member.is_some() { "no partition assigned now (see the group panel)" } else { "no partition" } }</span>
+                        }
                         if c.positions.len() > POSITIONS_SHOWN {
                             <span class="muted small">{ format!("and {} more partition(s) (their positions are marked C{} on the partition cards)", c.positions.len() - POSITIONS_SHOWN.min(c.positions.len()), c.index) }</span>
                         }

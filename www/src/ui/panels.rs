@@ -146,15 +146,15 @@ pub fn drill_panel(props: &DrillProps) -> Html {
                     if asks_consumer {
                         <label>{ "Which consumer? " }
                             <select data-testid="drill-consumer" onchange={on_broker}>
-                                <option value="">{ "not sure / none" }</option>
-                                { for (0..props.consumers).map(|c| html! { <option value={c.to_string()}>{ format!("consumer {c}") }</option> }) }
+                                <option value="" selected={broker.is_none()}>{ "not sure / none" }</option>
+                                { for (0..props.consumers).map(|c| html! { <option value={c.to_string()} selected={*broker == Some(c)}>{ format!("consumer {c}") }</option> }) }
                             </select>
                         </label>
                     } else {
                         <label>{ "Which broker? " }
                             <select data-testid="drill-broker" onchange={on_broker}>
-                                <option value="">{ "not sure / none" }</option>
-                                { for (1..=props.brokers).map(|b| html! { <option value={b.to_string()}>{ format!("broker {b}") }</option> }) }
+                                <option value="" selected={broker.is_none()}>{ "not sure / none" }</option>
+                                { for (1..=props.brokers).map(|b| html! { <option value={b.to_string()} selected={*broker == Some(b)}>{ format!("broker {b}") }</option> }) }
                             </select>
                         </label>
                     }

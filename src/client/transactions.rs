@@ -242,6 +242,12 @@ impl TransactionManager {
             }
             return TxnNext::Proceed;
         }
+        // Kafka's AddPartitionsToTxnHandler: an unknown producer id mapping here makes the
+        // transaction abortable, where EndTxn treats it as fatal.
+        if error == ErrorCode::InvalidProducerIdMapping {
+            let _ = self.transition(ClientTxnState::AbortableError);
+            return TxnNext::Abortable;
+        }
         self.on_error(error)
     }
 
@@ -257,8 +263,15 @@ impl TransactionManager {
         }
     }
 
-    /// `commitTransaction()`: EndTxn(commit) once every batch is acknowledged.
-    pub fn commit_transaction(&mut self) -> Result<(), TxnUsageError> {
+    /// Whether the coordinator knows of the transaction: a partition was added (or is being
+    /// added). Kafka sends no EndTxn for a transaction that never started.
+    pub fn transaction_started(&self) -> bool {
+        !self.partitions_in_txn.is_empty() || !self.new_partitions.is_empty()
+    }
+
+    /// `commitTransaction()`: `Ok(true)` when EndTxn(commit) must go out (once every batch is
+    /// acknowledged), `Ok(false)` when the transaction never started and is done at once.
+    pub fn commit_transaction(&mut self) -> Result<bool, TxnUsageError> {
         if self.state == ClientTxnState::AbortableError {
             // Kafka: "Cannot commit transaction since the previous send failed": abort instead.
             return Err(TxnUsageError::InvalidTransition {
@@ -266,12 +279,22 @@ impl TransactionManager {
                 to: ClientTxnState::CommittingTransaction,
             });
         }
-        self.transition(ClientTxnState::CommittingTransaction)
+        self.transition(ClientTxnState::CommittingTransaction)?;
+        self.end_locally_if_not_started()
     }
 
-    /// `abortTransaction()`.
-    pub fn abort_transaction(&mut self) -> Result<(), TxnUsageError> {
-        self.transition(ClientTxnState::AbortingTransaction)
+    /// `abortTransaction()`: as `commit_transaction`, with EndTxn(abort).
+    pub fn abort_transaction(&mut self) -> Result<bool, TxnUsageError> {
+        self.transition(ClientTxnState::AbortingTransaction)?;
+        self.end_locally_if_not_started()
+    }
+
+    fn end_locally_if_not_started(&mut self) -> Result<bool, TxnUsageError> {
+        if self.transaction_started() {
+            return Ok(true);
+        }
+        self.transition(ClientTxnState::Ready)?;
+        Ok(false)
     }
 
     /// The EndTxn answer.
@@ -343,7 +366,7 @@ mod tests {
         assert!(m.may_send_to(&tp(0)) && m.may_send_to(&tp(1)));
         m.on_send(&tp(0)).expect("already added");
         assert!(m.new_partitions.is_empty());
-        m.commit_transaction().expect("commit");
+        assert_eq!(m.commit_transaction(), Ok(true), "EndTxn goes out");
         assert_eq!(
             m.on_end_txn(ErrorCode::ConcurrentTransactions),
             TxnNext::Retry
@@ -362,7 +385,9 @@ mod tests {
         for error in [ErrorCode::ProducerFenced, ErrorCode::InvalidProducerEpoch] {
             let mut m = ready();
             m.begin_transaction().expect("begin");
-            m.commit_transaction().expect("commit");
+            m.on_send(&tp(0)).expect("send");
+            m.on_add_partitions(&[tp(0)], ErrorCode::None);
+            assert_eq!(m.commit_transaction(), Ok(true));
             assert_eq!(m.on_end_txn(error), TxnNext::Fatal);
             assert_eq!(m.state, ClientTxnState::FatalError);
             let e = m.begin_transaction().expect_err("fenced");
@@ -385,7 +410,7 @@ mod tests {
             .commit_transaction()
             .expect_err("no commit after a failed send");
         assert!(e.to_string().contains("ABORTABLE_ERROR"), "{e}");
-        m.abort_transaction().expect("abort");
+        assert_eq!(m.abort_transaction(), Ok(true));
         m.on_end_txn(ErrorCode::None);
         assert_eq!(m.state, ClientTxnState::Ready);
         // A fatal error on a send fences the producer instead.
@@ -395,6 +420,29 @@ mod tests {
             TxnNext::Fatal
         );
         assert_eq!(m.state, ClientTxnState::FatalError);
+    }
+
+    #[test]
+    fn a_transaction_that_never_started_ends_without_end_txn() {
+        let mut m = ready();
+        m.begin_transaction().expect("begin");
+        assert_eq!(
+            m.commit_transaction(),
+            Ok(false),
+            "nothing to tell the coordinator"
+        );
+        assert_eq!(m.state, ClientTxnState::Ready);
+        m.begin_transaction().expect("begin");
+        assert_eq!(m.abort_transaction(), Ok(false));
+        assert_eq!(m.state, ClientTxnState::Ready);
+        // An unknown producer id mapping on AddPartitionsToTxn: abortable, not fatal.
+        m.begin_transaction().expect("begin");
+        m.on_send(&tp(0)).expect("send");
+        assert_eq!(
+            m.on_add_partitions(&[tp(0)], ErrorCode::InvalidProducerIdMapping),
+            TxnNext::Abortable
+        );
+        assert_eq!(m.state, ClientTxnState::AbortableError);
     }
 
     #[test]

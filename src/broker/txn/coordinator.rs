@@ -14,7 +14,8 @@
 //! Every transition is a `TxnLogAppend` (the content of Kafka's `TransactionLogValue`) that the
 //! driver writes to `__transaction_state`; it takes effect only in `append_completed`, as
 //! Kafka's `pendingState`. While one is pending, requests for that id get
-//! `CONCURRENT_TRANSACTIONS`.
+//! `CONCURRENT_TRANSACTIONS`. One exception, as in Kafka: a fence (PrepareEpochFence, the epoch
+//! + 1) is made in memory at once and only its abort is written; a failed write undoes it.
 
 use super::state::TransactionState;
 use crate::ids::{ProducerEpoch, ProducerId, TopicPartition};
@@ -163,14 +164,15 @@ impl TransactionCoordinator {
     /// Starts a transition: it is written to the log and takes effect in `append_completed`.
     fn begin(&mut self, target: TransactionMetadata, then: Then) -> TxnReply {
         let id = target.transactional_id.clone();
-        debug_assert!(
-            self.txns
-                .get(&id)
-                .is_none_or(|m| target.state.may_follow(m.state)),
-            "{:?} after {:?}",
-            target.state,
-            self.txns.get(&id).map(|m| m.state)
-        );
+        // Kafka's `prepareTransitionTo` refuses a transition its state table does not allow;
+        // so does this, in every build (the request gets INVALID_TXN_STATE, nothing changes).
+        if self
+            .txns
+            .get(&id)
+            .is_some_and(|m| !target.state.may_follow(m.state))
+        {
+            return TxnReply::Now(Err(ErrorCode::InvalidTxnState));
+        }
         self.pending.insert(
             id,
             Pending {
@@ -404,10 +406,10 @@ impl TransactionCoordinator {
             .values()
             .filter(|m| m.state == TransactionState::Ongoing)
             .filter(|m| !self.pending.contains_key(&m.transactional_id))
+            // Kafka's `txnStartTimestamp + txnTimeoutMs < now`.
             .filter(|m| {
-                m.txn_start.is_some_and(|t| {
-                    t.saturating_add(SimDuration::from_millis(m.timeout_ms)) <= now
-                })
+                m.txn_start
+                    .is_some_and(|t| t.saturating_add(SimDuration::from_millis(m.timeout_ms)) < now)
             })
             .cloned()
             .collect();
@@ -420,11 +422,13 @@ impl TransactionCoordinator {
             .collect()
     }
 
-    /// When the next ongoing transaction times out.
+    /// The last instant an ongoing transaction (with nothing pending) is still in time: it is
+    /// aborted by `abort_timed_out` at any later one.
     pub fn next_timeout(&self) -> Option<SimTime> {
         self.txns
             .values()
             .filter(|m| m.state == TransactionState::Ongoing)
+            .filter(|m| !self.pending.contains_key(&m.transactional_id))
             .filter_map(|m| {
                 m.txn_start
                     .map(|t| t.saturating_add(SimDuration::from_millis(m.timeout_ms)))

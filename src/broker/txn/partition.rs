@@ -39,9 +39,21 @@ pub struct CompletedTxn {
     pub aborted: bool,
 }
 
+/// A transaction a marker closed, kept while its marker is in the log: a truncation that cuts
+/// the marker off reopens it (its data is still there and undecided).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct ClosedTxn {
+    producer_id: ProducerId,
+    txn: OngoingTxn,
+    marker_offset: Offset,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionTxnState {
     ongoing: BTreeMap<ProducerId, OngoingTxn>,
+    closed: Vec<ClosedTxn>,
+    /// Per producer id, the newest epoch of its batches and markers.
+    producer_epochs: BTreeMap<ProducerId, ProducerEpoch>,
     /// Per producer id, the newest coordinator epoch of a marker (T-5's zombie check).
     coordinator_epochs: BTreeMap<ProducerId, i32>,
     aborted: Vec<AbortedTxn>,
@@ -70,6 +82,11 @@ impl PartitionTxnState {
         first_offset: Offset,
         last_offset: Offset,
     ) {
+        let epoch = self
+            .producer_epochs
+            .entry(producer_id)
+            .or_insert(producer_epoch);
+        *epoch = (*epoch).max(producer_epoch);
         self.ongoing
             .entry(producer_id)
             .and_modify(|t| {
@@ -85,7 +102,7 @@ impl PartitionTxnState {
 
     /// Checks a marker before it is appended: a coordinator epoch older than one this producer
     /// already had a marker from is a zombie coordinator's (`TRANSACTION_COORDINATOR_FENCED`), and
-    /// an epoch older than the producer's open transaction is stale (`INVALID_PRODUCER_EPOCH`).
+    /// an epoch older than the newest this producer wrote with is stale (`INVALID_PRODUCER_EPOCH`).
     pub fn check_marker(
         &self,
         producer_id: ProducerId,
@@ -100,9 +117,9 @@ impl PartitionTxnState {
             return Err(ErrorCode::TransactionCoordinatorFenced);
         }
         if self
-            .ongoing
+            .producer_epochs
             .get(&producer_id)
-            .is_some_and(|t| producer_epoch < t.producer_epoch)
+            .is_some_and(|newest| producer_epoch < *newest)
         {
             return Err(ErrorCode::InvalidProducerEpoch);
         }
@@ -127,6 +144,11 @@ impl PartitionTxnState {
             .or_insert(coordinator_epoch);
         *seen = (*seen).max(coordinator_epoch);
         let txn = self.ongoing.remove(&producer_id)?;
+        self.closed.push(ClosedTxn {
+            producer_id,
+            txn,
+            marker_offset: offset,
+        });
         let aborted = control == ControlRecordType::Abort;
         if aborted {
             let last_stable_offset = self.first_unstable_offset().unwrap_or(Offset(offset.0 + 1));
@@ -211,9 +233,24 @@ impl PartitionTxnState {
     }
 
     /// The log was truncated to `end` (offsets from `end` on are gone): transactions and index
-    /// entries that began there go, and an open transaction keeps only what is left of it.
+    /// entries that began there go, an open transaction keeps only what is left of it, and a
+    /// transaction whose marker was cut off is open again (its data is still in the log and
+    /// undecided, as Kafka's state rebuilt from the log would say).
     pub fn truncate_to(&mut self, end: Offset) {
         self.ongoing.retain(|_, t| t.first_offset < end);
+        let mut reopened = Vec::new();
+        self.closed.retain(|c| {
+            if c.marker_offset < end {
+                return true;
+            }
+            if c.txn.first_offset < end {
+                reopened.push(*c);
+            }
+            false
+        });
+        for c in reopened {
+            self.ongoing.insert(c.producer_id, c.txn);
+        }
         for t in self.ongoing.values_mut() {
             t.last_offset = t.last_offset.min(Offset(end.0 - 1));
         }
@@ -223,6 +260,7 @@ impl PartitionTxnState {
     /// The log's start moved to `log_start`: index entries wholly below it go.
     pub fn truncate_head(&mut self, log_start: Offset) {
         self.aborted.retain(|a| a.last_offset >= log_start);
+        self.closed.retain(|c| c.marker_offset >= log_start);
     }
 }
 

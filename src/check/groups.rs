@@ -41,7 +41,6 @@ pub struct CommittedOffsetLost {
     pub started_at: Offset,
 }
 
-/// What the group checks found.
 /// Records one group read again on one partition (at-least-once: legal, and explained by
 /// the group's offset commit policy).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +51,7 @@ pub struct Reprocessed {
     pub lowest_offset: Offset,
 }
 
+/// What the group checks found.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupReport {
     pub overlaps: Vec<OwnershipOverlap>,

@@ -360,8 +360,16 @@ impl Worker {
 
     fn snapshot(&mut self, force_check: bool) -> Option<Snapshot> {
         let session = self.session.as_ref()?;
-        let view = session.view();
+        let mut view = session.view();
         let hide_faults = self.teaching.hides_faults();
+        if hide_faults {
+            // A drill's answer must not be printed: a stalled poll loop or a frozen process
+            // shows only through what it causes (lag, a member leaving or removed).
+            for c in &mut view.consumers {
+                c.stalled = false;
+                c.frozen = false;
+            }
+        }
         let all_events = session.events_after(self.events_sent_upto);
         let mut events: Vec<_> = all_events
             .iter()

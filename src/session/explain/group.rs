@@ -697,7 +697,7 @@ pub(super) fn nemesis_group_line(_sim: &ClusterSim, text: &str) -> Option<Draft>
         return act(
             Severity::Notice,
             format!("Consumer {c} starts again with partition.assignment.strategy={strategy}"),
-            "One step of a rolling switch: the group keeps the first assignor every member supports, and rebalances cooperatively only once every member supports cooperative-sticky.",
+            "One step of a rolling switch: the group uses an assignor every member offers, chosen by the members' preferences; a member rebalances cooperatively only when every assignor it lists is cooperative, so [cooperative-sticky, range] is still eager until a second bounce drops range.",
             c,
         );
     }

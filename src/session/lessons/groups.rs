@@ -214,7 +214,7 @@ fn eager_versus_cooperative() -> Lesson {
                 ]),
             ),
             free_play(&[
-                "Try the same crash in group coop, or switch group eager to cooperative-sticky with the \"Switch every member to it\" button: a rolling bounce, as Kafka's upgrade path asks.",
+                "Try the same crash in group coop, or move group eager towards cooperative-sticky with the \"Bounce every member to prefer it\" button: each member restarts offering [cooperative-sticky, range], the first of Kafka's two rolling bounces for this upgrade (the group takes cooperative-sticky, but rebalances eagerly until a second bounce drops range).",
             ]),
         ],
     )

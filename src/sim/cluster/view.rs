@@ -212,8 +212,10 @@ pub struct MemberView {
     /// A fatal error that stopped it (FENCED_INSTANCE_ID ...).
     pub fatal: Option<String>,
     pub session_timeout_ms: u64,
+    pub heartbeat_interval_ms: u64,
     pub max_poll_interval_ms: u64,
     pub enable_auto_commit: bool,
+    pub auto_commit_interval_ms: u64,
     /// Errors the group's answers carried, by Kafka's name, with counts.
     pub errors: Vec<(String, u32)>,
 }
@@ -664,8 +666,10 @@ fn member_view(
         poll_timer_expired: g.poll_timer_expired,
         fatal: g.fatal.clone(),
         session_timeout_ms: spec.session_timeout_ms,
+        heartbeat_interval_ms: spec.heartbeat_interval_ms,
         max_poll_interval_ms: spec.max_poll_interval_ms,
         enable_auto_commit: spec.enable_auto_commit,
+        auto_commit_interval_ms: spec.auto_commit_interval_ms,
         errors: g
             .errors
             .iter()

@@ -50,12 +50,21 @@ fn member_state_words(c: &ConsumerView, m: &MemberView) -> (&'static str, String
         );
     }
     if m.poll_timer_expired {
+        // A static member sends no LeaveGroup: it stops heartbeating and the coordinator removes
+        // it after session.timeout.ms (G-3).
         return (
             "left",
-            format!(
-                "left the group: no poll() for max.poll.interval.ms={}",
-                m.max_poll_interval_ms
-            ),
+            if m.group_instance_id.is_some() {
+                format!(
+                    "no poll() for max.poll.interval.ms={}: a static member, it stopped heartbeating; removed after session.timeout.ms={}",
+                    m.max_poll_interval_ms, m.session_timeout_ms
+                )
+            } else {
+                format!(
+                    "left the group: no poll() for max.poll.interval.ms={}",
+                    m.max_poll_interval_ms
+                )
+            },
         );
     }
     let stalled = if c.stalled {
@@ -64,9 +73,13 @@ fn member_state_words(c: &ConsumerView, m: &MemberView) -> (&'static str, String
         ""
     };
     match m.state.as_str() {
+        "PREPARING_REBALANCE" if m.rebalance_protocol == "eager" => (
+            "joining",
+            format!("waiting in JoinGroup, everything revoked, reading nothing{stalled}"),
+        ),
         "PREPARING_REBALANCE" => (
             "joining",
-            format!("waiting in JoinGroup (revoked, waits for the others){stalled}"),
+            format!("in JoinGroup, still reading what it owns (cooperative){stalled}"),
         ),
         "COMPLETING_REBALANCE" => (
             "syncing",
@@ -213,7 +226,9 @@ fn group_card(props: &GroupProps) -> Html {
             .filter(|(_, e)| e.topic == Topic::Group || e.topic == Topic::Fault)
             // The rebalance, not the offset commits every few seconds (the lag table shows
             // those).
-            .filter(|(_, e)| !e.raw.contains("commit"))
+            .filter(|(_, e)| {
+                !(e.raw.contains("auto-commit of") || e.raw.contains("offset commit stored"))
+            })
             .filter(|(_, e)| {
                 e.raw.contains(&g.group_id)
                     || e.refs.iter().any(|r| {
@@ -227,7 +242,15 @@ fn group_card(props: &GroupProps) -> Html {
         lines
     };
     // Add a member: the assignor and whether it is static are the user's choice.
-    let strategy = use_state(|| "cooperative-sticky".to_owned());
+    // The group's own assignor by default: a member sharing no assignor with the others gets
+    // INCONSISTENT_GROUP_PROTOCOL.
+    let strategy = {
+        let first = members
+            .first()
+            .and_then(|(_, m)| m.strategy.first().cloned())
+            .unwrap_or_else(|| "cooperative-sticky".to_owned());
+        use_state(move || first)
+    };
     let is_static = use_state(|| false);
     let add = {
         let send = props.send.clone();
@@ -243,8 +266,10 @@ fn group_card(props: &GroupProps) -> Html {
             spec.partition_assignment_strategy = vec![strategy.clone()];
             if let Some((_, m)) = &template {
                 spec.session_timeout_ms = m.session_timeout_ms;
+                spec.heartbeat_interval_ms = m.heartbeat_interval_ms;
                 spec.max_poll_interval_ms = m.max_poll_interval_ms;
                 spec.enable_auto_commit = m.enable_auto_commit;
+                spec.auto_commit_interval_ms = m.auto_commit_interval_ms;
             }
             if is_static {
                 spec.group_instance_id = Some(format!("{gid}-instance-{index}"));
@@ -255,18 +280,23 @@ fn group_card(props: &GroupProps) -> Html {
     let switch_all = {
         let send = props.send.clone();
         let strategy = (*strategy).clone();
-        let live: Vec<u32> = members
+        let live: Vec<(u32, Vec<String>)> = members
             .iter()
             .filter(|(c, _)| c.alive)
-            .map(|(c, _)| c.index)
+            .map(|(c, m)| (c.index, m.strategy.clone()))
             .collect();
         Callback::from(move |_: MouseEvent| {
-            // A rolling bounce: each member closes and starts again with the new strategy.
-            for c in &live {
+            // Every member closes and starts again preferring the new assignor but still
+            // offering its old ones, so the group keeps a common assignor at every step and
+            // moves to the new one once all members offer it (the first of Kafka's two rolling
+            // bounces; the second would drop the old assignors).
+            for (c, old) in &live {
+                let mut list = vec![strategy.clone()];
+                list.extend(old.iter().filter(|s| **s != strategy).cloned());
                 send.emit(ToWorker::Act(Action::StopConsumer { consumer: *c }));
                 send.emit(ToWorker::Act(Action::RestartConsumer {
                     consumer: *c,
-                    strategy: Some(vec![strategy.clone()]),
+                    strategy: Some(list),
                 }));
             }
         })
@@ -314,7 +344,7 @@ fn group_card(props: &GroupProps) -> Html {
                 </label>
                 <label class="check"><input type="checkbox" checked={*is_static} onchange={{ let is_static = is_static.clone(); Callback::from(move |_: Event| is_static.set(!*is_static)) }} />{ " static (group.instance.id)" }</label>
                 <button class="primary" data-testid={testid("add")} onclick={add}>{ "Add a consumer" }</button>
-                <button class="secondary" data-testid={testid("switch")} title="A rolling bounce: each member closes and starts again with the chosen assignor" onclick={switch_all}>{ "Switch every member to it" }</button>
+                <button class="secondary" data-testid={testid("switch")} title="Every member closes and starts again with partition.assignment.strategy = [the chosen assignor, its old ones]: the group moves to the chosen one once all offer it" onclick={switch_all}>{ "Bounce every member to prefer it" }</button>
             </div>
             <table class="lag-table" data-testid={testid("lag-table")}>
                 <caption>{ format!("kafka-consumer-groups --describe --group {gid}") }</caption>
@@ -482,7 +512,7 @@ fn member_row(props: &MemberProps) -> Html {
                         </select>
                         <input aria-label={format!("Offset consumer {i} seeks to")} size="5" value={(*seek_offset).clone()} oninput={{ let so = seek_offset.clone(); Callback::from(move |e: InputEvent| so.set(e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).map(|i| i.value()).unwrap_or_default())) }} />
                         <button class="secondary tiny-btn" type="submit" data-testid={format!("seek-{i}")}>{ "Seek" }</button>
-                        <button class="secondary tiny-btn" type="button" title="seek every owned partition to offset 0 (below the log start, auto.offset.reset decides)" onclick={reset}>{ "Reset to earliest" }</button>
+                        <button class="secondary tiny-btn" type="button" title="seek() every owned partition to offset 0: below the log start, auto.offset.reset decides where it lands" onclick={reset}>{ "Seek all to 0" }</button>
                     </form>
                     if let Some(e) = &*seek_error { <span class="error-chip" role="alert">{ e.clone() }</span> }
                 } else {

@@ -300,10 +300,6 @@ pub enum Goal {
     MemberIdle {
         consumer: u32,
     },
-    /// Consumer `consumer` left its group: no poll for `max.poll.interval.ms`.
-    MemberLeftGroup {
-        consumer: u32,
-    },
     /// The group's committed offset for the partition is at least `offset`.
     CommittedOffsetAtLeast {
         group: String,
@@ -580,9 +576,6 @@ impl Facts<'_> {
             Goal::MemberIdle { consumer } => self
                 .member(*consumer)
                 .is_some_and(|m| m.state == "STABLE" && m.owned.is_empty()),
-            Goal::MemberLeftGroup { consumer } => self.view.consumers.iter().any(|c| {
-                c.index == *consumer && c.member.as_ref().is_some_and(|m| m.poll_timer_expired)
-            }),
             Goal::CommittedOffsetAtLeast {
                 group,
                 topic,
@@ -778,9 +771,6 @@ pub fn describe_goal(goal: &Goal) -> String {
         }
         Goal::MemberIdle { consumer } => {
             format!("Consumer {consumer} is in the group but owns no partition")
-        }
-        Goal::MemberLeftGroup { consumer } => {
-            format!("Consumer {consumer} leaves its group (max.poll.interval.ms passed)")
         }
         Goal::CommittedOffsetAtLeast {
             group,

@@ -26,6 +26,8 @@ pub struct GroupPartitionRow {
     /// The member's client (`consumer-<index>`) and node.
     pub client_id: Option<String>,
     pub host: Option<String>,
+    /// The owner's consumer index in the scenario (its client id is `consumer-<index>`).
+    pub consumer: Option<u32>,
 }
 
 /// A group as its coordinator describes it.
@@ -129,11 +131,11 @@ impl ClusterSim {
                         Some((m, c)) => (Some(m.clone()), Some(c.clone())),
                         None => (None, None),
                     };
-                    let host = client_id.as_deref().and_then(|c| {
-                        c.strip_prefix("consumer-")
-                            .and_then(|i| i.parse::<u32>().ok())
-                            .map(|i| format!("/node-{}", super::CONSUMER_NODE_BASE + i))
-                    });
+                    let consumer = client_id
+                        .as_deref()
+                        .and_then(|c| c.strip_prefix("consumer-"))
+                        .and_then(|i| i.parse::<u32>().ok());
+                    let host = consumer.map(|i| format!("/node-{}", super::CONSUMER_NODE_BASE + i));
                     GroupPartitionRow {
                         topic: tp.topic.clone(),
                         partition: tp.partition.0,
@@ -146,6 +148,7 @@ impl ClusterSim {
                         consumer_id,
                         client_id,
                         host,
+                        consumer,
                     }
                 })
                 .collect();

@@ -115,7 +115,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                             partition={p.clone()}
                             consumers={s.consumers.iter().filter(|c| c.topic == p.topic).filter_map(|c| c.positions.iter().find(|q| q.partition == p.partition).map(|q| (c.index, q.offset))).collect::<Vec<_>>()}
                             committed={s.groups.iter().flat_map(|g| g.rows.iter().filter(|r| r.topic == p.topic && r.partition == p.partition).filter_map(|r| r.current_offset.map(|o| (g.group_id.clone(), o.max(0) as u64)))).collect::<Vec<_>>()}
-                            owners={s.groups.iter().flat_map(|g| g.rows.iter().filter(|r| r.topic == p.topic && r.partition == p.partition).filter_map(|r| r.client_id.as_deref().and_then(super::groups::consumer_index).map(|c| (g.group_id.clone(), c)))).collect::<Vec<_>>()}
+                            owners={s.groups.iter().flat_map(|g| g.rows.iter().filter(|r| r.topic == p.topic && r.partition == p.partition).filter_map(|r| r.consumer.map(|c| (g.group_id.clone(), c)))).collect::<Vec<_>>()}
                             findings={mine}
                             focused={focused}
                             send={props.send.clone()}

@@ -23,7 +23,7 @@ pub struct HeaderProps {
     pub share_link: Option<String>,
 }
 
-fn select_value(e: &Event) -> String {
+pub(super) fn select_value(e: &Event) -> String {
     e.target_dyn_into::<HtmlSelectElement>()
         .map(|s| s.value())
         .unwrap_or_default()

@@ -6,6 +6,7 @@
 //! and for the group (add a member with an assignor of choice). Several groups are drawn side
 //! by side, so an eager and a cooperative group on the same topic rebalance next to each other.
 
+use super::controls::select_value;
 use super::Msg;
 use crate::protocol::{Snapshot, ToWorker};
 use logsim::session::explain::{Explained, Topic};
@@ -93,11 +94,6 @@ fn member_state_words(c: &ConsumerView, m: &MemberView) -> (&'static str, String
     }
 }
 
-/// The consumer index of a client id (`consumer-3` is consumer 3).
-pub fn consumer_index(client_id: &str) -> Option<u32> {
-    client_id.strip_prefix("consumer-")?.parse().ok()
-}
-
 fn list(ps: &[u32]) -> String {
     if ps.is_empty() {
         "none".into()
@@ -119,18 +115,6 @@ fn is_protocol_step(name: &str) -> bool {
             | "NOT_COORDINATOR"
             | "REBALANCE_IN_PROGRESS"
     )
-}
-
-fn input_value(e: &Event) -> String {
-    e.target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .map(|i| i.value())
-        .or_else(|| {
-            e.target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
-                .map(|s| s.value())
-        })
-        .unwrap_or_default()
 }
 
 #[function_component(Groups)]
@@ -195,8 +179,7 @@ fn group_card(props: &GroupProps) -> Html {
         g.rows
             .iter()
             .find(|r| r.topic == topic && r.partition == p)
-            .and_then(|r| r.client_id.as_deref())
-            .and_then(consumer_index)
+            .and_then(|r| r.consumer)
     };
     let total_lag: i64 = g.rows.iter().filter_map(|r| r.lag).sum();
     let state_class = match g.state.as_str() {
@@ -338,7 +321,7 @@ fn group_card(props: &GroupProps) -> Html {
             </ul>
             <div class="group-actions">
                 <label>{ "Assignor " }
-                    <select aria-label="partition.assignment.strategy" data-testid={testid("strategy")} onchange={{ let strategy = strategy.clone(); Callback::from(move |e: Event| strategy.set(input_value(&e))) }}>
+                    <select aria-label="partition.assignment.strategy" data-testid={testid("strategy")} onchange={{ let strategy = strategy.clone(); Callback::from(move |e: Event| strategy.set(select_value(&e))) }}>
                         { for STRATEGIES.iter().map(|n| html! { <option value={*n} selected={*n == strategy.as_str()}>{ *n }</option> }) }
                     </select>
                 </label>
@@ -507,7 +490,7 @@ fn member_row(props: &MemberProps) -> Html {
                     <button class="secondary tiny-btn" data-testid={format!("leave-{i}")} title="close(): last offset commit, LeaveGroup" onclick={act(Action::StopConsumer { consumer: i })}>{ "Remove (leave)" }</button>
                     <button class="danger tiny-btn" data-testid={format!("crash-consumer-{i}")} title="Kill the process: no LeaveGroup" onclick={act(Action::CrashConsumer { consumer: i })}>{ "Crash" }</button>
                     <form class="seek" onsubmit={seek}>
-                        <select aria-label={format!("Partition consumer {i} seeks")} onchange={{ let sp = seek_partition.clone(); Callback::from(move |e: Event| sp.set(input_value(&e).parse().ok())) }}>
+                        <select aria-label={format!("Partition consumer {i} seeks")} onchange={{ let sp = seek_partition.clone(); Callback::from(move |e: Event| sp.set(select_value(&e).parse().ok())) }}>
                             { for m.owned.iter().map(|p| html! { <option value={p.to_string()} selected={Some(*p) == partition}>{ format!("p{p}") }</option> }) }
                         </select>
                         <input aria-label={format!("Offset consumer {i} seeks to")} size="5" value={(*seek_offset).clone()} oninput={{ let so = seek_offset.clone(); Callback::from(move |e: InputEvent| so.set(e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).map(|i| i.value()).unwrap_or_default())) }} />

@@ -7,7 +7,6 @@ use logsim::session::explain::{Explained, Ref, Severity, Topic};
 use logsim::session::timeline::LiveCheck;
 use std::collections::BTreeSet;
 use std::rc::Rc;
-use web_sys::HtmlSelectElement;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -83,34 +82,29 @@ pub struct DrillProps {
 pub fn drill_panel(props: &DrillProps) -> Html {
     let d = &props.drill;
     let choice = use_state(|| None::<String>);
-    let broker = use_state(|| None::<u32>);
+    // The broker or consumer the learner names (group drills name a consumer).
+    let target = use_state(|| None::<u32>);
     let on_choice = |id: String| {
         let choice = choice.clone();
         Callback::from(move |_: Event| choice.set(Some(id.clone())))
     };
-    let on_broker = {
-        let broker = broker.clone();
-        Callback::from(move |e: Event| {
-            let v = e
-                .target_dyn_into::<HtmlSelectElement>()
-                .map(|s| s.value())
-                .unwrap_or_default();
-            broker.set(v.parse().ok());
-        })
+    let on_target = {
+        let target = target.clone();
+        Callback::from(move |e: Event| target.set(super::controls::select_value(&e).parse().ok()))
     };
     // Group drills name a consumer; the others a broker. One select serves both.
     let asks_consumer = d.target == "consumer";
     let on_submit = {
         let send = props.send.clone();
         let choice = choice.clone();
-        let broker = broker.clone();
+        let target = target.clone();
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if let Some(c) = (*choice).clone() {
                 let (broker, consumer) = if asks_consumer {
-                    (None, *broker)
+                    (None, *target)
                 } else {
-                    (*broker, None)
+                    (*target, None)
                 };
                 send.emit(ToWorker::Answer {
                     choice: c,
@@ -145,16 +139,16 @@ pub fn drill_panel(props: &DrillProps) -> Html {
                     </fieldset>
                     if asks_consumer {
                         <label>{ "Which consumer? " }
-                            <select data-testid="drill-consumer" onchange={on_broker}>
-                                <option value="" selected={broker.is_none()}>{ "not sure / none" }</option>
-                                { for (0..props.consumers).map(|c| html! { <option value={c.to_string()} selected={*broker == Some(c)}>{ format!("consumer {c}") }</option> }) }
+                            <select data-testid="drill-consumer" onchange={on_target.clone()}>
+                                <option value="" selected={target.is_none()}>{ "not sure / none" }</option>
+                                { for (0..props.consumers).map(|c| html! { <option value={c.to_string()} selected={*target == Some(c)}>{ format!("consumer {c}") }</option> }) }
                             </select>
                         </label>
                     } else {
                         <label>{ "Which broker? " }
-                            <select data-testid="drill-broker" onchange={on_broker}>
-                                <option value="" selected={broker.is_none()}>{ "not sure / none" }</option>
-                                { for (1..=props.brokers).map(|b| html! { <option value={b.to_string()} selected={*broker == Some(b)}>{ format!("broker {b}") }</option> }) }
+                            <select data-testid="drill-broker" onchange={on_target.clone()}>
+                                <option value="" selected={target.is_none()}>{ "not sure / none" }</option>
+                                { for (1..=props.brokers).map(|b| html! { <option value={b.to_string()} selected={*target == Some(b)}>{ format!("broker {b}") }</option> }) }
                             </select>
                         </label>
                     }

@@ -129,6 +129,14 @@ async function pause(page, errors) {
   await waitUntil(errors, 'the run to pause', async () => !(await isPlaying(page)));
 }
 
+/**
+ * Scrolls a panel into view, as a user watching it has it. While the cluster plays, the page
+ * redraws only what is on screen (www/src/ui/on_screen.rs); a paused picture is drawn whole.
+ */
+async function watch(page, testid) {
+  await page.$$eval(sel(testid), (els) => els[0]?.scrollIntoView({ block: 'start' }));
+}
+
 /** Plays until `probe` holds, then pauses. */
 async function playUntil(page, errors, what, probe, waitMs = WAIT_MS) {
   await play(page);
@@ -417,6 +425,7 @@ test('bad links and files get clear errors and lose nothing', { timeout: 120_000
 
 /** A consumer group as drawn: state, generation, members, and each partition's owner. */
 async function group(page, id) {
+  await watch(page, 'groups');
   const element = await page.$(sel(`group-${id}`));
   if (element === null) return null;
   return element.evaluate((el) => ({
@@ -490,10 +499,12 @@ test('a new user reads the lag table and sees a stalled member fall behind', { t
   const { context, page, errors } = await newUser();
   await load(page, errors, 'library:groups');
   await setSpeed(page, 3000);
-  const rowsOf = () =>
-    page.$$eval(`${sel('group-shop-lag-table')} tbody tr`, (trs) =>
+  const rowsOf = async () => {
+    await watch(page, 'groups');
+    return page.$$eval(`${sel('group-shop-lag-table')} tbody tr`, (trs) =>
       trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent.trim())),
     );
+  };
   await playUntil(page, errors, 'every partition to have a committed offset', async () => {
     const rows = await rowsOf();
     return rows.length === 3 && rows.every((r) => r[2] !== '-') ? rows : null;

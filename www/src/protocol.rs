@@ -35,6 +35,45 @@ pub fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
 /// travel with `events_reset` set, so the page never shows a silent gap.
 pub const EVENTS_KEPT: usize = 400;
 
+/// While the cluster plays, a snapshot carries at most this many new lines of each topic and
+/// weight (routine or important), and every consumer-group and fault line (the groups panel's
+/// rebalance story reads those, and they are rare). The page shows the newest 6 lines while
+/// playing, whatever its filters, so these are all it can show; at 100x a snapshot had 400
+/// lines (120 KB of JSON, the page's largest decoding cost in B5). Pausing sends the newest
+/// `EVENTS_KEPT` whole (see `playing_lines`).
+pub const EVENTS_PLAYING_PER_KIND: usize = 8;
+
+/// The lines of `new` (oldest first) a snapshot sent while playing carries, oldest first, and
+/// whether any was left out (then the page's list has gaps, and the next snapshot sent while
+/// paused resends the newest `EVENTS_KEPT` with `events_reset`).
+pub fn playing_lines<'a>(new: &[&'a Explained]) -> (Vec<&'a Explained>, bool) {
+    use logsim::session::explain::{Severity, Topic};
+    let mut counts: std::collections::BTreeMap<(Topic, bool), usize> = Default::default();
+    let mut keep = vec![false; new.len()];
+    for (i, e) in new.iter().enumerate().rev() {
+        if matches!(e.topic, Topic::Group | Topic::Fault) {
+            keep[i] = true;
+            continue;
+        }
+        let important = !matches!(e.severity, Severity::Info);
+        let n = counts.entry((e.topic, important)).or_default();
+        if *n < EVENTS_PLAYING_PER_KIND {
+            *n += 1;
+            keep[i] = true;
+        }
+    }
+    let dropped = keep.iter().any(|k| !k);
+    let mut lines: Vec<&Explained> = new
+        .iter()
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(*e))
+        .collect();
+    if lines.len() > EVENTS_KEPT {
+        lines.drain(..lines.len() - EVENTS_KEPT);
+    }
+    (lines, dropped)
+}
+
 /// Chart samples a snapshot carries at most: a chart is 300 SVG units wide, so more points
 /// only cost the page (each snapshot re-sets every series' `points`).
 pub const CHART_POINTS: usize = 150;
@@ -181,9 +220,10 @@ pub struct HeatBlock {
     pub count: u32,
     pub offline: u32,
     pub under_replicated: u32,
-    /// The smallest ISR in the block, and the largest high-watermark lag (LEO - HW).
+    /// The smallest ISR in the block. (Its high-watermark lag changes with every produce
+    /// request; the broker-by-topic table shows lag, and a block stays unchanged, and is not
+    /// redrawn, until a partition's state does change.)
     pub isr_min: u32,
-    pub lag_max: u64,
 }
 
 /// Per broker and topic: what the broker holds of the topic.
@@ -374,7 +414,6 @@ pub fn aggregate(view: &ClusterView, blocks_max: u32) -> Aggregate {
                 offline: 0,
                 under_replicated: 0,
                 isr_min: u32::MAX,
-                lag_max: 0,
             });
         }
         if let Some(b) = blocks.last_mut() {
@@ -382,9 +421,6 @@ pub fn aggregate(view: &ClusterView, blocks_max: u32) -> Aggregate {
             b.offline += u32::from(p.offline());
             b.under_replicated += u32::from(p.under_replicated());
             b.isr_min = b.isr_min.min(p.isr.len() as u32);
-            b.lag_max = b
-                .lag_max
-                .max(p.log_end_offset.saturating_sub(p.high_watermark));
         }
     }
     let mut cells: Vec<BrokerTopicCell> = Vec::new();
@@ -525,6 +561,46 @@ mod tests {
     use super::*;
     use logsim::session::{library, timeline::Session};
     use logsim::time::SimTime;
+
+    #[test]
+    fn while_playing_a_snapshot_carries_the_newest_lines_of_each_kind_and_every_group_line() {
+        use logsim::session::explain::{Severity, Topic};
+        let line = |step: u64, topic: Topic, severity: Severity| Explained {
+            step,
+            time_ms: step,
+            severity,
+            topic,
+            what: format!("line {step}"),
+            why: None,
+            refs: Vec::new(),
+            raw: String::new(),
+        };
+        let mut all = Vec::new();
+        for step in 0..100 {
+            all.push(line(step, Topic::Produce, Severity::Info));
+        }
+        all.push(line(100, Topic::Group, Severity::Info));
+        for step in 101..200 {
+            all.push(line(step, Topic::Replication, Severity::Info));
+        }
+        all.push(line(200, Topic::Produce, Severity::Warning));
+        let refs: Vec<&Explained> = all.iter().collect();
+        let (kept, dropped) = playing_lines(&refs);
+        assert!(dropped);
+        let steps: Vec<u64> = kept.iter().map(|e| e.step).collect();
+        // Oldest first: the 8 newest routine produce lines, the group line, the 8 newest
+        // replication lines, the warning.
+        let mut expected: Vec<u64> = (92..100).collect();
+        expected.push(100);
+        expected.extend(191..200);
+        expected.retain(|s| *s != 191);
+        expected.push(200);
+        assert_eq!(steps, expected);
+        // Few lines: all of them, nothing dropped.
+        let (kept, dropped) = playing_lines(&refs[..5]);
+        assert_eq!(kept.len(), 5);
+        assert!(!dropped);
+    }
 
     #[test]
     fn a_snapshot_crosses_as_json_unchanged() {

@@ -5,11 +5,11 @@
 //! page.
 
 use crate::protocol::{
-    thin_samples, FromWorker, Recipe, Snapshot, SnapshotMeta, Source, Speed, ToWorker,
-    CHART_POINTS, EVENTS_KEPT,
+    playing_lines, thin_samples, FromWorker, Recipe, Snapshot, SnapshotMeta, Source, Speed,
+    ToWorker, CHART_POINTS, EVENTS_KEPT,
 };
 use crate::teach::Teaching;
-use logsim::session::explain::Topic;
+use logsim::session::explain::{Explained, Topic};
 use logsim::session::library;
 use logsim::session::timeline::Session;
 use logsim::sim::cluster::scenario::ClusterScenario;
@@ -26,6 +26,8 @@ const TICK_MS: i32 = 33;
 const TICK_BUDGET_MS: f64 = 20.0;
 /// The live checker runs at most this often while playing (wall ms): it reads the whole history.
 const CHECK_EVERY_MS: f64 = 700.0;
+/// While playing, chart samples travel at most this often (wall milliseconds).
+const SAMPLES_EVERY_MS: f64 = 250.0;
 /// A tick sends a snapshot the page has not acknowledged its predecessor of after this long
 /// anyway (a page in a background tab draws late, and must not stop the picture for good).
 const UNDRAWN_WAIT_MS: f64 = 1_000.0;
@@ -52,7 +54,10 @@ struct Worker {
     /// The last event step sent, and whether the page must drop its events first.
     events_sent_upto: u64,
     events_reset: bool,
+    /// Lines were left out of snapshots sent while playing (`playing_lines`).
+    events_thinned: bool,
     samples_sent: Option<(u32, u64)>,
+    samples_sent_at: f64,
     last_check_at: f64,
     /// Back-pressure: the number of the last snapshot sent, the newest the page said it drew,
     /// and when it was sent. While playing, a tick sends the next snapshot only once the page
@@ -90,7 +95,9 @@ pub fn run() {
         window_count: 16,
         events_sent_upto: 0,
         events_reset: true,
+        events_thinned: false,
         samples_sent: None,
+        samples_sent_at: f64::NEG_INFINITY,
         last_check_at: f64::NEG_INFINITY,
         snapshot_seq: 0,
         drawn_seq: 0,
@@ -370,12 +377,31 @@ impl Worker {
                 c.frozen = false;
             }
         }
-        let all_events = session.events_after(self.events_sent_upto);
-        let mut events: Vec<_> = all_events
-            .iter()
-            .filter(|e| !(hide_faults && e.topic == Topic::Fault))
-            .collect();
-        let mut events_reset = self.events_reset;
+        // Paused after lines were left out while playing: the page gets the newest whole.
+        let refill = !self.playing && self.events_thinned;
+        let all_events = session.events_after(if refill { 0 } else { self.events_sent_upto });
+        let shown = |e: &&Explained| !(hide_faults && e.topic == Topic::Fault);
+        let mut events: Vec<&Explained> = if refill {
+            let mut newest: Vec<_> = all_events
+                .iter()
+                .rev()
+                .filter(shown)
+                .take(EVENTS_KEPT)
+                .collect();
+            newest.reverse();
+            newest
+        } else {
+            all_events.iter().filter(shown).collect()
+        };
+        let mut events_reset = self.events_reset || refill;
+        if refill {
+            self.events_thinned = false;
+        }
+        if self.playing {
+            let (kept, thinned) = playing_lines(&events);
+            self.events_thinned |= thinned;
+            events = kept;
+        }
         if events.len() > EVENTS_KEPT {
             events.drain(..events.len() - EVENTS_KEPT);
             events_reset = true;
@@ -390,10 +416,15 @@ impl Worker {
             samples.len() as u32,
             samples.last().map_or(0, |s| s.time_ms),
         );
-        let samples =
-            (self.samples_sent != Some(mark)).then(|| thin_samples(samples, CHART_POINTS));
-        self.samples_sent = Some(mark);
         let now = now_ms(&self.scope);
+        // While playing, the charts move a few times a second: the series are most of what
+        // is left of a snapshot's size, and the page decodes and redraws them whole (B5).
+        let due = !self.playing || now - self.samples_sent_at >= SAMPLES_EVERY_MS;
+        let samples = (due && self.samples_sent != Some(mark)).then(|| {
+            self.samples_sent = Some(mark);
+            self.samples_sent_at = now;
+            thin_samples(samples, CHART_POINTS)
+        });
         let check = (force_check || now - self.last_check_at >= CHECK_EVERY_MS).then(|| {
             self.last_check_at = now;
             session.live_check()

@@ -6,8 +6,9 @@
 //! every partition and a broker-by-topic table take over, and the detailed list pages.
 
 use super::controls::IntoCommand;
+use super::on_screen::OnScreen;
 use super::{Hovered, Msg, PAGE_PARTITIONS};
-use crate::protocol::{Snapshot, ToWorker};
+use crate::protocol::{HeatBlock, Snapshot, ToWorker};
 use logsim::session::timeline::{Finding, LiveCheck};
 use logsim::sim::cluster::scenario::Action;
 use logsim::sim::cluster::view::RecordCard;
@@ -111,6 +112,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                     let focused = props.focus.as_ref().is_some_and(|(t, n)| *t == p.topic && *n == p.partition);
                     let mine: Vec<Finding> = findings.iter().filter(|f| f.topic == p.topic && f.partition == p.partition).cloned().collect();
                     html! {
+                        <OnScreen key={format!("{}-{}", p.topic, p.partition)} gate={s.playing}>
                         <PartitionCard
                             partition={p.clone()}
                             consumers={s.consumers.iter().filter(|c| c.topic == p.topic).filter_map(|c| c.positions.iter().find(|q| q.partition == p.partition).map(|q| (c.index, q.offset))).collect::<Vec<_>>()}
@@ -123,6 +125,7 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
                             hovered={props.hovered.clone()}
                             records={props.records.clone()}
                         />
+                        </OnScreen>
                     }
                 }) }
             </div>
@@ -807,23 +810,19 @@ fn hover_card(props: &PartitionProps, topic: &str, partition: u32) -> Option<Htm
 }
 
 #[derive(Properties, PartialEq)]
-struct HeatProps {
-    snapshot: Rc<Snapshot>,
+struct HeatBlocksProps {
+    blocks: Vec<HeatBlock>,
     dispatch: Callback<Msg>,
     send: Callback<ToWorker>,
 }
 
-/// Every partition at a glance (blocks of consecutive partitions, worst state wins), and per
-/// broker and topic: replicas, leaders, replicas out of the ISR and the largest follower lag.
-#[function_component(HeatMap)]
-fn heat_map(props: &HeatProps) -> Html {
-    let a = &props.snapshot.aggregate;
-    let per_row = 32u32;
-    let size = 16.0;
-    let rows = (a.blocks.len() as u32).div_ceil(per_row);
-    let width = f64::from(per_row) * (size + 2.0);
-    let height = f64::from(rows) * (size + 2.0);
-    let blocks: Html = a
+/// The heat map's squares: their own component, so a snapshot that changes no partition's
+/// state (most of them) skips them whole.
+#[function_component(HeatBlocks)]
+fn heat_blocks(props: &HeatBlocksProps) -> Html {
+    let per_row = HEAT_PER_ROW;
+    let size = HEAT_SIZE;
+    props
         .blocks
         .iter()
         .enumerate()
@@ -850,11 +849,33 @@ fn heat_map(props: &HeatProps) -> Html {
             });
             html! {
                 <rect x={x.to_string()} y={y.to_string()} width={size.to_string()} height={size.to_string()} rx="2" class={class} onclick={onclick}>
-                    <title>{ format!("partitions {}–{}: {word}; {} offline, {} under-replicated, smallest ISR {}, largest HW lag {}", b.first, b.first + b.count - 1, b.offline, b.under_replicated, b.isr_min, b.lag_max) }</title>
+                    <title>{ format!("partitions {}–{}: {word}; {} offline, {} under-replicated, smallest ISR {}", b.first, b.first + b.count - 1, b.offline, b.under_replicated, b.isr_min) }</title>
                 </rect>
             }
         })
-        .collect();
+        .collect()
+}
+
+const HEAT_PER_ROW: u32 = 32;
+const HEAT_SIZE: f64 = 16.0;
+
+#[derive(Properties, PartialEq)]
+struct HeatProps {
+    snapshot: Rc<Snapshot>,
+    dispatch: Callback<Msg>,
+    send: Callback<ToWorker>,
+}
+
+/// Every partition at a glance (blocks of consecutive partitions, worst state wins), and per
+/// broker and topic: replicas, leaders, replicas out of the ISR and the largest follower lag.
+#[function_component(HeatMap)]
+fn heat_map(props: &HeatProps) -> Html {
+    let a = &props.snapshot.aggregate;
+    let per_row = HEAT_PER_ROW;
+    let size = HEAT_SIZE;
+    let rows = (a.blocks.len() as u32).div_ceil(per_row);
+    let width = f64::from(per_row) * (size + 2.0);
+    let height = f64::from(rows) * (size + 2.0);
     let brokers: Vec<u32> = props.snapshot.brokers.iter().map(|b| b.id).collect();
     let topics: Vec<String> = props
         .snapshot
@@ -868,7 +889,7 @@ fn heat_map(props: &HeatProps) -> Html {
             <p class="muted small">{ format!("Each square is {} partition(s); the worst state wins. Click one to see its partitions in detail.", a.blocks.first().map_or(1, |b| b.count)) }</p>
             <svg viewBox={format!("0 0 {width} {height}")} width={width.to_string()} height={height.to_string()} role="img"
                 aria-label={format!("Heat map of {} partitions: {} under-replicated, {} offline", a.partitions, a.under_replicated, a.offline)}>
-                { blocks }
+                <HeatBlocks blocks={a.blocks.clone()} dispatch={props.dispatch.clone()} send={props.send.clone()} />
             </svg>
             <table class="heat-table">
                 <caption>{ "Per broker and topic: replicas (leaders), out of the ISR, largest follower lag" }</caption>

@@ -8,6 +8,7 @@ mod cluster;
 mod controls;
 mod frame_probe;
 mod groups;
+mod on_screen;
 mod panels;
 
 use crate::protocol::{FromWorker, Recipe, Snapshot, ToWorker, EVENTS_KEPT};
@@ -450,14 +451,19 @@ pub fn app() -> Html {
         });
     }
 
-    let send = {
+    // The same two callbacks on every render: a callback compares by identity, so a new one
+    // per snapshot would make every child re-render even when its own data did not change
+    // (B5: a partition card whose replicas did not move is skipped).
+    let send = (*use_memo((), {
         let link = link.clone();
-        Callback::from(move |command: ToWorker| link.send(command))
-    };
-    let dispatch = {
-        let state = state.clone();
-        Callback::from(move |msg: Msg| state.dispatch(msg))
-    };
+        move |_| Callback::from(move |command: ToWorker| link.send(command))
+    }))
+    .clone();
+    let dispatch = (*use_memo((), {
+        let dispatcher = state.dispatcher();
+        move |_| Callback::from(move |msg: Msg| dispatcher.dispatch(msg))
+    }))
+    .clone();
 
     let Some(snapshot) = state.snapshot.clone() else {
         return html! {
@@ -501,8 +507,12 @@ pub fn app() -> Html {
                         focus={state.focus.clone()}
                         page={state.page}
                     />
-                    <groups::Groups snapshot={snapshot.clone()} events={state.events.clone()} send={send.clone()} dispatch={dispatch.clone()} />
-                    <charts::Charts samples={state.samples.clone()} />
+                    <on_screen::OnScreen gate={snapshot.playing}>
+                        <groups::Groups snapshot={snapshot.clone()} events={state.events.clone()} send={send.clone()} dispatch={dispatch.clone()} />
+                    </on_screen::OnScreen>
+                    <on_screen::OnScreen gate={snapshot.playing}>
+                        <charts::Charts samples={state.samples.clone()} />
+                    </on_screen::OnScreen>
                 </main>
                 <aside class="side-column">
                     <controls::FaultPanel nodes={controls::nodes(&snapshot)} network={snapshot.network.clone()} send={send.clone()} />

@@ -529,3 +529,30 @@ test('a new user reads the lag table and sees a stalled member fall behind', { t
   await shot(page, 'groups-lag-table');
   await context.close();
 });
+
+test('a large cluster stays responsive and says when the simulation cannot keep up', { timeout: 240_000 }, async () => {
+  // 3 brokers x 1,000 partitions with a busy producer: more than the worker can play at 10x.
+  const scenario = {
+    scenario: 'cluster', name: 'Large', description: 'A large cluster', seed: 1, duration_ms: 600000, brokers: 3,
+    topics: [{ name: 'big', partitions: 1000, replication_factor: 3, config: { 'min.insync.replicas': '2' } }],
+    producers: [{ topic: 'big', keys: 10000, interval_ms_min: 1, interval_ms_max: 5, config: { acks: 'all', 'enable.idempotence': true } }],
+    consumers: [{ topic: 'big', poll_interval_ms: 100 }], steps: [],
+  };
+  const recipe = { source: { inline: scenario }, seed: 1 };
+  const { context, page, errors } = await newUser(`${server.url}#r=${encodeURIComponent(JSON.stringify(recipe))}`);
+  await setSpeed(page, 10000);
+  await play(page);
+  const badge = await waitUntil(errors, 'the time bar to say the simulation cannot keep up', async () => text(page, 'achieved-speed'));
+  await shot(page, 'large-cluster');
+  await pause(page, errors);
+  assert.match(await text(page, 'cluster-summary'), /3 broker\(s\), 1000 partition\(s\)/);
+  const [, achieved] = badge.match(/running at ([\d.]+)x of the chosen 10x/) ?? [];
+  assert.ok(achieved !== undefined && Number(achieved) > 0 && Number(achieved) < 8, badge);
+  // The heat map covers every partition, and the page still answers: paging moves the detail.
+  assert.ok(await page.$(sel('heat-map')), 'past 6 partitions a heat map shows them all');
+  await page.click('nav.pager button:has-text("Next")');
+  await waitUntil(errors, 'the second page of partitions', () => page.$(sel('partition-big-6')));
+  // Paused, the badge goes: it describes play.
+  assert.equal(await text(page, 'achieved-speed'), null);
+  await context.close();
+});

@@ -259,6 +259,9 @@ pub struct Snapshot {
     pub trace_hash: String,
     pub playing: bool,
     pub speed: Speed,
+    /// While playing: the simulated milliseconds per wall second reached over the last second
+    /// (below `speed` when the cluster is too large for the worker to keep up).
+    pub achieved_speed: Option<f64>,
     pub timeline: TimelineView,
     pub brokers: Vec<BrokerView>,
     pub topics: Vec<TopicView>,
@@ -294,6 +297,7 @@ pub struct SnapshotMeta {
     pub description: String,
     pub playing: bool,
     pub speed: Speed,
+    pub achieved_speed: Option<f64>,
     pub timeline: TimelineView,
     pub events: Vec<Explained>,
     pub events_reset: bool,
@@ -332,6 +336,7 @@ impl Snapshot {
             trace_hash: view.trace_hash,
             playing: meta.playing,
             speed: meta.speed,
+            achieved_speed: meta.achieved_speed,
             timeline: meta.timeline,
             brokers: view.brokers,
             topics: view.topics,
@@ -616,6 +621,7 @@ mod tests {
             description: String::new(),
             playing: true,
             speed: 1_000,
+            achieved_speed: Some(640.0),
             timeline: session.timeline(),
             events: session.events_after(0).to_vec(),
             events_reset: true,

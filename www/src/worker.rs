@@ -28,6 +28,8 @@ const TICK_BUDGET_MS: f64 = 20.0;
 const CHECK_EVERY_MS: f64 = 700.0;
 /// While playing, chart samples travel at most this often (wall milliseconds).
 const SAMPLES_EVERY_MS: f64 = 250.0;
+/// The achieved speed is measured over this much wall time of play.
+const ACHIEVED_OVER_MS: f64 = 1_000.0;
 /// A tick sends a snapshot the page has not acknowledged its predecessor of after this long
 /// anyway (a page in a background tab draws late, and must not stop the picture for good).
 const UNDRAWN_WAIT_MS: f64 = 1_000.0;
@@ -58,6 +60,10 @@ struct Worker {
     events_thinned: bool,
     samples_sent: Option<(u32, u64)>,
     samples_sent_at: f64,
+    /// The achieved speed: simulated ms per wall second over the last measured second of
+    /// play, and where the current measurement started (wall ms, simulated ms).
+    achieved: Option<f64>,
+    achieved_from: Option<(f64, f64)>,
     last_check_at: f64,
     /// Back-pressure: the number of the last snapshot sent, the newest the page said it drew,
     /// and when it was sent. While playing, a tick sends the next snapshot only once the page
@@ -98,6 +104,8 @@ pub fn run() {
         events_thinned: false,
         samples_sent: None,
         samples_sent_at: f64::NEG_INFINITY,
+        achieved: None,
+        achieved_from: None,
         last_check_at: f64::NEG_INFINITY,
         snapshot_seq: 0,
         drawn_seq: 0,
@@ -177,6 +185,7 @@ impl Worker {
                 }
                 self.playing = true;
                 self.last_tick = now_ms(&self.scope);
+                self.reset_achieved();
                 Ok(Reply::Snapshot)
             }
             ToWorker::Pause => {
@@ -186,6 +195,7 @@ impl Worker {
             }
             ToWorker::SetSpeed(speed) => {
                 self.speed = speed.clamp(10, 1_000_000);
+                self.reset_achieved();
                 Ok(Reply::Snapshot)
             }
             ToWorker::Step(n) => {
@@ -326,6 +336,12 @@ impl Worker {
         }
     }
 
+    /// A new speed, a new play or a new run: the next second of play is measured afresh.
+    fn reset_achieved(&mut self) {
+        self.achieved = None;
+        self.achieved_from = None;
+    }
+
     fn teaching_progress(&mut self) {
         if let Some(session) = &self.session {
             self.teaching.progress(session);
@@ -360,6 +376,16 @@ impl Worker {
         };
         if session.finished() {
             self.playing = false;
+        }
+        // The speed achieved, measured over a second of play at a time.
+        let sim_ms = session.sim().now().as_millis() as f64;
+        match self.achieved_from {
+            Some((wall, sim)) if now - wall >= ACHIEVED_OVER_MS => {
+                self.achieved = Some((sim_ms - sim) * 1_000.0 / (now - wall));
+                self.achieved_from = Some((now, sim_ms));
+            }
+            Some(_) => {}
+            None => self.achieved_from = Some((now, sim_ms)),
         }
         self.teaching_progress();
         Ok(())
@@ -440,6 +466,7 @@ impl Worker {
             description: self.description.clone(),
             playing: self.playing,
             speed: self.speed,
+            achieved_speed: self.playing.then_some(self.achieved).flatten(),
             timeline: session.timeline(),
             events,
             events_reset,

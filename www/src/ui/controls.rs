@@ -252,6 +252,18 @@ pub struct TimeBarProps {
     pub send: Callback<ToWorker>,
 }
 
+/// "0.27x": simulated milliseconds per wall second as a multiple of real time.
+fn speed_text(ms_per_s: f64) -> String {
+    let x = ms_per_s / 1_000.0;
+    if x >= 10.0 {
+        format!("{x:.0}x")
+    } else if x >= 1.0 {
+        format!("{x:.1}x")
+    } else {
+        format!("{x:.2}x")
+    }
+}
+
 /// Simulated milliseconds per wall second, with labels.
 const SPEEDS: &[(u32, &str)] = &[
     (100, "0.1x"),
@@ -324,6 +336,11 @@ pub fn time_bar(props: &TimeBarProps) -> Html {
                         <span class="badge" data-testid="timelines">{ format!("timeline {}", t.timelines) }</span>
                     }
                     <span class="muted">{ format!("of {:.0} s", t.duration_ms as f64 / 1000.0) }</span>
+                    if let Some(achieved) = s.achieved_speed.filter(|a| *a < 0.8 * f64::from(s.speed)) {
+                        <span class="badge warn" data-testid="achieved-speed" title="Every event of every replica is simulated; a large cluster takes the worker longer than the chosen speed allows">
+                            { format!("running at {} of the chosen {}: the simulation cannot keep up", speed_text(achieved), speed_text(f64::from(s.speed))) }
+                        </span>
+                    }
                 </div>
             </div>
             if !t.user_steps.is_empty() {

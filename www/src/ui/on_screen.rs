@@ -69,7 +69,7 @@ fn watch(element: &web_sys::Element, seen: UseStateHandle<bool>) -> Option<Watch
             if let Some(entry) = entries
                 .iter()
                 .filter_map(|e| e.dyn_into::<IntersectionObserverEntry>().ok())
-                .last()
+                .next_back()
             {
                 seen.borrow().set(entry.is_intersecting());
             }

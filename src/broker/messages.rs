@@ -6,7 +6,8 @@
 
 use super::errors::ErrorCode;
 use super::leader_epoch_cache::EpochEndOffset;
-use crate::ids::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::ids::{BrokerId, LeaderEpoch, Offset, ProducerEpoch, ProducerId, TopicPartition};
+use crate::log::control::ControlRecordType;
 use crate::protocol::BrokerEpoch;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,12 +44,33 @@ pub struct FollowerFetchRequest {
     pub replica_epoch: Option<BrokerEpoch>,
 }
 
-/// A consumer's fetch for this partition (read_uncommitted; the LSO bound is a later step).
+/// A consumer's fetch for this partition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerFetchRequest {
     pub fetch_offset: Offset,
     pub current_leader_epoch: Option<LeaderEpoch>,
     pub max_bytes: u32,
+    /// The consumer's `isolation.level` (T-6): read_committed reads up to the last stable
+    /// offset and gets the aborted transactions of what it read.
+    #[serde(default)]
+    pub isolation_level: IsolationLevel,
+}
+
+/// The consumer's `isolation.level` (Kafka's default: read_uncommitted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IsolationLevel {
+    #[default]
+    #[serde(rename = "read_uncommitted")]
+    ReadUncommitted,
+    #[serde(rename = "read_committed")]
+    ReadCommitted,
+}
+
+/// One aborted transaction in a read_committed fetch's range (Fetch's `AbortedTransactions`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbortedTransaction {
+    pub producer_id: ProducerId,
+    pub first_offset: Offset,
 }
 
 /// Fetch response partition data, for followers and consumers alike.
@@ -66,6 +88,16 @@ pub struct FetchResponse {
     pub leader_log_end_offset: Option<Offset>,
     /// Whole record batches, as stored.
     pub records: Vec<u8>,
+    /// The partition's last stable offset (T-5); -1 with an error and in follower fetches.
+    #[serde(default = "no_offset")]
+    pub last_stable_offset: Offset,
+    /// read_committed only: the aborted transactions that overlap the records (T-6).
+    #[serde(default)]
+    pub aborted_transactions: Vec<AbortedTransaction>,
+}
+
+fn no_offset() -> Offset {
+    Offset(-1)
 }
 
 impl FetchResponse {
@@ -77,6 +109,8 @@ impl FetchResponse {
             diverging_epoch: None,
             leader_log_end_offset: None,
             records: Vec::new(),
+            last_stable_offset: Offset(-1),
+            aborted_transactions: Vec::new(),
         }
     }
 }
@@ -111,6 +145,19 @@ pub struct ProduceRequest {
     /// behaves like Kafka); a stale or unknown epoch answers NOT_LEADER_OR_FOLLOWER, which is
     /// what a producer with stale metadata sees from a deposed leader.
     pub current_leader_epoch: Option<LeaderEpoch>,
+}
+
+/// One partition's entry of a WriteTxnMarkers request: the transaction coordinator tells the
+/// partition's leader to end `producer_id`'s transaction there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnMarker {
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+    pub coordinator_epoch: i32,
+    /// COMMIT or ABORT.
+    pub control_type: ControlRecordType,
+    /// How long the leader waits for the ISR, as a produce's `timeout_ms`.
+    pub timeout_ms: u32,
 }
 
 /// One partition of a ProduceResponse.

@@ -24,13 +24,15 @@ use super::leader_epoch_cache::{
     EpochEndOffset, LeaderEpochCache, UNDEFINED_EPOCH, UNDEFINED_EPOCH_OFFSET,
 };
 use super::messages::{
-    Acks, AlterPartitionRequest, AlterPartitionResponse, ConsumerFetchRequest, FetchResponse,
-    FollowerFetchOutcome, FollowerFetchRequest, ListOffsetsRequest, ListOffsetsResponse,
-    OffsetForLeaderEpochResponse, OffsetSpec, PartitionRegistration, ProduceOutcome,
-    ProduceRequest, ProduceResponse, ReplicaOutput, RequestToken,
+    AbortedTransaction, Acks, AlterPartitionRequest, AlterPartitionResponse, ConsumerFetchRequest,
+    FetchResponse, FollowerFetchOutcome, FollowerFetchRequest, IsolationLevel, ListOffsetsRequest,
+    ListOffsetsResponse, OffsetForLeaderEpochResponse, OffsetSpec, PartitionRegistration,
+    ProduceOutcome, ProduceRequest, ProduceResponse, ReplicaOutput, RequestToken, TxnMarker,
 };
-use crate::ids::{BrokerId, LeaderEpoch, Offset};
-use crate::log::batch::BatchHeader;
+use super::txn::PartitionTxnState;
+use crate::ids::{BrokerId, LeaderEpoch, Offset, ProducerEpoch, ProducerId};
+use crate::log::batch::{decode_batch, BatchHeader, RecordBatch};
+use crate::log::control::EndTransactionMarker;
 use crate::log::{LogError, PartitionLog};
 use crate::storage::StorageRequest;
 use crate::time::{SimDuration, SimTime};
@@ -206,6 +208,10 @@ pub struct PartitionReplica {
     /// `replica.lag.time.max.ms / 2` from its start, for all its partitions.
     next_isr_check: SimTime,
     outputs: VecDeque<ReplicaOutput>,
+    /// Open transactions, the aborted-transaction index and the markers' epochs, kept from
+    /// what is appended (as leader or follower) and rebuilt from the log on recovery, so a
+    /// new leader knows its last stable offset at once.
+    txn: PartitionTxnState,
 }
 
 impl PartitionReplica {
@@ -219,6 +225,10 @@ impl PartitionReplica {
     ) -> Result<PartitionReplica, ReplicaError> {
         config.validate().map_err(ReplicaError::InvalidConfig)?;
         let epoch_cache = LeaderEpochCache::from_log(&log);
+        let mut txn = PartitionTxnState::new();
+        for (_, bytes) in log.segment_bytes() {
+            observe_transactions(&mut txn, bytes, None);
+        }
         Ok(PartitionReplica {
             local,
             config,
@@ -229,6 +239,7 @@ impl PartitionReplica {
             isr_ineligible: BTreeSet::new(),
             next_isr_check: isr_check_origin,
             outputs: VecDeque::new(),
+            txn,
         })
     }
 
@@ -277,6 +288,16 @@ impl PartitionReplica {
 
     pub fn high_watermark(&self) -> Offset {
         self.log.high_watermark()
+    }
+
+    /// T-5: the last stable offset, min(first offset of the earliest open transaction, HW).
+    pub fn last_stable_offset(&self) -> Offset {
+        self.txn.last_stable_offset(self.log.high_watermark())
+    }
+
+    /// The partition's transactions as this replica knows them.
+    pub fn transactions(&self) -> &PartitionTxnState {
+        &self.txn
     }
 
     pub fn log_end_offset(&self) -> Offset {
@@ -351,6 +372,7 @@ impl PartitionReplica {
         if !deleted.is_empty() {
             self.epoch_cache
                 .truncate_from_start(self.log.log_start_offset());
+            self.txn.truncate_head(self.log.log_start_offset());
         }
         Ok(deleted)
     }
@@ -558,6 +580,56 @@ impl PartitionReplica {
         token: RequestToken,
         request: &ProduceRequest,
     ) -> Result<ProduceOutcome, ReplicaError> {
+        self.append_as_leader(now, token, request, None)
+    }
+
+    /// WriteTxnMarkers for this partition (T-5): the transaction coordinator's COMMIT or ABORT
+    /// marker for a producer, appended as a control batch and answered like an acks=all
+    /// produce, once the HW has passed it (Kafka appends markers with `requiredAcks = -1`,
+    /// `min.insync.replicas` included). A zombie coordinator's marker (an older coordinator
+    /// epoch) gets TRANSACTION_COORDINATOR_FENCED and a stale producer epoch
+    /// INVALID_PRODUCER_EPOCH, with nothing written.
+    pub fn handle_write_txn_marker(
+        &mut self,
+        now: SimTime,
+        token: RequestToken,
+        marker: &TxnMarker,
+    ) -> Result<ProduceOutcome, ReplicaError> {
+        if let Err(error) = self.txn.check_marker(
+            marker.producer_id,
+            marker.producer_epoch,
+            marker.coordinator_epoch,
+        ) {
+            return Ok(ProduceOutcome::Respond(ProduceResponse::error(error)));
+        }
+        let batch = RecordBatch::new_control(
+            EndTransactionMarker {
+                control_type: marker.control_type,
+                coordinator_epoch: marker.coordinator_epoch,
+            },
+            marker.producer_id,
+            marker.producer_epoch,
+            now.as_millis(),
+        );
+        let request = ProduceRequest {
+            acks: Acks::All,
+            timeout_ms: marker.timeout_ms,
+            records: Vec::new(),
+            current_leader_epoch: None,
+        };
+        self.append_as_leader(now, token, &request, Some(batch))
+    }
+
+    /// A produce request's append on the leader, or with `marker` a coordinator's control
+    /// batch in place of the request's records. The log refuses a client's control batch
+    /// (Kafka's `LogValidator` takes them only from the coordinator): INVALID_RECORD.
+    fn append_as_leader(
+        &mut self,
+        now: SimTime,
+        token: RequestToken,
+        request: &ProduceRequest,
+        marker: Option<RecordBatch>,
+    ) -> Result<ProduceOutcome, ReplicaError> {
         self.catch_up_isr_schedule(now);
         let refuse = |error: ErrorCode| match request.acks {
             Acks::Zero => ProduceOutcome::NoResponse { error },
@@ -580,10 +652,14 @@ impl PartitionReplica {
             }
         }
         let now_ms = now.as_millis();
-        let info = match self
-            .log
-            .append_bytes_as_leader(&request.records, epoch, now_ms)
-        {
+        let marker_bytes = marker.as_ref().map(RecordBatch::encode);
+        let appended = match marker {
+            Some(batch) => self.log.append_as_leader(batch, epoch, now_ms),
+            None => self
+                .log
+                .append_bytes_as_leader(&request.records, epoch, now_ms),
+        };
+        let info = match appended {
             Ok(info) => info,
             Err(e) => match produce_error_code(&e) {
                 Some(code) => return Ok(refuse(code)),
@@ -591,6 +667,11 @@ impl PartitionReplica {
             },
         };
         self.epoch_cache.assign(epoch, info.first_offset);
+        observe_transactions(
+            &mut self.txn,
+            marker_bytes.as_deref().unwrap_or(&request.records),
+            Some(info.first_offset),
+        );
         let response = ProduceResponse {
             error: ErrorCode::None,
             base_offset: info.first_offset,
@@ -731,6 +812,8 @@ impl PartitionReplica {
             diverging_epoch: None,
             leader_log_end_offset: Some(log_end_offset),
             records: Vec::new(),
+            last_stable_offset: Offset(-1),
+            aborted_transactions: Vec::new(),
         };
         if let Some(last_fetched_epoch) = request.last_fetched_epoch {
             let end = self
@@ -747,6 +830,8 @@ impl PartitionReplica {
                     diverging_epoch: Some(end),
                     leader_log_end_offset: None,
                     records: Vec::new(),
+                    last_stable_offset: Offset(-1),
+                    aborted_transactions: Vec::new(),
                 });
             }
         }
@@ -771,6 +856,8 @@ impl PartitionReplica {
             diverging_epoch: None,
             leader_log_end_offset: None,
             records: fetched.bytes,
+            last_stable_offset: Offset(-1),
+            aborted_transactions: Vec::new(),
         })
     }
 
@@ -974,10 +1061,16 @@ impl PartitionReplica {
             return Ok(FetchResponse::error(error));
         }
         let high_watermark = self.log.high_watermark();
+        let last_stable_offset = self.last_stable_offset();
         let log_start_offset = self.log.log_start_offset();
+        // T-6: read_committed reads up to the LSO, read_uncommitted up to the HW.
+        let upper_bound = match request.isolation_level {
+            IsolationLevel::ReadUncommitted => high_watermark,
+            IsolationLevel::ReadCommitted => last_stable_offset,
+        };
         let fetched = match self
             .log
-            .fetch(request.fetch_offset, request.max_bytes, high_watermark)
+            .fetch(request.fetch_offset, request.max_bytes, upper_bound)
         {
             Ok(fetched) => fetched,
             Err(LogError::OffsetOutOfRange { .. }) => {
@@ -988,17 +1081,33 @@ impl PartitionReplica {
                     diverging_epoch: None,
                     leader_log_end_offset: None,
                     records: Vec::new(),
+                    last_stable_offset,
+                    aborted_transactions: Vec::new(),
                 })
             }
             Err(e) => return Err(e.into()),
         };
-        for header in batch_headers(&fetched.bytes) {
+        let headers = batch_headers(&fetched.bytes);
+        for header in &headers {
             assert!(
-                header.last_offset() < high_watermark,
-                "INV-3: a consumer fetch returned offset {} at or above the HW {high_watermark}",
+                header.last_offset() < upper_bound,
+                "INV-3: a consumer fetch returned offset {} at or above its bound {upper_bound} \
+                 (HW {high_watermark}, LSO {last_stable_offset})",
                 header.last_offset()
             );
         }
+        let aborted_transactions = match (request.isolation_level, headers.last()) {
+            (IsolationLevel::ReadCommitted, Some(last)) => self
+                .txn
+                .aborted_transactions(request.fetch_offset, last.last_offset().plus(1))
+                .into_iter()
+                .map(|(producer_id, first_offset)| AbortedTransaction {
+                    producer_id,
+                    first_offset,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(FetchResponse {
             error: ErrorCode::None,
             high_watermark,
@@ -1006,6 +1115,8 @@ impl PartitionReplica {
             diverging_epoch: None,
             leader_log_end_offset: None,
             records: fetched.bytes,
+            last_stable_offset,
+            aborted_transactions,
         })
     }
 
@@ -1124,6 +1235,7 @@ impl PartitionReplica {
         if !response.records.is_empty() {
             let info = self.log.append_as_follower(&response.records, now_ms)?;
             batches_count = info.batches_count;
+            observe_transactions(&mut self.txn, &response.records, None);
             for header in batch_headers(&response.records) {
                 if header.partition_leader_epoch >= 0 {
                     self.epoch_cache.assign(
@@ -1190,6 +1302,7 @@ impl PartitionReplica {
             self.log
                 .truncate_fully_and_start_at(response.log_start_offset, now.as_millis())?;
             self.epoch_cache.clear();
+            self.txn = PartitionTxnState::new();
             return Ok(FollowerFetchOutcome::Truncated {
                 to: response.log_start_offset,
                 complete: true,
@@ -1216,6 +1329,7 @@ impl PartitionReplica {
             if target < self.log.log_end_offset() {
                 self.log.truncate_fully_and_start_at(target, now_ms)?;
                 self.epoch_cache.clear();
+                self.txn = PartitionTxnState::new();
             } else {
                 // Nothing to cut from the log, but epochs that start at or after the target
                 // must go. Regression (swarm seed 359): a replica that restarted with an empty
@@ -1228,6 +1342,7 @@ impl PartitionReplica {
             self.log.truncate_to(target, now_ms)?;
             self.epoch_cache
                 .truncate_from_end(self.log.log_end_offset());
+            self.txn.truncate_to(self.log.log_end_offset());
         }
         Ok(self.log.log_end_offset())
     }
@@ -1343,6 +1458,50 @@ fn batch_headers(bytes: &[u8]) -> Vec<BatchHeader> {
         headers.push(header);
     }
     headers
+}
+
+/// Feeds `txn` the transactional batches of `bytes` (whole batches): data opens or extends
+/// its producer's transaction, a marker closes it. The batches carry their offsets, except a
+/// leader's append, whose bytes still have the producer's base offset 0: `first_offset` then
+/// says where the (single) batch landed. A batch that does not decode ends the walk (the log
+/// accepted these bytes, so it does not happen).
+fn observe_transactions(txn: &mut PartitionTxnState, bytes: &[u8], first_offset: Option<Offset>) {
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let Ok(header) = BatchHeader::parse(&bytes[at..]) else {
+            return;
+        };
+        let size = header.size_in_bytes() as usize;
+        if size == 0 || at + size > bytes.len() {
+            return;
+        }
+        if header.attributes.is_transactional {
+            let base = first_offset.unwrap_or(header.base_offset);
+            let last = Offset(base.0 + i64::from(header.last_offset_delta));
+            let producer_id = ProducerId(header.producer_id);
+            if header.attributes.is_control {
+                if let Ok(marker) = decode_batch(&bytes[at..at + size])
+                    .map_err(|e| e.to_string())
+                    .and_then(|(batch, _)| batch.control_marker().map_err(|e| e.to_string()))
+                {
+                    txn.on_marker(
+                        producer_id,
+                        marker.control_type,
+                        marker.coordinator_epoch,
+                        base,
+                    );
+                }
+            } else {
+                txn.on_transactional_batch(
+                    producer_id,
+                    ProducerEpoch(header.producer_epoch),
+                    base,
+                    last,
+                );
+            }
+        }
+        at += size;
+    }
 }
 
 #[cfg(test)]

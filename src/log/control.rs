@@ -9,10 +9,12 @@ use crate::ids::{Offset, ProducerEpoch, ProducerId};
 use std::fmt;
 
 /// The `type` of a control record key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ControlRecordType {
+    #[serde(rename = "ABORT")]
     Abort,
     /// A transaction commit marker (Kafka's `COMMIT`, type 1).
+    #[serde(rename = "COMMIT")]
     TransactionCommit,
 }
 

@@ -431,7 +431,9 @@ impl PartitionLog {
                 r.offset_delta
             )));
         }
-        if batch.producer_id >= 0 && batch.base_sequence < 0 {
+        // A marker carries its producer's id with no sequence (Kafka skips sequence checks for
+        // control batches).
+        if batch.producer_id >= 0 && batch.base_sequence < 0 && !batch.attributes.is_control {
             return Err(LogError::InvalidRecord(format!(
                 "producer {} sent baseSequence {}",
                 batch.producer_id, batch.base_sequence

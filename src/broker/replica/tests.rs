@@ -5,7 +5,10 @@
 use super::*;
 use crate::broker::config::{FollowerTruncation, HighWatermarkMinIsr, ReplicaConfig};
 use crate::broker::messages::PartitionEpoch;
+use crate::broker::txn::{read_committed, FetchedBatch};
 use crate::ids::{PartitionIndex, TopicPartition};
+use crate::ids::{ProducerEpoch, ProducerId};
+use crate::log::control::ControlRecordType;
 use crate::log::{LogConfig, NewRecord, ProducerFields, RecordBatch};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -767,6 +770,7 @@ fn kip320_current_leader_epoch_validation() {
                     fetch_offset: Offset(0),
                     current_leader_epoch: current,
                     max_bytes: 1_000_000,
+                    isolation_level: IsolationLevel::ReadUncommitted,
                 },
             )
             .unwrap();
@@ -841,6 +845,7 @@ fn inv3_consumers_never_read_at_or_past_the_high_watermark() {
                     fetch_offset: Offset(0),
                     current_leader_epoch: None,
                     max_bytes: 1_000_000,
+                    isolation_level: IsolationLevel::ReadUncommitted,
                 },
             )
             .unwrap();
@@ -1167,4 +1172,290 @@ fn r1_follower_takes_the_leaders_log_start_and_caps_its_hw_at_its_leo() {
         records(c.r(1)),
         "the same records from the log start on"
     );
+}
+
+// ---- T-5, T-6: markers, the last stable offset, read_committed -----------------------------
+
+fn txn_produce(c: &mut Cluster, now: SimTime, pid: i64, value: &str) -> ProduceOutcome {
+    c.next_token += 1;
+    let token = RequestToken(c.next_token);
+    let batch = RecordBatch::new_data(
+        &[NewRecord::new(0, None, Some(value.as_bytes()))],
+        ProducerFields::transactional(ProducerId(pid), ProducerEpoch(0), 0),
+    );
+    let request = ProduceRequest {
+        acks: Acks::All,
+        timeout_ms: 30_000,
+        records: batch.encode(),
+        current_leader_epoch: None,
+    };
+    let outcome = c.leader_mut().handle_produce(now, token, &request).unwrap();
+    c.collect(now);
+    outcome
+}
+
+fn marker(
+    c: &mut Cluster,
+    now: SimTime,
+    pid: i64,
+    epoch: i16,
+    coordinator_epoch: i32,
+    commit: bool,
+) -> (RequestToken, ProduceOutcome) {
+    c.next_token += 1;
+    let token = RequestToken(c.next_token);
+    let marker = TxnMarker {
+        producer_id: ProducerId(pid),
+        producer_epoch: ProducerEpoch(epoch),
+        coordinator_epoch,
+        control_type: if commit {
+            ControlRecordType::TransactionCommit
+        } else {
+            ControlRecordType::Abort
+        },
+        timeout_ms: 30_000,
+    };
+    let outcome = c
+        .leader_mut()
+        .handle_write_txn_marker(now, token, &marker)
+        .unwrap();
+    c.collect(now);
+    (token, outcome)
+}
+
+fn consumer_fetch(c: &mut Cluster, now: SimTime, isolation_level: IsolationLevel) -> FetchResponse {
+    c.leader_mut()
+        .handle_consumer_fetch(
+            now,
+            &ConsumerFetchRequest {
+                fetch_offset: Offset(0),
+                current_leader_epoch: None,
+                max_bytes: 1_000_000,
+                isolation_level,
+            },
+        )
+        .unwrap()
+}
+
+/// Offsets of the data batches a fetch returned, and of its control batches.
+fn fetched_offsets(response: &FetchResponse) -> (Vec<i64>, Vec<i64>) {
+    let headers = batch_headers(&response.records);
+    let data = headers
+        .iter()
+        .filter(|h| !h.attributes.is_control)
+        .map(|h| h.base_offset.0)
+        .collect();
+    let control = headers
+        .iter()
+        .filter(|h| h.attributes.is_control)
+        .map(|h| h.base_offset.0)
+        .collect();
+    (data, control)
+}
+
+#[test]
+fn t5_an_open_transaction_pins_the_last_stable_offset_until_its_marker_is_replicated() {
+    let mut c = Cluster::new(2, ReplicaConfig::default());
+    c.produce(at(0), Acks::All, "plain0");
+    txn_produce(&mut c, at(0), 7, "t0");
+    txn_produce(&mut c, at(0), 7, "t1");
+    c.produce(at(0), Acks::All, "plain3");
+    c.round(at(1));
+    c.round(at(2));
+    assert_eq!(c.leader().high_watermark(), Offset(4));
+    // LSO = the open transaction's first offset, not the HW.
+    assert_eq!(c.leader().last_stable_offset(), Offset(1));
+    let uncommitted = consumer_fetch(&mut c, at(2), IsolationLevel::ReadUncommitted);
+    assert_eq!(
+        fetched_offsets(&uncommitted).0,
+        vec![0, 1, 2, 3],
+        "read_uncommitted sees the open transaction"
+    );
+    assert_eq!(uncommitted.last_stable_offset, Offset(1));
+    let committed = consumer_fetch(&mut c, at(2), IsolationLevel::ReadCommitted);
+    assert_eq!(
+        fetched_offsets(&committed).0,
+        vec![0],
+        "read_committed stops at the LSO"
+    );
+    // The COMMIT marker is answered once the ISR has it, like an acks=all produce.
+    let (token, outcome) = marker(&mut c, at(3), 7, 0, 0, true);
+    assert!(matches!(outcome, ProduceOutcome::Parked), "{outcome:?}");
+    assert_eq!(
+        c.leader().last_stable_offset(),
+        Offset(4),
+        "the marker is not below the HW yet"
+    );
+    c.round(at(4));
+    c.round(at(5));
+    assert_eq!(c.completion(token).map(|(_, e)| e), Some(ErrorCode::None));
+    assert_eq!(c.leader().high_watermark(), Offset(5));
+    assert_eq!(c.leader().last_stable_offset(), Offset(5));
+    let committed = consumer_fetch(&mut c, at(5), IsolationLevel::ReadCommitted);
+    assert_eq!(fetched_offsets(&committed), (vec![0, 1, 2, 3], vec![4]));
+    assert!(committed.aborted_transactions.is_empty());
+}
+
+#[test]
+fn t6_read_committed_gets_the_aborted_transactions_of_what_it_read() {
+    let mut c = Cluster::new(2, ReplicaConfig::default());
+    txn_produce(&mut c, at(0), 7, "a0");
+    txn_produce(&mut c, at(0), 8, "b1");
+    marker(&mut c, at(0), 7, 0, 0, false);
+    marker(&mut c, at(0), 8, 0, 0, true);
+    c.round(at(1));
+    c.round(at(2));
+    assert_eq!(c.leader().last_stable_offset(), Offset(4));
+    let committed = consumer_fetch(&mut c, at(2), IsolationLevel::ReadCommitted);
+    assert_eq!(
+        committed.aborted_transactions,
+        vec![AbortedTransaction {
+            producer_id: ProducerId(7),
+            first_offset: Offset(0)
+        }]
+    );
+    // The consumer's filter: producer 7's batch goes, producer 8's stays, no marker is a record.
+    let batches: Vec<FetchedBatch> = batch_headers(&committed.records)
+        .iter()
+        .map(|h| FetchedBatch {
+            base_offset: h.base_offset,
+            last_offset: h.last_offset(),
+            producer_id: ProducerId(h.producer_id),
+            is_transactional: h.attributes.is_transactional,
+            control: h
+                .attributes
+                .is_control
+                .then_some(if h.base_offset == Offset(2) {
+                    ControlRecordType::Abort
+                } else {
+                    ControlRecordType::TransactionCommit
+                }),
+        })
+        .collect();
+    let aborted: Vec<(ProducerId, Offset)> = committed
+        .aborted_transactions
+        .iter()
+        .map(|a| (a.producer_id, a.first_offset))
+        .collect();
+    let kept: Vec<i64> = read_committed(&batches, &aborted)
+        .iter()
+        .map(|b| b.base_offset.0)
+        .collect();
+    assert_eq!(kept, vec![1]);
+    // read_uncommitted gets no aborted list.
+    assert!(
+        consumer_fetch(&mut c, at(2), IsolationLevel::ReadUncommitted)
+            .aborted_transactions
+            .is_empty()
+    );
+}
+
+#[test]
+fn t5_a_new_leader_knows_the_open_transactions_from_what_it_replicated() {
+    let mut c = Cluster::new(2, ReplicaConfig::default());
+    txn_produce(&mut c, at(0), 7, "t0");
+    c.produce(at(0), Acks::All, "plain1");
+    c.round(at(1));
+    c.round(at(2));
+    // Broker 2 takes over: its LSO is still pinned by producer 7's open transaction.
+    c.elect(at(3), 2, &[1, 2]);
+    assert_eq!(c.leader_id(), 2);
+    assert_eq!(c.leader().last_stable_offset(), Offset(0));
+    assert_eq!(c.leader().transactions().ongoing().len(), 1);
+    // Its marker closes it there.
+    marker(&mut c, at(4), 7, 0, 0, true);
+    c.round(at(5));
+    c.round(at(6));
+    assert_eq!(c.leader().last_stable_offset(), Offset(3));
+    // A recovered replica rebuilds the same from its log.
+    let log = c.r(1).log().clone();
+    let rebuilt =
+        PartitionReplica::new(b(1), log, ReplicaConfig::default(), SimTime::ZERO).unwrap();
+    assert_eq!(rebuilt.transactions().ongoing().len(), 0);
+}
+
+#[test]
+fn t5_markers_from_a_zombie_coordinator_or_a_stale_epoch_write_nothing_and_clients_cannot_write_markers(
+) {
+    let mut c = Cluster::new(1, ReplicaConfig::default());
+    txn_produce(&mut c, at(0), 7, "t0");
+    marker(&mut c, at(0), 7, 0, 5, false);
+    let end = c.leader().log_end_offset();
+    let (_, outcome) = marker(&mut c, at(1), 7, 0, 4, true);
+    assert!(
+        matches!(outcome, ProduceOutcome::Respond(ref r) if r.error == ErrorCode::TransactionCoordinatorFenced)
+    );
+    txn_produce(&mut c, at(1), 8, "u");
+    let (_, outcome) = {
+        // Producer 8 wrote at epoch 0; a marker at a lower epoch is stale.
+        let mut m = marker_request(8, -1, 5);
+        m.producer_epoch = ProducerEpoch(-1);
+        c.next_token += 1;
+        let token = RequestToken(c.next_token);
+        (
+            token,
+            c.leader_mut()
+                .handle_write_txn_marker(at(1), token, &m)
+                .unwrap(),
+        )
+    };
+    assert!(
+        matches!(outcome, ProduceOutcome::Respond(ref r) if r.error == ErrorCode::InvalidProducerEpoch)
+    );
+    assert_eq!(
+        c.leader().log_end_offset(),
+        Offset(end.0 + 1),
+        "only producer 8's data was written"
+    );
+    // A client's control batch is refused.
+    let control = RecordBatch::new_control(
+        EndTransactionMarker {
+            control_type: ControlRecordType::TransactionCommit,
+            coordinator_epoch: 9,
+        },
+        ProducerId(8),
+        ProducerEpoch(0),
+        0,
+    );
+    let request = ProduceRequest {
+        acks: Acks::One,
+        timeout_ms: 30_000,
+        records: control.encode(),
+        current_leader_epoch: None,
+    };
+    let outcome = c
+        .leader_mut()
+        .handle_produce(at(2), RequestToken(99), &request)
+        .unwrap();
+    assert!(
+        matches!(outcome, ProduceOutcome::Respond(ref r) if r.error == ErrorCode::InvalidRecord)
+    );
+}
+
+fn marker_request(pid: i64, epoch: i16, coordinator_epoch: i32) -> TxnMarker {
+    TxnMarker {
+        producer_id: ProducerId(pid),
+        producer_epoch: ProducerEpoch(epoch),
+        coordinator_epoch,
+        control_type: ControlRecordType::TransactionCommit,
+        timeout_ms: 30_000,
+    }
+}
+
+#[test]
+fn t5_a_truncation_that_cuts_a_marker_off_reopens_its_transaction() {
+    let mut c = Cluster::new(2, ReplicaConfig::default());
+    txn_produce(&mut c, at(0), 7, "t0");
+    c.round(at(1));
+    c.round(at(2));
+    // The leader writes the marker but crashes before the follower fetches it.
+    marker(&mut c, at(3), 7, 0, 0, true);
+    assert_eq!(c.leader().transactions().ongoing().len(), 0);
+    c.elect(at(4), 2, &[2]);
+    // The old leader comes back as a follower and truncates to the new leader's end: its
+    // marker is gone and the transaction is open again.
+    c.registration.isr = vec![b(1), b(2)];
+    c.fetch(at(5), 1);
+    assert_eq!(c.r(1).log_end_offset(), Offset(1));
+    assert_eq!(c.r(1).transactions().ongoing().len(), 1);
 }

@@ -9,7 +9,7 @@ use super::messages::{Msg, TopicMetadata};
 use super::scenario::{AutoOffsetReset, ConsumerSpec, ProducerSpec};
 use crate::broker::leader_epoch_cache::{EpochEndOffset, UNDEFINED_EPOCH};
 use crate::broker::messages::{
-    ConsumerFetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
+    ConsumerFetchRequest, FetchResponse, IsolationLevel, ListOffsetsRequest, ListOffsetsResponse,
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetSpec,
 };
 use crate::client::metadata::{ClientMetadata, StaleLeaderEpoch};
@@ -742,6 +742,7 @@ impl ConsumerClient {
                     fetch_offset: position.offset,
                     current_leader_epoch: current.leader_epoch,
                     max_bytes: 1024 * 1024,
+                    isolation_level: IsolationLevel::ReadUncommitted,
                 },
             },
             FetchState::AwaitValidation => {

@@ -61,7 +61,7 @@ enum Event {
         broker: usize,
         incarnation: u64,
         to: NodeId,
-        msg: Msg,
+        msg: Box<Msg>,
     },
 }
 
@@ -531,7 +531,7 @@ impl ClusterSim {
                 incarnation,
                 to,
                 msg,
-            } => self.on_outbound(now, broker, incarnation, to, msg)?,
+            } => self.on_outbound(now, broker, incarnation, to, *msg)?,
         }
         self.collect_client_lines(now);
         self.history_times.resize(self.history.len(), now);
@@ -601,7 +601,7 @@ impl ClusterSim {
                         broker: b,
                         incarnation,
                         to,
-                        msg,
+                        msg: Box::new(msg),
                     },
                 )
                 .map_err(|_| SimError::Config("event queue full".into()))?;

@@ -7,8 +7,8 @@
 use super::{ConsumerClient, FetchState, ProducerClient, TruncationOutcome};
 use crate::broker::config::ReplicaConfig;
 use crate::broker::messages::{
-    Acks, ConsumerFetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
-    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetSpec,
+    Acks, ConsumerFetchRequest, FetchResponse, IsolationLevel, ListOffsetsRequest,
+    ListOffsetsResponse, OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetSpec,
     ProduceRequest as ReplicaProduceRequest, RequestToken,
 };
 use crate::client::producer::Producer;
@@ -114,6 +114,7 @@ fn fetch_answer(fetch_offset: i64, error: ErrorCode, bytes: Vec<u8>, hw: i64) ->
             fetch_offset: Offset(fetch_offset),
             current_leader_epoch: None,
             max_bytes: 1024 * 1024,
+            isolation_level: IsolationLevel::ReadUncommitted,
         },
         response: FetchResponse {
             error,
@@ -122,6 +123,8 @@ fn fetch_answer(fetch_offset: i64, error: ErrorCode, bytes: Vec<u8>, hw: i64) ->
             diverging_epoch: None,
             leader_log_end_offset: None,
             records: bytes,
+            last_stable_offset: Offset(hw),
+            aborted_transactions: Vec::new(),
         },
     }
 }

@@ -229,6 +229,7 @@ impl PartitionReplica {
         for (_, bytes) in log.segment_bytes() {
             observe_transactions(&mut txn, bytes, None);
         }
+        txn.truncate_head(log.log_start_offset());
         Ok(PartitionReplica {
             local,
             config,
@@ -292,7 +293,11 @@ impl PartitionReplica {
 
     /// T-5: the last stable offset, min(first offset of the earliest open transaction, HW).
     pub fn last_stable_offset(&self) -> Offset {
-        self.txn.last_stable_offset(self.log.high_watermark())
+        // Never below the log start: retention (bounded by the HW) may have deleted an open
+        // transaction's first batches (Kafka clamps the first unstable offset likewise).
+        self.txn
+            .last_stable_offset(self.log.high_watermark())
+            .max(self.log.log_start_offset())
     }
 
     /// The partition's transactions as this replica knows them.
@@ -595,13 +600,6 @@ impl PartitionReplica {
         token: RequestToken,
         marker: &TxnMarker,
     ) -> Result<ProduceOutcome, ReplicaError> {
-        if let Err(error) = self.txn.check_marker(
-            marker.producer_id,
-            marker.producer_epoch,
-            marker.coordinator_epoch,
-        ) {
-            return Ok(ProduceOutcome::Respond(ProduceResponse::error(error)));
-        }
         let batch = RecordBatch::new_control(
             EndTransactionMarker {
                 control_type: marker.control_type,
@@ -617,7 +615,12 @@ impl PartitionReplica {
             records: Vec::new(),
             current_leader_epoch: None,
         };
-        self.append_as_leader(now, token, &request, Some(batch))
+        self.append_as_leader(
+            now,
+            token,
+            &request,
+            Some((batch, marker.coordinator_epoch)),
+        )
     }
 
     /// A produce request's append on the leader, or with `marker` a coordinator's control
@@ -628,7 +631,7 @@ impl PartitionReplica {
         now: SimTime,
         token: RequestToken,
         request: &ProduceRequest,
-        marker: Option<RecordBatch>,
+        marker: Option<(RecordBatch, i32)>,
     ) -> Result<ProduceOutcome, ReplicaError> {
         self.catch_up_isr_schedule(now);
         let refuse = |error: ErrorCode| match request.acks {
@@ -651,10 +654,21 @@ impl PartitionReplica {
                 });
             }
         }
+        // A marker is checked after the leadership and ISR checks (a follower answers
+        // NOT_LEADER_OR_FOLLOWER, which the coordinator retries elsewhere, not a fencing error).
+        if let Some((batch, coordinator_epoch)) = &marker {
+            if let Err(error) = self.txn.check_marker(
+                ProducerId(batch.producer_id),
+                ProducerEpoch(batch.producer_epoch),
+                *coordinator_epoch,
+            ) {
+                return Ok(refuse(error));
+            }
+        }
         let now_ms = now.as_millis();
-        let marker_bytes = marker.as_ref().map(RecordBatch::encode);
+        let marker_bytes = marker.as_ref().map(|(batch, _)| batch.encode());
         let appended = match marker {
-            Some(batch) => self.log.append_as_leader(batch, epoch, now_ms),
+            Some((batch, _)) => self.log.append_as_leader(batch, epoch, now_ms),
             None => self
                 .log
                 .append_bytes_as_leader(&request.records, epoch, now_ms),
@@ -1254,6 +1268,7 @@ impl PartitionReplica {
         if leader_start > self.log.log_start_offset() && leader_start <= high_watermark {
             self.log.restore_offsets(leader_start, high_watermark)?;
             self.epoch_cache.truncate_from_start(leader_start);
+            self.txn.truncate_head(leader_start);
         }
         Ok(FollowerFetchOutcome::Appended {
             batches_count,
@@ -1480,6 +1495,7 @@ fn observe_transactions(txn: &mut PartitionTxnState, bytes: &[u8], first_offset:
             let last = Offset(base.0 + i64::from(header.last_offset_delta));
             let producer_id = ProducerId(header.producer_id);
             if header.attributes.is_control {
+                txn.note_producer_epoch(producer_id, ProducerEpoch(header.producer_epoch));
                 if let Ok(marker) = decode_batch(&bytes[at..at + size])
                     .map_err(|e| e.to_string())
                     .and_then(|(batch, _)| batch.control_marker().map_err(|e| e.to_string()))

@@ -439,6 +439,11 @@ impl PartitionLog {
                 batch.producer_id, batch.base_sequence
             )));
         }
+        if batch.attributes.is_control && !batch.attributes.is_transactional {
+            return Err(LogError::InvalidRecord(
+                "a control batch must be transactional (an end-transaction marker)".into(),
+            ));
+        }
         if batch.attributes.is_control {
             batch
                 .control_marker()

@@ -62,13 +62,14 @@ pub fn playing_lines<'a>(new: &[&'a Explained]) -> (Vec<&'a Explained>, bool) {
             keep[i] = true;
         }
     }
-    let dropped = keep.iter().any(|k| !k);
+    let mut dropped = keep.iter().any(|k| !k);
     let mut lines: Vec<&Explained> = new
         .iter()
         .zip(keep)
         .filter_map(|(e, k)| k.then_some(*e))
         .collect();
     if lines.len() > EVENTS_KEPT {
+        dropped = true;
         lines.drain(..lines.len() - EVENTS_KEPT);
     }
     (lines, dropped)

@@ -1194,13 +1194,16 @@ fn txn_produce(c: &mut Cluster, now: SimTime, pid: i64, value: &str) -> ProduceO
     outcome
 }
 
+const COMMIT: ControlRecordType = ControlRecordType::TransactionCommit;
+const ABORT: ControlRecordType = ControlRecordType::Abort;
+
 fn marker(
     c: &mut Cluster,
     now: SimTime,
     pid: i64,
     epoch: i16,
     coordinator_epoch: i32,
-    commit: bool,
+    control_type: ControlRecordType,
 ) -> (RequestToken, ProduceOutcome) {
     c.next_token += 1;
     let token = RequestToken(c.next_token);
@@ -1208,11 +1211,7 @@ fn marker(
         producer_id: ProducerId(pid),
         producer_epoch: ProducerEpoch(epoch),
         coordinator_epoch,
-        control_type: if commit {
-            ControlRecordType::TransactionCommit
-        } else {
-            ControlRecordType::Abort
-        },
+        control_type,
         timeout_ms: 30_000,
     };
     let outcome = c
@@ -1279,13 +1278,15 @@ fn t5_an_open_transaction_pins_the_last_stable_offset_until_its_marker_is_replic
         "read_committed stops at the LSO"
     );
     // The COMMIT marker is answered once the ISR has it, like an acks=all produce.
-    let (token, outcome) = marker(&mut c, at(3), 7, 0, 0, true);
+    let (token, outcome) = marker(&mut c, at(3), 7, 0, 0, COMMIT);
     assert!(matches!(outcome, ProduceOutcome::Parked), "{outcome:?}");
     assert_eq!(
         c.leader().last_stable_offset(),
-        Offset(4),
-        "the marker is not below the HW yet"
+        Offset(1),
+        "the transaction counts as open until the HW passes its marker"
     );
+    let committed = consumer_fetch(&mut c, at(3), IsolationLevel::ReadCommitted);
+    assert_eq!(fetched_offsets(&committed).0, vec![0]);
     c.round(at(4));
     c.round(at(5));
     assert_eq!(c.completion(token).map(|(_, e)| e), Some(ErrorCode::None));
@@ -1301,8 +1302,8 @@ fn t6_read_committed_gets_the_aborted_transactions_of_what_it_read() {
     let mut c = Cluster::new(2, ReplicaConfig::default());
     txn_produce(&mut c, at(0), 7, "a0");
     txn_produce(&mut c, at(0), 8, "b1");
-    marker(&mut c, at(0), 7, 0, 0, false);
-    marker(&mut c, at(0), 8, 0, 0, true);
+    marker(&mut c, at(0), 7, 0, 0, ABORT);
+    marker(&mut c, at(0), 8, 0, 0, COMMIT);
     c.round(at(1));
     c.round(at(2));
     assert_eq!(c.leader().last_stable_offset(), Offset(4));
@@ -1363,15 +1364,31 @@ fn t5_a_new_leader_knows_the_open_transactions_from_what_it_replicated() {
     assert_eq!(c.leader().last_stable_offset(), Offset(0));
     assert_eq!(c.leader().transactions().ongoing().len(), 1);
     // Its marker closes it there.
-    marker(&mut c, at(4), 7, 0, 0, true);
+    marker(&mut c, at(4), 7, 0, 0, COMMIT);
     c.round(at(5));
     c.round(at(6));
     assert_eq!(c.leader().last_stable_offset(), Offset(3));
-    // A recovered replica rebuilds the same from its log.
+    // A recovered replica rebuilds the same from its log: with producer 9's transaction open
+    // and producer 10's aborted, its state matches the leader's.
+    txn_produce(&mut c, at(7), 9, "open");
+    txn_produce(&mut c, at(7), 10, "aborted");
+    marker(&mut c, at(7), 10, 0, 0, ABORT);
+    c.round(at(8));
+    c.round(at(9));
     let log = c.r(1).log().clone();
     let rebuilt =
         PartitionReplica::new(b(1), log, ReplicaConfig::default(), SimTime::ZERO).unwrap();
-    assert_eq!(rebuilt.transactions().ongoing().len(), 0);
+    assert_eq!(rebuilt.transactions(), c.leader().transactions());
+    assert_eq!(
+        rebuilt
+            .transactions()
+            .ongoing()
+            .keys()
+            .copied()
+            .collect::<Vec<_>>(),
+        vec![ProducerId(9)]
+    );
+    assert_eq!(rebuilt.transactions().aborted().len(), 1);
 }
 
 #[test]
@@ -1379,9 +1396,9 @@ fn t5_markers_from_a_zombie_coordinator_or_a_stale_epoch_write_nothing_and_clien
 ) {
     let mut c = Cluster::new(1, ReplicaConfig::default());
     txn_produce(&mut c, at(0), 7, "t0");
-    marker(&mut c, at(0), 7, 0, 5, false);
+    marker(&mut c, at(0), 7, 0, 5, ABORT);
     let end = c.leader().log_end_offset();
-    let (_, outcome) = marker(&mut c, at(1), 7, 0, 4, true);
+    let (_, outcome) = marker(&mut c, at(1), 7, 0, 4, COMMIT);
     assert!(
         matches!(outcome, ProduceOutcome::Respond(ref r) if r.error == ErrorCode::TransactionCoordinatorFenced)
     );
@@ -1449,7 +1466,7 @@ fn t5_a_truncation_that_cuts_a_marker_off_reopens_its_transaction() {
     c.round(at(1));
     c.round(at(2));
     // The leader writes the marker but crashes before the follower fetches it.
-    marker(&mut c, at(3), 7, 0, 0, true);
+    marker(&mut c, at(3), 7, 0, 0, COMMIT);
     assert_eq!(c.leader().transactions().ongoing().len(), 0);
     c.elect(at(4), 2, &[2]);
     // The old leader comes back as a follower and truncates to the new leader's end: its
@@ -1458,4 +1475,32 @@ fn t5_a_truncation_that_cuts_a_marker_off_reopens_its_transaction() {
     c.fetch(at(5), 1);
     assert_eq!(c.r(1).log_end_offset(), Offset(1));
     assert_eq!(c.r(1).transactions().ongoing().len(), 1);
+}
+
+#[test]
+fn t5_a_fencing_abort_makes_the_old_epoch_stale_and_a_follower_refuses_markers_as_not_leader() {
+    let mut c = Cluster::new(2, ReplicaConfig::default());
+    txn_produce(&mut c, at(0), 7, "t0");
+    // The coordinator fenced producer 7 (epoch 0 -> 1) and aborts its transaction at epoch 1.
+    marker(&mut c, at(0), 7, 1, 0, ABORT);
+    assert_eq!(
+        c.leader().transactions().producer_epoch(ProducerId(7)),
+        Some(ProducerEpoch(1))
+    );
+    // A marker at the old epoch is stale, whatever its coordinator epoch.
+    let (_, outcome) = marker(&mut c, at(1), 7, 0, 3, COMMIT);
+    assert!(
+        matches!(outcome, ProduceOutcome::Respond(ref r) if r.error == ErrorCode::InvalidProducerEpoch),
+        "{outcome:?}"
+    );
+    // A follower answers NOT_LEADER_OR_FOLLOWER (the coordinator looks the leader up again),
+    // not a fencing error.
+    let follower = c.replicas.get_mut(&2).unwrap();
+    let outcome = follower
+        .handle_write_txn_marker(at(1), RequestToken(77), &marker_request(7, 0, 0))
+        .unwrap();
+    assert!(
+        matches!(outcome, ProduceOutcome::Respond(ref r) if r.error == ErrorCode::NotLeaderOrFollower),
+        "{outcome:?}"
+    );
 }

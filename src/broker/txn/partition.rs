@@ -109,19 +109,20 @@ impl PartitionTxnState {
         producer_epoch: ProducerEpoch,
         coordinator_epoch: i32,
     ) -> Result<(), ErrorCode> {
-        if self
-            .coordinator_epochs
-            .get(&producer_id)
-            .is_some_and(|seen| coordinator_epoch < *seen)
-        {
-            return Err(ErrorCode::TransactionCoordinatorFenced);
-        }
+        // Kafka checks the producer epoch first, then the coordinator epoch.
         if self
             .producer_epochs
             .get(&producer_id)
             .is_some_and(|newest| producer_epoch < *newest)
         {
             return Err(ErrorCode::InvalidProducerEpoch);
+        }
+        if self
+            .coordinator_epochs
+            .get(&producer_id)
+            .is_some_and(|seen| coordinator_epoch < *seen)
+        {
+            return Err(ErrorCode::TransactionCoordinatorFenced);
         }
         Ok(())
     }
@@ -172,10 +173,38 @@ impl PartitionTxnState {
         self.ongoing.values().map(|t| t.first_offset).min()
     }
 
-    /// T-5: LSO = min(first offset of the earliest open transaction, HW).
+    /// T-5: LSO = min(first offset of the earliest open transaction, HW), where a transaction
+    /// whose marker the HW has not passed yet still counts as open (Kafka's
+    /// `unreplicatedTxns`, released by `onHighWatermarkUpdated`): a read_committed consumer
+    /// never reads a transaction whose marker a failover could still lose.
     pub fn last_stable_offset(&self, high_watermark: Offset) -> Offset {
-        self.first_unstable_offset()
+        let unreplicated = self
+            .closed
+            .iter()
+            .filter(|c| c.marker_offset >= high_watermark)
+            .map(|c| c.txn.first_offset);
+        self.ongoing
+            .values()
+            .map(|t| t.first_offset)
+            .chain(unreplicated)
+            .min()
             .map_or(high_watermark, |first| first.min(high_watermark))
+    }
+
+    /// A marker at `producer_epoch` was appended: the producer's newest epoch is at least that
+    /// (Kafka's `maybeUpdateProducerEpoch` on `appendEndTxnMarker`), so after a fencing ABORT
+    /// a zombie's batches and markers at the old epoch are stale.
+    pub fn note_producer_epoch(&mut self, producer_id: ProducerId, producer_epoch: ProducerEpoch) {
+        let epoch = self
+            .producer_epochs
+            .entry(producer_id)
+            .or_insert(producer_epoch);
+        *epoch = (*epoch).max(producer_epoch);
+    }
+
+    /// The newest epoch this partition has seen from `producer_id` (data or marker).
+    pub fn producer_epoch(&self, producer_id: ProducerId) -> Option<ProducerEpoch> {
+        self.producer_epochs.get(&producer_id).copied()
     }
 
     /// What a read_committed fetch from `fetch_offset` up to `upper_bound` returns beside the
@@ -209,6 +238,7 @@ impl PartitionTxnState {
             }
             let producer_id = ProducerId(b.producer_id);
             if b.attributes.is_control {
+                state.note_producer_epoch(producer_id, ProducerEpoch(b.producer_epoch));
                 match b.control_marker() {
                     Ok(marker) => {
                         state.on_marker(

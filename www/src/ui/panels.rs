@@ -303,11 +303,9 @@ pub fn event_log(props: &EventLogProps) -> Html {
                     Severity::Warning | Severity::Error | Severity::Notice
                 )
         });
-    let showing = if props.playing && *limit == SHOWN_FIRST {
-        SHOWN_PLAYING
-    } else {
-        *limit
-    };
+    // While playing the worker sends only the newest lines of each kind, so older ones may be
+    // missing: the log shows the newest few, whatever was asked for when paused.
+    let showing = if props.playing { SHOWN_PLAYING } else { *limit };
     let shown: Vec<&(u64, Rc<Explained>)> = matching.by_ref().take(showing).collect();
     let older = matching.count();
     let on_more = {

@@ -238,6 +238,10 @@ pub enum OffsetSpec {
 pub struct ListOffsetsRequest {
     pub current_leader_epoch: Option<LeaderEpoch>,
     pub spec: OffsetSpec,
+    /// The consumer's `isolation.level`: LATEST is the LSO for read_committed (T-6), so a
+    /// consumer reset to the end does not skip an open transaction's data.
+    #[serde(default)]
+    pub isolation_level: IsolationLevel,
 }
 
 /// ListOffsets partition answer: the offset, and the epoch of the leader that wrote it when

@@ -1177,7 +1177,10 @@ impl PartitionReplica {
                     .map(|e| e.epoch);
                 (start, covering)
             }
-            OffsetSpec::Latest => (self.log.high_watermark(), self.leader_epoch()),
+            OffsetSpec::Latest => match request.isolation_level {
+                IsolationLevel::ReadUncommitted => (self.log.high_watermark(), self.leader_epoch()),
+                IsolationLevel::ReadCommitted => (self.last_stable_offset(), self.leader_epoch()),
+            },
         };
         ListOffsetsResponse {
             error: ErrorCode::None,

@@ -1504,3 +1504,24 @@ fn t5_a_fencing_abort_makes_the_old_epoch_stale_and_a_follower_refuses_markers_a
         "{outcome:?}"
     );
 }
+
+#[test]
+fn t6_list_offsets_latest_is_the_lso_for_read_committed_and_the_hw_otherwise() {
+    let mut c = Cluster::new(1, ReplicaConfig::default());
+    c.produce(at(0), Acks::All, "plain0");
+    txn_produce(&mut c, at(0), 7, "t1");
+    c.produce(at(0), Acks::All, "plain2");
+    let latest = |c: &Cluster, isolation_level| {
+        c.leader()
+            .handle_list_offsets(&ListOffsetsRequest {
+                current_leader_epoch: None,
+                spec: OffsetSpec::Latest,
+                isolation_level,
+            })
+            .offset
+    };
+    assert_eq!(latest(&c, IsolationLevel::ReadUncommitted), Offset(3));
+    assert_eq!(latest(&c, IsolationLevel::ReadCommitted), Offset(1));
+    marker(&mut c, at(1), 7, 0, 0, COMMIT);
+    assert_eq!(latest(&c, IsolationLevel::ReadCommitted), Offset(4));
+}

@@ -770,6 +770,7 @@ impl ConsumerClient {
                         AutoOffsetReset::Latest => OffsetSpec::Latest,
                         AutoOffsetReset::Earliest | AutoOffsetReset::None => OffsetSpec::Earliest,
                     },
+                    isolation_level: IsolationLevel::ReadUncommitted,
                 },
             },
             FetchState::Failed | FetchState::AwaitCommittedOffset => return,

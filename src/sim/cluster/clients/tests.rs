@@ -150,6 +150,7 @@ fn list_offsets_answer(epoch: i32, spec: OffsetSpec, offset: i64) -> Msg {
         request: ListOffsetsRequest {
             current_leader_epoch: Some(LeaderEpoch(epoch)),
             spec,
+            isolation_level: IsolationLevel::ReadUncommitted,
         },
         response: ListOffsetsResponse {
             error: ErrorCode::None,
@@ -354,6 +355,7 @@ fn an_undefined_epoch_resets_per_auto_offset_reset() {
             ListOffsetsRequest {
                 current_leader_epoch: Some(LeaderEpoch(2)),
                 spec: OffsetSpec::Latest,
+                isolation_level: IsolationLevel::ReadUncommitted,
             }
         ),
         other => panic!("expected ListOffsets, got {other:?}"),
@@ -542,6 +544,7 @@ fn a_broker_answers_list_offsets_with_the_log_start_or_the_high_watermark() {
                 request: ListOffsetsRequest {
                     current_leader_epoch: current.map(LeaderEpoch),
                     spec,
+                    isolation_level: IsolationLevel::ReadUncommitted,
                 },
             },
             &mut out,

@@ -230,8 +230,27 @@ impl ProducerStateTable {
 
     /// Records a batch the leader appended (after `check_client_batch` said `Append`), or one a
     /// follower or recovery replays: no checks, like Kafka's `REPLICATION` origin.
+    ///
+    /// A transaction marker (a control batch) carries the coordinator's producer epoch: a newer
+    /// one (a fencing abort) becomes the producer's epoch here, so the fenced instance's later
+    /// batches get INVALID_PRODUCER_EPOCH (Kafka's `appendEndTxnMarker` calls
+    /// `maybeUpdateProducerEpoch`). A marker never enters the duplicate window.
     pub fn on_append(&mut self, batch: &ProducerBatchInfo) {
-        if !batch.has_producer_id() || batch.is_control {
+        if !batch.has_producer_id() {
+            return;
+        }
+        if batch.is_control {
+            if let Some(entry) = self.producers.get_mut(&batch.producer_id) {
+                if batch.producer_epoch > entry.producer_epoch {
+                    entry.batches.clear();
+                    entry.producer_epoch = batch.producer_epoch;
+                }
+                return;
+            }
+            let mut entry = ProducerStateEntry::new(batch.producer_id);
+            entry.producer_epoch = batch.producer_epoch;
+            entry.last_timestamp_ms = batch.max_timestamp_ms;
+            self.producers.insert(batch.producer_id, entry);
             return;
         }
         self.producers

@@ -21,6 +21,9 @@ pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
 /// `transaction.state.log.num.partitions` default.
 pub const TRANSACTION_STATE_LOG_NUM_PARTITIONS_DEFAULT: u32 = 50;
 
+/// The longest `transactional.id` the protocol carries (a STRING has an INT16 length).
+pub const TRANSACTIONAL_ID_MAX_BYTES: usize = i16::MAX as usize;
+
 /// The `__transaction_state` partition whose leader coordinates `transactional_id`.
 pub fn transaction_coordinator_partition(
     transactional_id: &str,

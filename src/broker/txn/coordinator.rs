@@ -155,6 +155,31 @@ impl TransactionCoordinator {
         &mut self.txns
     }
 
+    /// A transactional id's state as the log holds it, replayed when this coordinator loads a
+    /// `__transaction_state` partition (the last record of an id wins; `None` is a tombstone).
+    pub fn load(&mut self, transactional_id: &str, metadata: Option<TransactionMetadata>) {
+        self.pending.remove(transactional_id);
+        match metadata {
+            Some(m) => {
+                self.txns.insert(transactional_id.to_owned(), m);
+            }
+            None => {
+                self.txns.remove(transactional_id);
+            }
+        }
+    }
+
+    /// Forgets the ids `gone` says this coordinator no longer owns (their partition moved):
+    /// returns the ids that had a transition pending, whose requests get NOT_COORDINATOR.
+    pub fn unload(&mut self, gone: impl Fn(&str) -> bool) -> Vec<String> {
+        self.txns.retain(|id, _| !gone(id));
+        let dropped: Vec<String> = self.pending.keys().filter(|id| gone(id)).cloned().collect();
+        for id in &dropped {
+            self.pending.remove(id);
+        }
+        dropped
+    }
+
     fn allocate_producer_id(&mut self) -> ProducerId {
         let id = ProducerId(self.next_producer_id);
         self.next_producer_id += 1;

@@ -47,6 +47,8 @@ pub struct ProducerBatch {
     pub expired: bool,
     /// Some attempt ended without a definite "not appended" answer.
     pub maybe_appended: bool,
+    /// Written by a transactional producer: the batch header's transactional bit.
+    pub transactional: bool,
 }
 
 impl ProducerBatch {
@@ -64,6 +66,7 @@ impl ProducerBatch {
             sequence: None,
             expired: false,
             maybe_appended: false,
+            transactional: false,
         }
     }
 
@@ -128,7 +131,11 @@ impl ProducerBatch {
     /// The wire bytes of this attempt.
     pub fn encode(&self) -> Vec<u8> {
         let producer = self.sequence.map_or(ProducerFields::NONE, |s| {
-            ProducerFields::idempotent(s.producer_id, s.producer_epoch, s.base_sequence)
+            if self.transactional {
+                ProducerFields::transactional(s.producer_id, s.producer_epoch, s.base_sequence)
+            } else {
+                ProducerFields::idempotent(s.producer_id, s.producer_epoch, s.base_sequence)
+            }
         });
         let records: Vec<NewRecord> = self.records.iter().map(|(_, r)| r.clone()).collect();
         RecordBatch::new_data(&records, producer).encode()

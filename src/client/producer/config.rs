@@ -112,6 +112,13 @@ pub struct ProducerConfig {
         skip_serializing_if = "std::ops::Not::not"
     )]
     pub unsafe_idempotence_in_flight_above_5: bool,
+    /// `transactional.id`: makes the producer transactional (section 5). It needs idempotence.
+    #[serde(rename = "transactional.id", skip_serializing_if = "Option::is_none")]
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms` (60000): how long the coordinator lets a transaction stay open
+    /// before it aborts it (T-7).
+    #[serde(rename = "transaction.timeout.ms")]
+    pub transaction_timeout_ms: u64,
 }
 
 impl Default for ProducerConfig {
@@ -134,6 +141,8 @@ impl Default for ProducerConfig {
             max_request_size: 1_048_576,
             buffer_memory: 33_554_432,
             unsafe_idempotence_in_flight_above_5: false,
+            transactional_id: None,
+            transaction_timeout_ms: 60_000,
         }
     }
 }
@@ -223,6 +232,26 @@ impl ProducerConfig {
             }
             if self.acks != Acks::All {
                 return bad("Must set acks to all in order to use the idempotent producer. Otherwise we cannot guarantee idempotence.".into());
+            }
+        }
+        if let Some(id) = &self.transactional_id {
+            if !self.idempotence_enabled() {
+                return bad(
+                    "Cannot set a transactional.id without also enabling idempotence.".into(),
+                );
+            }
+            if id.is_empty() {
+                return bad("Invalid value \"\" for configuration transactional.id: a transactional producer needs a non-empty id".into());
+            }
+            if id.len() > crate::client::transactions::TRANSACTIONAL_ID_MAX_BYTES {
+                return bad(format!(
+                    "Invalid value for configuration transactional.id: {} bytes, at most {} allowed",
+                    id.len(),
+                    crate::client::transactions::TRANSACTIONAL_ID_MAX_BYTES
+                ));
+            }
+            if self.transaction_timeout_ms == 0 {
+                return bad("Invalid value 0 for configuration transaction.timeout.ms: Value must be at least 1".into());
             }
         }
         let floor = self.linger_ms.saturating_add(self.request_timeout_ms);

@@ -61,6 +61,12 @@ enum Readiness {
 pub struct Producer {
     config: ProducerConfig,
     idempotent: bool,
+    /// `transactional.id` is set: a batch goes out only to a partition its transaction has
+    /// added (AddPartitionsToTxn answered), and a failed batch makes the transaction
+    /// abortable instead of bumping the epoch (the driver's InitProducerId does that).
+    transactional: bool,
+    /// The partitions the open transaction has added.
+    txn_partitions: BTreeSet<TopicPartition>,
     prng: Prng,
     producer_id_and_epoch: Option<(ProducerId, ProducerEpoch)>,
     next_record_id: u64,
@@ -85,9 +91,12 @@ impl Producer {
     pub fn new(config: ProducerConfig, prng: Prng) -> Result<Producer, ConfigException> {
         config.validate()?;
         let idempotent = config.idempotence_enabled();
+        let transactional = config.transactional_id.is_some();
         Ok(Producer {
             config,
             idempotent,
+            transactional,
+            txn_partitions: BTreeSet::new(),
             prng,
             producer_id_and_epoch: None,
             next_record_id: 0,
@@ -130,6 +139,42 @@ impl Producer {
 
     pub fn producer_id_and_epoch(&self) -> Option<(ProducerId, ProducerEpoch)> {
         self.producer_id_and_epoch
+    }
+
+    pub fn is_transactional(&self) -> bool {
+        self.transactional
+    }
+
+    /// The transaction added `tp` (AddPartitionsToTxn answered): its batches may go out.
+    pub fn allow_transaction_partition(&mut self, tp: &TopicPartition) {
+        self.txn_partitions.insert(tp.clone());
+    }
+
+    /// The transaction ended (EndTxn answered): the next one adds its partitions again.
+    pub fn end_transaction(&mut self) {
+        self.txn_partitions.clear();
+    }
+
+    /// Every queued batch fails with `error` (Kafka's `abortUndrainedBatches` when a
+    /// transaction aborts or the producer is fenced); batches in flight complete by their
+    /// answers.
+    pub fn abort_undrained_batches(&mut self, error: ProducerError) {
+        let undrained: Vec<BatchId> = self
+            .batches
+            .values()
+            .filter(|b| b.in_flight.is_none() && !b.expired)
+            .map(|b| b.id)
+            .collect();
+        for id in undrained {
+            if let Some(batch) = self.remove_batch(id) {
+                self.report_failure(&batch, error);
+            }
+        }
+    }
+
+    /// Whether any batch is queued or in flight.
+    pub fn has_incomplete_batches(&self) -> bool {
+        !self.batches.is_empty()
     }
 
     /// True once after a NOT_LEADER_OR_FOLLOWER or UNKNOWN_TOPIC_OR_PARTITION answer: the
@@ -252,6 +297,7 @@ impl Producer {
         let id = BatchId(self.next_batch_id);
         self.next_batch_id += 1;
         let mut batch = ProducerBatch::new(id, tp.clone(), now);
+        batch.transactional = self.transactional;
         let grew = batch.try_append(record_id, record, batch_size);
         assert!(grew.is_some(), "an empty batch takes any record");
         let size = batch.size_in_bytes;
@@ -458,6 +504,9 @@ impl Producer {
         }
         if !self.idempotent {
             return false;
+        }
+        if self.transactional && !self.txn_partitions.contains(tp) {
+            return true;
         }
         let Some(current) = self.producer_id_and_epoch else {
             return true;
@@ -792,7 +841,7 @@ impl Producer {
         if batch.expired {
             return;
         }
-        if self.idempotent && batch.sequence.is_some() {
+        if self.idempotent && !self.transactional && batch.sequence.is_some() {
             self.epoch_bump_partitions
                 .insert(batch.topic_partition.clone());
         }

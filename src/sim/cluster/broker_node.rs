@@ -16,7 +16,9 @@ use super::coordinator::{
     CoordinatorSettings, GroupCoordinator, PendingOffsetCommit, OFFSETS_TOPIC,
 };
 use super::messages::{Msg, TopicMetadata};
+use super::txn_coordinator::{TxnCoordinatorNode, TxnCoordinatorSettings, TxnStateAppend};
 use crate::broker::config::ReplicaConfig;
+use crate::broker::messages::TxnMarker;
 use crate::broker::messages::{
     Acks as ReplicaAcks, AlterPartitionRequest, AlterPartitionResponse, FetchResponse,
     FollowerFetchOutcome, FollowerFetchRequest, ListOffsetsResponse, OffsetForLeaderEpochRequest,
@@ -27,11 +29,13 @@ use crate::broker::producer_state::{ProducerBatchInfo, ProducerStateTable, Seque
 use crate::broker::replica::PartitionReplica;
 use crate::client::producer::Acks as ClientAcks;
 use crate::client::producer::{ProducePartitionResponse, ProduceRequest, ProduceResponse};
+use crate::client::transactions::TRANSACTION_STATE_TOPIC;
 use crate::controller::{MetadataRecord, MetadataUpdate, PartitionState};
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
 use crate::log::batch::BatchHeader;
 use crate::log::config::LogConfig;
 use crate::log::config::MessageTimestampType;
+use crate::log::control::ControlRecordType;
 use crate::log::partition_log::PartitionLog;
 use crate::prng::Prng;
 use crate::protocol::{BrokerEpoch, ErrorCode};
@@ -60,6 +64,27 @@ pub struct BrokerTimings {
     pub message_timestamp_before_max_ms: i64,
     /// The group coordinator's settings (`offsets.topic.num.partitions`, group configs).
     pub coordinator: CoordinatorSettings,
+    /// The transaction coordinator's settings (`transaction.state.log.num.partitions`,
+    /// `transaction.max.timeout.ms`, the timed-out transaction abort interval).
+    pub txn_coordinator: TxnCoordinatorSettings,
+}
+
+/// A WriteTxnMarkers request being answered: one slot per partition, filled when its marker
+/// is written (acks=all) or refused.
+#[derive(Clone, Debug)]
+struct PendingMarkers {
+    coordinator: NodeId,
+    transactional_id: String,
+    producer_id: crate::ids::ProducerId,
+    producer_epoch: crate::ids::ProducerEpoch,
+    transaction_commit: bool,
+    answers: Vec<(TopicPartition, Option<ErrorCode>)>,
+}
+
+/// The block of producer ids a coordinator hands out: its own per broker and incarnation, as
+/// the controller's AllocateProducerIds gives each broker blocks that never overlap.
+fn producer_id_block(broker: BrokerId, incarnation: u64) -> i64 {
+    i64::from(broker.0) * 1_000_000 + (incarnation as i64 % 100) * 10_000
 }
 
 /// `replica.fetch.backoff.ms`: how long a follower waits before fetching again after an error
@@ -177,6 +202,13 @@ pub struct BrokerNode {
     pub coordinator: GroupCoordinator,
     /// Offset commits appended to an offsets partition, by the replica's request token.
     offset_commit_appends: BTreeMap<RequestToken, PendingOffsetCommit>,
+    /// The transaction coordinator for the `__transaction_state` partitions this broker leads.
+    pub txn_coordinator: TxnCoordinatorNode,
+    /// Transaction state records appended, by the replica's request token -> transactional id.
+    txn_state_appends: BTreeMap<RequestToken, String>,
+    /// WriteTxnMarkers requests being answered, by key; and the replica tokens -> (key, slot).
+    pending_markers: BTreeMap<u64, PendingMarkers>,
+    marker_tokens: BTreeMap<RequestToken, (u64, usize)>,
 }
 
 /// Messages to send: (from, to, message).
@@ -227,6 +259,13 @@ impl BrokerNode {
             held_partition_states: BTreeSet::new(),
             fenced_brokers: BTreeSet::new(),
             coordinator: GroupCoordinator::new(timings.coordinator.clone()),
+            txn_coordinator: TxnCoordinatorNode::new(
+                timings.txn_coordinator.clone(),
+                producer_id_block(id, 0),
+            ),
+            txn_state_appends: BTreeMap::new(),
+            pending_markers: BTreeMap::new(),
+            marker_tokens: BTreeMap::new(),
             timings,
         })
     }
@@ -280,6 +319,8 @@ impl BrokerNode {
     pub fn start(&mut self, now: SimTime, out: &mut Outbox) {
         self.alive = true;
         self.incarnation += 1;
+        self.txn_coordinator
+            .reset(producer_id_block(self.id, self.incarnation));
         self.broker_epoch = None;
         self.fenced = true;
         self.metadata_caught_up = false;
@@ -348,6 +389,11 @@ impl BrokerNode {
         self.held_partition_states.clear();
         self.coordinator.reset();
         self.offset_commit_appends.clear();
+        self.txn_coordinator
+            .reset(producer_id_block(self.id, self.incarnation + 1));
+        self.txn_state_appends.clear();
+        self.pending_markers.clear();
+        self.marker_tokens.clear();
         report
     }
 
@@ -381,6 +427,7 @@ impl BrokerNode {
                 pending.expects_response = false;
             }
         }
+        self.txn_coordinator.on_disconnect(now, peer);
     }
 
     /// Gathers the log files the disk kept, per partition directory; each log is recovered
@@ -504,6 +551,9 @@ impl BrokerNode {
         if let Some(t) = self.coordinator.next_deadline() {
             next = next.min(t);
         }
+        if let Some(t) = self.txn_coordinator.next_deadline() {
+            next = next.min(t);
+        }
         Some(next)
     }
 
@@ -571,6 +621,12 @@ impl BrokerNode {
         self.resend_alter_partitions(now, out);
         self.start_fetches(now, out);
         self.coordinator.on_timer(now, &self.replicas);
+        {
+            let partitions = &self.partitions;
+            let leader_of = |tp: &TopicPartition| partitions.get(tp).and_then(|s| s.leader);
+            self.txn_coordinator
+                .on_timer(now, &self.replicas, &leader_of);
+        }
         self.drain_replica_outputs(now, out);
     }
 
@@ -913,6 +969,57 @@ impl BrokerNode {
                     },
                 ));
             }
+            Msg::FindTransactionCoordinator { transactional_id } => {
+                let (error, coordinator) = self.find_transaction_coordinator(&transactional_id);
+                out.push((
+                    self.node(),
+                    from,
+                    Msg::FindTransactionCoordinatorResponse {
+                        transactional_id,
+                        error,
+                        coordinator,
+                    },
+                ));
+            }
+            msg @ (Msg::InitProducerId { .. }
+            | Msg::AddPartitionsToTxn { .. }
+            | Msg::EndTxn { .. }) => {
+                // A broker still replaying metadata leads nothing yet: NOT_COORDINATOR.
+                self.txn_coordinator.on_request(now, from, msg);
+            }
+            Msg::WriteTxnMarkers {
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                coordinator_epoch,
+                transaction_commit,
+                partitions,
+            } => {
+                let pending = PendingMarkers {
+                    coordinator: from,
+                    transactional_id,
+                    producer_id,
+                    producer_epoch,
+                    transaction_commit,
+                    answers: partitions.into_iter().map(|tp| (tp, None)).collect(),
+                };
+                self.write_txn_markers(now, pending, coordinator_epoch, out);
+            }
+            Msg::WriteTxnMarkersResponse {
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                errors,
+                ..
+            } => {
+                self.txn_coordinator.on_markers_response(
+                    now,
+                    &transactional_id,
+                    producer_id,
+                    producer_epoch,
+                    errors,
+                );
+            }
             msg @ (Msg::JoinGroup { .. }
             | Msg::SyncGroup { .. }
             | Msg::GroupHeartbeat { .. }
@@ -1113,6 +1220,14 @@ impl BrokerNode {
             if tp.topic == OFFSETS_TOPIC {
                 self.coordinator.on_leadership(now, tp.partition.0, false);
             }
+            if tp.topic == TRANSACTION_STATE_TOPIC {
+                self.txn_coordinator.on_leadership(
+                    now,
+                    tp.partition.0,
+                    false,
+                    state.leader_epoch.0,
+                );
+            }
             return;
         }
         if !self.replicas.contains_key(&tp) {
@@ -1182,6 +1297,15 @@ impl BrokerNode {
                 if tp.topic == OFFSETS_TOPIC {
                     let leads = replica.is_leader();
                     self.coordinator.on_leadership(now, tp.partition.0, leads);
+                }
+                if tp.topic == TRANSACTION_STATE_TOPIC {
+                    let leads = replica.is_leader();
+                    self.txn_coordinator.on_leadership(
+                        now,
+                        tp.partition.0,
+                        leads,
+                        state.leader_epoch.0,
+                    );
                 }
             }
             Err(e) => self.notes.push(format!("{tp}: {e}")),
@@ -1574,6 +1698,193 @@ impl BrokerNode {
         }
     }
 
+    /// FindCoordinator with key type TRANSACTION (T-1): the leader of the id's
+    /// `__transaction_state` partition, from the metadata cache.
+    fn find_transaction_coordinator(
+        &self,
+        transactional_id: &str,
+    ) -> (ErrorCode, Option<BrokerId>) {
+        if !self.metadata_caught_up || transactional_id.is_empty() {
+            let error = if transactional_id.is_empty() {
+                ErrorCode::InvalidRequest
+            } else {
+                ErrorCode::CoordinatorNotAvailable
+            };
+            return (error, None);
+        }
+        let tp = TopicPartition {
+            topic: TRANSACTION_STATE_TOPIC.to_string(),
+            partition: self.txn_coordinator.partition_for(transactional_id),
+        };
+        match self.partitions.get(&tp).and_then(|s| s.leader) {
+            Some(leader) => (ErrorCode::None, Some(leader)),
+            None => (ErrorCode::CoordinatorNotAvailable, None),
+        }
+    }
+
+    /// Appends a transaction state record with acks=all; the coordinator goes on when the
+    /// append completes.
+    fn append_txn_state(&mut self, now: SimTime, append: TxnStateAppend, out: &mut Outbox) {
+        let tp = append.topic_partition.clone();
+        self.next_token += 1;
+        let token = RequestToken(self.next_token);
+        let request = ReplicaProduceRequest {
+            acks: ReplicaAcks::All,
+            timeout_ms: u32::try_from(append.timeout_ms).unwrap_or(u32::MAX),
+            records: append.records,
+            current_leader_epoch: None,
+        };
+        let outcome = match self.replicas.get_mut(&tp) {
+            Some(replica) => replica.handle_produce(now, token, &request),
+            None => Ok(ProduceOutcome::Respond(
+                crate::broker::messages::ProduceResponse::error(ErrorCode::NotLeaderOrFollower),
+            )),
+        };
+        let error = match outcome {
+            Ok(ProduceOutcome::Parked) => {
+                self.txn_state_appends
+                    .insert(token, append.transactional_id);
+                self.flush_storage(now);
+                self.wake_parked_fetches(now, &tp, out);
+                return;
+            }
+            Ok(ProduceOutcome::Respond(r)) => {
+                self.flush_storage(now);
+                if r.error == ErrorCode::None {
+                    self.wake_parked_fetches(now, &tp, out);
+                }
+                r.error
+            }
+            Ok(ProduceOutcome::NoResponse { error }) => error,
+            Err(e) => {
+                self.notes.push(format!("{tp}: {e}"));
+                ErrorCode::UnknownServerError
+            }
+        };
+        self.txn_coordinator
+            .on_appended(now, &append.transactional_id, error);
+    }
+
+    /// WriteTxnMarkers on a partition leader: a COMMIT or ABORT control batch per partition,
+    /// appended like an acks=all produce (Kafka's `ReplicaManager.appendRecords` with the
+    /// coordinator origin); answered when every partition has its outcome.
+    fn write_txn_markers(
+        &mut self,
+        now: SimTime,
+        mut pending: PendingMarkers,
+        coordinator_epoch: i32,
+        out: &mut Outbox,
+    ) {
+        let key = self.next_token;
+        self.next_token += 1;
+        let control_type = if pending.transaction_commit {
+            ControlRecordType::TransactionCommit
+        } else {
+            ControlRecordType::Abort
+        };
+        let marker = TxnMarker {
+            producer_id: pending.producer_id,
+            producer_epoch: pending.producer_epoch,
+            coordinator_epoch,
+            control_type,
+            timeout_ms: u32::try_from(self.timings.txn_coordinator.request_timeout_ms)
+                .unwrap_or(u32::MAX),
+        };
+        let mut appended = Vec::new();
+        for slot in 0..pending.answers.len() {
+            let tp = pending.answers[slot].0.clone();
+            let Some(replica) = self.replicas.get_mut(&tp) else {
+                pending.answers[slot].1 = Some(self.not_hosted_error(&tp));
+                continue;
+            };
+            self.next_token += 1;
+            let token = RequestToken(self.next_token);
+            let first_offset = replica.log_end_offset();
+            let outcome = replica.handle_write_txn_marker(now, token, &marker);
+            let written = match outcome {
+                Ok(ProduceOutcome::Respond(r)) => {
+                    pending.answers[slot].1 = Some(r.error);
+                    r.error == ErrorCode::None
+                }
+                Ok(ProduceOutcome::Parked) => {
+                    self.marker_tokens.insert(token, (key, slot));
+                    true
+                }
+                Ok(ProduceOutcome::NoResponse { error }) => {
+                    pending.answers[slot].1 = Some(error);
+                    false
+                }
+                Err(e) => {
+                    self.notes.push(format!("{tp}: {e}"));
+                    pending.answers[slot].1 = Some(ErrorCode::UnknownServerError);
+                    false
+                }
+            };
+            if written {
+                if let Some(table) = self.producer_states.get_mut(&tp) {
+                    table.on_append(&ProducerBatchInfo {
+                        producer_id: marker.producer_id,
+                        producer_epoch: marker.producer_epoch,
+                        first_sequence: -1,
+                        last_sequence: -1,
+                        first_offset,
+                        last_offset: first_offset,
+                        max_timestamp_ms: now.as_millis(),
+                        is_control: true,
+                    });
+                }
+                self.notes.push(format!(
+                    "{tp}: {} marker for producer id {} epoch {} at offset {} ({})",
+                    if pending.transaction_commit {
+                        "COMMIT"
+                    } else {
+                        "ABORT"
+                    },
+                    marker.producer_id.0,
+                    marker.producer_epoch.0,
+                    first_offset.0,
+                    pending.transactional_id
+                ));
+                appended.push(tp);
+            }
+        }
+        self.pending_markers.insert(key, pending);
+        self.flush_storage(now);
+        for tp in appended {
+            self.wake_parked_fetches(now, &tp, out);
+        }
+        self.finish_markers(key, out);
+    }
+
+    /// Answers a WriteTxnMarkers request once every partition has its outcome.
+    fn finish_markers(&mut self, key: u64, out: &mut Outbox) {
+        let Some(pending) = self.pending_markers.get(&key) else {
+            return;
+        };
+        if pending.answers.iter().any(|(_, e)| e.is_none()) {
+            return;
+        }
+        let Some(pending) = self.pending_markers.remove(&key) else {
+            return;
+        };
+        let errors = pending
+            .answers
+            .into_iter()
+            .map(|(tp, e)| (tp, e.unwrap_or(ErrorCode::UnknownServerError)))
+            .collect();
+        out.push((
+            self.node(),
+            pending.coordinator,
+            Msg::WriteTxnMarkersResponse {
+                transactional_id: pending.transactional_id,
+                producer_id: pending.producer_id,
+                producer_epoch: pending.producer_epoch,
+                transaction_commit: pending.transaction_commit,
+                errors,
+            },
+        ));
+    }
+
     /// Appends an offset commit to its offsets partition with acks=all; the coordinator
     /// answers when the append completes.
     fn append_offset_commit(
@@ -1641,6 +1952,22 @@ impl BrokerNode {
             out.push((node, to, msg));
         }
         self.notes.append(&mut self.coordinator.lines);
+        {
+            let partitions = &self.partitions;
+            let leader_of = |tp: &TopicPartition| partitions.get(tp).and_then(|s| s.leader);
+            self.txn_coordinator.send_markers(now, &leader_of);
+        }
+        // An append that fails at once can queue another (a transaction with nothing left to
+        // mark completes), so drain until nothing is queued.
+        while !self.txn_coordinator.appends.is_empty() {
+            for append in std::mem::take(&mut self.txn_coordinator.appends) {
+                self.append_txn_state(now, append, out);
+            }
+        }
+        for (to, msg) in self.txn_coordinator.outbox.drain(..) {
+            out.push((node, to, msg));
+        }
+        self.notes.append(&mut self.txn_coordinator.lines);
     }
 
     fn drain_replica_outputs(&mut self, now: SimTime, out: &mut Outbox) {
@@ -1659,6 +1986,25 @@ impl BrokerNode {
                     if let Some(pending) = self.offset_commit_appends.remove(&token) {
                         self.coordinator
                             .on_offset_commit_appended(now, pending, response.error);
+                    }
+                }
+                ReplicaOutput::ProduceCompleted { token, response }
+                    if self.txn_state_appends.contains_key(&token) =>
+                {
+                    if let Some(id) = self.txn_state_appends.remove(&token) {
+                        self.txn_coordinator.on_appended(now, &id, response.error);
+                    }
+                }
+                ReplicaOutput::ProduceCompleted { token, response }
+                    if self.marker_tokens.contains_key(&token) =>
+                {
+                    if let Some((key, slot)) = self.marker_tokens.remove(&token) {
+                        if let Some(p) = self.pending_markers.get_mut(&key) {
+                            if let Some(answer) = p.answers.get_mut(slot) {
+                                answer.1 = Some(response.error);
+                            }
+                        }
+                        self.finish_markers(key, out);
                     }
                 }
                 ReplicaOutput::ProduceCompleted { token, response } => {

@@ -14,7 +14,7 @@ use crate::broker::messages::{
 };
 use crate::client::producer::{ProduceRequest, ProduceResponse};
 use crate::controller::MetadataUpdate;
-use crate::ids::{BrokerId, TopicPartition};
+use crate::ids::{BrokerId, ProducerEpoch, ProducerId, TopicPartition};
 use crate::protocol::{BrokerEpoch, ErrorCode};
 use std::collections::BTreeMap;
 
@@ -188,6 +188,70 @@ pub enum Msg {
         error: ErrorCode,
         offsets: BTreeMap<TopicPartition, Option<OffsetAndMetadata>>,
     },
+    // Transactions (section 5). FindCoordinator with key type TRANSACTION: any broker answers
+    // from its metadata cache with the leader of the id's `__transaction_state` partition; the
+    // rest go to that coordinator, which answers NOT_COORDINATOR when it does not lead the
+    // partition and COORDINATOR_LOAD_IN_PROGRESS while it reads it.
+    FindTransactionCoordinator {
+        transactional_id: String,
+    },
+    FindTransactionCoordinatorResponse {
+        transactional_id: String,
+        error: ErrorCode,
+        coordinator: Option<BrokerId>,
+    },
+    InitProducerId {
+        token: RequestToken,
+        transactional_id: String,
+        transaction_timeout_ms: u64,
+    },
+    InitProducerIdResponse {
+        token: RequestToken,
+        error: ErrorCode,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+    },
+    AddPartitionsToTxn {
+        token: RequestToken,
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        partitions: Vec<TopicPartition>,
+    },
+    /// One error for every partition of the request (Kafka answers per partition, with the
+    /// same error for all of them unless some fail authorization).
+    AddPartitionsToTxnResponse {
+        token: RequestToken,
+        error: ErrorCode,
+        partitions: Vec<TopicPartition>,
+    },
+    EndTxn {
+        token: RequestToken,
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        transaction_commit: bool,
+    },
+    EndTxnResponse {
+        token: RequestToken,
+        error: ErrorCode,
+    },
+    /// Coordinator -> partition leader: write a COMMIT or ABORT marker to each partition.
+    WriteTxnMarkers {
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        coordinator_epoch: i32,
+        transaction_commit: bool,
+        partitions: Vec<TopicPartition>,
+    },
+    WriteTxnMarkersResponse {
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        transaction_commit: bool,
+        errors: Vec<(TopicPartition, ErrorCode)>,
+    },
 }
 
 impl Msg {
@@ -227,6 +291,18 @@ impl Msg {
             Msg::OffsetCommitResponse { .. } => "OffsetCommitResponse",
             Msg::OffsetFetch { .. } => "OffsetFetch",
             Msg::OffsetFetchResponse { .. } => "OffsetFetchResponse",
+            Msg::FindTransactionCoordinator { .. } => "FindCoordinator (transaction)",
+            Msg::FindTransactionCoordinatorResponse { .. } => {
+                "FindCoordinatorResponse (transaction)"
+            }
+            Msg::InitProducerId { .. } => "InitProducerId",
+            Msg::InitProducerIdResponse { .. } => "InitProducerIdResponse",
+            Msg::AddPartitionsToTxn { .. } => "AddPartitionsToTxn",
+            Msg::AddPartitionsToTxnResponse { .. } => "AddPartitionsToTxnResponse",
+            Msg::EndTxn { .. } => "EndTxn",
+            Msg::EndTxnResponse { .. } => "EndTxnResponse",
+            Msg::WriteTxnMarkers { .. } => "WriteTxnMarkers",
+            Msg::WriteTxnMarkersResponse { .. } => "WriteTxnMarkersResponse",
         }
     }
 }

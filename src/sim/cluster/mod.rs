@@ -20,6 +20,7 @@ pub mod scenario;
 pub mod swarm;
 #[cfg(test)]
 mod tests;
+pub mod txn_coordinator;
 pub mod view;
 
 use crate::client::producer::Producer;
@@ -224,6 +225,16 @@ impl ClusterSim {
                     offsets_retention_minutes: scenario.broker.offsets_retention_minutes,
                 },
                 offsets_commit_timeout_ms: scenario.broker.offsets_commit_timeout_ms,
+            },
+            txn_coordinator: txn_coordinator::TxnCoordinatorSettings {
+                num_partitions: scenario.broker.transaction_state_log_num_partitions,
+                config: crate::broker::txn::TxnConfig {
+                    transaction_max_timeout_ms: scenario.broker.transaction_max_timeout_ms,
+                },
+                abort_check_interval_ms: scenario
+                    .broker
+                    .transaction_abort_timed_out_transaction_cleanup_interval_ms,
+                request_timeout_ms: 30_000,
             },
         };
         let brokers = (1..=scenario.brokers)
@@ -1039,9 +1050,56 @@ impl ClusterSim {
         self.trace(now, "controller".into(), text);
     }
 
+    /// Whether the scenario has a transactional producer.
+    fn uses_transactions(&self) -> bool {
+        self.scenario
+            .producers
+            .iter()
+            .any(|p| p.config.transactional_id.is_some())
+    }
+
+    /// Creates `__transaction_state` (compacted, `transaction.state.log.num.partitions`,
+    /// replication `transaction.state.log.replication.factor` capped by the brokers,
+    /// `min.insync.replicas` = `transaction.state.log.min.isr`), as Kafka creates it when a
+    /// transactional producer first needs a coordinator.
+    fn create_transaction_state_topic(&mut self, now: SimTime) {
+        let name = crate::client::transactions::TRANSACTION_STATE_TOPIC.to_string();
+        if self.controller.topic_configs(&name).is_some() {
+            return;
+        }
+        let broker = &self.scenario.broker;
+        let partitions = broker.transaction_state_log_num_partitions;
+        let replication_factor = broker
+            .transaction_state_log_replication_factor
+            .min(u16::try_from(self.scenario.brokers).unwrap_or(u16::MAX));
+        let min_isr = broker.transaction_state_log_min_isr.min(replication_factor);
+        let mut configs = BTreeMap::new();
+        configs.insert("cleanup.policy".to_string(), "compact".to_string());
+        configs.insert("min.insync.replicas".to_string(), min_isr.to_string());
+        let request = CreateTopic {
+            name: name.clone(),
+            partitions: Some(partitions),
+            replication_factor: Some(replication_factor),
+            configs,
+        };
+        let text = match self
+            .controller
+            .create_topic(now, &mut self.controller_prng, request)
+        {
+            Ok(()) => format!(
+                "create topic {name} with {partitions} partition(s), replication factor {replication_factor}, min.insync.replicas {min_isr}"
+            ),
+            Err(e) => format!("create topic {name} failed: {} {}", e.code.name(), e.message),
+        };
+        self.trace(now, "controller".into(), text);
+    }
+
     fn create_topics(&mut self, now: SimTime, out: &mut Outbox) {
         if self.uses_groups() {
             self.create_offsets_topic(now);
+        }
+        if self.uses_transactions() {
+            self.create_transaction_state_topic(now);
         }
         for topic in self.scenario.topics.clone() {
             let request = CreateTopic {

@@ -112,6 +112,25 @@ pub struct BrokerSettings {
     pub group_min_session_timeout_ms: u64,
     #[serde(rename = "group.max.session.timeout.ms")]
     pub group_max_session_timeout_ms: u64,
+    /// `transaction.state.log.num.partitions` (50): the partitions of `__transaction_state`,
+    /// created when the first transactional producer needs a coordinator (T-1).
+    #[serde(rename = "transaction.state.log.num.partitions")]
+    pub transaction_state_log_num_partitions: u32,
+    /// `transaction.state.log.replication.factor` (3; fewer when the cluster has fewer brokers).
+    #[serde(rename = "transaction.state.log.replication.factor")]
+    pub transaction_state_log_replication_factor: u16,
+    /// `transaction.state.log.min.isr` (2; at most the replication factor): the topic's
+    /// `min.insync.replicas`.
+    #[serde(rename = "transaction.state.log.min.isr")]
+    pub transaction_state_log_min_isr: u16,
+    /// `transaction.max.timeout.ms` (900000): a larger `transaction.timeout.ms` is refused
+    /// with INVALID_TRANSACTION_TIMEOUT.
+    #[serde(rename = "transaction.max.timeout.ms")]
+    pub transaction_max_timeout_ms: u64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms` (10000): how often the
+    /// coordinator looks for transactions past their timeout (T-7).
+    #[serde(rename = "transaction.abort.timed.out.transaction.cleanup.interval.ms")]
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
 }
 
 impl Default for BrokerSettings {
@@ -136,6 +155,11 @@ impl Default for BrokerSettings {
             group_initial_rebalance_delay_ms: 3_000,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
+            transaction_state_log_num_partitions: 50,
+            transaction_state_log_replication_factor: 3,
+            transaction_state_log_min_isr: 2,
+            transaction_max_timeout_ms: 900_000,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
         }
     }
 }
@@ -743,6 +767,28 @@ impl ClusterScenario {
                 crate::limits::TOPIC_PARTITIONS_MAX
             ));
         }
+        if self.broker.transaction_state_log_num_partitions == 0
+            || self.broker.transaction_state_log_num_partitions
+                > crate::limits::TOPIC_PARTITIONS_MAX
+            || self.broker.transaction_state_log_replication_factor == 0
+            || self.broker.transaction_state_log_min_isr == 0
+        {
+            return Err(format!(
+                "transaction.state.log.num.partitions must be 1..={}, and transaction.state.log.replication.factor and transaction.state.log.min.isr >= 1",
+                crate::limits::TOPIC_PARTITIONS_MAX
+            ));
+        }
+        if self.broker.transaction_max_timeout_ms == 0
+            || self
+                .broker
+                .transaction_abort_timed_out_transaction_cleanup_interval_ms
+                == 0
+        {
+            return Err(
+                "transaction.max.timeout.ms and transaction.abort.timed.out.transaction.cleanup.interval.ms must be >= 1"
+                    .into(),
+            );
+        }
         if self.broker.offsets_commit_timeout_ms == 0
             || self.broker.group_min_session_timeout_ms > self.broker.group_max_session_timeout_ms
         {
@@ -844,8 +890,10 @@ impl ClusterScenario {
                     power_loss,
                     torn_write,
                 } => {
-                    let internal = topic == "__consumer_offsets"
-                        && *partition < self.broker.offsets_topic_num_partitions;
+                    let internal = (topic == "__consumer_offsets"
+                        && *partition < self.broker.offsets_topic_num_partitions)
+                        || (topic == "__transaction_state"
+                            && *partition < self.broker.transaction_state_log_num_partitions);
                     match self.topics.iter().find(|t| &t.name == topic) {
                         Some(t) if *partition < t.partitions => {}
                         _ if internal => {}

@@ -4,6 +4,7 @@
 
 use super::groups::{check_groups, GroupReport};
 use super::history::{check, AnomalyKind, CheckReport, PartitionPolicy, Policy, ProducerPolicy};
+use crate::broker::messages::IsolationLevel;
 use crate::client::producer::Acks;
 use crate::ids::{PartitionIndex, TopicPartition};
 use crate::sim::cluster::scenario::ClusterScenario;
@@ -116,9 +117,25 @@ pub fn policy_for(sim: &ClusterSim) -> Policy {
             });
         }
     }
+    let transactional_producers = scenario
+        .producers
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.config.transactional_id.is_some())
+        .map(|(i, _)| i as u32)
+        .collect();
+    let read_committed_consumers = sim
+        .consumers()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.spec().isolation_level == IsolationLevel::ReadCommitted)
+        .map(|(i, _)| i as u32)
+        .collect();
     Policy {
         producers,
         partitions,
+        transactional_producers,
+        read_committed_consumers,
     }
 }
 
@@ -129,6 +146,7 @@ fn kind_named(name: &str) -> Option<AnomalyKind> {
         AnomalyKind::NonmonotonicSend,
         AnomalyKind::LostWrite,
         AnomalyKind::Unseen,
+        AnomalyKind::G1a,
     ]
     .into_iter()
     .find(|k| k.name() == name)

@@ -272,7 +272,7 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
                     }
                 }
             }
-            Op::Send { .. } => {}
+            Op::Send { .. } | Op::Txn { .. } => {}
         }
     }
     report.reprocessed_by = reprocessed_by

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-pub use crate::sim::history::{Op, SendOutcome, ValueId};
+pub use crate::sim::history::{Op, SendOutcome, TxnOutcome, ValueId};
 
 /// The kinds of anomaly, with Jepsen's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -27,6 +27,8 @@ pub enum AnomalyKind {
     NonmonotonicSend,
     LostWrite,
     Unseen,
+    /// Aborted read: a value of an aborted transaction was polled.
+    G1a,
 }
 
 impl AnomalyKind {
@@ -37,6 +39,7 @@ impl AnomalyKind {
             AnomalyKind::NonmonotonicSend => "nonmonotonic-send",
             AnomalyKind::LostWrite => "lost-write",
             AnomalyKind::Unseen => "unseen",
+            AnomalyKind::G1a => "G1a",
         }
     }
 }
@@ -116,6 +119,14 @@ impl PartitionPolicy {
 pub struct Policy {
     pub producers: Vec<ProducerPolicy>,
     pub partitions: Vec<PartitionPolicy>,
+    /// Producers with a `transactional.id`: their acknowledged values count as written only
+    /// once their transaction committed (an aborted or undecided one's may stay unread).
+    #[serde(default)]
+    pub transactional_producers: Vec<u32>,
+    /// Consumers with `isolation.level=read_committed`: an aborted value they poll is a bug
+    /// (G1a); at read_uncommitted it is what the level promises (T-6).
+    #[serde(default)]
+    pub read_committed_consumers: Vec<u32>,
 }
 
 impl Policy {
@@ -291,6 +302,19 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
     // Values are unique per send; a completed send names its value's producer (a value read
     // whose send never completed has none here and is judged strictly).
     let mut producer_of: BTreeMap<ValueId, u32> = BTreeMap::new();
+    // How each transactional value's transaction ended, and who read which aborted value.
+    let mut txn_outcome: BTreeMap<ValueId, TxnOutcome> = BTreeMap::new();
+    for op in history {
+        if let Op::Txn {
+            values, outcome, ..
+        } = op
+        {
+            for v in values {
+                txn_outcome.insert(*v, *outcome);
+            }
+        }
+    }
+    let mut aborted_reads: Vec<(u32, TopicPartition, Offset, ValueId)> = Vec::new();
     for op in history {
         if let Op::Send {
             producer, value, ..
@@ -317,10 +341,15 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             }
             Op::Send { .. } => {}
             Op::Poll {
-                partition, records, ..
+                consumer,
+                partition,
+                records,
             } => {
                 let f = facts.entry(partition.clone()).or_default();
                 for (offset, value) in records {
+                    if txn_outcome.get(value) == Some(&TxnOutcome::Aborted) {
+                        aborted_reads.push((*consumer, partition.clone(), *offset, *value));
+                    }
                     f.values_at.entry(*offset).or_default().insert(*value);
                     f.offsets_of.entry(*value).or_default().insert(*offset);
                     if f.read.insert(*value) {
@@ -329,7 +358,10 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                     f.read_offset_max = f.read_offset_max.max(Some(*offset));
                 }
             }
-            Op::Assigned { .. } | Op::Revoked { .. } | Op::OffsetCommitted { .. } => {}
+            Op::Assigned { .. }
+            | Op::Revoked { .. }
+            | Op::OffsetCommitted { .. }
+            | Op::Txn { .. } => {}
         }
     }
     let mut push = |kind: AnomalyKind,
@@ -346,6 +378,30 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             detail,
             legal_because,
         });
+    };
+    for (consumer, tp, offset, value) in &aborted_reads {
+        let legal = (!policy.read_committed_consumers.contains(consumer)).then(|| {
+            format!("consumer {consumer} reads at isolation.level=read_uncommitted, which returns aborted transactions' records (T-6)")
+        });
+        push(
+            AnomalyKind::G1a,
+            tp,
+            Some(*offset),
+            Some(*value),
+            format!(
+                "consumer {consumer} read value {} at offset {}, from a transaction that aborted",
+                value.0, offset.0
+            ),
+            legal,
+        );
+    }
+    // A transactional producer's value is owed to readers only once its transaction
+    // committed: an aborted one's never is, an undecided one's may or may not be.
+    let owed = |value: &ValueId| {
+        let transactional = producer_of
+            .get(value)
+            .is_some_and(|p| policy.transactional_producers.contains(p));
+        !transactional || txn_outcome.get(value) == Some(&TxnOutcome::Committed)
     };
     for (tp, f) in &facts {
         for (offset, values) in &f.values_at {
@@ -399,7 +455,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             }
         }
         for (value, offset) in &f.acked {
-            if f.read.contains(value) {
+            if f.read.contains(value) || !owed(value) {
                 continue;
             }
             let legal = || {

@@ -160,7 +160,9 @@ impl TransactionManager {
         }
         let allowed = match to {
             Uninitialized => false,
-            Initializing => matches!(self.state, Uninitialized),
+            // KIP-360: an abort whose transaction had a failed send bumps the epoch with a new
+            // InitProducerId (Kafka's ABORTING_TRANSACTION -> INITIALIZING).
+            Initializing => matches!(self.state, Uninitialized | AbortingTransaction),
             Ready => matches!(
                 self.state,
                 Initializing | CommittingTransaction | AbortingTransaction
@@ -298,6 +300,15 @@ impl TransactionManager {
         }
         self.transition(ClientTxnState::Ready)?;
         Ok(false)
+    }
+
+    /// KIP-360: the abort is answered, but a send of the transaction failed and burnt its
+    /// sequence, so the producer gets a bumped epoch (InitProducerId) before the next one.
+    pub fn reinitialize_after_abort(&mut self) -> Result<(), TxnUsageError> {
+        self.transition(ClientTxnState::Initializing)?;
+        self.partitions_in_txn.clear();
+        self.new_partitions.clear();
+        Ok(())
     }
 
     /// The EndTxn answer.

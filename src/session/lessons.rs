@@ -74,6 +74,7 @@ pub enum ActionKind {
     PauseConsumers,
     ResumeConsumers,
     StopProducers,
+    FreezeProducer,
     AddConsumer,
     StopConsumer,
     CrashConsumer,
@@ -105,6 +106,7 @@ impl ActionKind {
             Action::PauseConsumers => ActionKind::PauseConsumers,
             Action::ResumeConsumers => ActionKind::ResumeConsumers,
             Action::StopProducers => ActionKind::StopProducers,
+            Action::FreezeProducer { .. } => ActionKind::FreezeProducer,
             Action::AddConsumer { .. } => ActionKind::AddConsumer,
             Action::StopConsumer { .. } => ActionKind::StopConsumer,
             Action::CrashConsumer { .. } => ActionKind::CrashConsumer,
@@ -137,6 +139,7 @@ impl ActionKind {
             ActionKind::PauseConsumers => "Pause the consumers",
             ActionKind::ResumeConsumers => "Resume the consumers",
             ActionKind::StopProducers => "Stop the producers",
+            ActionKind::FreezeProducer => "Freeze a producer (GC pause)",
             ActionKind::AddConsumer => "Add a consumer",
             ActionKind::StopConsumer => "Close a consumer",
             ActionKind::CrashConsumer => "Crash a consumer",
@@ -868,6 +871,8 @@ pub(crate) fn producer(
         records_max: None,
         stop_ms: None,
         value_bytes: None,
+        start_ms: None,
+        transactions: Default::default(),
     }
 }
 

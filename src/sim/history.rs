@@ -2,7 +2,7 @@
 //! partition and how it ended) and polls (the offsets and values a consumer received). The
 //! engine writes it; the checkers in `crate::check` judge it.
 
-use crate::ids::{Offset, TopicPartition};
+use crate::ids::{Offset, ProducerEpoch, ProducerId, TopicPartition};
 use serde::{Deserialize, Serialize};
 
 /// A unique value a producer sent; the checker only needs identity.
@@ -18,6 +18,28 @@ pub enum SendOutcome {
     Failed,
     /// Timed out or in flight at the end: it may or may not be in the log.
     Unknown,
+}
+
+/// How a transaction ended, as its producer knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxnOutcome {
+    /// EndTxn(commit) was answered: every value is visible to read_committed readers.
+    Committed,
+    /// EndTxn(abort) was answered, or no commit was ever sent (the producer was fenced or
+    /// failed first): no read_committed reader may see its values.
+    Aborted,
+    /// A commit went out and no definite answer came back: either way is legal.
+    Unknown,
+}
+
+impl TxnOutcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnOutcome::Committed => "committed",
+            TxnOutcome::Aborted => "aborted",
+            TxnOutcome::Unknown => "unknown",
+        }
+    }
 }
 
 /// One entry of a history, in the order the clients completed them.
@@ -50,6 +72,16 @@ pub enum Op {
         generation: i32,
         partitions: Vec<TopicPartition>,
         lost: bool,
+    },
+    /// A transactional producer's transaction ended: the values it sent in it (each also has
+    /// its own `Send`) and how it ended.
+    Txn {
+        producer: u32,
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        values: Vec<ValueId>,
+        outcome: TxnOutcome,
     },
     /// The coordinator acknowledged an offset commit: the next offset to read per partition.
     OffsetCommitted {

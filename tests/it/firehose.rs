@@ -44,6 +44,8 @@ fn firehose_scenario(interval_ms: u64) -> ClusterScenario {
             records_max: Some(RECORDS),
             stop_ms: None,
             value_bytes: Some(100),
+            start_ms: None,
+            transactions: Default::default(),
         }],
         consumers: Vec::new(),
         steps: Vec::new(),

@@ -202,6 +202,8 @@ pub fn sized_drill(brokers: u32, partitions: u32, duration_ms: u64, seed: u64) -
         records_max: None,
         stop_ms: None,
         value_bytes: Some(100),
+        start_ms: None,
+        transactions: Default::default(),
     };
     // Faults in the middle of the run, all healed at 70 % of it.
     let at = |percent: u64| duration_ms * percent / 100;
@@ -310,6 +312,8 @@ pub fn linkedin_2014(duration_ms: u64) -> ClusterScenario {
             records_max: None,
             stop_ms: None,
             value_bytes: Some(100),
+            start_ms: None,
+            transactions: Default::default(),
         }],
         consumers: Vec::new(),
         steps: Vec::new(),
@@ -393,6 +397,8 @@ pub fn group_heavy(members: u32, duration_ms: u64, seed: u64) -> ClusterScenario
             records_max: None,
             stop_ms: None,
             value_bytes: None,
+            start_ms: None,
+            transactions: Default::default(),
         }],
         consumers,
         steps,

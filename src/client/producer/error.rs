@@ -20,6 +20,12 @@ pub enum ProducerError {
     RecordTooLarge,
     /// A non-retriable broker error, or a retriable one after `retries` attempts.
     Broker(ErrorCode),
+    /// The transaction aborted before the batch was sent (Kafka's `abortUndrainedBatches`):
+    /// never written. Kafka: `TransactionAbortedException`.
+    TransactionAborted,
+    /// The transactional producer is fenced or failed for good before the batch was sent:
+    /// never written. Kafka fails such batches with the fatal error (`ProducerFencedException`).
+    Fenced,
 }
 
 impl ProducerError {
@@ -28,6 +34,8 @@ impl ProducerError {
         match self {
             ProducerError::Timeout => "TimeoutException",
             ProducerError::RecordTooLarge => "RecordTooLargeException",
+            ProducerError::TransactionAborted => "TransactionAbortedException",
+            ProducerError::Fenced => "ProducerFencedException",
             ProducerError::Broker(code) => match code {
                 ErrorCode::None => "None",
                 ErrorCode::CorruptMessage => "CorruptRecordException",
@@ -53,7 +61,9 @@ impl ProducerError {
     pub fn is_indeterminate(self) -> bool {
         match self {
             ProducerError::Timeout => true,
-            ProducerError::RecordTooLarge => false,
+            ProducerError::RecordTooLarge
+            | ProducerError::TransactionAborted
+            | ProducerError::Fenced => false,
             ProducerError::Broker(code) => code.is_retriable(),
         }
     }

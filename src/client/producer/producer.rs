@@ -172,6 +172,13 @@ impl Producer {
         }
     }
 
+    /// Whether a batch waits to be sent (not in flight).
+    pub fn has_undrained_batches(&self) -> bool {
+        self.batches
+            .values()
+            .any(|b| b.in_flight.is_none() && !b.expired)
+    }
+
     /// Whether any batch is queued or in flight.
     pub fn has_incomplete_batches(&self) -> bool {
         !self.batches.is_empty()

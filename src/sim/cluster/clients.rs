@@ -21,10 +21,14 @@ use crate::prng::Prng;
 use crate::protocol::ErrorCode;
 use crate::sim::history::{Op, SendOutcome, ValueId};
 use crate::time::{SimDuration, SimTime};
-use std::collections::BTreeMap;
+use crate::broker::txn::{read_committed, FetchedBatch};
+use crate::ids::ProducerId;
+use std::collections::{BTreeMap, BTreeSet};
 
 mod group;
+mod txn;
 pub use group::{GroupMembership, MemberState};
+pub use txn::TxnDriver;
 
 /// Values are `(client index + 1) << 32 | sequence`, written as decimal text in the record
 /// value, so a consumer can name every value it reads; one producer's values grow in the order
@@ -66,6 +70,11 @@ pub struct ProducerClient {
     /// How often each error reached this producer: broker errors it retried (Kafka's error
     /// names) and the exceptions its sends failed with.
     pub errors_seen: BTreeMap<&'static str, u32>,
+    /// A transactional producer's coordinator requests and transaction bookkeeping.
+    pub txn: Option<TxnDriver>,
+    /// Frozen (a GC pause) until then: nothing runs; messages wait in `frozen_inbox`.
+    frozen_until: Option<SimTime>,
+    frozen_inbox: Vec<Msg>,
 }
 
 impl ProducerClient {
@@ -77,6 +86,18 @@ impl ProducerClient {
         rng: Prng,
         brokers: u32,
     ) -> ProducerClient {
+        let txn = producer.config().transactional_id.as_ref().map(|id| {
+            TxnDriver::new(
+                index,
+                id,
+                producer.config().transaction_timeout_ms,
+                spec.transactions.clone(),
+                brokers,
+                producer.config().request_timeout_ms,
+                producer.config().retry_backoff_ms,
+            )
+        });
+        let next_send = SimTime::from_millis(spec.start_ms.unwrap_or(1).max(1));
         ProducerClient {
             node,
             index,
@@ -85,7 +106,6 @@ impl ProducerClient {
             metadata: ProducerMetadata::new(),
             known_leaders: ClientMetadata::new(),
             rng,
-            next_send: SimTime::from_millis(1),
             sent: 0,
             stopped: false,
             blocked: false,
@@ -98,6 +118,35 @@ impl ProducerClient {
             lines: Vec::new(),
             clock_skew_ms: 0,
             errors_seen: BTreeMap::new(),
+            txn,
+            frozen_until: None,
+            frozen_inbox: Vec::new(),
+            next_send,
+        }
+    }
+
+    /// The process stops for `duration` (a GC pause): no timers, no sends; what arrives is
+    /// read when it wakes.
+    pub fn freeze(&mut self, now: SimTime, duration: SimDuration) {
+        let until = now.saturating_add(duration);
+        self.frozen_until = Some(self.frozen_until.map_or(until, |u| u.max(until)));
+    }
+
+    /// Thaws a frozen process whose pause is over, reading what arrived meanwhile. Returns
+    /// whether it is (still) frozen.
+    fn thaw(&mut self, now: SimTime, out: &mut Vec<(NodeId, NodeId, Msg)>) -> bool {
+        match self.frozen_until {
+            Some(until) if now < until => true,
+            Some(_) => {
+                self.frozen_until = None;
+                self.lines.push("wakes from the pause".to_string());
+                for msg in std::mem::take(&mut self.frozen_inbox) {
+                    self.handle_message(now, msg);
+                }
+                let _ = out;
+                false
+            }
+            None => false,
         }
     }
 
@@ -117,6 +166,7 @@ impl ProducerClient {
 
     fn wants_to_send(&self, now: SimTime) -> bool {
         !self.stopped
+            && self.txn.as_ref().is_none_or(|t| !t.is_fatal())
             && self.spec.records_max.is_none_or(|max| self.sent < max)
             && self
                 .spec
@@ -125,10 +175,23 @@ impl ProducerClient {
     }
 
     pub fn next_wakeup(&self, now: SimTime) -> Option<SimTime> {
+        if let Some(until) = self.frozen_until {
+            return Some(until.max(now));
+        }
         let mut next = self.producer.poll_timeout(now, &self.metadata);
+        if let Some(t) = self.txn.as_ref().and_then(|t| t.next_wakeup(now, &self.producer)) {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
         // Without metadata the workload waits for it: only the metadata retry wakes us.
         let has_metadata = self.metadata.partition_count(&self.spec.topic).is_some();
-        if has_metadata && !self.blocked && self.wants_to_send(self.next_send.max(now)) {
+        // A transaction that is ending (or a producer id still to come) holds the workload
+        // back: the coordinator's answers wake it.
+        let txn_holds = self.txn.as_ref().is_some_and(|t| !t.may_send());
+        if has_metadata
+            && !self.blocked
+            && !txn_holds
+            && self.wants_to_send(self.next_send.max(now))
+        {
             let at = self.next_send.max(now);
             next = Some(next.map_or(at, |n| n.min(at)));
         }
@@ -181,6 +244,9 @@ impl ProducerClient {
     }
 
     pub fn on_timer(&mut self, now: SimTime, out: &mut Vec<(NodeId, NodeId, Msg)>) {
+        if self.thaw(now, out) {
+            return;
+        }
         self.metadata_refresh_wanted |= self.producer.take_metadata_refresh_request();
         let since_last = |wait: SimDuration| {
             self.metadata_last_sent
@@ -200,6 +266,12 @@ impl ProducerClient {
         while self.wants_to_send(now) && now >= self.next_send {
             if self.metadata.partition_count(&self.spec.topic).is_none() {
                 break;
+            }
+            if let Some(txn) = &mut self.txn {
+                if !txn.may_send() {
+                    break;
+                }
+                txn.before_send();
             }
             let sequence = self.sent;
             let value = value_id(self.index, sequence);
@@ -221,6 +293,9 @@ impl ProducerClient {
                 Ok(handle) => {
                     self.values.insert(handle.record_id, value);
                     self.sent += 1;
+                    if let Some(txn) = &mut self.txn {
+                        txn.on_sent(&handle.topic_partition, value, &mut self.rng);
+                    }
                 }
                 Err(_) if self.spec.is_firehose() => {
                     // KafkaProducer.send blocks here (max.block.ms) until memory frees.
@@ -245,6 +320,20 @@ impl ProducerClient {
         if !self.wants_to_send(now) && self.next_send <= now {
             self.next_send = SimTime(u64::MAX);
         }
+        if let Some(txn) = &mut self.txn {
+            if !self.stopped
+                && self.spec.records_max.is_some_and(|max| self.sent >= max)
+                || self.spec.stop_ms.is_some_and(|stop| now.as_millis() >= stop as i64)
+                || self.stopped
+            {
+                txn.on_workload_done();
+            }
+            txn.poll(now, self.node, &mut self.producer, out);
+            self.lines.append(&mut txn.lines);
+            for e in txn.errors.drain(..) {
+                *self.errors_seen.entry(e).or_default() += 1;
+            }
+        }
         for request in self.producer.poll(now, &self.metadata) {
             let to = NodeId::from(request.destination);
             let parts: Vec<String> = request
@@ -263,6 +352,21 @@ impl ProducerClient {
     }
 
     pub fn on_message(&mut self, now: SimTime, msg: Msg, out: &mut Vec<(NodeId, NodeId, Msg)>) {
+        if self.frozen_until.is_some_and(|until| now < until) {
+            self.frozen_inbox.push(msg);
+            return;
+        }
+        self.handle_message(now, msg);
+        self.on_timer(now, out);
+    }
+
+    fn handle_message(&mut self, now: SimTime, msg: Msg) {
+        if let Some(txn) = &mut self.txn {
+            if txn.on_message(now, &msg, &mut self.producer) {
+                self.lines.append(&mut txn.lines);
+                return;
+            }
+        }
         match msg {
             Msg::MetadataResponse { metadata } => {
                 self.metadata_requested_at = None;
@@ -286,11 +390,13 @@ impl ProducerClient {
             Msg::ProduceResponse(response) => self.producer.handle_response(now, &response),
             _ => {}
         }
-        self.on_timer(now, out);
     }
 
     pub fn on_disconnect(&mut self, now: SimTime, broker: BrokerId) {
         self.producer.handle_disconnect(now, broker);
+        if let Some(txn) = &mut self.txn {
+            txn.on_disconnect(broker);
+        }
     }
 
     /// Moves the producer's completed sends into the history.
@@ -319,6 +425,10 @@ impl ProducerClient {
                             entry.2 += 1;
                         }
                         Err(e) => {
+                            if let Some(txn) = &mut self.txn {
+                                txn.on_send_failed(*e, &mut self.producer);
+                                self.lines.append(&mut txn.lines);
+                            }
                             *self.errors_seen.entry(e.name()).or_default() += 1;
                             self.lines.push(format!(
                                 "send of value {} to {} failed: {}",
@@ -350,6 +460,9 @@ impl ProducerClient {
                 #[allow(unreachable_patterns)]
                 _ => {}
             }
+        }
+        if let Some(txn) = &mut self.txn {
+            history.append(&mut txn.ops);
         }
         for (tp, (first, last, count)) in acked {
             self.lines.push(format!(
@@ -742,7 +855,7 @@ impl ConsumerClient {
                     fetch_offset: position.offset,
                     current_leader_epoch: current.leader_epoch,
                     max_bytes: 1024 * 1024,
-                    isolation_level: IsolationLevel::ReadUncommitted,
+                    isolation_level: self.spec.isolation_level,
                 },
             },
             FetchState::AwaitValidation => {
@@ -770,7 +883,7 @@ impl ConsumerClient {
                         AutoOffsetReset::Latest => OffsetSpec::Latest,
                         AutoOffsetReset::Earliest | AutoOffsetReset::None => OffsetSpec::Earliest,
                     },
-                    isolation_level: IsolationLevel::ReadUncommitted,
+                    isolation_level: self.spec.isolation_level,
                 },
             },
             FetchState::Failed | FetchState::AwaitCommittedOffset => return,
@@ -911,16 +1024,57 @@ impl ConsumerClient {
         let mut rest = &response.records[..];
         let mut position = part.position.offset;
         let mut offset_epoch = part.position.offset_epoch;
+        let mut batches = Vec::new();
         while !rest.is_empty() {
             let Ok((batch, used)) = decode_batch(rest) else {
                 self.lines.push(format!("{tp}: undecodable fetch response"));
                 break;
             };
             rest = &rest[used..];
+            batches.push(batch);
+        }
+        // T-6: read_committed drops the records of the aborted transactions the response
+        // names, up to each one's ABORT marker (the broker already stopped at the LSO).
+        let kept: Option<BTreeSet<Offset>> =
+            (self.spec.isolation_level == IsolationLevel::ReadCommitted).then(|| {
+                let fetched: Vec<FetchedBatch> = batches
+                    .iter()
+                    .map(|b| FetchedBatch {
+                        base_offset: b.base_offset,
+                        last_offset: b.next_offset().plus(-1),
+                        producer_id: ProducerId(b.producer_id),
+                        is_transactional: b.attributes.is_transactional,
+                        control: b
+                            .attributes
+                            .is_control
+                            .then(|| b.control_marker().ok().map(|m| m.control_type))
+                            .flatten(),
+                    })
+                    .collect();
+                let aborted: Vec<(ProducerId, Offset)> = response
+                    .aborted_transactions
+                    .iter()
+                    .map(|a| (a.producer_id, a.first_offset))
+                    .collect();
+                read_committed(&fetched, &aborted)
+                    .into_iter()
+                    .map(|b| b.base_offset)
+                    .collect()
+            });
+        let mut skipped_aborted = 0u32;
+        for batch in batches {
             if batch.next_offset() > position && batch.partition_leader_epoch >= 0 {
                 offset_epoch = Some(LeaderEpoch(batch.partition_leader_epoch));
             }
             if batch.attributes.is_control {
+                position = position.max(batch.next_offset());
+                continue;
+            }
+            if kept
+                .as_ref()
+                .is_some_and(|k| !k.contains(&batch.base_offset))
+            {
+                skipped_aborted += batch.records.len() as u32;
                 position = position.max(batch.next_offset());
                 continue;
             }
@@ -940,9 +1094,19 @@ impl ConsumerClient {
             }
             position = position.max(batch.next_offset());
         }
-        if !records.is_empty() {
+        if skipped_aborted > 0 {
             self.lines.push(format!(
-                "poll {tp} offsets {}..={} (HW {})",
+                "{tp}: read_committed skipped {skipped_aborted} record(s) of aborted transactions"
+            ));
+        }
+        if !records.is_empty() {
+            let lso = if self.spec.isolation_level == IsolationLevel::ReadCommitted {
+                format!(", LSO {}", response.last_stable_offset.0)
+            } else {
+                String::new()
+            };
+            self.lines.push(format!(
+                "poll {tp} offsets {}..={} (HW {}{lso})",
                 records[0].0 .0,
                 records[records.len() - 1].0 .0,
                 response.high_watermark.0

@@ -253,7 +253,7 @@ impl ClusterSim {
             let mut producer =
                 Producer::new(spec.config.clone(), root.fork(&format!("producer-{i}")))
                     .map_err(|e| SimError::Config(format!("producer {i}: {e}")))?;
-            if producer.wants_producer_id() {
+            if producer.wants_producer_id() && !producer.is_transactional() {
                 // InitProducerId is not simulated yet: each idempotent producer gets a unique
                 // id at epoch 0, as the controller's producer-id blocks would hand out.
                 producer.set_producer_id(
@@ -1282,6 +1282,21 @@ impl ClusterSim {
                     p.stopped = true;
                 }
                 self.trace(now, "nemesis".into(), "stop producers".into());
+            }
+            Action::FreezeProducer {
+                producer,
+                duration_ms,
+            } => {
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("freeze producer {producer} for {duration_ms} ms (GC pause)"),
+                );
+                if let Some(p) = self.producers.get_mut(producer as usize) {
+                    p.freeze(now, SimDuration::from_millis(duration_ms));
+                    let node = p.node;
+                    self.wake(node, now.saturating_add(SimDuration::from_millis(duration_ms)))?;
+                }
             }
             Action::AddConsumer { consumer } => {
                 let index = self.consumers.len() as u32;

@@ -4,6 +4,7 @@
 //! message that names it, before anything runs.
 
 use crate::broker::config::ReplicaConfig;
+use crate::broker::messages::IsolationLevel;
 use crate::client::producer::ProducerConfig;
 use crate::sim::disk::{FlushPolicy, DISK_SLOW_FACTOR_MAX};
 use crate::sim::network::NetworkConfig;
@@ -201,6 +202,38 @@ pub struct ProducerSpec {
     /// (so consumers still read the id). Unset: the bare decimal id, as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_bytes: Option<u32>,
+    /// The workload starts at this instant (a second instance of an application, a zombie's
+    /// successor); unset: at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
+    /// With `transactional.id` in `config`: how the workload groups its records into
+    /// transactions.
+    #[serde(default, skip_serializing_if = "TransactionSpec::is_default")]
+    pub transactions: TransactionSpec,
+}
+
+/// A transactional producer's workload: `records_per_transaction` records, then
+/// `commitTransaction()`, or `abortTransaction()` for `abort_percent` of them (seeded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransactionSpec {
+    pub records_per_transaction: u32,
+    pub abort_percent: u32,
+}
+
+impl Default for TransactionSpec {
+    fn default() -> Self {
+        TransactionSpec {
+            records_per_transaction: 5,
+            abort_percent: 0,
+        }
+    }
+}
+
+impl TransactionSpec {
+    fn is_default(&self) -> bool {
+        *self == TransactionSpec::default()
+    }
 }
 
 /// The longest decimal value id (`u64::MAX`), the least a padded value can hold.
@@ -225,7 +258,7 @@ fn default_keys() -> u32 {
     8
 }
 
-/// A consumer of one topic, `read_uncommitted`. Without `group.id` it is in assign mode over
+/// A consumer of one topic (`read_uncommitted` unless `isolation.level` says otherwise). Without `group.id` it is in assign mode over
 /// every partition, with no offset commits: the application seeks each partition to offset 0,
 /// except with `auto.offset.reset=latest`, where it starts at the end. With `group.id` it
 /// subscribes: the group's coordinator and its leader's assignor decide which partitions it
@@ -244,6 +277,14 @@ pub struct ConsumerSpec {
     /// `group.id`: subscribe as a member of this consumer group.
     #[serde(rename = "group.id", default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
+    /// `isolation.level` (read_uncommitted): read_committed fetches stop at the last stable
+    /// offset and drop aborted transactions' records (T-5, T-6).
+    #[serde(
+        rename = "isolation.level",
+        default,
+        skip_serializing_if = "is_read_uncommitted"
+    )]
+    pub isolation_level: IsolationLevel,
     /// `group.instance.id`: a static member (KIP-345).
     #[serde(
         rename = "group.instance.id",
@@ -309,6 +350,10 @@ pub enum CommitAfterPoll {
     Async,
 }
 
+fn is_read_uncommitted(level: &IsolationLevel) -> bool {
+    *level == IsolationLevel::ReadUncommitted
+}
+
 fn is_default_commit(c: &CommitAfterPoll) -> bool {
     *c == CommitAfterPoll::None
 }
@@ -357,6 +402,7 @@ impl ConsumerSpec {
             poll_interval_ms: default_poll_interval(),
             auto_offset_reset: AutoOffsetReset::default(),
             group_id: None,
+            isolation_level: IsolationLevel::ReadUncommitted,
             group_instance_id: None,
             partition_assignment_strategy: default_assignment_strategy(),
             session_timeout_ms: default_session_timeout(),
@@ -565,6 +611,15 @@ pub enum Action {
     ResumeConsumers,
     /// Stop every producer from sending new records (in-flight ones finish).
     StopProducers,
+    /// The whole producer process stops for `duration_ms` (a long GC pause, SIGSTOP): it
+    /// sends nothing and reads nothing; what arrives waits in its socket buffers. A
+    /// transactional producer frozen past `transaction.timeout.ms` finds its transaction
+    /// aborted (D13); one whose `transactional.id` another instance took meanwhile is a
+    /// zombie, fenced when it wakes (D12).
+    FreezeProducer {
+        producer: u32,
+        duration_ms: u64,
+    },
     /// Start a new consumer (its index is the next one; its node id 2000 + index).
     AddConsumer {
         consumer: ConsumerSpec,
@@ -742,6 +797,20 @@ impl ClusterScenario {
             if !(firehose || paced) {
                 return Err(format!(
                     "producer {i}: need 1 <= interval_ms_min <= interval_ms_max, or both 0 (firehose)"
+                ));
+            }
+            let t = &p.transactions;
+            if t.records_per_transaction == 0
+                || t.records_per_transaction > 100_000
+                || t.abort_percent > 100
+            {
+                return Err(format!(
+                    "producer {i}: transactions need 1 <= records_per_transaction <= 100000 and abort_percent <= 100"
+                ));
+            }
+            if p.config.transactional_id.is_none() && !t.is_default() {
+                return Err(format!(
+                    "producer {i}: transactions are set but config has no transactional.id"
                 ));
             }
             if let Some(n) = p.value_bytes {
@@ -932,6 +1001,19 @@ impl ClusterScenario {
                 }
                 Action::SetNetwork { config } => {
                     config.validate().map_err(|e| format!("step {i}: {e}"))?;
+                }
+                Action::FreezeProducer {
+                    producer,
+                    duration_ms,
+                } => {
+                    if *producer >= producers {
+                        return bad(format!(
+                            "no producer {producer}; there are {producers}"
+                        ));
+                    }
+                    if *duration_ms == 0 || *duration_ms > 24 * 3_600_000 {
+                        return bad(format!("duration_ms {duration_ms}: expected 1..=86400000"));
+                    }
                 }
                 Action::Heal
                 | Action::StopProducers

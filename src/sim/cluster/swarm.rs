@@ -64,6 +64,8 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
                 records_max: None,
                 stop_ms: Some(SAFETY_PHASE_MS + LIVENESS_PHASE_MS - DRAIN_MS),
                 value_bytes: None,
+                start_ms: None,
+                transactions: Default::default(),
             }
         })
         .collect();

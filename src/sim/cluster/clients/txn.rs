@@ -1,0 +1,640 @@
+//! A transactional producer's driver (section 5): Kafka's `TransactionManager` requests on
+//! top of `client::transactions::TransactionManager`'s state machine. It finds the
+//! coordinator (FindCoordinator, key type TRANSACTION), initializes the producer id
+//! (InitProducerId), adds each partition before its first batch (AddPartitionsToTxn), and ends
+//! each transaction (EndTxn) once its batches are acknowledged (commit) or settled (abort).
+//! One coordinator request is out at a time, as Kafka sends them in priority order.
+//!
+//! What it records: an `Op::Txn` per ended transaction with the values it held and how it
+//! ended, as the client knows it. A transaction whose EndTxn(commit) went out and got no
+//! definite answer (the producer was fenced meanwhile) is `Unknown`; one that never sent a
+//! commit cannot have committed and is `Aborted`.
+
+use super::super::messages::Msg;
+use super::super::scenario::TransactionSpec;
+use crate::broker::messages::RequestToken;
+use crate::client::producer::{Producer, ProducerError};
+use crate::client::transactions::{ClientTxnState, TransactionManager, TxnNext};
+use crate::ids::{BrokerId, NodeId, ProducerEpoch, ProducerId, TopicPartition};
+use crate::prng::Prng;
+use crate::protocol::ErrorCode;
+use crate::sim::history::{Op, TxnOutcome, ValueId};
+use crate::time::{SimDuration, SimTime};
+
+/// How long a FindCoordinator may go unanswered before it is asked of the next broker.
+const FIND_COORDINATOR_GIVE_UP_MS: u64 = 1_000;
+
+/// Kafka's producer retries CONCURRENT_TRANSACTIONS on AddPartitionsToTxn after 20 ms, not
+/// `retry.backoff.ms` (KAFKA-5477).
+const ADD_PARTITIONS_RETRY_BACKOFF_MS: u64 = 20;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TxnRequest {
+    InitProducerId,
+    AddPartitions(Vec<TopicPartition>),
+    EndTxn { commit: bool },
+}
+
+impl TxnRequest {
+    fn name(&self) -> &'static str {
+        match self {
+            TxnRequest::InitProducerId => "InitProducerId",
+            TxnRequest::AddPartitions(_) => "AddPartitionsToTxn",
+            TxnRequest::EndTxn { commit: true } => "EndTxn(commit)",
+            TxnRequest::EndTxn { commit: false } => "EndTxn(abort)",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct InFlight {
+    token: RequestToken,
+    sent_at: SimTime,
+    request: TxnRequest,
+}
+
+#[derive(Clone, Debug)]
+pub struct TxnDriver {
+    pub manager: TransactionManager,
+    spec: TransactionSpec,
+    producer_index: u32,
+    coordinator: Option<BrokerId>,
+    finding_since: Option<SimTime>,
+    in_flight: Option<InFlight>,
+    /// The request to send next, once the coordinator is known and `retry_at` has passed.
+    pending: Option<TxnRequest>,
+    retry_at: SimTime,
+    next_token: u64,
+    next_find_broker: u32,
+    brokers: u32,
+    request_timeout_ms: u64,
+    retry_backoff_ms: u64,
+    /// The open transaction: its values, how many records it has, and how it is to end.
+    values: Vec<ValueId>,
+    records: u32,
+    ending: Option<bool>,
+    /// An EndTxn(commit) of the open transaction went out.
+    commit_sent: bool,
+    /// A send of the open transaction failed: it can only abort, and the epoch is bumped after.
+    send_failed: bool,
+    /// Transactions ended so far.
+    pub committed: u32,
+    pub aborted: u32,
+    pub lines: Vec<String>,
+    pub ops: Vec<Op>,
+    /// Errors that reached the driver (coordinator errors by Kafka's name, the fatal
+    /// exception), drained into the client's tally.
+    pub errors: Vec<&'static str>,
+}
+
+impl TxnDriver {
+    pub fn new(
+        producer_index: u32,
+        transactional_id: &str,
+        transaction_timeout_ms: u64,
+        spec: TransactionSpec,
+        brokers: u32,
+        request_timeout_ms: u64,
+        retry_backoff_ms: u64,
+    ) -> TxnDriver {
+        TxnDriver {
+            manager: TransactionManager::new(transactional_id, transaction_timeout_ms),
+            spec,
+            producer_index,
+            coordinator: None,
+            finding_since: None,
+            in_flight: None,
+            pending: None,
+            retry_at: SimTime::ZERO,
+            next_token: 0,
+            next_find_broker: producer_index,
+            brokers: brokers.max(1),
+            request_timeout_ms,
+            retry_backoff_ms,
+            values: Vec::new(),
+            records: 0,
+            ending: None,
+            commit_sent: false,
+            send_failed: false,
+            committed: 0,
+            aborted: 0,
+            lines: Vec::new(),
+            ops: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn is_fatal(&self) -> bool {
+        self.manager.fatal.is_some()
+    }
+
+    pub fn coordinator(&self) -> Option<BrokerId> {
+        self.coordinator
+    }
+
+    /// Whether the workload may hand the producer a record now: the producer id is known and
+    /// the open transaction (if any) is not ending.
+    pub fn may_send(&self) -> bool {
+        matches!(
+            self.manager.state,
+            ClientTxnState::Ready | ClientTxnState::InTransaction
+        ) && self.ending.is_none()
+    }
+
+    /// Before a send: `beginTransaction()` if none is open.
+    pub fn before_send(&mut self) {
+        if self.manager.state == ClientTxnState::Ready && self.manager.begin_transaction().is_ok() {
+            self.values.clear();
+            self.records = 0;
+            self.commit_sent = false;
+            self.send_failed = false;
+        }
+    }
+
+    /// After `send()` put `value` in a batch for `tp`; `rng` decides, at the last record of
+    /// the transaction, whether it commits or aborts.
+    pub fn on_sent(&mut self, tp: &TopicPartition, value: ValueId, rng: &mut Prng) {
+        if self.manager.on_send(tp).is_err() {
+            return;
+        }
+        self.values.push(value);
+        self.records += 1;
+        if self.records >= self.spec.records_per_transaction {
+            let abort = self.spec.abort_percent > 0
+                && rng.below(100) < u64::from(self.spec.abort_percent);
+            self.ending = Some(!abort);
+        }
+    }
+
+    /// The workload stopped: an open transaction ends (committed unless it must abort).
+    pub fn on_workload_done(&mut self) {
+        if self.manager.state == ClientTxnState::InTransaction && self.ending.is_none() {
+            self.ending = Some(true);
+        }
+    }
+
+    /// A send of the open transaction failed for good: it can only be aborted (or the
+    /// producer is fenced).
+    pub fn on_send_failed(&mut self, error: ProducerError, producer: &mut Producer) {
+        if self.is_fatal() {
+            return;
+        }
+        let code = match error {
+            ProducerError::Broker(code) => code,
+            ProducerError::Fenced => ErrorCode::ProducerFenced,
+            ProducerError::TransactionAborted => return,
+            ProducerError::Timeout => ErrorCode::RequestTimedOut,
+            ProducerError::RecordTooLarge => ErrorCode::MessageTooLarge,
+        };
+        self.send_failed = true;
+        // Kafka (KIP-588): a produce refused with INVALID_PRODUCER_EPOCH or PRODUCER_FENCED
+        // means another instance took the transactional id: ProducerFencedException.
+        if matches!(code, ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced) {
+            self.fatal(ErrorCode::ProducerFenced, producer);
+            return;
+        }
+        if self.manager.on_send_failed(code) == TxnNext::Fatal {
+            self.fatal(code, producer);
+            return;
+        }
+        if self.ending.is_none() || self.ending == Some(true) {
+            self.lines.push(format!(
+                "transaction must abort: a send failed with {}",
+                error.name()
+            ));
+            self.ending = Some(false);
+        }
+    }
+
+    fn fatal(&mut self, error: ErrorCode, producer: &mut Producer) {
+        self.manager.fatal = Some(error);
+        self.manager.state = ClientTxnState::FatalError;
+        producer.abort_undrained_batches(ProducerError::Fenced);
+        let exception = match error {
+            ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch => {
+                "ProducerFencedException".to_string()
+            }
+            other => format!("KafkaException({})", other.name()),
+        };
+        self.errors.push(match error {
+            ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch => {
+                "ProducerFencedException"
+            }
+            other => other.name(),
+        });
+        self.lines.push(format!(
+            "fatal: {exception} ({}): another producer with transactional.id {:?} has a newer epoch, or the coordinator aborted this one; the producer must be closed",
+            error.name(),
+            self.manager.transactional_id
+        ));
+        if !self.values.is_empty() {
+            let outcome = if self.commit_sent {
+                TxnOutcome::Unknown
+            } else {
+                TxnOutcome::Aborted
+            };
+            self.record(outcome);
+        }
+        self.pending = None;
+        self.in_flight = None;
+        self.ending = None;
+    }
+
+    fn record(&mut self, outcome: TxnOutcome) {
+        self.ops.push(Op::Txn {
+            producer: self.producer_index,
+            transactional_id: self.manager.transactional_id.clone(),
+            producer_id: self.manager.producer_id,
+            producer_epoch: self.manager.producer_epoch,
+            values: std::mem::take(&mut self.values),
+            outcome,
+        });
+        self.records = 0;
+    }
+
+    /// When the driver next has something to do on its own.
+    pub fn next_wakeup(&self, now: SimTime, producer: &Producer) -> Option<SimTime> {
+        if self.is_fatal() {
+            return None;
+        }
+        let mut next: Option<SimTime> = None;
+        let mut at = |t: SimTime| next = Some(next.map_or(t, |n: SimTime| n.min(t)));
+        if let Some(f) = &self.in_flight {
+            at(f.sent_at
+                .saturating_add(SimDuration::from_millis(self.request_timeout_ms)));
+        }
+        if let Some(since) = self.finding_since {
+            at(since.saturating_add(SimDuration::from_millis(FIND_COORDINATOR_GIVE_UP_MS)));
+        }
+        // Waiting for the transaction's batches is the producer's business: their answers
+        // wake the client.
+        let wants = self.pending.is_some()
+            || self.manager.state == ClientTxnState::Uninitialized
+            || (!self.manager.new_partitions.is_empty() && self.ending != Some(false))
+            || (self.ending.is_some() && !producer.has_incomplete_batches())
+            || (self.ending == Some(false) && producer.has_undrained_batches());
+        if wants && self.in_flight.is_none() && self.finding_since.is_none() {
+            at(self.retry_at.max(now));
+        }
+        next
+    }
+
+    /// Sends what is due: the pending coordinator request, AddPartitionsToTxn for new
+    /// partitions, or EndTxn once the transaction's batches are settled.
+    pub fn poll(
+        &mut self,
+        now: SimTime,
+        node: NodeId,
+        producer: &mut Producer,
+        out: &mut Vec<(NodeId, NodeId, Msg)>,
+    ) {
+        if self.is_fatal() {
+            return;
+        }
+        if let Some(f) = &self.in_flight {
+            if now
+                >= f.sent_at
+                    .saturating_add(SimDuration::from_millis(self.request_timeout_ms))
+            {
+                self.lines.push(format!(
+                    "{} to broker {} timed out; finding the coordinator again",
+                    f.request.name(),
+                    self.coordinator.map_or(0, |b| b.0)
+                ));
+                self.pending = Some(f.request.clone());
+                self.in_flight = None;
+                self.coordinator = None;
+            }
+        }
+        if self
+            .finding_since
+            .is_some_and(|t| now >= t.saturating_add(SimDuration::from_millis(FIND_COORDINATOR_GIVE_UP_MS)))
+        {
+            self.finding_since = None;
+        }
+        if self.in_flight.is_some() || self.finding_since.is_some() || now < self.retry_at {
+            return;
+        }
+        if self.pending.is_none() {
+            self.pending = self.next_request(producer);
+        }
+        let Some(request) = self.pending.clone() else {
+            return;
+        };
+        let Some(coordinator) = self.coordinator else {
+            let broker = NodeId(self.next_find_broker % self.brokers + 1);
+            self.next_find_broker = self.next_find_broker.wrapping_add(1);
+            self.finding_since = Some(now);
+            out.push((
+                node,
+                broker,
+                Msg::FindTransactionCoordinator {
+                    transactional_id: self.manager.transactional_id.clone(),
+                },
+            ));
+            return;
+        };
+        self.next_token += 1;
+        let token = RequestToken(self.next_token);
+        let transactional_id = self.manager.transactional_id.clone();
+        let (producer_id, producer_epoch) = (self.manager.producer_id, self.manager.producer_epoch);
+        let msg = match &request {
+            TxnRequest::InitProducerId => Msg::InitProducerId {
+                token,
+                transactional_id,
+                transaction_timeout_ms: self.manager.transaction_timeout_ms,
+            },
+            TxnRequest::AddPartitions(partitions) => Msg::AddPartitionsToTxn {
+                token,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                partitions: partitions.clone(),
+            },
+            TxnRequest::EndTxn { commit } => {
+                if *commit {
+                    self.commit_sent = true;
+                }
+                Msg::EndTxn {
+                    token,
+                    transactional_id,
+                    producer_id,
+                    producer_epoch,
+                    transaction_commit: *commit,
+                }
+            }
+        };
+        self.lines.push(format!(
+            "{} to coordinator broker {}",
+            request.name(),
+            coordinator.0
+        ));
+        self.pending = None;
+        self.in_flight = Some(InFlight {
+            token,
+            sent_at: now,
+            request,
+        });
+        out.push((node, NodeId::from(coordinator), msg));
+    }
+
+    /// What the state machine asks for next, if anything.
+    fn next_request(&mut self, producer: &mut Producer) -> Option<TxnRequest> {
+        match self.manager.state {
+            ClientTxnState::Uninitialized => {
+                self.manager.init_transactions().ok()?;
+                Some(TxnRequest::InitProducerId)
+            }
+            ClientTxnState::Initializing => Some(TxnRequest::InitProducerId),
+            ClientTxnState::InTransaction | ClientTxnState::AbortableError => {
+                if !self.manager.new_partitions.is_empty() && self.ending != Some(false) {
+                    return Some(TxnRequest::AddPartitions(
+                        self.manager.new_partitions.iter().cloned().collect(),
+                    ));
+                }
+                let commit = self.ending?;
+                let commit = commit && self.manager.state != ClientTxnState::AbortableError;
+                if !commit {
+                    // Kafka's abortTransaction: batches not yet sent fail at once; those in
+                    // flight are awaited.
+                    producer.abort_undrained_batches(ProducerError::TransactionAborted);
+                    // Partitions never added are not the coordinator's to abort.
+                    self.manager.new_partitions.clear();
+                } else {
+                    producer.flush();
+                }
+                if producer.has_incomplete_batches() {
+                    return None;
+                }
+                let started = if commit {
+                    self.manager.commit_transaction()
+                } else {
+                    self.manager.abort_transaction()
+                };
+                match started {
+                    Ok(true) => Some(TxnRequest::EndTxn { commit }),
+                    Ok(false) => {
+                        // Nothing was added: the coordinator never knew of it.
+                        self.ending = None;
+                        self.record(if commit {
+                            TxnOutcome::Committed
+                        } else {
+                            TxnOutcome::Aborted
+                        });
+                        None
+                    }
+                    Err(e) => {
+                        self.lines.push(format!("cannot end the transaction: {e}"));
+                        None
+                    }
+                }
+            }
+            ClientTxnState::CommittingTransaction => Some(TxnRequest::EndTxn { commit: true }),
+            ClientTxnState::AbortingTransaction => Some(TxnRequest::EndTxn { commit: false }),
+            ClientTxnState::Ready | ClientTxnState::FatalError => None,
+        }
+    }
+
+    /// A coordinator's answer (or a FindCoordinator answer). Returns whether it was for us.
+    pub fn on_message(&mut self, now: SimTime, msg: &Msg, producer: &mut Producer) -> bool {
+        match msg {
+            Msg::FindTransactionCoordinatorResponse {
+                error, coordinator, ..
+            } => {
+                self.finding_since = None;
+                match (error, coordinator) {
+                    (ErrorCode::None, Some(b)) => {
+                        self.coordinator = Some(*b);
+                        self.lines.push(format!(
+                            "transaction coordinator for {:?} is broker {}",
+                            self.manager.transactional_id, b.0
+                        ));
+                    }
+                    (e, _) => {
+                        self.lines
+                            .push(format!("FindCoordinator (transaction): {}", e.name()));
+                        self.back_off(now, self.retry_backoff_ms);
+                    }
+                }
+                true
+            }
+            Msg::InitProducerIdResponse {
+                token,
+                error,
+                producer_id,
+                producer_epoch,
+            } => {
+                if !self.take_in_flight(*token) {
+                    return true;
+                }
+                let answer = if *error == ErrorCode::None {
+                    Ok((*producer_id, *producer_epoch))
+                } else {
+                    Err(*error)
+                };
+                match self.manager.on_init_producer_id(answer) {
+                    TxnNext::Proceed => {
+                        self.lines.push(format!(
+                            "InitProducerId: producer id {} epoch {}",
+                            producer_id.0, producer_epoch.0
+                        ));
+                        producer.set_producer_id(*producer_id, *producer_epoch);
+                    }
+                    next => self.after_error(now, TxnRequest::InitProducerId, *error, next, producer),
+                }
+                true
+            }
+            Msg::AddPartitionsToTxnResponse {
+                token,
+                error,
+                partitions,
+            } => {
+                if !self.take_in_flight(*token) {
+                    return true;
+                }
+                match self.manager.on_add_partitions(partitions, *error) {
+                    TxnNext::Proceed => {
+                        for tp in partitions {
+                            producer.allow_transaction_partition(tp);
+                        }
+                    }
+                    TxnNext::Abortable => {
+                        self.lines.push(format!(
+                            "AddPartitionsToTxn: {}: the transaction must abort",
+                            error.name()
+                        ));
+                        self.ending = Some(false);
+                    }
+                    next => {
+                        let retry = TxnRequest::AddPartitions(partitions.clone());
+                        self.after_error(now, retry, *error, next, producer);
+                        if *error == ErrorCode::ConcurrentTransactions {
+                            self.back_off(now, ADD_PARTITIONS_RETRY_BACKOFF_MS);
+                        }
+                    }
+                }
+                true
+            }
+            Msg::EndTxnResponse { token, error } => {
+                let Some(commit) = self.in_flight.as_ref().and_then(|f| match f.request {
+                    TxnRequest::EndTxn { commit } if f.token == *token => Some(commit),
+                    _ => None,
+                }) else {
+                    return true;
+                };
+                self.in_flight = None;
+                if *error != ErrorCode::None {
+                    let next = crate::client::transactions::classify(*error);
+                    let next = if next == TxnNext::Fatal {
+                        self.manager.on_end_txn(*error)
+                    } else {
+                        next
+                    };
+                    self.after_error(now, TxnRequest::EndTxn { commit }, *error, next, producer);
+                    return true;
+                }
+                let reinit = !commit && self.send_failed;
+                self.ending = None;
+                producer.end_transaction();
+                if commit {
+                    self.committed += 1;
+                    self.lines.push(format!(
+                        "transaction committed ({} record(s))",
+                        self.values.len()
+                    ));
+                    self.record(TxnOutcome::Committed);
+                } else {
+                    self.aborted += 1;
+                    self.lines.push(format!(
+                        "transaction aborted ({} record(s))",
+                        self.values.len()
+                    ));
+                    self.record(TxnOutcome::Aborted);
+                }
+                if reinit && self.manager.reinitialize_after_abort().is_ok() {
+                    self.lines.push(
+                        "a send of the aborted transaction failed: bumping the epoch (InitProducerId, KIP-360)"
+                            .into(),
+                    );
+                    self.pending = Some(TxnRequest::InitProducerId);
+                } else {
+                    let _ = self.manager.on_end_txn(ErrorCode::None);
+                }
+                self.send_failed = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn take_in_flight(&mut self, token: RequestToken) -> bool {
+        if self.in_flight.as_ref().is_some_and(|f| f.token == token) {
+            self.in_flight = None;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn back_off(&mut self, now: SimTime, ms: u64) {
+        self.retry_at = now.saturating_add(SimDuration::from_millis(ms));
+    }
+
+    fn after_error(
+        &mut self,
+        now: SimTime,
+        request: TxnRequest,
+        error: ErrorCode,
+        next: TxnNext,
+        producer: &mut Producer,
+    ) {
+        if next != TxnNext::Fatal {
+            self.errors.push(error.name());
+        }
+        match next {
+            TxnNext::Fatal => {
+                let error = if error == ErrorCode::InvalidProducerEpoch {
+                    ErrorCode::ProducerFenced
+                } else {
+                    error
+                };
+                self.fatal(error, producer);
+            }
+            TxnNext::FindCoordinator => {
+                self.lines.push(format!(
+                    "{}: {}: finding the coordinator again",
+                    request.name(),
+                    error.name()
+                ));
+                self.coordinator = None;
+                self.pending = Some(request);
+                self.back_off(now, self.retry_backoff_ms);
+            }
+            TxnNext::Retry | TxnNext::Proceed | TxnNext::Abortable => {
+                self.lines.push(format!(
+                    "{}: {}: retrying",
+                    request.name(),
+                    error.name()
+                ));
+                self.pending = Some(request);
+                self.back_off(now, self.retry_backoff_ms);
+            }
+        }
+    }
+
+    /// The connection to `broker` was reset: a request in flight to it is sent again after
+    /// finding the coordinator.
+    pub fn on_disconnect(&mut self, broker: BrokerId) {
+        if self.coordinator == Some(broker) {
+            if let Some(f) = self.in_flight.take() {
+                self.pending = Some(f.request);
+            }
+            self.coordinator = None;
+        }
+    }
+
+    /// The producer id and epoch in use, for summaries.
+    pub fn producer_id_and_epoch(&self) -> (ProducerId, ProducerEpoch) {
+        (self.manager.producer_id, self.manager.producer_epoch)
+    }
+}

@@ -554,6 +554,48 @@ mod tests {
             .collect()
     }
 
+    fn txn(producer: u32, values: &[u64], outcome: TxnOutcome) -> Op {
+        Op::Txn {
+            producer,
+            transactional_id: "app".into(),
+            producer_id: crate::ids::ProducerId(7),
+            producer_epoch: crate::ids::ProducerEpoch(0),
+            values: values.iter().map(|v| ValueId(*v)).collect(),
+            outcome,
+        }
+    }
+
+    /// T-6 and J-4: reading an aborted transaction's value is a bug at read_committed and
+    /// what read_uncommitted promises; an aborted value nobody read is not a loss.
+    #[test]
+    fn an_aborted_read_is_a_bug_only_at_read_committed() {
+        let h = vec![
+            acked(1, 10, 0),
+            acked(1, 11, 1),
+            txn(1, &[10], TxnOutcome::Aborted),
+            txn(1, &[11], TxnOutcome::Committed),
+            poll(&[(0, 10), (1, 11)]),
+        ];
+        let mut policy = Policy {
+            transactional_producers: vec![1],
+            ..Policy::default()
+        };
+        let ru = check(&h, &policy, true);
+        assert_eq!(kinds(&ru), vec![("G1a", true)]);
+        policy.read_committed_consumers = vec![0];
+        let rc = check(&h, &policy, true);
+        assert_eq!(kinds(&rc), vec![("G1a", false)]);
+        let unread = vec![
+            acked(1, 10, 0),
+            acked(1, 11, 2),
+            txn(1, &[10], TxnOutcome::Aborted),
+            txn(1, &[11], TxnOutcome::Committed),
+            poll(&[(2, 11)]),
+        ];
+        let r = check(&unread, &policy, true);
+        assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+    }
+
     #[test]
     fn a_clean_history_has_no_anomalies() {
         let h = vec![acked(1, 10, 0), acked(1, 11, 1), poll(&[(0, 10), (1, 11)])];
@@ -772,6 +814,7 @@ mod tests {
         let no_power_loss = Policy {
             producers: vec![producer(2, -1, false)],
             partitions: vec![min_isr_1.clone()],
+            ..Policy::default()
         };
         // min.insync.replicas=1 alone excuses nothing.
         assert!(check(&h, &no_power_loss, true).bugs().count() >= 2);
@@ -781,6 +824,7 @@ mod tests {
                 sole_isr_power_loss: true,
                 ..min_isr_1
             }],
+            ..Policy::default()
         };
         let r = check(&h, &power_loss, true);
         assert!(r.bugs().next().is_none(), "{:?}", r.anomalies);

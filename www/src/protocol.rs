@@ -553,6 +553,10 @@ pub fn action_label(action: &Action) -> String {
             consumer,
             duration_ms,
         } => format!("Freeze consumer {consumer} for {duration_ms} ms (GC pause)"),
+        Action::FreezeProducer {
+            producer,
+            duration_ms,
+        } => format!("Freeze producer {producer} for {duration_ms} ms (a zombie in waiting)"),
         Action::CommitOffsets { consumer } => format!("Consumer {consumer}: commitSync()"),
         Action::SeekConsumer {
             consumer,

@@ -271,7 +271,7 @@ fn records_in(request: &ProduceRequest) -> Vec<i32> {
 fn config_uses_kafka_names_defaults_and_validation() {
     let defaults: ProducerConfig = serde_json::from_str("{}").unwrap();
     assert_eq!(defaults, ProducerConfig::default());
-    expect_test::expect![[r#"{"acks":"all","enable.idempotence":null,"batch.size":16384,"linger.ms":0,"retries":2147483647,"retry.backoff.ms":100,"retry.backoff.max.ms":1000,"delivery.timeout.ms":120000,"request.timeout.ms":30000,"max.in.flight.requests.per.connection":5,"partitioner.ignore.keys":false,"partitioner.adaptive.partitioning.enable":true,"max.request.size":1048576,"buffer.memory":33554432}"#]]
+    expect_test::expect![[r#"{"acks":"all","enable.idempotence":null,"batch.size":16384,"linger.ms":0,"retries":2147483647,"retry.backoff.ms":100,"retry.backoff.max.ms":1000,"delivery.timeout.ms":120000,"request.timeout.ms":30000,"max.in.flight.requests.per.connection":5,"partitioner.ignore.keys":false,"partitioner.adaptive.partitioning.enable":true,"max.request.size":1048576,"buffer.memory":33554432,"transaction.timeout.ms":60000}"#]]
     .assert_eq(&serde_json::to_string(&defaults).unwrap());
     assert_eq!(ProducerConfig::kafka_4_0_defaults().linger_ms, 5);
     assert!(serde_json::from_str::<ProducerConfig>(r#"{"lingr.ms":5}"#).is_err());

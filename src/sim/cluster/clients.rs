@@ -12,17 +12,17 @@ use crate::broker::messages::{
     ConsumerFetchRequest, FetchResponse, IsolationLevel, ListOffsetsRequest, ListOffsetsResponse,
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, OffsetSpec,
 };
+use crate::broker::txn::{read_committed, FetchedBatch};
 use crate::client::metadata::{ClientMetadata, StaleLeaderEpoch};
 use crate::client::producer::Producer;
 use crate::client::producer::{ProducerEvent, ProducerMetadata, ProducerRecord, RecordId};
+use crate::ids::ProducerId;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionIndex, TopicPartition};
 use crate::log::batch::decode_batch;
 use crate::prng::Prng;
 use crate::protocol::ErrorCode;
 use crate::sim::history::{Op, SendOutcome, ValueId};
 use crate::time::{SimDuration, SimTime};
-use crate::broker::txn::{read_committed, FetchedBatch};
-use crate::ids::ProducerId;
 use std::collections::{BTreeMap, BTreeSet};
 
 mod group;
@@ -165,13 +165,17 @@ impl ProducerClient {
     }
 
     fn wants_to_send(&self, now: SimTime) -> bool {
-        !self.stopped
-            && self.txn.as_ref().is_none_or(|t| !t.is_fatal())
-            && self.spec.records_max.is_none_or(|max| self.sent < max)
-            && self
+        self.txn.as_ref().is_none_or(|t| !t.is_fatal()) && !self.workload_done(now)
+    }
+
+    /// Stopped, out of records, or past `stop_ms`: the workload hands out nothing more.
+    fn workload_done(&self, now: SimTime) -> bool {
+        self.stopped
+            || self.spec.records_max.is_some_and(|max| self.sent >= max)
+            || self
                 .spec
                 .stop_ms
-                .is_none_or(|stop| now.as_millis() < stop as i64)
+                .is_some_and(|stop| now.as_millis() >= stop as i64)
     }
 
     pub fn next_wakeup(&self, now: SimTime) -> Option<SimTime> {
@@ -179,7 +183,11 @@ impl ProducerClient {
             return Some(until.max(now));
         }
         let mut next = self.producer.poll_timeout(now, &self.metadata);
-        if let Some(t) = self.txn.as_ref().and_then(|t| t.next_wakeup(now, &self.producer)) {
+        if let Some(t) = self
+            .txn
+            .as_ref()
+            .and_then(|t| t.next_wakeup(now, &self.producer))
+        {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         // Without metadata the workload waits for it: only the metadata retry wakes us.
@@ -320,12 +328,9 @@ impl ProducerClient {
         if !self.wants_to_send(now) && self.next_send <= now {
             self.next_send = SimTime(u64::MAX);
         }
+        let workload_done = self.workload_done(now);
         if let Some(txn) = &mut self.txn {
-            if !self.stopped
-                && self.spec.records_max.is_some_and(|max| self.sent >= max)
-                || self.spec.stop_ms.is_some_and(|stop| now.as_millis() >= stop as i64)
-                || self.stopped
-            {
+            if workload_done {
                 txn.on_workload_done();
             }
             txn.poll(now, self.node, &mut self.producer, out);

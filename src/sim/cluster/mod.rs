@@ -1295,7 +1295,10 @@ impl ClusterSim {
                 if let Some(p) = self.producers.get_mut(producer as usize) {
                     p.freeze(now, SimDuration::from_millis(duration_ms));
                     let node = p.node;
-                    self.wake(node, now.saturating_add(SimDuration::from_millis(duration_ms)))?;
+                    self.wake(
+                        node,
+                        now.saturating_add(SimDuration::from_millis(duration_ms)),
+                    )?;
                 }
             }
             Action::AddConsumer { consumer } => {

@@ -1007,9 +1007,7 @@ impl ClusterScenario {
                     duration_ms,
                 } => {
                     if *producer >= producers {
-                        return bad(format!(
-                            "no producer {producer}; there are {producers}"
-                        ));
+                        return bad(format!("no producer {producer}; there are {producers}"));
                     }
                     if *duration_ms == 0 || *duration_ms > 24 * 3_600_000 {
                         return bad(format!("duration_ms {duration_ms}: expected 1..=86400000"));

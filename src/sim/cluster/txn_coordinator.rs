@@ -223,7 +223,7 @@ impl TxnCoordinatorNode {
         self.partitions.remove(&partition);
         let num = self.settings.num_partitions;
         let in_partition = move |id: &str| {
-            transaction_coordinator_partition(id, num).map_or(false, |p| p.0 == partition)
+            transaction_coordinator_partition(id, num).is_ok_and(|p| p.0 == partition)
         };
         let dropped = self.core.unload(in_partition);
         for id in dropped {
@@ -582,9 +582,9 @@ impl TxnCoordinatorNode {
             self.answer(transactional_id, answer);
         }
         if let Some(markers) = completion.markers {
-            match self.status(transactional_id) {
-                Ok(epoch) => self.start_markers(markers, epoch),
-                Err(_) => {} // Unloaded meanwhile: the next coordinator resends them.
+            // Unloaded meanwhile: the next coordinator resends them.
+            if let Ok(epoch) = self.status(transactional_id) {
+                self.start_markers(markers, epoch)
             }
         }
     }

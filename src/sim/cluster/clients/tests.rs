@@ -439,6 +439,7 @@ fn leader_with_two_epochs() -> BrokerNode {
             group: crate::broker::group::GroupConfig::default(),
             offsets_commit_timeout_ms: 5_000,
         },
+        txn_coordinator: Default::default(),
     };
     let mut broker = BrokerNode::new(BrokerId(1), timings, Prng::new(1)).expect("broker");
     let mut out = Outbox::new();
@@ -588,6 +589,7 @@ fn coordinator_broker() -> BrokerNode {
             group: crate::broker::group::GroupConfig::default(),
             offsets_commit_timeout_ms: 5_000,
         },
+        txn_coordinator: Default::default(),
     };
     let mut broker = BrokerNode::new(BrokerId(1), timings, Prng::new(1)).expect("broker");
     let mut out = Outbox::new();

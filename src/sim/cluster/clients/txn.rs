@@ -2,13 +2,13 @@
 //! top of `client::transactions::TransactionManager`'s state machine. It finds the
 //! coordinator (FindCoordinator, key type TRANSACTION), initializes the producer id
 //! (InitProducerId), adds each partition before its first batch (AddPartitionsToTxn), and ends
-//! each transaction (EndTxn) once its batches are acknowledged (commit) or settled (abort).
+//! each transaction (EndTxn) once its batches are acknowledged (transaction commit) or settled (abort).
 //! One coordinator request is out at a time, as Kafka sends them in priority order.
 //!
 //! What it records: an `Op::Txn` per ended transaction with the values it held and how it
 //! ended, as the client knows it. A transaction whose EndTxn(commit) went out and got no
 //! definite answer (the producer was fenced meanwhile) is `Unknown`; one that never sent a
-//! commit cannot have committed and is `Aborted`.
+//! transaction commit cannot have committed and is `Aborted`.
 
 use super::super::messages::Msg;
 use super::super::scenario::TransactionSpec;
@@ -32,7 +32,7 @@ const ADD_PARTITIONS_RETRY_BACKOFF_MS: u64 = 20;
 enum TxnRequest {
     InitProducerId,
     AddPartitions(Vec<TopicPartition>),
-    EndTxn { commit: bool },
+    EndTxn { transaction_commit: bool },
 }
 
 impl TxnRequest {
@@ -40,8 +40,12 @@ impl TxnRequest {
         match self {
             TxnRequest::InitProducerId => "InitProducerId",
             TxnRequest::AddPartitions(_) => "AddPartitionsToTxn",
-            TxnRequest::EndTxn { commit: true } => "EndTxn(commit)",
-            TxnRequest::EndTxn { commit: false } => "EndTxn(abort)",
+            TxnRequest::EndTxn {
+                transaction_commit: true,
+            } => "EndTxn(commit)",
+            TxnRequest::EndTxn {
+                transaction_commit: false,
+            } => "EndTxn(abort)",
         }
     }
 }
@@ -160,8 +164,8 @@ impl TxnDriver {
         self.values.push(value);
         self.records += 1;
         if self.records >= self.spec.records_per_transaction {
-            let abort = self.spec.abort_percent > 0
-                && rng.below(100) < u64::from(self.spec.abort_percent);
+            let abort =
+                self.spec.abort_percent > 0 && rng.below(100) < u64::from(self.spec.abort_percent);
             self.ending = Some(!abort);
         }
     }
@@ -189,7 +193,10 @@ impl TxnDriver {
         self.send_failed = true;
         // Kafka (KIP-588): a produce refused with INVALID_PRODUCER_EPOCH or PRODUCER_FENCED
         // means another instance took the transactional id: ProducerFencedException.
-        if matches!(code, ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced) {
+        if matches!(
+            code,
+            ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced
+        ) {
             self.fatal(ErrorCode::ProducerFenced, producer);
             return;
         }
@@ -306,10 +313,9 @@ impl TxnDriver {
                 self.coordinator = None;
             }
         }
-        if self
-            .finding_since
-            .is_some_and(|t| now >= t.saturating_add(SimDuration::from_millis(FIND_COORDINATOR_GIVE_UP_MS)))
-        {
+        if self.finding_since.is_some_and(|t| {
+            now >= t.saturating_add(SimDuration::from_millis(FIND_COORDINATOR_GIVE_UP_MS))
+        }) {
             self.finding_since = None;
         }
         if self.in_flight.is_some() || self.finding_since.is_some() || now < self.retry_at {
@@ -351,8 +357,8 @@ impl TxnDriver {
                 producer_epoch,
                 partitions: partitions.clone(),
             },
-            TxnRequest::EndTxn { commit } => {
-                if *commit {
+            TxnRequest::EndTxn { transaction_commit } => {
+                if *transaction_commit {
                     self.commit_sent = true;
                 }
                 Msg::EndTxn {
@@ -360,7 +366,7 @@ impl TxnDriver {
                     transactional_id,
                     producer_id,
                     producer_epoch,
-                    transaction_commit: *commit,
+                    transaction_commit: *transaction_commit,
                 }
             }
         };
@@ -392,9 +398,10 @@ impl TxnDriver {
                         self.manager.new_partitions.iter().cloned().collect(),
                     ));
                 }
-                let commit = self.ending?;
-                let commit = commit && self.manager.state != ClientTxnState::AbortableError;
-                if !commit {
+                let transaction_commit = self.ending?;
+                let transaction_commit =
+                    transaction_commit && self.manager.state != ClientTxnState::AbortableError;
+                if !transaction_commit {
                     // Kafka's abortTransaction: batches not yet sent fail at once; those in
                     // flight are awaited.
                     producer.abort_undrained_batches(ProducerError::TransactionAborted);
@@ -406,17 +413,17 @@ impl TxnDriver {
                 if producer.has_incomplete_batches() {
                     return None;
                 }
-                let started = if commit {
+                let started = if transaction_commit {
                     self.manager.commit_transaction()
                 } else {
                     self.manager.abort_transaction()
                 };
                 match started {
-                    Ok(true) => Some(TxnRequest::EndTxn { commit }),
+                    Ok(true) => Some(TxnRequest::EndTxn { transaction_commit }),
                     Ok(false) => {
                         // Nothing was added: the coordinator never knew of it.
                         self.ending = None;
-                        self.record(if commit {
+                        self.record(if transaction_commit {
                             TxnOutcome::Committed
                         } else {
                             TxnOutcome::Aborted
@@ -429,8 +436,12 @@ impl TxnDriver {
                     }
                 }
             }
-            ClientTxnState::CommittingTransaction => Some(TxnRequest::EndTxn { commit: true }),
-            ClientTxnState::AbortingTransaction => Some(TxnRequest::EndTxn { commit: false }),
+            ClientTxnState::CommittingTransaction => Some(TxnRequest::EndTxn {
+                transaction_commit: true,
+            }),
+            ClientTxnState::AbortingTransaction => Some(TxnRequest::EndTxn {
+                transaction_commit: false,
+            }),
             ClientTxnState::Ready | ClientTxnState::FatalError => None,
         }
     }
@@ -480,7 +491,9 @@ impl TxnDriver {
                         ));
                         producer.set_producer_id(*producer_id, *producer_epoch);
                     }
-                    next => self.after_error(now, TxnRequest::InitProducerId, *error, next, producer),
+                    next => {
+                        self.after_error(now, TxnRequest::InitProducerId, *error, next, producer)
+                    }
                 }
                 true
             }
@@ -516,10 +529,14 @@ impl TxnDriver {
                 true
             }
             Msg::EndTxnResponse { token, error } => {
-                let Some(commit) = self.in_flight.as_ref().and_then(|f| match f.request {
-                    TxnRequest::EndTxn { commit } if f.token == *token => Some(commit),
-                    _ => None,
-                }) else {
+                let Some(transaction_commit) =
+                    self.in_flight.as_ref().and_then(|f| match f.request {
+                        TxnRequest::EndTxn { transaction_commit } if f.token == *token => {
+                            Some(transaction_commit)
+                        }
+                        _ => None,
+                    })
+                else {
                     return true;
                 };
                 self.in_flight = None;
@@ -530,13 +547,19 @@ impl TxnDriver {
                     } else {
                         next
                     };
-                    self.after_error(now, TxnRequest::EndTxn { commit }, *error, next, producer);
+                    self.after_error(
+                        now,
+                        TxnRequest::EndTxn { transaction_commit },
+                        *error,
+                        next,
+                        producer,
+                    );
                     return true;
                 }
-                let reinit = !commit && self.send_failed;
+                let reinit = !transaction_commit && self.send_failed;
                 self.ending = None;
                 producer.end_transaction();
-                if commit {
+                if transaction_commit {
                     self.committed += 1;
                     self.lines.push(format!(
                         "transaction committed ({} record(s))",
@@ -611,11 +634,8 @@ impl TxnDriver {
                 self.back_off(now, self.retry_backoff_ms);
             }
             TxnNext::Retry | TxnNext::Proceed | TxnNext::Abortable => {
-                self.lines.push(format!(
-                    "{}: {}: retrying",
-                    request.name(),
-                    error.name()
-                ));
+                self.lines
+                    .push(format!("{}: {}: retrying", request.name(), error.name()));
                 self.pending = Some(request);
                 self.back_off(now, self.retry_backoff_ms);
             }

@@ -116,11 +116,7 @@ fn run_one_with_trace(seed: u64) -> Result<(), String> {
             w(&mut out, line.to_string())?;
         }
     }
-    w(&mut out, sim.describe_table())?;
-    let groups = sim.groups_table();
-    if !groups.is_empty() {
-        w(&mut out, groups)?;
-    }
+    w(&mut out, sim.summary_tables())?;
     let verdict = judge_swarm(&sim, SimTime::from_millis(SAFETY_PHASE_MS));
     for a in verdict.report.check.anomalies.iter().take(20) {
         w(&mut out, format!("anomaly: {a}"))?;

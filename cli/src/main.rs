@@ -244,11 +244,7 @@ fn run_cluster(scenario: ClusterScenario, args: &RunArgs) -> Result<(), String> 
         &mut out,
         format!("ran {ran} event(s); simulated time {}", sim.now()),
     )?;
-    w(&mut out, sim.describe_table())?;
-    let groups = sim.groups_table();
-    if !groups.is_empty() {
-        w(&mut out, groups)?;
-    }
+    w(&mut out, sim.summary_tables())?;
     // `unseen` is judged only when the producers stopped early enough for the consumers to
     // read everything before the end (Jepsen's final reads); a run cut off mid-stream would
     // report the last acknowledged records as never read.

@@ -185,6 +185,11 @@ impl ProducerStateTable {
         self.producers.get(&producer_id)
     }
 
+    /// Every producer id's state, by producer id.
+    pub fn entries(&self) -> impl Iterator<Item = &ProducerStateEntry> {
+        self.producers.values()
+    }
+
     pub fn producer_count(&self) -> u32 {
         self.producers.len() as u32
     }

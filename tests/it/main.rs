@@ -9,3 +9,4 @@ mod firehose;
 mod groups;
 mod partition_log;
 mod tidy;
+mod transactions;

@@ -68,6 +68,11 @@ impl PartitionTxnState {
         &self.ongoing
     }
 
+    /// Whether any transactional batch or marker reached this replica.
+    pub fn has_transactions(&self) -> bool {
+        !self.producer_epochs.is_empty()
+    }
+
     /// The aborted-transaction index, oldest first.
     pub fn aborted(&self) -> &[AbortedTxn] {
         &self.aborted

@@ -215,6 +215,11 @@ pub struct BrokerNode {
 pub type Outbox = Vec<(NodeId, NodeId, Msg)>;
 
 impl BrokerNode {
+    /// The producer state of a hosted partition (`describe-producers`).
+    pub fn producer_state(&self, tp: &TopicPartition) -> Option<&ProducerStateTable> {
+        self.producer_states.get(tp)
+    }
+
     pub fn new(
         id: BrokerId,
         timings: BrokerTimings,

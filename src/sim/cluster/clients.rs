@@ -75,6 +75,9 @@ pub struct ProducerClient {
     /// Frozen (a GC pause) until then: nothing runs; messages wait in `frozen_inbox`.
     frozen_until: Option<SimTime>,
     frozen_inbox: Vec<Msg>,
+    /// `start_ms`: the process starts then (a second instance of an app, say); before it
+    /// does nothing, not even its transactional producer's `initTransactions()`.
+    starts_at: SimTime,
 }
 
 impl ProducerClient {
@@ -98,6 +101,7 @@ impl ProducerClient {
             )
         });
         let next_send = SimTime::from_millis(spec.start_ms.unwrap_or(1).max(1));
+        let spec_start_ms = spec.start_ms.unwrap_or(0);
         ProducerClient {
             node,
             index,
@@ -121,6 +125,7 @@ impl ProducerClient {
             txn,
             frozen_until: None,
             frozen_inbox: Vec::new(),
+            starts_at: SimTime::from_millis(spec_start_ms),
             next_send,
         }
     }
@@ -179,6 +184,9 @@ impl ProducerClient {
     }
 
     pub fn next_wakeup(&self, now: SimTime) -> Option<SimTime> {
+        if now < self.starts_at {
+            return Some(self.starts_at);
+        }
         if let Some(until) = self.frozen_until {
             return Some(until.max(now));
         }
@@ -252,6 +260,9 @@ impl ProducerClient {
     }
 
     pub fn on_timer(&mut self, now: SimTime, out: &mut Vec<(NodeId, NodeId, Msg)>) {
+        if now < self.starts_at {
+            return;
+        }
         if self.thaw(now, out) {
             return;
         }

@@ -14,6 +14,7 @@
 pub mod broker_node;
 pub mod clients;
 pub mod coordinator;
+mod describe;
 pub mod group_describe;
 pub mod messages;
 pub mod scenario;
@@ -468,6 +469,10 @@ impl ClusterSim {
     }
 
     /// The consumers, in scenario order (added ones last).
+    pub fn producers(&self) -> &[ProducerClient] {
+        &self.producers
+    }
+
     pub fn consumers(&self) -> &[ConsumerClient] {
         &self.consumers
     }
@@ -1807,49 +1812,5 @@ impl ClusterSim {
             !marks.is_empty()
         });
         found
-    }
-
-    /// The `kafka-topics --describe`-like table with each replica's HW and LEO.
-    pub fn describe_table(&self) -> String {
-        let mut out =
-            String::from("TOPIC-PARTITION  LEADER  EPOCH  REPLICAS  ISR  HW/LEO per replica\n");
-        for row in self.controller.describe() {
-            let tp = TopicPartition {
-                topic: row.topic.clone(),
-                partition: row.partition,
-            };
-            let list = |v: &[BrokerId]| {
-                v.iter()
-                    .map(|b| b.0.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            let offsets: Vec<String> = row
-                .replicas
-                .iter()
-                .map(|r| {
-                    let node = self.brokers.get(r.0 as usize - 1);
-                    match node.and_then(|n| n.alive.then(|| n.replicas.get(&tp)).flatten()) {
-                        Some(rep) => format!(
-                            "{}:{}/{}",
-                            r.0,
-                            rep.high_watermark().0,
-                            rep.log_end_offset().0
-                        ),
-                        None => format!("{}:down", r.0),
-                    }
-                })
-                .collect();
-            out.push_str(&format!(
-                "{:<16} {:<7} {:<6} {:<9} {:<4} {}\n",
-                tp.to_string(),
-                row.leader.map_or("none".to_owned(), |l| l.0.to_string()),
-                row.leader_epoch.0,
-                list(&row.replicas),
-                list(&row.isr),
-                offsets.join(" ")
-            ));
-        }
-        out
     }
 }

@@ -1,0 +1,212 @@
+//! The CLI's cluster summaries: `kafka-topics --describe` with each replica's HW and LEO,
+//! `kafka-transactions describe` per transactional id, and `kafka-transactions
+//! describe-producers` per partition, read from the brokers as they stand now.
+
+use super::ClusterSim;
+use crate::broker::txn::TransactionState;
+use crate::client::transactions::TRANSACTION_STATE_TOPIC;
+use crate::ids::{BrokerId, TopicPartition};
+
+impl ClusterSim {
+    /// The `kafka-topics --describe`-like table with each replica's HW and LEO, and the LSO
+    /// of partitions that hold transactions. Empty `__transaction_state` partitions are
+    /// counted, not listed: there are 50 by default and only the coordinators' ones hold
+    /// anything.
+    pub fn describe_table(&self) -> String {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        let mut empty_internal = 0u32;
+        for row in self.controller.describe() {
+            let tp = TopicPartition {
+                topic: row.topic.clone(),
+                partition: row.partition,
+            };
+            let list = |v: &[BrokerId]| {
+                v.iter()
+                    .map(|b| b.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let replica = |b: BrokerId| {
+                let node = self.brokers.get(b.0 as usize - 1)?;
+                node.alive.then(|| node.replicas.get(&tp)).flatten()
+            };
+            let offsets: Vec<String> = row
+                .replicas
+                .iter()
+                .map(|r| match replica(*r) {
+                    Some(rep) => format!(
+                        "{}:{}/{}",
+                        r.0,
+                        rep.high_watermark().0,
+                        rep.log_end_offset().0
+                    ),
+                    None => format!("{}:down", r.0),
+                })
+                .collect();
+            let empty = row
+                .replicas
+                .iter()
+                .all(|r| replica(*r).is_none_or(|rep| rep.log_end_offset().0 == 0));
+            if tp.topic == TRANSACTION_STATE_TOPIC && empty {
+                empty_internal += 1;
+                continue;
+            }
+            let lso = row.leader.and_then(replica).and_then(|rep| {
+                let transactional = rep.transactions().has_transactions()
+                    || rep.last_stable_offset() != rep.high_watermark();
+                transactional.then(|| format!("  LSO {}", rep.last_stable_offset().0))
+            });
+            rows.push((
+                tp.to_string(),
+                format!(
+                    "{:<7} {:<6} {:<9} {:<4} {}{}",
+                    row.leader.map_or("none".to_owned(), |l| l.0.to_string()),
+                    row.leader_epoch.0,
+                    list(&row.replicas),
+                    list(&row.isr),
+                    offsets.join(" "),
+                    lso.unwrap_or_default()
+                ),
+            ));
+        }
+        let mut out = first_column_aligned(
+            "LEADER  EPOCH  REPLICAS  ISR  HW/LEO per replica (LSO if transactional)",
+            rows,
+        );
+        if empty_internal > 0 {
+            out.push_str(&format!(
+                "({empty_internal} empty {TRANSACTION_STATE_TOPIC} partitions not shown)\n"
+            ));
+        }
+        out
+    }
+
+    /// Every summary table that has rows: topics, groups, transactions, producers (what the
+    /// CLI prints after a run).
+    pub fn summary_tables(&self) -> String {
+        let mut out = self.describe_table();
+        for table in [
+            self.groups_table(),
+            self.transactions_table(),
+            self.producers_table(),
+        ] {
+            if !table.is_empty() {
+                out.push('\n');
+                out.push_str(&table);
+            }
+        }
+        out
+    }
+
+    /// `kafka-transactions describe` for every transactional id, from the coordinator that
+    /// has it loaded now; empty when no producer is transactional.
+    pub fn transactions_table(&self) -> String {
+        let mut rows: Vec<String> = Vec::new();
+        for b in self.brokers.iter().filter(|b| b.alive) {
+            for (id, m) in b.txn_coordinator.transactions() {
+                let open = matches!(
+                    m.state,
+                    TransactionState::Ongoing
+                        | TransactionState::PrepareCommit
+                        | TransactionState::PrepareAbort
+                        | TransactionState::PrepareEpochFence
+                );
+                let duration = match (open, m.txn_start) {
+                    (true, Some(start)) => format!(
+                        "{}",
+                        self.now().as_millis().saturating_sub(start.as_millis())
+                    ),
+                    _ => "-".to_owned(),
+                };
+                let partitions: Vec<String> =
+                    m.partitions.iter().map(|tp| tp.to_string()).collect();
+                rows.push(format!(
+                    "{:<17} {:<12} {:<12} {:<6} {:<18} {:<11} {:<16} {}\n",
+                    id,
+                    b.id.0,
+                    m.producer_id.0,
+                    m.producer_epoch.0,
+                    m.state.name(),
+                    m.timeout_ms,
+                    duration,
+                    if partitions.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        partitions.join(",")
+                    }
+                ));
+            }
+        }
+        if rows.is_empty() {
+            return String::new();
+        }
+        rows.sort();
+        let mut out = String::from(
+            "TRANSACTIONAL-ID  COORDINATOR  PRODUCER-ID  EPOCH  STATE              TIMEOUT-MS  TXN-DURATION-MS  TOPIC-PARTITIONS\n",
+        );
+        out.extend(rows);
+        out
+    }
+
+    /// `kafka-transactions describe-producers` for every partition leader that has producer
+    /// state: each idempotent or transactional producer's epoch, last sequence and, while a
+    /// transaction is open on the partition, its first offset (what holds the LSO back).
+    pub fn producers_table(&self) -> String {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        for row in self.controller.describe() {
+            let Some(leader) = row.leader else { continue };
+            let Some(node) = self.brokers.get(leader.0 as usize - 1).filter(|n| n.alive) else {
+                continue;
+            };
+            let tp = TopicPartition {
+                topic: row.topic.clone(),
+                partition: row.partition,
+            };
+            let (Some(table), Some(rep)) = (node.producer_state(&tp), node.replicas.get(&tp))
+            else {
+                continue;
+            };
+            for entry in table.entries() {
+                let open = rep
+                    .transactions()
+                    .ongoing()
+                    .get(&entry.producer_id)
+                    .map_or("-".to_owned(), |t| t.first_offset.0.to_string());
+                rows.push((
+                    tp.to_string(),
+                    format!(
+                        "{:<7} {:<12} {:<6} {:<14} {}",
+                        leader.0,
+                        entry.producer_id.0,
+                        entry.producer_epoch.0,
+                        entry.last_sequence(),
+                        open
+                    ),
+                ));
+            }
+        }
+        if rows.is_empty() {
+            return String::new();
+        }
+        first_column_aligned(
+            "LEADER  PRODUCER-ID  EPOCH  LAST-SEQUENCE  CURRENT-TXN-START-OFFSET",
+            rows,
+        )
+    }
+}
+
+/// A table whose first column is a topic-partition, as wide as its longest name
+/// (`__transaction_state-12` is longer than most).
+fn first_column_aligned(header_rest: &str, rows: Vec<(String, String)>) -> String {
+    let width = rows
+        .iter()
+        .map(|(tp, _)| tp.len())
+        .max()
+        .unwrap_or(0)
+        .max("TOPIC-PARTITION".len() + 1);
+    let mut out = format!("{:<width$} {header_rest}\n", "TOPIC-PARTITION");
+    for (tp, rest) in rows {
+        out.push_str(&format!("{tp:<width$} {rest}\n"));
+    }
+    out
+}

@@ -112,8 +112,16 @@ impl EndTransactionMarker {
 
     /// Reads a marker from a control record.
     pub fn decode(record: &Record) -> Result<EndTransactionMarker, ControlError> {
-        let key = record.key.as_deref().ok_or(ControlError::MissingKey)?;
-        let value = record.value.as_deref().ok_or(ControlError::MissingValue)?;
+        Self::decode_parts(record.key.as_deref(), record.value.as_deref())
+    }
+
+    /// Reads a marker from a control record's key and value.
+    pub fn decode_parts(
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+    ) -> Result<EndTransactionMarker, ControlError> {
+        let key = key.ok_or(ControlError::MissingKey)?;
+        let value = value.ok_or(ControlError::MissingValue)?;
         let key: [u8; 4] = key.try_into().map_err(|_| ControlError::WrongLength {
             field: "key",
             length: key.len() as u32,

@@ -154,6 +154,17 @@ pub struct RecordView {
     pub is_control: bool,
 }
 
+/// One batch as a UI draws it (see `PartitionLog::batch_spans`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchSpan {
+    pub base_offset: Offset,
+    pub last_offset: Offset,
+    pub producer_id: i64,
+    pub is_transactional: bool,
+    pub is_control: bool,
+    pub marker: Option<super::control::ControlRecordType>,
+}
+
 #[derive(Clone, Debug)]
 pub struct PartitionLog {
     pub(super) topic_partition: TopicPartition,
@@ -782,6 +793,40 @@ impl PartitionLog {
                 is_active: i == last,
             })
             .collect()
+    }
+
+    /// The batches overlapping `[from, to)`, oldest first, as a UI draws them: offsets,
+    /// producer id, the transactional bit, and the marker type of a control batch (a control
+    /// batch whose record does not decode is reported with `marker: None`).
+    pub fn batch_spans(&self, from: Offset, to: Offset) -> Vec<BatchSpan> {
+        let mut out = Vec::new();
+        let first = self.segment_index_for(from);
+        for segment in &self.segments[first..] {
+            let Some(start) = segment.find_batch(from) else {
+                continue;
+            };
+            for location in segment.batches_from(start.position) {
+                if location.header.base_offset >= to {
+                    return out;
+                }
+                let Some(batch) = self.decode_at(segment, &location) else {
+                    return out;
+                };
+                out.push(BatchSpan {
+                    base_offset: batch.base_offset,
+                    last_offset: batch.last_offset(),
+                    producer_id: batch.producer_id,
+                    is_transactional: batch.attributes.is_transactional,
+                    is_control: batch.attributes.is_control,
+                    marker: batch
+                        .attributes
+                        .is_control
+                        .then(|| batch.control_marker().ok().map(|m| m.control_type))
+                        .flatten(),
+                });
+            }
+        }
+        out
     }
 
     /// Up to `max_records` records with offsets in `[from, to)`, control records included

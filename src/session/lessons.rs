@@ -19,7 +19,7 @@ use crate::sim::cluster::scenario::{
     Action, AutoOffsetReset, BrokerSettings, ClusterScenario, ConsumerSpec, Expectations,
     ProducerSpec, TopicSpec,
 };
-use crate::sim::cluster::view::{BrokerState, ClusterView, PartitionView};
+use crate::sim::cluster::view::{BrokerState, ClusterView, PartitionView, TxnSpanKind};
 use crate::sim::network::NetworkConfig;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -323,6 +323,36 @@ pub enum Goal {
     ConsumerGroupError {
         name: String,
     },
+    /// The transactional id's coordinator has it in this state (Kafka's name: `Ongoing`,
+    /// `CompleteCommit` ...).
+    TransactionState {
+        transactional_id: String,
+        state: String,
+    },
+    /// The transactional id's producer epoch at its coordinator reached `epoch` (an
+    /// InitProducerId or a timeout abort bumped it).
+    TransactionEpochAtLeast {
+        transactional_id: String,
+        epoch: i16,
+    },
+    /// The leader's log of the partition holds a COMMIT marker (or, with `abort`, an ABORT
+    /// marker) among its newest offsets.
+    TransactionMarker {
+        topic: String,
+        partition: u32,
+        abort: bool,
+    },
+    /// The partition's last stable offset is at least `by` below its high watermark: an open
+    /// transaction holds read_committed consumers back.
+    LastStableOffsetBehind {
+        topic: String,
+        partition: u32,
+        by: u64,
+    },
+    /// The transactional producer `producer` failed with a fatal error (fenced).
+    ProducerFenced {
+        producer: u32,
+    },
     All(Vec<Goal>),
     Any(Vec<Goal>),
 }
@@ -603,9 +633,61 @@ impl Facts<'_> {
                     .as_ref()
                     .is_some_and(|m| m.errors.iter().any(|(n, k)| n == name && *k > 0))
             }),
+            Goal::TransactionState {
+                transactional_id,
+                state,
+            } => self
+                .view
+                .transactions
+                .iter()
+                .any(|t| t.transactional_id == *transactional_id && t.state == *state),
+            Goal::TransactionEpochAtLeast {
+                transactional_id,
+                epoch,
+            } => self
+                .view
+                .transactions
+                .iter()
+                .any(|t| t.transactional_id == *transactional_id && t.producer_epoch >= *epoch),
+            Goal::TransactionMarker {
+                topic,
+                partition,
+                abort,
+            } => {
+                let wanted = if *abort {
+                    TxnSpanKind::AbortMarker
+                } else {
+                    TxnSpanKind::CommitMarker
+                };
+                self.leader_replica(topic, *partition)
+                    .is_some_and(|r| r.txn_spans.iter().any(|s| s.kind == wanted))
+            }
+            Goal::LastStableOffsetBehind {
+                topic,
+                partition,
+                by,
+            } => self
+                .leader_replica(topic, *partition)
+                .is_some_and(|r| r.high_watermark >= r.last_stable_offset + *by),
+            Goal::ProducerFenced { producer } => self.view.producers.iter().any(|p| {
+                p.index == *producer && p.transaction.as_ref().is_some_and(|t| t.fatal.is_some())
+            }),
             Goal::All(goals) => goals.iter().all(|g| self.met(g)),
             Goal::Any(goals) => goals.iter().any(|g| self.met(g)),
         }
+    }
+
+    /// The leader's replica of a partition, while it has one.
+    fn leader_replica(
+        &self,
+        topic: &str,
+        partition: u32,
+    ) -> Option<&crate::sim::cluster::view::ReplicaView> {
+        let p = self.partition(topic, partition)?;
+        let leader = p.leader?;
+        p.replica_logs.iter().find(|r| {
+            r.broker == leader && r.role == crate::sim::cluster::view::ReplicaRole::Leader
+        })
     }
 
     fn group(&self, id: &str) -> Option<&crate::sim::cluster::view::GroupDescription> {
@@ -786,6 +868,28 @@ pub fn describe_goal(goal: &Goal) -> String {
             format!("A group reads {values} record(s) a second time")
         }
         Goal::ConsumerGroupError { name } => format!("A consumer gets {name}"),
+        Goal::TransactionState {
+            transactional_id,
+            state,
+        } => format!("The coordinator has transactional.id {transactional_id} in state {state}"),
+        Goal::TransactionEpochAtLeast {
+            transactional_id,
+            epoch,
+        } => format!("The producer epoch of transactional.id {transactional_id} reaches {epoch}"),
+        Goal::TransactionMarker {
+            topic,
+            partition,
+            abort,
+        } => format!(
+            "{} marker lands in {topic}-{partition}",
+            if *abort { "An ABORT" } else { "A COMMIT" }
+        ),
+        Goal::LastStableOffsetBehind {
+            topic,
+            partition,
+            by,
+        } => format!("The LSO of {topic}-{partition} is {by} or more below the high watermark"),
+        Goal::ProducerFenced { producer } => format!("Producer {producer} is fenced"),
         Goal::All(goals) => join_labels(goals, ", and "),
         Goal::Any(goals) => join_labels(goals, ", or "),
     }
@@ -994,6 +1098,7 @@ pub fn lessons() -> Vec<Lesson> {
     ]
     .into_iter()
     .chain(groups::lessons())
+    .chain(transactions::lessons())
     .collect()
 }
 
@@ -1818,6 +1923,7 @@ fn idempotent_producer() -> Lesson {
 }
 
 mod groups;
+mod transactions;
 
 #[cfg(test)]
 mod tests;

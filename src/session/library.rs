@@ -20,6 +20,26 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../scenarios/app/groups-eager-vs-cooperative.json"),
     ),
     (
+        "transactions",
+        include_str!("../../scenarios/app/transactions.json"),
+    ),
+    (
+        "d12-zombie-transactional-producer",
+        include_str!("../../scenarios/d12-zombie-transactional-producer.json"),
+    ),
+    (
+        "d13-producer-stall-past-transaction-timeout",
+        include_str!("../../scenarios/d13-producer-stall-past-transaction-timeout.json"),
+    ),
+    (
+        "d17-read-uncommitted-aborts",
+        include_str!("../../scenarios/d17-read-uncommitted-aborts.json"),
+    ),
+    (
+        "d21-transaction-coordinator-crash",
+        include_str!("../../scenarios/d21-transaction-coordinator-crash.json"),
+    ),
+    (
         "d9-auto-commit-consumer-crash",
         include_str!("../../scenarios/d9-auto-commit-consumer-crash.json"),
     ),

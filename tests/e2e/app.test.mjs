@@ -556,3 +556,87 @@ test('a large cluster stays responsive and says when the simulation cannot keep 
   assert.equal(await text(page, 'achieved-speed'), null);
   await context.close();
 });
+
+/** What the transaction layer of a partition's log strip draws now. */
+async function txnCells(page, name) {
+  return page.$eval(sel(`partition-${name}`), (el) => ({
+    markers: [...el.querySelectorAll('.marker-text')].map((t) => t.textContent),
+    aborted: [...el.querySelectorAll('path.txn-aborted')].some((p) => (p.getAttribute('d') ?? '').length > 0),
+    struck: [...el.querySelectorAll('path.txn-strike')].some((p) => (p.getAttribute('d') ?? '').length > 0),
+    lso: el.querySelector('.lso-mark') !== null,
+  }));
+}
+
+test('a new user sees transactions in the log: markers, aborted records struck out, the LSO, read_committed beside read_uncommitted', { timeout: 240_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:transactions');
+  await setSpeed(page, 3000);
+  await playUntil(page, errors, 'a COMMIT and an ABORT marker in payments-0', async () => {
+    const cells = await txnCells(page, 'payments-0').catch(() => null);
+    return cells && cells.markers.includes('C') && cells.markers.includes('A') && cells.aborted ? cells : null;
+  });
+  const cells = await txnCells(page, 'payments-0');
+  assert.ok(cells.struck, 'aborted records are struck through');
+  assert.ok(cells.lso, 'the LSO is drawn');
+  assert.match(await text(page, 'lso-payments-0'), /HW \d+ · LSO \d+ · LEO \d+/);
+  assert.ok(await page.$(sel('legend-transactions')), 'the legend explains the transaction cells');
+  assert.equal(await text(page, 'consumer-0-isolation'), 'isolation.level=read_committed');
+  assert.equal(await text(page, 'consumer-1-isolation'), 'isolation.level=read_uncommitted');
+  // The coordinator's view of payments-app, its state marked on the state machine.
+  const state = await attr(page, 'txn-payments-app', 'data-state');
+  assert.ok(['Empty', 'Ongoing', 'PrepareCommit', 'PrepareAbort', 'CompleteCommit', 'CompleteAbort'].includes(state), state);
+  assert.ok(await page.$(`${sel('txn-payments-app')} .txn-state.current`), 'the current state is marked');
+  assert.match(await text(page, 'producer-0-txn'), /producer id \d+ · epoch 0 · (READY|IN_TRANSACTION|COMMITTING_TRANSACTION|ABORTING_TRANSACTION)/);
+  // A marker's record card names it as a control record.
+  await page.$eval(sel('partition-payments-0'), (el) => el.scrollIntoView({ block: 'center' }));
+  const box = await page.$eval(sel('partition-payments-0'), (el) => {
+    const text = [...el.querySelectorAll('.replica.leader .marker-text')][0];
+    const r = text.getBoundingClientRect();
+    return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+  });
+  await page.mouse.move(box.x, box.y);
+  await waitUntil(errors, 'the marker\'s record card', async () => {
+    const card = await text(page, 'record-card');
+    return card && /control record\s*(COMMIT|ABORT) \(coordinator epoch \d+\)/.test(card) ? card : null;
+  });
+  assert.match(await text(page, 'record-card'), /marker of producer id \d+: a control record/);
+  await shot(page, 'transactions-log');
+  await context.close();
+});
+
+test('a producer frozen past transaction.timeout.ms is aborted by its coordinator and fenced on screen', { timeout: 240_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:transactions');
+  await setSpeed(page, 3000);
+  // Freeze it inside a transaction (between two, there is nothing to time out).
+  const inTransaction = async () => (await attr(page, 'producer-0-txn', 'data-state')) === 'IN_TRANSACTION';
+  await setSpeed(page, 1000);
+  for (let tries = 0; tries < 20; tries++) {
+    await playUntil(page, errors, 'a transaction to be open', inTransaction);
+    if (await inTransaction()) break;
+  }
+  assert.ok(await inTransaction(), 'paused inside a transaction');
+  assert.equal(await attr(page, 'txn-payments-app', 'data-epoch'), '0');
+  await page.click(sel('freeze-producer-0'));
+  await waitUntil(errors, 'the freeze to be listed', async () => (await text(page, 'actions-count'))?.startsWith('1'));
+  await playUntil(page, errors, 'producer 0 to be fenced', () => page.$(sel('producer-0-fenced')), 120_000);
+  assert.match(await text(page, 'producer-0-fenced'), /fenced: (PRODUCER_FENCED|INVALID_PRODUCER_EPOCH)/);
+  // The coordinator's timeout abort bumped the epoch.
+  assert.ok(Number(await attr(page, 'txn-payments-app', 'data-epoch')) >= 1, 'the epoch was bumped');
+  assert.match(await text(page, 'producer-0-errors'), /ProducerFencedException/);
+  await watch(page, 'transactions');
+  await shot(page, 'transactions-timeout-fenced');
+  await context.close();
+});
+
+test('a zombie transactional producer wakes after its replacement started and is fenced', { timeout: 240_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:d12-zombie-transactional-producer');
+  await setSpeed(page, 3000);
+  await playUntil(page, errors, 'the zombie (producer 0) to be fenced', () => page.$(sel('producer-0-fenced')), 120_000);
+  assert.equal(await page.$(sel('producer-1-fenced')), null, 'the new instance is not fenced');
+  assert.ok(Number(await attr(page, 'producer-1-txn', 'data-epoch')) > Number(await attr(page, 'producer-0-txn', 'data-epoch')), 'the new instance has the higher epoch');
+  assert.equal(await attr(page, 'txn-app', 'data-epoch'), await attr(page, 'producer-1-txn', 'data-epoch'));
+  await shot(page, 'transactions-zombie-fenced');
+  await context.close();
+});

@@ -12,7 +12,7 @@ use logsim::session::timeline::{LiveCheck, TimelineView};
 use logsim::sim::cluster::scenario::{Action, ClusterScenario, Step};
 use logsim::sim::cluster::view::{
     BrokerView, ClusterView, ConsumerView, GroupDescription, MessageView, NetworkView,
-    PartitionView, ProducerView, RecordCard, TopicView,
+    PartitionView, ProducerView, RecordCard, TopicView, TransactionView,
 };
 use serde::{Deserialize, Serialize};
 
@@ -270,6 +270,8 @@ pub struct Snapshot {
     pub consumers: Vec<ConsumerView>,
     /// The consumer groups (`kafka-consumer-groups --describe`).
     pub groups: Vec<GroupDescription>,
+    /// The transactional ids at their coordinators (`kafka-transactions describe`).
+    pub transactions: Vec<TransactionView>,
     pub network: NetworkView,
     /// Messages on the wire, the soonest due first (a bounded list), and how many in all.
     pub in_flight: Vec<MessageView>,
@@ -344,6 +346,7 @@ impl Snapshot {
             producers: view.producers,
             consumers: view.consumers,
             groups: view.groups,
+            transactions: view.transactions,
             network: view.network,
             in_flight: view.in_flight,
             in_flight_total: view.in_flight_total,

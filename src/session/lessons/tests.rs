@@ -79,7 +79,7 @@ fn lesson_by_id(id: &str) -> Lesson {
 }
 
 #[test]
-fn there_are_twelve_lessons_in_teaching_order_with_four_to_eight_steps() {
+fn there_are_sixteen_lessons_in_teaching_order_with_four_to_eight_steps() {
     let ids: Vec<String> = lessons().into_iter().map(|l| l.id).collect();
     assert_eq!(
         ids,
@@ -96,6 +96,10 @@ fn there_are_twelve_lessons_in_teaching_order_with_four_to_eight_steps() {
             "eager-versus-cooperative",
             "offset-commits-and-duplicates",
             "static-membership",
+            "idempotence-versus-transactions",
+            "transaction-lifecycle-and-markers",
+            "read-committed-and-the-lso",
+            "zombie-fencing",
         ]
     );
     for lesson in lessons() {
@@ -382,6 +386,52 @@ fn lesson_offset_commits_and_duplicates_plays() {
 #[test]
 fn lesson_static_membership_plays() {
     assert_group_lesson_plays("static-membership");
+}
+
+#[test]
+fn lesson_idempotence_versus_transactions_plays() {
+    let played = assert_plays("idempotence-versus-transactions");
+    let view = played.session.view();
+    let billing = view
+        .transactions
+        .iter()
+        .find(|t| t.transactional_id == "billing")
+        .expect("billing at its coordinator");
+    assert_eq!(billing.producer_epoch, 0, "no fencing in this lesson");
+}
+
+#[test]
+fn lesson_transaction_lifecycle_plays() {
+    let played = assert_plays("transaction-lifecycle-and-markers");
+    // The coordinator's partition holds the state transitions.
+    let view = played.session.view();
+    assert!(view
+        .partitions
+        .iter()
+        .any(|p| p.topic == "__transaction_state" && p.high_watermark > 3));
+}
+
+#[test]
+fn lesson_read_committed_and_the_lso_plays() {
+    let played = assert_plays("read-committed-and-the-lso");
+    let check = played.session.live_check();
+    let g1a: Vec<_> = check.findings.iter().filter(|f| f.kind == "G1a").collect();
+    assert!(!g1a.is_empty());
+    assert!(
+        g1a.iter().all(|f| f.legal_because.is_some()),
+        "only the read_uncommitted consumer reads aborted records: {g1a:?}"
+    );
+}
+
+#[test]
+fn lesson_zombie_fencing_plays() {
+    let played = assert_plays("zombie-fencing");
+    let view = played.session.view();
+    let zombie = view.producers[0].transaction.as_ref().expect("transactional");
+    let replacement = view.producers[1].transaction.as_ref().expect("transactional");
+    assert!(zombie.fatal.is_some(), "{zombie:?}");
+    assert!(replacement.fatal.is_none(), "{replacement:?}");
+    assert!(replacement.producer_epoch > zombie.producer_epoch);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! `kafka-transactions describe` per transactional id, and `kafka-transactions
 //! describe-producers` per partition, read from the brokers as they stand now.
 
+use super::view::TransactionView;
 use super::ClusterSim;
 use crate::broker::txn::TransactionState;
 use crate::client::transactions::TRANSACTION_STATE_TOPIC;
@@ -59,7 +60,7 @@ impl ClusterSim {
             rows.push((
                 tp.to_string(),
                 format!(
-                    "{:<7} {:<6} {:<9} {:<4} {}{}",
+                    "{:<7} {:<6} {:<9} {:<9} {}{}",
                     row.leader.map_or("none".to_owned(), |l| l.0.to_string()),
                     row.leader_epoch.0,
                     list(&row.replicas),
@@ -70,7 +71,7 @@ impl ClusterSim {
             ));
         }
         let mut out = first_column_aligned(
-            "LEADER  EPOCH  REPLICAS  ISR  HW/LEO per replica (LSO if transactional)",
+            "LEADER  EPOCH  REPLICAS  ISR       HW/LEO per replica (LSO if transactional)",
             rows,
         );
         if empty_internal > 0 {
@@ -98,10 +99,10 @@ impl ClusterSim {
         out
     }
 
-    /// `kafka-transactions describe` for every transactional id, from the coordinator that
-    /// has it loaded now; empty when no producer is transactional.
-    pub fn transactions_table(&self) -> String {
-        let mut rows: Vec<String> = Vec::new();
+    /// Every transactional id as the coordinator that has it loaded now describes it, sorted
+    /// by id.
+    pub fn transaction_views(&self) -> Vec<TransactionView> {
+        let mut out: Vec<TransactionView> = Vec::new();
         for b in self.brokers.iter().filter(|b| b.alive) {
             for (id, m) in b.txn_coordinator.transactions() {
                 let open = matches!(
@@ -111,40 +112,56 @@ impl ClusterSim {
                         | TransactionState::PrepareAbort
                         | TransactionState::PrepareEpochFence
                 );
-                let duration = match (open, m.txn_start) {
-                    (true, Some(start)) => format!(
-                        "{}",
-                        self.now().as_millis().saturating_sub(start.as_millis())
-                    ),
-                    _ => "-".to_owned(),
-                };
-                let partitions: Vec<String> =
-                    m.partitions.iter().map(|tp| tp.to_string()).collect();
-                rows.push(format!(
-                    "{:<17} {:<12} {:<12} {:<6} {:<18} {:<11} {:<16} {}\n",
-                    id,
-                    b.id.0,
-                    m.producer_id.0,
-                    m.producer_epoch.0,
-                    m.state.name(),
-                    m.timeout_ms,
-                    duration,
-                    if partitions.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        partitions.join(",")
-                    }
-                ));
+                out.push(TransactionView {
+                    transactional_id: id.clone(),
+                    coordinator: b.id.0,
+                    producer_id: m.producer_id.0,
+                    producer_epoch: m.producer_epoch.0,
+                    state: m.state.name().to_owned(),
+                    timeout_ms: m.timeout_ms,
+                    duration_ms: m.txn_start.filter(|_| open).map(|start| {
+                        self.now()
+                            .as_millis()
+                            .saturating_sub(start.as_millis())
+                            .max(0) as u64
+                    }),
+                    partitions: m.partitions.iter().map(|tp| tp.to_string()).collect(),
+                });
             }
         }
-        if rows.is_empty() {
+        out.sort_by(|a, b| {
+            (&a.transactional_id, a.coordinator).cmp(&(&b.transactional_id, b.coordinator))
+        });
+        out
+    }
+
+    /// `kafka-transactions describe` for every transactional id, from the coordinator that
+    /// has it loaded now; empty when no producer is transactional.
+    pub fn transactions_table(&self) -> String {
+        let views = self.transaction_views();
+        if views.is_empty() {
             return String::new();
         }
-        rows.sort();
         let mut out = String::from(
             "TRANSACTIONAL-ID  COORDINATOR  PRODUCER-ID  EPOCH  STATE              TIMEOUT-MS  TXN-DURATION-MS  TOPIC-PARTITIONS\n",
         );
-        out.extend(rows);
+        for t in views {
+            out.push_str(&format!(
+                "{:<17} {:<12} {:<12} {:<6} {:<18} {:<11} {:<16} {}\n",
+                t.transactional_id,
+                t.coordinator,
+                t.producer_id,
+                t.producer_epoch,
+                t.state,
+                t.timeout_ms,
+                t.duration_ms.map_or("-".to_owned(), |d| d.to_string()),
+                if t.partitions.is_empty() {
+                    "-".to_owned()
+                } else {
+                    t.partitions.join(",")
+                }
+            ));
+        }
         out
     }
 

@@ -8,10 +8,11 @@
 use super::clients::FetchState;
 pub use super::group_describe::{GroupDescription, GroupMemberRow, GroupPartitionRow};
 use super::ClusterSim;
+use crate::broker::messages::IsolationLevel;
 use crate::client::producer::Acks;
 use crate::ids::{BrokerId, Offset, TopicPartition};
 use crate::log::batch::BatchHeader;
-use crate::log::partition_log::RecordView;
+use crate::log::partition_log::{BatchSpan, RecordView};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +36,41 @@ pub struct ClusterView {
     /// there are in all.
     pub in_flight: Vec<MessageView>,
     pub in_flight_total: u32,
+    /// Every transactional id as its coordinator describes it (`kafka-transactions describe`).
+    pub transactions: Vec<TransactionView>,
+}
+
+/// One transactional id at its coordinator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionView {
+    pub transactional_id: String,
+    /// The broker leading its `__transaction_state` partition.
+    pub coordinator: u32,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// Kafka's state name: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit,
+    /// CompleteAbort, PrepareEpochFence or Dead.
+    pub state: String,
+    pub timeout_ms: u64,
+    /// How long the open transaction has run; `None` when none is open.
+    pub duration_ms: Option<u64>,
+    /// The partitions of the open (or last) transaction.
+    pub partitions: Vec<String>,
+}
+
+/// A transactional producer as it sees itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerTxnView {
+    pub transactional_id: String,
+    /// Kafka's client-side state name (`READY`, `IN_TRANSACTION`, `FATAL_ERROR`, ...).
+    pub state: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub coordinator: Option<u32>,
+    pub committed: u32,
+    pub aborted: u32,
+    /// The fatal error by Kafka's name (`PRODUCER_FENCED` ...), once fenced.
+    pub fatal: Option<String>,
 }
 
 /// Messages on the wire a view lists at most.
@@ -143,6 +179,76 @@ pub struct ReplicaView {
     /// Records below this offset are on the disk for good; above it they are in the page cache
     /// only (a power loss takes them).
     pub synced_offset: u64,
+    /// The last stable offset (T-5): the HW, or the first offset of the oldest transaction
+    /// still open here, whichever is lower. What read_committed consumers read up to.
+    pub last_stable_offset: u64,
+    /// Transactional batches and markers among the newest `TXN_SPANS_TAIL` offsets, oldest
+    /// first (empty for a log that never held a transaction).
+    pub txn_spans: Vec<TxnSpan>,
+}
+
+/// The newest offsets of a replica whose transactional batches a view lists.
+pub const TXN_SPANS_TAIL: u64 = 96;
+
+/// What a transactional batch or a marker is in its log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TxnSpanKind {
+    /// Data of a transaction with no marker yet: read_committed readers wait for it.
+    Open,
+    /// Data of a transaction a COMMIT marker closed.
+    Committed,
+    /// Data of a transaction an ABORT marker closed: read_committed readers skip it.
+    Aborted,
+    /// A COMMIT control batch.
+    CommitMarker,
+    /// An ABORT control batch.
+    AbortMarker,
+}
+
+/// A run of offsets of one transactional batch or marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnSpan {
+    pub first: u64,
+    pub last: u64,
+    pub producer_id: i64,
+    pub kind: TxnSpanKind,
+}
+
+/// The transactional batches and markers among `spans` (a log's batches, oldest first, up to
+/// its end): a data batch is as the next marker of its producer id after it says, open when
+/// none follows.
+pub fn txn_spans(spans: &[BatchSpan]) -> Vec<TxnSpan> {
+    use crate::log::control::ControlRecordType;
+    let mut out = Vec::new();
+    for (i, b) in spans.iter().enumerate() {
+        if !b.is_transactional {
+            continue;
+        }
+        let kind = if b.is_control {
+            match b.marker {
+                Some(ControlRecordType::Abort) => TxnSpanKind::AbortMarker,
+                Some(ControlRecordType::TransactionCommit) => TxnSpanKind::CommitMarker,
+                None => continue,
+            }
+        } else {
+            match spans[i + 1..]
+                .iter()
+                .find(|m| m.is_control && m.producer_id == b.producer_id)
+                .and_then(|m| m.marker)
+            {
+                Some(ControlRecordType::Abort) => TxnSpanKind::Aborted,
+                Some(ControlRecordType::TransactionCommit) => TxnSpanKind::Committed,
+                None => TxnSpanKind::Open,
+            }
+        };
+        out.push(TxnSpan {
+            first: offset_u64(b.base_offset),
+            last: offset_u64(b.last_offset),
+            producer_id: b.producer_id,
+            kind,
+        });
+    }
+    out
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +269,8 @@ pub struct ProducerView {
     /// Errors seen so far, by Kafka's name, with counts.
     pub errors: Vec<(String, u32)>,
     pub clock_skew_ms: i64,
+    /// Set for a producer with `transactional.id`.
+    pub transaction: Option<ProducerTxnView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,6 +289,8 @@ pub struct ConsumerView {
     pub frozen: bool,
     /// Its group membership, for a consumer with `group.id`.
     pub member: Option<MemberView>,
+    /// `isolation.level`: "read_uncommitted" (Kafka's default) or "read_committed".
+    pub isolation_level: String,
 }
 
 /// A group member as its consumer sees itself.
@@ -255,6 +365,10 @@ pub struct RecordCard {
     pub value: Option<String>,
     pub partition_leader_epoch: i32,
     pub producer_id: i64,
+    /// In a transactional batch.
+    pub transactional: bool,
+    /// A control record: "COMMIT" or "ABORT" (Kafka's marker names).
+    pub control: Option<String>,
 }
 
 /// Bytes as text for a hover card: UTF-8 when it is, else hex; long values are cut.
@@ -280,6 +394,21 @@ impl From<RecordView> for RecordCard {
             value: r.value.as_deref().map(bytes_text),
             partition_leader_epoch: r.partition_leader_epoch,
             producer_id: r.producer_id,
+            transactional: r.is_transactional,
+            control: r.is_control.then(|| {
+                use crate::log::control::{ControlRecordType, EndTransactionMarker};
+                match EndTransactionMarker::decode_parts(r.key.as_deref(), r.value.as_deref()) {
+                    Ok(m) => format!(
+                        "{} (coordinator epoch {})",
+                        match m.control_type {
+                            ControlRecordType::Abort => "ABORT",
+                            ControlRecordType::TransactionCommit => "COMMIT",
+                        },
+                        m.coordinator_epoch
+                    ),
+                    Err(e) => format!("unreadable control record: {e}"),
+                }
+            }),
         }
     }
 }
@@ -373,6 +502,7 @@ impl ClusterSim {
             network: self.network_view(),
             in_flight,
             in_flight_total,
+            transactions: self.transaction_views(),
         }
     }
 
@@ -452,6 +582,8 @@ impl ClusterSim {
                 log_end_offset: 0,
                 segment_base_offsets: Vec::new(),
                 synced_offset: 0,
+                last_stable_offset: 0,
+                txn_spans: Vec::new(),
             };
         };
         let log = replica.log();
@@ -477,6 +609,15 @@ impl ClusterSim {
                 synced_offset(log, image)
                     .map_or_else(|| offset_u64(replica.log_end_offset()), offset_u64)
             }),
+            last_stable_offset: offset_u64(replica.last_stable_offset()),
+            txn_spans: if replica.transactions().has_transactions() {
+                let end = replica.log_end_offset();
+                let from = Offset(end.0.saturating_sub(TXN_SPANS_TAIL as i64))
+                    .max(replica.log_start_offset());
+                txn_spans(&log.batch_spans(from, end))
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -530,6 +671,19 @@ impl ClusterSim {
                         .map(|(name, n)| ((*name).to_owned(), *n))
                         .collect(),
                     clock_skew_ms: p.clock_skew_ms,
+                    transaction: p.txn.as_ref().map(|t| {
+                        let (id, epoch) = t.producer_id_and_epoch();
+                        ProducerTxnView {
+                            transactional_id: t.manager.transactional_id.clone(),
+                            state: t.manager.state.name().to_owned(),
+                            producer_id: id.0,
+                            producer_epoch: epoch.0,
+                            coordinator: t.coordinator().map(|b| b.0),
+                            committed: t.committed,
+                            aborted: t.aborted,
+                            fatal: t.manager.fatal.map(|e| e.name().to_owned()),
+                        }
+                    }),
                 }
             })
             .collect()
@@ -573,6 +727,11 @@ impl ClusterSim {
                     stalled: c.stalled(),
                     frozen: c.frozen(),
                     member: c.group().map(|g| member_view(g, c.spec())),
+                    isolation_level: match c.spec().isolation_level {
+                        IsolationLevel::ReadCommitted => "read_committed",
+                        IsolationLevel::ReadUncommitted => "read_uncommitted",
+                    }
+                    .to_owned(),
                 }
             })
             .collect()

@@ -14,7 +14,7 @@ use logsim::sim::cluster::scenario::Action;
 use logsim::sim::cluster::view::RecordCard;
 use logsim::sim::cluster::view::{
     BrokerState, BrokerView, ConsumerPosition, ConsumerView, PartitionView, ReplicaRole,
-    ReplicaView,
+    ReplicaView, TxnSpanKind,
 };
 use std::rc::Rc;
 use yew::prelude::*;
@@ -106,7 +106,10 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             if total > HEAT_ABOVE {
                 <HeatMap snapshot={s.clone()} dispatch={props.dispatch.clone()} send={props.send.clone()} />
             }
-            <Legend />
+            if !s.transactions.is_empty() {
+                <super::transactions::TransactionsPanel transactions={s.transactions.clone()} />
+            }
+            <Legend transactions={!s.transactions.is_empty() || s.producers.iter().any(|p| p.transaction.is_some())} />
             <div class="partitions">
                 { for s.partitions.iter().map(|p| {
                     let focused = props.focus.as_ref().is_some_and(|(t, n)| *t == p.topic && *n == p.partition);
@@ -277,13 +280,30 @@ fn clients(props: &ClientsProps) -> Html {
                         <div class="client-head">
                             <span class="client-name">{ format!("Producer {} → {}", p.index, p.topic) }</span>
                             if p.stopped { <span class="state crashed">{ "stopped" }</span> }
+                            if let Some(fatal) = p.transaction.as_ref().and_then(|t| t.fatal.clone()) {
+                                <span class="state crashed" data-testid={format!("producer-{}-fenced", p.index)} title={format!("{fatal}: a newer instance with this transactional.id (or the coordinator's timeout abort) bumped the epoch; this producer must be closed")}>{ format!("fenced: {fatal}") }</span>
+                            }
                         </div>
                         <div class="config">
                             <code>{ format!("acks={}", p.acks) }</code>
                             <code>{ format!("enable.idempotence={}", p.enable_idempotence) }</code>
                             <code>{ format!("linger.ms={}", p.linger_ms) }</code>
                             <code>{ format!("max.in.flight={}", p.max_in_flight_requests_per_connection) }</code>
+                            if let Some(t) = &p.transaction {
+                                <code>{ format!("transactional.id={}", t.transactional_id) }</code>
+                            }
                         </div>
+                        if let Some(t) = &p.transaction {
+                            <div class="txn-client" data-testid={format!("producer-{}-txn", p.index)} data-state={t.state.clone()} data-epoch={t.producer_epoch.to_string()}>
+                                { format!("producer id {} · epoch {} · {} · {} committed, {} aborted{}", t.producer_id, t.producer_epoch, t.state, t.committed, t.aborted,
+                                    t.coordinator.map(|c| format!(" · coordinator B{c}")).unwrap_or_default()) }
+                                if t.fatal.is_none() && !p.stopped {
+                                    <button class="link tiny" data-testid={format!("freeze-producer-{}", p.index)}
+                                        title="Freeze this producer's process for 10 s (a GC pause): its open transaction times out, or a new instance with its transactional.id fences it"
+                                        onclick={props.send.reform({ let producer = p.index; move |_: MouseEvent| Action::FreezeProducer { producer, duration_ms: 10_000 }.into_command() })}>{ "freeze 10 s" }</button>
+                                }
+                            </div>
+                        }
                         <div class="flight" aria-label="Requests in flight">
                             { format!("sent {} · in flight {}", p.sent, in_flight) }
                             { for p.in_flight.iter().map(|(b, n)| {
@@ -314,6 +334,9 @@ fn clients(props: &ClientsProps) -> Html {
                         if c.paused { <span class="state paused">{ "paused" }</span> }
                     </div>
                     <div class="config">
+                        if c.isolation_level == "read_committed" || s.producers.iter().any(|p| p.transaction.is_some()) {
+                            <code data-testid={format!("consumer-{}-isolation", c.index)}>{ format!("isolation.level={}", c.isolation_level) }</code>
+                        }
                         { for shown_positions(c, s).map(|q| html! {
                             <code title={format!("state: {}", q.state)}>{ format!("p{} @ {}{}", q.partition, q.offset, if q.state == "fetching" { String::new() } else { format!(" ({})", q.state) }) }</code>
                         }) }
@@ -342,14 +365,29 @@ fn clients(props: &ClientsProps) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq)]
+struct LegendProps {
+    /// Explain the transaction cells and the LSO too.
+    transactions: bool,
+}
+
 #[function_component(Legend)]
-fn legend() -> Html {
+fn legend(props: &LegendProps) -> Html {
     html! {
         <div class="legend" aria-label="Legend">
             <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell committed" /></svg>{ " below the high watermark (committed)" }</span>
             <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell uncommitted" /></svg>{ " above it (not yet replicated to the ISR)" }</span>
             <span><svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell committed" /><rect y="9" width="14" height="5" class="unsynced-bar" /></svg>{ " dark foot: not yet synced to disk (a power loss takes it)" }</span>
-            <span><b class="mark hw-text">{ "HW" }</b>{ " high watermark  " }<b class="mark leo-text">{ "LEO" }</b>{ " log end offset  " }<b class="mark lso-text">{ "LSO" }</b>{ " log start offset  " }<b class="mark">{ "┃" }</b>{ " segment start  " }<b class="mark consumer-text">{ "C0" }</b>{ " consumer position  " }<b class="mark committed-text">{ "✓g" }</b>{ " offset committed by group g  " }<b class="mark bug-text">{ "!" }</b>{ " checker finding" }</span>
+            if props.transactions {
+                <span data-testid="legend-transactions">
+                    <svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell txn-open" /></svg>{ " open transaction  " }
+                    <svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell txn-aborted" /><path d="M0 7h14" class="txn-strike" /></svg>{ " aborted (read_committed skips it)  " }
+                    <svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell committed" /><rect width="14" height="3" class="txn-committed-bar" /></svg>{ " committed transaction  " }
+                    <svg width="14" height="14" aria-hidden="true"><rect width="14" height="14" class="cell marker-commit" /></svg>{ " C/A: COMMIT/ABORT marker  " }
+                    <b class="mark lso-text">{ "LSO" }</b>{ " last stable offset (read_committed reads up to it)" }
+                </span>
+            }
+            <span><b class="mark hw-text">{ "HW" }</b>{ " high watermark  " }<b class="mark leo-text">{ "LEO" }</b>{ " log end offset  " }<b class="mark start-text">{ "start" }</b>{ " log start offset  " }<b class="mark">{ "┃" }</b>{ " segment start  " }<b class="mark consumer-text">{ "C0" }</b>{ " consumer position  " }<b class="mark committed-text">{ "✓g" }</b>{ " offset committed by group g  " }<b class="mark bug-text">{ "!" }</b>{ " checker finding" }</span>
         </div>
     }
 }
@@ -382,6 +420,12 @@ fn partition_card(props: &PartitionProps) -> Html {
         .unwrap_or(0)
         .max(p.log_end_offset);
     let first = window_start(end);
+    let leader_lso = p
+        .replica_logs
+        .iter()
+        .find(|r| r.role == ReplicaRole::Leader)
+        .filter(|r| transactional(r))
+        .map(|r| r.last_stable_offset);
     let rows = p.replica_logs.len() as f64;
     let width = LABEL_W + CELLS as f64 * CELL_W + 40.0;
     let height = rows * ROW_H + 4.0;
@@ -536,7 +580,11 @@ fn partition_card(props: &PartitionProps) -> Html {
                 <span>{ format!("leader {leader}") }</span>
                 <span>{ format!("epoch {}", p.leader_epoch) }</span>
                 <span>{ format!("ISR [{isr}]") }</span>
-                <span>{ format!("HW {} · LEO {}", p.high_watermark, p.log_end_offset) }</span>
+                if let Some(lso) = leader_lso {
+                    <span data-testid={format!("lso-{name}")}>{ format!("HW {} · LSO {} · LEO {}", p.high_watermark, lso, p.log_end_offset) }</span>
+                } else {
+                    <span>{ format!("HW {} · LEO {}", p.high_watermark, p.log_end_offset) }</span>
+                }
                 <span class={classes!("badge", state.0)}>{ state.1 }</span>
                 { for props.owners.iter().map(|(g, c)| html! {
                     <span class={classes!("owner-chip", format!("owner-{}", c % 8))} data-testid={format!("owner-{name}")} title={format!("Consumer {c} of group {g} owns this partition")}>{ format!("C{c} · {g}") }</span>
@@ -663,11 +711,12 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
             <>
                 <path class="cell committed" d={cells_path(from..hw, first, y, 0.0, CELL_H)} />
                 <path class="cell uncommitted" d={cells_path(hw..to, first, y, 0.0, CELL_H)} />
+                { txn_overlay(r, first, from, to, y) }
                 <path class="unsynced-bar" d={cells_path(synced..to, first, y, CELL_H - 5.0, 5.0)} />
                 if let Some(o) = hovered {
                     <path class="cell-hover" d={cells_path(o..o + 1, first, y, 0.0, CELL_H)} />
                 }
-                { for (from..to).filter(|o| (o - first).is_multiple_of(5) || o + 1 == r.log_end_offset).map(|o| {
+                { for (from..to).filter(|o| ((o - first).is_multiple_of(5) || o + 1 == r.log_end_offset) && !is_marker(r, *o)).map(|o| {
                     let x = LABEL_W + (o - first) as f64 * CELL_W;
                     let class = if o < r.high_watermark { "cell-text" } else { "cell-text above-hw" };
                     html! { <text x={(x + (CELL_W - 2.0) / 2.0).to_string()} y={(y + 12.5).to_string()} class={class} text-anchor="middle">{ (o % 1000).to_string() }</text> }
@@ -739,11 +788,83 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
             { cells }
             { segments }
             if r.role != ReplicaRole::Offline {
-                { mark(r.log_start_offset, "LSO", "lso-mark", false, 0.0, false) }
-                { mark(r.high_watermark, "HW", "hw-mark", false, if r.high_watermark == r.log_start_offset { 22.0 } else { 0.0 }, false) }
+                { mark(r.log_start_offset, "start", "start-mark", false, 0.0, false) }
+                { mark(r.high_watermark, "HW", "hw-mark", false, if r.high_watermark == r.log_start_offset { 26.0 } else { 0.0 }, false) }
+                if transactional(r) {
+                    { mark(r.last_stable_offset, "LSO", "lso-mark", false, if r.last_stable_offset == r.high_watermark { if r.high_watermark == r.log_start_offset { 46.0 } else { 20.0 } } else if r.last_stable_offset == r.log_start_offset { 26.0 } else { 0.0 }, false) }
+                }
                 { mark(r.log_end_offset, "LEO", "leo-mark", true, 0.0, false) }
                 { consumers }
             }
+        </g>
+    }
+}
+
+/// A replica whose log holds (or held) transactions: its LSO is worth drawing.
+fn transactional(r: &ReplicaView) -> bool {
+    !r.txn_spans.is_empty() || r.last_stable_offset != r.high_watermark
+}
+
+/// Whether `offset` is a COMMIT or ABORT marker in `r`'s log.
+fn is_marker(r: &ReplicaView, offset: u64) -> bool {
+    r.txn_spans.iter().any(|s| {
+        matches!(s.kind, TxnSpanKind::CommitMarker | TxnSpanKind::AbortMarker)
+            && (s.first..=s.last).contains(&offset)
+    })
+}
+
+/// The transaction layer over a replica's cells in `[from, to)`: open transactions' records
+/// shaded, aborted ones greyed and struck through, committed ones with a top bar, markers as
+/// dark cells lettered C or A. A path per kind, as for the plain cells.
+fn txn_overlay(r: &ReplicaView, first: u64, from: u64, to: u64, y: f64) -> Html {
+    if r.txn_spans.is_empty() || from >= to {
+        return html! {};
+    }
+    let (mut open, mut aborted, mut strike, mut committed, mut commit_marker, mut abort_marker) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    let mut letters: Vec<(u64, &'static str)> = Vec::new();
+    for span in &r.txn_spans {
+        let range = span.first.max(from)..(span.last + 1).min(to);
+        if range.is_empty() {
+            continue;
+        }
+        match span.kind {
+            TxnSpanKind::Open => open.push_str(&cells_path(range, first, y, 0.0, CELL_H)),
+            TxnSpanKind::Aborted => {
+                aborted.push_str(&cells_path(range.clone(), first, y, 0.0, CELL_H));
+                let x = LABEL_W + (range.start - first) as f64 * CELL_W;
+                let w = (range.end - range.start) as f64 * CELL_W - 2.0;
+                strike.push_str(&format!("M{x} {}h{w}", y + CELL_H / 2.0));
+            }
+            TxnSpanKind::Committed => committed.push_str(&cells_path(range, first, y, 0.0, 3.0)),
+            TxnSpanKind::CommitMarker => {
+                letters.extend(range.clone().map(|o| (o, "C")));
+                commit_marker.push_str(&cells_path(range, first, y, 0.0, CELL_H));
+            }
+            TxnSpanKind::AbortMarker => {
+                letters.extend(range.clone().map(|o| (o, "A")));
+                abort_marker.push_str(&cells_path(range, first, y, 0.0, CELL_H));
+            }
+        }
+    }
+    html! {
+        <g class="txn-layer">
+            <path class="cell txn-open" d={open} />
+            <path class="cell txn-aborted" d={aborted} />
+            <path class="txn-strike" d={strike} />
+            <path class="txn-committed-bar" d={committed} />
+            <path class="cell marker-commit" d={commit_marker} />
+            <path class="cell marker-abort" d={abort_marker} />
+            { for letters.into_iter().map(|(o, letter)| {
+                let x = LABEL_W + (o - first) as f64 * CELL_W + (CELL_W - 2.0) / 2.0;
+                html! { <text x={x.to_string()} y={(y + 14.5).to_string()} class="marker-text" text-anchor="middle">{ letter }</text> }
+            }) }
         </g>
     }
 }
@@ -774,6 +895,15 @@ fn hover_card(props: &PartitionProps, topic: &str, partition: u32) -> Option<Htm
             if h.offset >= r.synced_offset {
                 words.push("not yet synced to disk (lost on power loss)".into());
             }
+            if let Some(span) = r.txn_spans.iter().find(|s| (s.first..=s.last).contains(&h.offset)) {
+                words.push(match span.kind {
+                    TxnSpanKind::Open => format!("in an open transaction of producer id {}: read_committed consumers stop at the LSO ({}) until its marker", span.producer_id, r.last_stable_offset),
+                    TxnSpanKind::Aborted => format!("in an aborted transaction of producer id {}: read_committed consumers skip it, read_uncommitted ones return it", span.producer_id),
+                    TxnSpanKind::Committed => format!("in a committed transaction of producer id {}", span.producer_id),
+                    TxnSpanKind::CommitMarker => format!("COMMIT marker of producer id {}: a control record, never returned to applications", span.producer_id),
+                    TxnSpanKind::AbortMarker => format!("ABORT marker of producer id {}: a control record, never returned to applications", span.producer_id),
+                });
+            }
             for f in props.findings.iter().filter(|f| f.offset == Some(h.offset)) {
                 words.push(format!(
                     "checker: {} ({})",
@@ -800,6 +930,11 @@ fn hover_card(props: &PartitionProps, topic: &str, partition: u32) -> Option<Htm
                         <dt>{ "timestamp" }</dt><dd>{ format!("{} ms", r.timestamp) }</dd>
                         <dt>{ "leader epoch" }</dt><dd>{ r.partition_leader_epoch }</dd>
                         <dt>{ "producer id" }</dt><dd>{ r.producer_id }</dd>
+                        if let Some(control) = r.control.clone() {
+                            <dt>{ "control record" }</dt><dd>{ control }</dd>
+                        } else if r.transactional {
+                            <dt>{ "batch" }</dt><dd>{ "transactional" }</dd>
+                        }
                     </dl>
                 },
                 None => html! { <p class="muted">{ "Reading the record…" }</p> },

@@ -10,6 +10,7 @@ mod frame_probe;
 mod groups;
 mod on_screen;
 mod panels;
+mod transactions;
 
 use crate::protocol::{FromWorker, Recipe, Snapshot, ToWorker, EVENTS_KEPT};
 use crate::share;

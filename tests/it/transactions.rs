@@ -232,3 +232,98 @@ fn transactions_survive_a_transaction_coordinator_crash() {
     let report = judge(&sim, true);
     assert!(report.unmet.is_empty(), "{:?}", report.unmet);
 }
+
+/// The view the app draws from: a leader's transactional batches are classified by the next
+/// marker of their producer id (aborted data is followed by an ABORT marker, committed data by
+/// a COMMIT marker, data with no marker yet is open and pins the LSO), and records' cards name
+/// the control records.
+#[test]
+fn the_view_shows_open_aborted_and_committed_transactions_and_their_markers() {
+    use logsim::ids::{BrokerId, Offset, PartitionIndex, TopicPartition};
+    use logsim::sim::cluster::view::{ReplicaRole, TxnSpanKind};
+    use logsim::time::SimTime;
+    let mut scenario = scenario("d17-read-uncommitted-aborts.json");
+    scenario.duration_ms = 60_000;
+    let seed = scenario.seed.unwrap_or(1);
+    let mut sim = ClusterSim::new(scenario, seed).expect("valid scenario");
+    let mut kinds = BTreeSet::new();
+    let mut saw_open_lso = false;
+    for ms in (500..12_000).step_by(250) {
+        while sim.now() < SimTime::from_millis(ms) {
+            sim.step().expect("runs");
+        }
+        let view = sim.view();
+        for p in view.partitions.iter().filter(|p| p.topic == "t") {
+            let Some(leader) = p
+                .replica_logs
+                .iter()
+                .find(|r| r.role == ReplicaRole::Leader)
+            else {
+                continue;
+            };
+            assert!(leader.last_stable_offset <= leader.high_watermark);
+            for (i, span) in leader.txn_spans.iter().enumerate() {
+                kinds.insert(format!("{:?}", span.kind));
+                let next_marker = leader.txn_spans[i + 1..].iter().find(|m| {
+                    m.producer_id == span.producer_id
+                        && matches!(m.kind, TxnSpanKind::CommitMarker | TxnSpanKind::AbortMarker)
+                });
+                match span.kind {
+                    TxnSpanKind::Aborted => {
+                        assert_eq!(next_marker.map(|m| m.kind), Some(TxnSpanKind::AbortMarker))
+                    }
+                    TxnSpanKind::Committed => {
+                        assert_eq!(next_marker.map(|m| m.kind), Some(TxnSpanKind::CommitMarker))
+                    }
+                    TxnSpanKind::Open => {
+                        assert!(next_marker.is_none());
+                        assert!(
+                            leader.last_stable_offset <= span.first,
+                            "an open transaction at {} pins the LSO ({})",
+                            span.first,
+                            leader.last_stable_offset
+                        );
+                        saw_open_lso |= leader.last_stable_offset < leader.high_watermark;
+                    }
+                    TxnSpanKind::CommitMarker | TxnSpanKind::AbortMarker => {
+                        assert_eq!(span.first, span.last, "a marker is one record");
+                        let cards = sim.replica_records(
+                            &TopicPartition {
+                                topic: "t".into(),
+                                partition: PartitionIndex(p.partition),
+                            },
+                            BrokerId(leader.broker),
+                            Offset(span.first as i64),
+                            Offset(span.first as i64 + 1),
+                            1,
+                        );
+                        let control = cards[0].control.clone().unwrap_or_default();
+                        let expected = if span.kind == TxnSpanKind::CommitMarker {
+                            "COMMIT (coordinator epoch"
+                        } else {
+                            "ABORT (coordinator epoch"
+                        };
+                        assert!(control.starts_with(expected), "{control}");
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [
+            "AbortMarker",
+            "Aborted",
+            "CommitMarker",
+            "Committed",
+            "Open"
+        ]
+    );
+    assert!(
+        saw_open_lso,
+        "an open transaction held the LSO below the HW"
+    );
+    let transactions = sim.view().transactions;
+    assert_eq!(transactions.len(), 1);
+    assert_eq!(transactions[0].transactional_id, "app");
+}

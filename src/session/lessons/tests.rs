@@ -427,8 +427,14 @@ fn lesson_read_committed_and_the_lso_plays() {
 fn lesson_zombie_fencing_plays() {
     let played = assert_plays("zombie-fencing");
     let view = played.session.view();
-    let zombie = view.producers[0].transaction.as_ref().expect("transactional");
-    let replacement = view.producers[1].transaction.as_ref().expect("transactional");
+    let zombie = view.producers[0]
+        .transaction
+        .as_ref()
+        .expect("transactional");
+    let replacement = view.producers[1]
+        .transaction
+        .as_ref()
+        .expect("transactional");
     assert!(zombie.fatal.is_some(), "{zombie:?}");
     assert!(replacement.fatal.is_none(), "{replacement:?}");
     assert!(replacement.producer_epoch > zombie.producer_epoch);

@@ -147,6 +147,7 @@ fn kind_named(name: &str) -> Option<AnomalyKind> {
         AnomalyKind::LostWrite,
         AnomalyKind::Unseen,
         AnomalyKind::G1a,
+        AnomalyKind::G0,
     ]
     .into_iter()
     .find(|k| k.name() == name)

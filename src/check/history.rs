@@ -29,6 +29,10 @@ pub enum AnomalyKind {
     Unseen,
     /// Aborted read: a value of an aborted transaction was polled.
     G1a,
+    /// A write cycle: committed transactions whose writes are ordered one way in one
+    /// partition and the other way in another (Elle's ww edges from offset order). Always
+    /// legal in Kafka (J-4, T-9 b): transactions do not isolate writes.
+    G0,
 }
 
 impl AnomalyKind {
@@ -40,6 +44,7 @@ impl AnomalyKind {
             AnomalyKind::LostWrite => "lost-write",
             AnomalyKind::Unseen => "unseen",
             AnomalyKind::G1a => "G1a",
+            AnomalyKind::G0 => "G0",
         }
     }
 }
@@ -489,7 +494,163 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             }
         }
     }
+    for cycle in write_cycles(history, &facts) {
+        push(
+            AnomalyKind::G0,
+            &cycle.partition,
+            None,
+            None,
+            cycle.detail,
+            Some("Kafka does not isolate the writes of concurrent transactions: write cycles (G0) are normal; only each transaction's all-or-nothing visibility is promised (T-9 b, J-4)".to_owned()),
+        );
+    }
     report
+}
+
+/// A G0 cycle: the committed transactions in it, described.
+struct WriteCycle {
+    partition: TopicPartition,
+    detail: String,
+}
+
+/// The write cycles among committed transactions: a ww edge runs from each transaction to
+/// the next other transaction written after it in a partition (offset order); every strongly
+/// connected component of more than one transaction holds a cycle.
+fn write_cycles(
+    history: &[Op],
+    facts: &BTreeMap<TopicPartition, PartitionFacts>,
+) -> Vec<WriteCycle> {
+    // Committed transactions, numbered, and the producer of each.
+    let mut txn_of: BTreeMap<ValueId, usize> = BTreeMap::new();
+    let mut producers: Vec<u32> = Vec::new();
+    for op in history {
+        if let Op::Txn {
+            producer,
+            values,
+            outcome: TxnOutcome::Committed,
+            ..
+        } = op
+        {
+            for v in values {
+                txn_of.insert(*v, producers.len());
+            }
+            producers.push(*producer);
+        }
+    }
+    let n = producers.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    // Per partition, the order the committed transactions wrote in; edges between neighbours.
+    let mut edges: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let mut edge_partition: BTreeMap<(usize, usize), TopicPartition> = BTreeMap::new();
+    for (tp, f) in facts {
+        let mut writes: Vec<(Offset, usize)> = f
+            .offsets_of
+            .iter()
+            .filter_map(|(v, offsets)| Some((*offsets.first()?, *txn_of.get(v)?)))
+            .collect();
+        writes.sort();
+        for pair in writes.windows(2) {
+            let (a, b) = (pair[0].1, pair[1].1);
+            if a != b && edges.entry(a).or_default().insert(b) {
+                edge_partition.entry((a, b)).or_insert_with(|| tp.clone());
+            }
+        }
+    }
+    let components = strongly_connected(n, &edges);
+    components
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .map(|members| {
+            let inside: BTreeSet<usize> = members.iter().copied().collect();
+            let mut partitions: BTreeSet<String> = BTreeSet::new();
+            let mut first: Option<TopicPartition> = None;
+            for (&(a, b), tp) in &edge_partition {
+                if inside.contains(&a) && inside.contains(&b) {
+                    partitions.insert(tp.to_string());
+                    first.get_or_insert_with(|| tp.clone());
+                }
+            }
+            let who: BTreeSet<u32> = members.iter().map(|t| producers[*t]).collect();
+            let who: Vec<String> = who.iter().map(|p| p.to_string()).collect();
+            WriteCycle {
+                partition: first.unwrap_or_else(|| facts.keys().next().cloned().unwrap_or_else(|| TopicPartition { topic: String::new(), partition: crate::ids::PartitionIndex(0) })),
+                detail: format!(
+                    "{} committed transactions of producer(s) {} wrote in a cycle: their order differs between partitions {}",
+                    members.len(),
+                    who.join(", "),
+                    partitions.into_iter().collect::<Vec<_>>().join(", ")
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The strongly connected components of a graph of `n` nodes (Kosaraju, iterative: the
+/// graphs are long histories, too deep for recursion).
+fn strongly_connected(n: usize, edges: &BTreeMap<usize, BTreeSet<usize>>) -> Vec<Vec<usize>> {
+    let mut reverse: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (a, bs) in edges {
+        for b in bs {
+            reverse.entry(*b).or_default().push(*a);
+        }
+    }
+    // First pass: nodes by finishing time.
+    let mut seen = vec![false; n];
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    for start in 0..n {
+        if seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        let mut stack: Vec<(usize, Vec<usize>)> = vec![(
+            start,
+            edges
+                .get(&start)
+                .map_or_else(Vec::new, |s| s.iter().copied().collect()),
+        )];
+        while let Some((node, next)) = stack.last_mut() {
+            match next.pop() {
+                Some(m) if !seen[m] => {
+                    seen[m] = true;
+                    let out = edges
+                        .get(&m)
+                        .map_or_else(Vec::new, |s| s.iter().copied().collect());
+                    stack.push((m, out));
+                }
+                Some(_) => {}
+                None => {
+                    order.push(*node);
+                    stack.pop();
+                }
+            }
+        }
+    }
+    // Second pass, on the reversed graph in reverse finishing order.
+    let mut component = vec![usize::MAX; n];
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for &start in order.iter().rev() {
+        if component[start] != usize::MAX {
+            continue;
+        }
+        let id = out.len();
+        let mut members = Vec::new();
+        let mut stack = vec![start];
+        component[start] = id;
+        while let Some(node) = stack.pop() {
+            members.push(node);
+            for &m in reverse.get(&node).into_iter().flatten() {
+                if component[m] == usize::MAX {
+                    component[m] = id;
+                    stack.push(m);
+                }
+            }
+        }
+        members.sort_unstable();
+        out.push(members);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -563,6 +724,56 @@ mod tests {
             values: values.iter().map(|v| ValueId(*v)).collect(),
             outcome,
         }
+    }
+
+    fn acked_at(producer: u32, partition: u32, value: u64, offset: i64) -> Op {
+        Op::Send {
+            producer,
+            partition: TopicPartition {
+                topic: "t".into(),
+                partition: PartitionIndex(partition),
+            },
+            value: ValueId(value),
+            outcome: SendOutcome::Acked(Offset(offset)),
+        }
+    }
+
+    /// J-4, T-9 (b), D18: two producers' committed transactions written in one order in t-0
+    /// and the other in t-1 form a G0 write cycle, which Kafka allows; the same writes in one
+    /// order everywhere, or an aborted transaction, form none.
+    #[test]
+    fn a_write_cycle_between_concurrent_transactions_is_g0_and_legal() {
+        let cycle = vec![
+            acked(0, 1, 0),
+            acked_at(0, 1, 2, 1),
+            acked(1, 3, 1),
+            acked_at(1, 1, 4, 0),
+            txn(0, &[1, 2], TxnOutcome::Committed),
+            txn(1, &[3, 4], TxnOutcome::Committed),
+        ];
+        let report = check(&cycle, &safe(), false);
+        let g0: Vec<_> = report
+            .anomalies
+            .iter()
+            .filter(|a| a.kind == AnomalyKind::G0)
+            .collect();
+        assert_eq!(g0.len(), 1, "{:?}", report.anomalies);
+        assert!(g0[0].legal_because.is_some());
+        assert!(g0[0].detail.contains("t-0, t-1"), "{}", g0[0].detail);
+        assert_eq!(report.bugs().count(), 0);
+
+        let ordered = vec![
+            acked(0, 1, 0),
+            acked_at(0, 1, 2, 0),
+            acked(1, 3, 1),
+            acked_at(1, 1, 4, 1),
+            txn(0, &[1, 2], TxnOutcome::Committed),
+            txn(1, &[3, 4], TxnOutcome::Committed),
+        ];
+        assert_eq!(check(&ordered, &safe(), false).count(AnomalyKind::G0), 0);
+        let mut aborted = cycle.clone();
+        aborted[5] = txn(1, &[3, 4], TxnOutcome::Aborted);
+        assert_eq!(check(&aborted, &safe(), false).count(AnomalyKind::G0), 0);
     }
 
     /// T-6 and J-4: reading an aborted transaction's value is a bug at read_committed and

@@ -21,6 +21,7 @@ mod parse;
 mod producer;
 #[cfg(test)]
 mod tests;
+mod transactions;
 
 use crate::ids::{BrokerId, PartitionIndex, TopicPartition};
 use crate::sim::cluster::ClusterSim;
@@ -69,6 +70,8 @@ pub enum Topic {
     Client,
     /// Consumer groups: coordinators, rebalances, offset commits.
     Group,
+    /// Transactions: coordinators, producer ids and epochs, markers, fencing.
+    Transaction,
 }
 
 impl Topic {
@@ -86,6 +89,7 @@ impl Topic {
             Topic::Network => "network",
             Topic::Client => "clients",
             Topic::Group => "groups",
+            Topic::Transaction => "transactions",
         }
     }
 }
@@ -216,13 +220,16 @@ fn recognise(sim: &ClusterSim, line: &TraceLine) -> Option<Draft> {
     match parse_actor(&line.actor)? {
         Actor::Controller => controller::controller_line(sim, text),
         Actor::Nemesis => faults::nemesis_line(sim, line.time.as_millis(), text)
-            .or_else(|| group::nemesis_group_line(sim, text)),
+            .or_else(|| group::nemesis_group_line(sim, text))
+            .or_else(|| transactions::nemesis_txn_line(text)),
         Actor::Network => faults::network_line(sim, text),
-        Actor::Broker(b) => {
-            broker::broker_line(sim, b, text).or_else(|| group::broker_group_line(sim, b, text))
-        }
-        Actor::Producer(p) => producer::producer_line(sim, p, text),
-        Actor::Consumer(c) => group::consumer_group_line(sim, c, text)
+        Actor::Broker(b) => broker::broker_line(sim, b, text)
+            .or_else(|| group::broker_group_line(sim, b, text))
+            .or_else(|| transactions::broker_txn_line(sim, b, text)),
+        Actor::Producer(p) => producer::producer_line(sim, p, text)
+            .or_else(|| transactions::producer_txn_line(sim, p, text)),
+        Actor::Consumer(c) => transactions::consumer_txn_line(sim, c, text)
+            .or_else(|| group::consumer_group_line(sim, c, text))
             .or_else(|| consumer::consumer_line(sim, c, text)),
     }
 }

@@ -59,8 +59,15 @@ pub(super) fn controller_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
     }
     if let Some([topic, partitions, rf]) = capture(
         text,
-        "create topic {} with {} partition(s), replication factor {}",
-    ) {
+        "create topic {} with {} partition(s), replication factor {}, min.insync.replicas {}",
+    )
+    .map(|[t, p, rf, _]| [t, p, rf])
+    .or_else(|| {
+        capture(
+            text,
+            "create topic {} with {} partition(s), replication factor {}",
+        )
+    }) {
         let partitions: u32 = num(partitions)?;
         let rf: u32 = num(rf)?;
         return Some(

@@ -211,6 +211,21 @@ impl ProducerClient {
             let at = self.next_send.max(now);
             next = Some(next.map_or(at, |n| n.min(at)));
         }
+        // The workload's end closes an open transaction: wake for it (at `stop_ms`, or now
+        // for a producer stopped by an action), else it would hang until the coordinator's
+        // transaction.timeout.ms abort.
+        if self.txn.as_ref().is_some_and(|t| t.open_and_undecided()) {
+            let end = if self.workload_done(now) {
+                Some(now)
+            } else {
+                self.spec
+                    .stop_ms
+                    .map(|stop| SimTime::from_millis(stop).max(now))
+            };
+            if let Some(end) = end {
+                next = Some(next.map_or(end, |n| n.min(end)));
+            }
+        }
         if let Some(at) = self.metadata_requested_at {
             let retry = at.saturating_add(SimDuration::from_millis(1000));
             next = Some(next.map_or(retry, |n| n.min(retry)));

@@ -242,6 +242,7 @@ const TOPICS: &[(Topic, &str)] = &[
     (Topic::Network, "Network"),
     (Topic::Client, "Clients"),
     (Topic::Group, "Groups"),
+    (Topic::Transaction, "Transactions"),
 ];
 
 fn severity_word(s: Severity) -> (&'static str, &'static str) {

@@ -170,6 +170,11 @@ impl TxnDriver {
         }
     }
 
+    /// A transaction is open and nothing has decided yet how it ends.
+    pub fn open_and_undecided(&self) -> bool {
+        self.manager.state == ClientTxnState::InTransaction && self.ending.is_none()
+    }
+
     /// The workload stopped: an open transaction ends (committed unless it must abort).
     pub fn on_workload_done(&mut self) {
         if self.manager.state == ClientTxnState::InTransaction && self.ending.is_none() {

@@ -1,0 +1,392 @@
+//! Explanations of transaction lines (section 5): the transaction coordinator on a broker
+//! (loading its `__transaction_state` partition, each state transition it logs, requests it
+//! refuses, markers, timeout aborts), a transactional producer's side (FindCoordinator,
+//! InitProducerId, AddPartitionsToTxn, EndTxn, fencing), read_committed polls that stop at the
+//! last stable offset, and the nemesis freezing a producer.
+
+use super::*;
+
+fn txn_draft(severity: Severity, what: String, why: impl Into<String>) -> Draft {
+    draft(severity, Topic::Transaction, what).why(why.into())
+}
+
+/// What a coordinator state means, for a transition line.
+fn state_meaning(state: &str) -> &'static str {
+    match state {
+        "Empty" => "InitProducerId gave the transactional id its producer id and epoch; no transaction is open.",
+        "Ongoing" => "A transaction is open: the coordinator logs every partition AddPartitionsToTxn adds, so it knows where to write markers, and starts the transaction.timeout.ms clock.",
+        "PrepareCommit" => "EndTxn(commit): once this record is on every in-sync replica of the coordinator's partition the transaction will commit whatever crashes; only then does the coordinator answer the producer and write the COMMIT markers (T-2).",
+        "PrepareAbort" => "The transaction is being aborted (the producer asked, it timed out, or a new instance fenced it); ABORT markers are written next.",
+        "CompleteCommit" => "Every partition of the transaction has its COMMIT marker: read_committed consumers read its records.",
+        "CompleteAbort" => "Every partition of the transaction has its ABORT marker: read_committed consumers skip its records.",
+        "PrepareEpochFence" => "A new InitProducerId arrived while a transaction was open: the coordinator bumps the epoch and aborts the open transaction before answering.",
+        "Dead" => "The transactional id expired.",
+        _ => "",
+    }
+}
+
+fn coordinator_partition_ref(text: &str) -> Option<Ref> {
+    parse_tp(text).map(|tp| partition_ref(&tp))
+}
+
+pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Draft> {
+    let rest = text.strip_prefix("transaction coordinator: ")?;
+    let me = Ref::Broker(b);
+    let partitions = sim.scenario().broker.transaction_state_log_num_partitions;
+    if let Some([tp, epoch]) = capture(
+        rest,
+        "loading {} at coordinator epoch {} (COORDINATOR_LOAD_IN_PROGRESS until it is read)",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Broker {b} became the transaction coordinator for {tp} and loads it"),
+                format!("The leader of a __transaction_state partition coordinates the transactional ids hashed to it (transaction.state.log.num.partitions = {partitions}). Its leader epoch ({epoch}) is the coordinator epoch stamped on its markers, so a deposed coordinator's late markers are refused. Until the partition is read it answers COORDINATOR_LOAD_IN_PROGRESS."),
+            )
+            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+        );
+    }
+    if let Some([tp]) = capture(
+        rest,
+        "unloaded {} (no longer its leader; NOT_COORDINATOR from now on)",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Broker {b} no longer coordinates the transactions of {tp}"),
+                "It stopped leading the partition. Producers that still ask it get NOT_COORDINATOR and look for the new leader with FindCoordinator.",
+            )
+            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+        );
+    }
+    if let Some([tp, n, end]) = capture(
+        rest,
+        "loaded {}: {} transactional id(s) read up to offset {}",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Broker {b} finished loading {tp}: {n} transactional id(s)"),
+                format!("Each transactional id's state is the last record for it in the log (read up to offset {end}): a new coordinator continues exactly where the old one stopped."),
+            )
+            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+        );
+    }
+    if let Some([id, state, kind]) =
+        capture(rest, "{} was in {} at load: writing its {} markers again")
+    {
+        return Some(
+            txn_draft(
+                Severity::Warning,
+                format!("Transaction of {id} was in {state} when the old coordinator stopped: broker {b} writes its {kind} markers"),
+                "The decision was durable in __transaction_state before the crash, so the new coordinator finishes it: the markers are idempotent, a partition that has one already keeps it.",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([id, timeout, pid, epoch]) = capture(
+        rest,
+        "{} timed out after transaction.timeout.ms={} (producer id {} fenced to epoch {}); aborting",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Warning,
+                format!("Broker {b} aborts {id}'s transaction: open longer than transaction.timeout.ms={timeout}"),
+                format!("The coordinator checks open transactions every transaction.abort.timed.out.transaction.cleanup.interval.ms. It bumps producer id {pid} to epoch {epoch} and aborts (T-7): the producer, if it is only slow, learns on its next request that it was fenced, a misleading error for a timeout."),
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([id, state, pid, epoch, n, tp]) = capture(
+        rest,
+        "{} -> {} (producer id {} epoch {}, {} partition(s)): writing to {}",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Info,
+                format!("Coordinator {b}: {id} moves to {state} (producer id {pid}, epoch {epoch}, {n} partition(s))"),
+                format!("{} The transition is a record in {tp}, answered only once it is replicated (acks=all).", state_meaning(state)),
+            )
+            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+        );
+    }
+    if let Some([id, state]) = capture(rest, "{} -> {}") {
+        return Some(
+            txn_draft(
+                Severity::Info,
+                format!("Coordinator {b}: {id} is {state}"),
+                state_meaning(state),
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([id, request, code]) = capture(rest, "{}: {} refused: {}") {
+        let why = match code {
+            "CONCURRENT_TRANSACTIONS" => "The previous transaction of this id is still completing (its markers are being written): the producer retries shortly. Normal when transactions follow each other closely.",
+            "PRODUCER_FENCED" => "The request carries an older producer epoch than the coordinator has: another instance with this transactional.id initialized since, or the coordinator aborted this one's transaction after its timeout. The producer is a zombie.",
+            "INVALID_PRODUCER_EPOCH" => "The request's producer epoch is not the current one.",
+            "INVALID_TXN_STATE" => "The request does not fit the transaction's state (for example EndTxn with no transaction open).",
+            "NOT_COORDINATOR" => "This broker does not coordinate the id (any more): the producer finds the coordinator again.",
+            "COORDINATOR_LOAD_IN_PROGRESS" => "The coordinator is still reading its partition of __transaction_state: the producer retries.",
+            _ => "The coordinator refused the request.",
+        };
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Coordinator {b} refused {id}'s {request}: {code}"),
+                why,
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([id, tp]) =
+        capture(rest, "{}: marker for {} refused ({}); retrying").map(|[a, b, _]| [a, b])
+    {
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Coordinator {b}: the {id} marker for {tp} was refused; it retries"),
+                "Markers must land in every partition of the transaction; the coordinator retries until the partition's leader takes it.",
+            )
+            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+        );
+    }
+    if let Some([id, tp, code]) = capture(
+        rest,
+        "{}: marker for {} refused ({}): this coordinator is stale; it stops writing markers",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Warning,
+                format!("Coordinator {b} is stale: {tp} refused its {id} marker ({code})"),
+                "The partition has seen a marker with a newer coordinator epoch: a newer coordinator owns this transaction, and this one stops (T-5).",
+            )
+            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+        );
+    }
+    if let Some([id, code, e]) = capture(rest, "{}: state record not written ({}): {}") {
+        return Some(
+            txn_draft(
+                Severity::Warning,
+                format!("Coordinator {b}: {id}'s state record was not written ({code})"),
+                format!("Appending to __transaction_state failed ({e}); the request is answered with the error and the producer retries."),
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([id, e]) = capture(rest, "{}: cannot encode its record: {}") {
+        return Some(
+            txn_draft(
+                Severity::Error,
+                format!("Coordinator {b}: {id}'s state record cannot be encoded"),
+                format!("{e}; the request fails with UNKNOWN_SERVER_ERROR."),
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([tp, offset, e]) = capture(rest, "{} offset {}: {}") {
+        return Some(
+            txn_draft(
+                Severity::Error,
+                format!("Coordinator {b}: unreadable record in {tp} at offset {offset}"),
+                format!("{e}; the record is skipped while loading."),
+            )
+            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+        );
+    }
+    None
+}
+
+pub(super) fn producer_txn_line(sim: &ClusterSim, p: u32, text: &str) -> Option<Draft> {
+    let me = Ref::Producer(p);
+    let id = sim
+        .scenario()
+        .producers
+        .get(p as usize)
+        .and_then(|s| s.config.transactional_id.clone())
+        .unwrap_or_default();
+    let line = |severity: Severity, what: String, why: String| {
+        Some(txn_draft(severity, what, why).refs([me.clone()]))
+    };
+    if let Some([b]) =
+        capture(text, "transaction coordinator for {} is broker {}").map(|[_, b]| [b])
+    {
+        return line(
+            Severity::Info,
+            format!("Producer {p} found its transaction coordinator: broker {b}"),
+            format!("FindCoordinator(TRANSACTION) for transactional.id {id:?}: the leader of the __transaction_state partition the id hashes to."),
+        );
+    }
+    if let Some([request, b]) = capture(text, "{} to coordinator broker {}") {
+        let why = match request {
+            "InitProducerId" => "Asks for the producer id and a new epoch: this fences any older instance with the same transactional.id and aborts a transaction it left open.".to_owned(),
+            "AddPartitionsToTxn" => "Before its first record in a partition, the producer tells the coordinator, which logs the partition so it can write the marker there later (T-3).".to_owned(),
+            "EndTxn(commit)" => "commitTransaction(): every record of the transaction was acknowledged; the coordinator now logs PrepareCommit and writes COMMIT markers.".to_owned(),
+            "EndTxn(abort)" => "abortTransaction(): the coordinator logs PrepareAbort and writes ABORT markers; the records stay in the log but read_committed consumers skip them.".to_owned(),
+            other => format!("{other} to the coordinator."),
+        };
+        return line(
+            Severity::Info,
+            format!("Producer {p} sends {request} to coordinator broker {b}"),
+            why,
+        );
+    }
+    if let Some([pid, epoch]) = capture(text, "InitProducerId: producer id {} epoch {}") {
+        return line(
+            Severity::Notice,
+            format!("Producer {p} is producer id {pid}, epoch {epoch}"),
+            if epoch == "0" {
+                format!("The first instance of transactional.id {id:?}: its batches carry this id and epoch.")
+            } else {
+                format!("The epoch of transactional.id {id:?} went up: any instance still writing with an older epoch is fenced.")
+            },
+        );
+    }
+    if let Some([n]) = capture(text, "transaction committed ({} record(s))") {
+        return line(
+            Severity::Info,
+            format!("Producer {p}'s transaction committed ({n} record(s))"),
+            "EndTxn(commit) was answered: the decision is durable; the markers make the records visible to read_committed consumers, partition by partition.".to_owned(),
+        );
+    }
+    if let Some([n]) = capture(text, "transaction aborted ({} record(s))") {
+        return line(
+            Severity::Notice,
+            format!("Producer {p}'s transaction aborted ({n} record(s))"),
+            "The records stay in the log, closed by ABORT markers: read_committed consumers skip them, read_uncommitted ones have read them already.".to_owned(),
+        );
+    }
+    if let Some([exception, code]) = capture(
+        text,
+        "fatal: {} ({}): another producer with transactional.id {} has a newer epoch, or the coordinator aborted this one; the producer must be closed",
+    )
+    .map(|[a, b, _]| [a, b])
+    {
+        return line(
+            Severity::Error,
+            format!("Producer {p} is fenced: {exception}"),
+            format!("{code}: a newer instance with transactional.id {id:?} initialized, or the coordinator aborted this producer's transaction after transaction.timeout.ms and bumped the epoch (T-7). A fenced producer can only be closed; its open transaction is aborted."),
+        );
+    }
+    if let Some([code]) = capture(text, "transaction must abort: a send failed with {}") {
+        return line(
+            Severity::Warning,
+            format!("Producer {p}: a send failed ({code}), so its transaction must abort"),
+            "A transaction is all or nothing: once one of its records failed, the application can only abort it.".to_owned(),
+        );
+    }
+    if text
+        == "a send of the aborted transaction failed: bumping the epoch (InitProducerId, KIP-360)"
+    {
+        return line(
+            Severity::Notice,
+            format!("Producer {p} bumps its epoch after the abort"),
+            "A failed send may have left sequence numbers the partition leader never saw: KIP-360 lets the producer bump its epoch with InitProducerId and start its sequences afresh.".to_owned(),
+        );
+    }
+    if let Some([request, code]) = capture(text, "{}: {}: the transaction must abort") {
+        return line(
+            Severity::Warning,
+            format!("Producer {p}: {request} failed with {code}; the transaction must abort"),
+            "The coordinator refused to add the partition: the transaction cannot complete as written.".to_owned(),
+        );
+    }
+    if let Some([request, code]) = capture(text, "{}: {}: finding the coordinator again") {
+        return line(
+            Severity::Notice,
+            format!("Producer {p}: {request} got {code}; it looks for the coordinator again"),
+            "The broker no longer coordinates this transactional id (its __transaction_state partition moved): FindCoordinator names the new leader.".to_owned(),
+        );
+    }
+    if let Some([request, code]) = capture(text, "{}: {}: retrying") {
+        let why = match code {
+            "CONCURRENT_TRANSACTIONS" => "The previous transaction is still completing at the coordinator; the producer retries after retry.backoff.ms.",
+            "COORDINATOR_LOAD_IN_PROGRESS" => "The coordinator is still loading its __transaction_state partition; the producer retries.",
+            _ => "A retriable error: the producer retries after retry.backoff.ms.",
+        };
+        return line(
+            Severity::Notice,
+            format!("Producer {p}: {request} got {code}; retrying"),
+            why.to_owned(),
+        );
+    }
+    if let Some([request, b]) = capture(
+        text,
+        "{} to broker {} timed out; finding the coordinator again",
+    ) {
+        return line(
+            Severity::Warning,
+            format!("Producer {p}: {request} to broker {b} timed out"),
+            "No answer within request.timeout.ms: the producer looks for the coordinator again and resends.".to_owned(),
+        );
+    }
+    if let Some([code]) = capture(text, "FindCoordinator (transaction): {}") {
+        return line(
+            Severity::Notice,
+            format!("Producer {p}: FindCoordinator got {code}"),
+            "The coordinator's partition has no leader yet, or the internal topic is being created; the producer retries.".to_owned(),
+        );
+    }
+    if let Some([e]) = capture(text, "cannot end the transaction: {}") {
+        return line(
+            Severity::Error,
+            format!("Producer {p} cannot end its transaction"),
+            e.to_owned(),
+        );
+    }
+    if text == "wakes from the pause" {
+        return line(
+            Severity::Notice,
+            format!("Producer {p} wakes from its pause"),
+            "It carries on as if no time had passed, with the producer epoch it had: if a new instance or a timeout bumped the epoch meanwhile, its next request tells it that it was fenced.".to_owned(),
+        );
+    }
+    None
+}
+
+pub(super) fn consumer_txn_line(_sim: &ClusterSim, c: u32, text: &str) -> Option<Draft> {
+    let me = Ref::Consumer(c);
+    if let Some([tp, first, last, hw, lso]) =
+        capture(text, "poll {} offsets {}..={} (HW {}, LSO {})")
+    {
+        let (tp, first, last): (_, u64, u64) = (parse_tp(tp)?, num(first)?, num(last)?);
+        return Some(
+            draft(
+                Severity::Info,
+                Topic::Consumer,
+                format!("Consumer {c} (read_committed) read {tp} offsets {first}..{last}"),
+            )
+            .why(format!("A read_committed consumer reads below the last stable offset ({lso}), not the high watermark ({hw}): no open transaction's records, and it drops aborted transactions' records (T-6)."))
+            .refs([me, partition_ref(&tp), offset_ref(&tp, first), offset_ref(&tp, last)]),
+        );
+    }
+    if let Some([tp, n]) = capture(
+        text,
+        "{}: read_committed skipped {} record(s) of aborted transactions",
+    ) {
+        let tp = parse_tp(tp)?;
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Consumer {c} skipped {n} record(s) of aborted transactions in {tp}"),
+                "Its fetch returned the aborted transactions in range (the leader's aborted-transaction index); the consumer drops their records and the markers, so the application never sees them.",
+            )
+            .refs([me, partition_ref(&tp)]),
+        );
+    }
+    None
+}
+
+pub(super) fn nemesis_txn_line(text: &str) -> Option<Draft> {
+    let [p, ms] = capture(text, "freeze producer {} for {} ms (GC pause)")?;
+    let p: u32 = num(p)?;
+    Some(
+        draft(
+            Severity::Warning,
+            Topic::Fault,
+            format!("Producer {p} freezes for {ms} ms (GC pause)"),
+        )
+        .why("The whole process stops: no sends, no requests to its coordinator. A transaction it has open keeps running against transaction.timeout.ms, and a new instance with its transactional.id can fence it meanwhile (a zombie).".to_owned())
+        .refs([Ref::Producer(p)]),
+    )
+}

@@ -718,7 +718,7 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
                 }
                 { for (from..to).filter(|o| ((o - first).is_multiple_of(5) || o + 1 == r.log_end_offset) && !is_marker(r, *o)).map(|o| {
                     let x = LABEL_W + (o - first) as f64 * CELL_W;
-                    let class = if o < r.high_watermark { "cell-text" } else { "cell-text above-hw" };
+                    let class = if o >= r.high_watermark { "cell-text above-hw" } else if on_light_cell(r, o) { "cell-text on-light" } else { "cell-text" };
                     html! { <text x={(x + (CELL_W - 2.0) / 2.0).to_string()} y={(y + 12.5).to_string()} class={class} text-anchor="middle">{ (o % 1000).to_string() }</text> }
                 }) }
                 { for props.findings.iter().filter_map(|f| f.offset.filter(|o| (from..to).contains(o)).map(|o| (o, f))).map(|(o, f)| {
@@ -803,6 +803,15 @@ fn replica_row(props: &PartitionProps, r: &ReplicaView, y: f64, first: u64, end:
 /// A replica whose log holds (or held) transactions: its LSO is worth drawing.
 fn transactional(r: &ReplicaView) -> bool {
     !r.txn_spans.is_empty() || r.last_stable_offset != r.high_watermark
+}
+
+/// Whether `offset` is drawn on a light cell (an open or aborted transaction's record): its
+/// number is printed dark.
+fn on_light_cell(r: &ReplicaView, offset: u64) -> bool {
+    r.txn_spans.iter().any(|s| {
+        matches!(s.kind, TxnSpanKind::Open | TxnSpanKind::Aborted)
+            && (s.first..=s.last).contains(&offset)
+    })
 }
 
 /// Whether `offset` is a COMMIT or ABORT marker in `r`'s log.

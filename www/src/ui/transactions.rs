@@ -37,7 +37,8 @@ fn chips(path: &[&str], current: &str) -> Html {
                 let on = *state == current;
                 html! {
                     <li class={classes!("txn-state", on.then_some("current"))} aria-current={on.then_some("step")} title={what(state)}>
-                        { if on { format!("▶ {state}") } else { (*state).to_owned() } }
+                        { *state }
+                        if on { <span class="visually-hidden">{ " (current state)" }</span><span aria-hidden="true">{ " ●" }</span> }
                     </li>
                 }
             }) }

@@ -172,6 +172,19 @@ impl Producer {
         }
     }
 
+    /// `close(Duration.ZERO)`: every batch, queued or in flight, fails with `error`, and the
+    /// answers to requests in flight are ignored from now on (a new instance that replaces
+    /// this one inherits none of them).
+    pub fn abort_all_batches(&mut self, error: ProducerError) {
+        self.in_flight.clear();
+        let ids: Vec<BatchId> = self.batches.keys().copied().collect();
+        for id in ids {
+            if let Some(batch) = self.remove_batch(id) {
+                self.report_failure(&batch, error);
+            }
+        }
+    }
+
     /// Whether a batch waits to be sent (not in flight).
     pub fn has_undrained_batches(&self) -> bool {
         self.batches
@@ -188,6 +201,14 @@ impl Producer {
     /// driver should refresh the metadata it passes in.
     pub fn take_metadata_refresh_request(&mut self) -> bool {
         std::mem::take(&mut self.metadata_refresh_requested)
+    }
+
+    /// Whether a send failed since the events were last taken (Kafka's transaction manager
+    /// learns of it in the send's callback, before `commitTransaction` can go out).
+    pub fn has_untaken_failure(&self) -> bool {
+        self.events
+            .iter()
+            .any(|e| matches!(e, ProducerEvent::Completed(done) if done.result.is_err()))
     }
 
     /// Completions and other events since the last call, in order. The driver takes them

@@ -334,6 +334,16 @@ pub(super) fn producer_txn_line(sim: &ClusterSim, p: u32, text: &str) -> Option<
             e.to_owned(),
         );
     }
+    if let Some([_]) = capture(
+        text,
+        "new producer instance for transactional.id {} (the fenced one was closed): initTransactions()",
+    ) {
+        return line(
+            Severity::Notice,
+            format!("Producer {p} is replaced by a new instance"),
+            "The application closed the fenced producer and created a new one with the same transactional.id: its InitProducerId gets a newer epoch, and writing resumes.".to_owned(),
+        );
+    }
     if text == "wakes from the pause" {
         return line(
             Severity::Notice,

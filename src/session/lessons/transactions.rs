@@ -30,6 +30,7 @@ fn txn_producer(
         transactions: TransactionSpec {
             records_per_transaction: per_txn,
             abort_percent,
+            recreate_after_fatal_ms: None,
         },
         ..producer(
             topic,

@@ -360,6 +360,9 @@ impl ProducerClient {
                 txn.on_workload_done();
             }
             txn.poll(now, self.node, &mut self.producer, out);
+            if txn.take_recreated() && self.next_send == SimTime(u64::MAX) {
+                self.next_send = now;
+            }
             self.lines.append(&mut txn.lines);
             for e in txn.errors.drain(..) {
                 *self.errors_seen.entry(e).or_default() += 1;

@@ -235,7 +235,7 @@ impl ClusterSim {
                 abort_check_interval_ms: scenario
                     .broker
                     .transaction_abort_timed_out_transaction_cleanup_interval_ms,
-                request_timeout_ms: 30_000,
+                request_timeout_ms: scenario.broker.request_timeout_ms,
             },
         };
         let brokers = (1..=scenario.brokers)
@@ -666,6 +666,14 @@ impl ClusterSim {
             }
             if let Some(c) = self.consumers.iter_mut().find(|c| c.node == from) {
                 c.on_disconnect(now, BrokerId(b as u32 + 1));
+            }
+            // A broker's own requests to it (a transaction coordinator's WriteTxnMarkers) are
+            // refused the same way: it retries after a backoff, with the leader it knows then,
+            // instead of waiting out request.timeout.ms.
+            if let Some(sender) = self.broker_index(from).filter(|s| self.brokers[*s].alive) {
+                if matches!(payload, Msg::WriteTxnMarkers { .. }) {
+                    self.brokers[sender].on_disconnect(now, to);
+                }
             }
             return self.reschedule(now, from);
         }

@@ -132,6 +132,10 @@ pub struct BrokerSettings {
     /// coordinator looks for transactions past their timeout (T-7).
     #[serde(rename = "transaction.abort.timed.out.transaction.cleanup.interval.ms")]
     pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+    /// The broker's `request.timeout.ms` (30000): how long its own requests and appends wait,
+    /// here the transaction coordinator's WriteTxnMarkers and `__transaction_state` appends.
+    #[serde(rename = "request.timeout.ms")]
+    pub request_timeout_ms: u64,
 }
 
 impl Default for BrokerSettings {
@@ -161,6 +165,7 @@ impl Default for BrokerSettings {
             transaction_state_log_min_isr: 2,
             transaction_max_timeout_ms: 900_000,
             transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            request_timeout_ms: 30_000,
         }
     }
 }
@@ -219,6 +224,11 @@ pub struct ProducerSpec {
 pub struct TransactionSpec {
     pub records_per_transaction: u32,
     pub abort_percent: u32,
+    /// The application's answer to a fatal error (ProducerFencedException): close the
+    /// producer and, this many milliseconds later, create a new one with the same
+    /// `transactional.id` (initTransactions again, a new epoch). `None`: it stays closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recreate_after_fatal_ms: Option<u64>,
 }
 
 impl Default for TransactionSpec {
@@ -226,6 +236,7 @@ impl Default for TransactionSpec {
         TransactionSpec {
             records_per_transaction: 5,
             abort_percent: 0,
+            recreate_after_fatal_ms: None,
         }
     }
 }
@@ -857,6 +868,12 @@ impl ClusterScenario {
                 "transaction.max.timeout.ms and transaction.abort.timed.out.transaction.cleanup.interval.ms must be >= 1"
                     .into(),
             );
+        }
+        if !(1..=3_600_000).contains(&self.broker.request_timeout_ms) {
+            return Err(format!(
+                "request.timeout.ms {}: expected 1..=3600000",
+                self.broker.request_timeout_ms
+            ));
         }
         if self.broker.offsets_commit_timeout_ms == 0
             || self.broker.group_min_session_timeout_ms > self.broker.group_max_session_timeout_ms

@@ -9,7 +9,10 @@
 //! and lossy, duplicating, delaying networks. Half the seeds also run a consumer group (two
 //! or three members, a drawn assignor and offset commit policy) whose members are crashed,
 //! restarted, stalled past `max.poll.interval.ms`, frozen past `session.timeout.ms`, closed and
-//! added; those draws come from their own stream, so seeds without a group are unchanged.
+//! added; those draws come from their own stream, so seeds without a group are unchanged. A
+//! third of the seeds make producer 0 transactional (some transactions aborted, a short
+//! `transaction.timeout.ms`, replaced by a new instance when fenced) and, in half of those,
+//! the assign-mode reader reads at read_committed.
 
 use super::scenario::{
     Action, BrokerSettings, ClusterScenario, ConsumerSpec, Expectations, ProducerSpec, Step,
@@ -174,7 +177,9 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         ..ConsumerSpec::assign("t")
     }];
     let mut broker = broker;
+    let mut producers = producers;
     add_group(seed, &mut broker, &mut consumers, &mut steps);
+    add_transactions(seed, &mut broker, &mut producers, &mut consumers);
     ClusterScenario {
         scenario: "cluster".into(),
         name: format!("swarm seed {seed}"),
@@ -292,6 +297,46 @@ fn add_group(
                 strategy: None,
             },
         });
+    }
+}
+
+/// A third of the seeds: producer 0 is transactional (acks=all, idempotent, a short
+/// `transaction.timeout.ms` so a transaction a fault left open is aborted inside the liveness
+/// phase), some of its transactions aborted, and the assign-mode reader reads at
+/// read_committed in half of those. Its own stream: other seeds are unchanged.
+fn add_transactions(
+    seed: u64,
+    broker: &mut BrokerSettings,
+    producers: &mut [ProducerSpec],
+    consumers: &mut [ConsumerSpec],
+) {
+    let mut rng = Prng::new(seed).fork("swarm-transactions");
+    if !rng.chance(1, 3) {
+        return;
+    }
+    let Some(p) = producers.first_mut() else {
+        return;
+    };
+    broker.transaction_state_log_num_partitions = rng.range_inclusive(1, 3) as u32;
+    broker.transaction_abort_timed_out_transaction_cleanup_interval_ms = 1_000;
+    // A marker lost on the wire in the safety phase waits out request.timeout.ms: shorter
+    // than the liveness phase, so the healed cluster finishes the transaction in time.
+    broker.request_timeout_ms = 5_000;
+    p.config.acks = Acks::All;
+    p.config.enable_idempotence = Some(true);
+    p.config.transactional_id = Some("tx".into());
+    p.config.transaction_timeout_ms = rng.range_inclusive(3_000, 8_000);
+    p.transactions = super::scenario::TransactionSpec {
+        records_per_transaction: rng.range_inclusive(1, 10) as u32,
+        abort_percent: rng.range_inclusive(0, 40) as u32,
+        // A fenced producer (a timeout abort under faults, T-7) is replaced, as applications
+        // do, so the healed cluster makes progress.
+        recreate_after_fatal_ms: Some(1_000),
+    };
+    if let Some(reader) = consumers.first_mut() {
+        if rng.chance(1, 2) {
+            reader.isolation_level = crate::broker::messages::IsolationLevel::ReadCommitted;
+        }
     }
 }
 

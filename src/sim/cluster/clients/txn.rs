@@ -89,6 +89,11 @@ pub struct TxnDriver {
     /// Errors that reached the driver (coordinator errors by Kafka's name, the fatal
     /// exception), drained into the client's tally.
     pub errors: Vec<&'static str>,
+    /// After a fatal error, with `recreate_after_fatal_ms`: when the application creates the
+    /// new producer (set at the first poll after the error).
+    recreate_at: Option<SimTime>,
+    /// A new instance replaced the fenced one since the client last asked.
+    recreated: bool,
 }
 
 impl TxnDriver {
@@ -125,7 +130,15 @@ impl TxnDriver {
             lines: Vec::new(),
             ops: Vec::new(),
             errors: Vec::new(),
+            recreate_at: None,
+            recreated: false,
         }
+    }
+
+    /// Whether a new instance replaced the fenced one since the last call: the workload
+    /// resumes.
+    pub fn take_recreated(&mut self) -> bool {
+        std::mem::take(&mut self.recreated)
     }
 
     pub fn is_fatal(&self) -> bool {
@@ -185,7 +198,17 @@ impl TxnDriver {
     /// A send of the open transaction failed for good: it can only be aborted (or the
     /// producer is fenced).
     pub fn on_send_failed(&mut self, error: ProducerError, producer: &mut Producer) {
-        if self.is_fatal() {
+        // A fenced producer's late failures, or a closed instance's batches reported after a
+        // new one replaced it (no transaction of its own is open), change nothing.
+        if self.is_fatal()
+            || !matches!(
+                self.manager.state,
+                ClientTxnState::InTransaction
+                    | ClientTxnState::CommittingTransaction
+                    | ClientTxnState::AbortingTransaction
+                    | ClientTxnState::AbortableError
+            )
+        {
             return;
         }
         let code = match error {
@@ -267,7 +290,10 @@ impl TxnDriver {
     /// When the driver next has something to do on its own.
     pub fn next_wakeup(&self, now: SimTime, producer: &Producer) -> Option<SimTime> {
         if self.is_fatal() {
-            return None;
+            return self
+                .spec
+                .recreate_after_fatal_ms
+                .map(|_| self.recreate_at.unwrap_or(now).max(now));
         }
         let mut next: Option<SimTime> = None;
         let mut at = |t: SimTime| next = Some(next.map_or(t, |n: SimTime| n.min(t)));
@@ -301,7 +327,35 @@ impl TxnDriver {
         out: &mut Vec<(NodeId, NodeId, Msg)>,
     ) {
         if self.is_fatal() {
-            return;
+            let Some(delay) = self.spec.recreate_after_fatal_ms else {
+                return;
+            };
+            let at = *self
+                .recreate_at
+                .get_or_insert(now.saturating_add(SimDuration::from_millis(delay)));
+            if now < at {
+                return;
+            }
+            // The application closed the fenced producer and creates a new one with the
+            // same transactional.id: initTransactions() bumps the epoch again.
+            self.recreate_at = None;
+            self.recreated = true;
+            producer.abort_all_batches(ProducerError::Fenced);
+            self.manager = TransactionManager::new(
+                &self.manager.transactional_id,
+                self.manager.transaction_timeout_ms,
+            );
+            self.coordinator = None;
+            self.finding_since = None;
+            self.retry_at = now;
+            self.values.clear();
+            self.records = 0;
+            self.commit_sent = false;
+            self.send_failed = false;
+            self.lines.push(format!(
+                "new producer instance for transactional.id {:?} (the fenced one was closed): initTransactions()",
+                self.manager.transactional_id
+            ));
         }
         if let Some(f) = &self.in_flight {
             if now
@@ -404,6 +458,11 @@ impl TxnDriver {
                     ));
                 }
                 let transaction_commit = self.ending?;
+                // A failure the client has not handed over yet still makes the transaction
+                // abortable: it must not be committed on the same tick.
+                if transaction_commit && producer.has_untaken_failure() {
+                    return None;
+                }
                 let transaction_commit =
                     transaction_commit && self.manager.state != ClientTxnState::AbortableError;
                 if !transaction_commit {

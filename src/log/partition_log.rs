@@ -795,11 +795,9 @@ impl PartitionLog {
             .collect()
     }
 
-    /// The batches overlapping `[from, to)`, oldest first, as a UI draws them: offsets,
-    /// producer id, the transactional bit, and the marker type of a control batch (a control
-    /// batch whose record does not decode is reported with `marker: None`).
-    pub fn batch_spans(&self, from: Offset, to: Offset) -> Vec<BatchSpan> {
-        let mut out = Vec::new();
+    /// Decodes the batches overlapping `[from, to)`, oldest first, handing each to `visit`
+    /// until it returns false (or a batch does not decode).
+    fn visit_batches(&self, from: Offset, to: Offset, mut visit: impl FnMut(&RecordBatch) -> bool) {
         let first = self.segment_index_for(from);
         for segment in &self.segments[first..] {
             let Some(start) = segment.find_batch(from) else {
@@ -807,25 +805,38 @@ impl PartitionLog {
             };
             for location in segment.batches_from(start.position) {
                 if location.header.base_offset >= to {
-                    return out;
+                    return;
                 }
                 let Some(batch) = self.decode_at(segment, &location) else {
-                    return out;
+                    return;
                 };
-                out.push(BatchSpan {
-                    base_offset: batch.base_offset,
-                    last_offset: batch.last_offset(),
-                    producer_id: batch.producer_id,
-                    is_transactional: batch.attributes.is_transactional,
-                    is_control: batch.attributes.is_control,
-                    marker: batch
-                        .attributes
-                        .is_control
-                        .then(|| batch.control_marker().ok().map(|m| m.control_type))
-                        .flatten(),
-                });
+                if !visit(&batch) {
+                    return;
+                }
             }
         }
+    }
+
+    /// The batches overlapping `[from, to)`, oldest first, as a UI draws them: offsets,
+    /// producer id, the transactional bit, and the marker type of a control batch (a control
+    /// batch whose record does not decode is reported with `marker: None`).
+    pub fn batch_spans(&self, from: Offset, to: Offset) -> Vec<BatchSpan> {
+        let mut out = Vec::new();
+        self.visit_batches(from, to, |batch| {
+            out.push(BatchSpan {
+                base_offset: batch.base_offset,
+                last_offset: batch.last_offset(),
+                producer_id: batch.producer_id,
+                is_transactional: batch.attributes.is_transactional,
+                is_control: batch.attributes.is_control,
+                marker: batch
+                    .attributes
+                    .is_control
+                    .then(|| batch.control_marker().ok().map(|m| m.control_type))
+                    .flatten(),
+            });
+            true
+        });
         out
     }
 
@@ -833,26 +844,15 @@ impl PartitionLog {
     /// (flagged), for a UI.
     pub fn read_records(&self, from: Offset, to: Offset, max_records: u32) -> Vec<RecordView> {
         let mut out = Vec::new();
-        let first = self.segment_index_for(from);
-        for segment in &self.segments[first..] {
-            let Some(start) = segment.find_batch(from) else {
-                continue;
-            };
-            for location in segment.batches_from(start.position) {
-                if location.header.base_offset >= to || out.len() as u32 >= max_records {
-                    return out;
-                }
-                let Some(batch) = self.decode_at(segment, &location) else {
-                    return out;
-                };
-                for record in &batch.records {
-                    let offset = batch.record_offset(record);
-                    if offset >= from && offset < to && (out.len() as u32) < max_records {
-                        out.push(record_view(&batch, record));
-                    }
+        self.visit_batches(from, to, |batch| {
+            for record in &batch.records {
+                let offset = batch.record_offset(record);
+                if offset >= from && offset < to && (out.len() as u32) < max_records {
+                    out.push(record_view(batch, record));
                 }
             }
-        }
+            (out.len() as u32) < max_records
+        });
         out
     }
 

@@ -268,20 +268,25 @@ fn d4_with_auto_offset_reset_none_raises_log_truncation_exception() {
 /// until the run drowned in events; refreshes now wait `retry.backoff.ms`.
 #[test]
 fn swarm_regression_seeds_pass() {
-    use logsim::check::drill::judge_swarm;
-    use logsim::sim::cluster::swarm::{swarm_scenario, SAFETY_PHASE_MS};
     const REGRESSION_SEEDS: &[u64] = &[86, 152, 359, 926];
     for &seed in REGRESSION_SEEDS {
-        let sim = run(swarm_scenario(seed), seed);
-        let verdict = judge_swarm(&sim, logsim::time::SimTime::from_millis(SAFETY_PHASE_MS));
-        assert!(
-            !verdict.failed(),
-            "seed {seed}: {:?} {:?} liveness {}",
-            verdict.report.violations.first(),
-            verdict.report.check.bugs().next(),
-            verdict.liveness_ok()
-        );
+        assert_swarm_seed_passes(seed);
     }
+}
+
+/// Runs swarm seed `seed` and fails, naming it, on a bug or a liveness failure.
+fn assert_swarm_seed_passes(seed: u64) {
+    use logsim::check::drill::judge_swarm;
+    use logsim::sim::cluster::swarm::{swarm_scenario, SAFETY_PHASE_MS};
+    let sim = run(swarm_scenario(seed), seed);
+    let verdict = judge_swarm(&sim, logsim::time::SimTime::from_millis(SAFETY_PHASE_MS));
+    assert!(
+        !verdict.failed(),
+        "seed {seed}: {:?} {:?} liveness {}",
+        verdict.report.violations.first(),
+        verdict.report.check.bugs().next(),
+        verdict.liveness_ok()
+    );
 }
 
 /// Swarm seeds with a transactional producer (a third of them; half of those read at
@@ -294,8 +299,7 @@ fn swarm_regression_seeds_pass() {
 /// instant until the event limit.
 #[test]
 fn transactional_swarm_seeds_pass() {
-    use logsim::check::drill::judge_swarm;
-    use logsim::sim::cluster::swarm::{swarm_scenario, SAFETY_PHASE_MS};
+    use logsim::sim::cluster::swarm::swarm_scenario;
     let transactional = |seed: &u64| {
         swarm_scenario(*seed)
             .producers
@@ -315,15 +319,7 @@ fn transactional_swarm_seeds_pass() {
                 c.isolation_level == logsim::broker::messages::IsolationLevel::ReadCommitted
             })
             .count();
-        let sim = run(scenario, seed);
-        let verdict = judge_swarm(&sim, logsim::time::SimTime::from_millis(SAFETY_PHASE_MS));
-        assert!(
-            !verdict.failed(),
-            "seed {seed}: {:?} {:?} liveness {}",
-            verdict.report.violations.first(),
-            verdict.report.check.bugs().next(),
-            verdict.liveness_ok()
-        );
+        assert_swarm_seed_passes(seed);
     }
     assert!(read_committed > 0, "some seeds read at read_committed");
 }

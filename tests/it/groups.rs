@@ -3,26 +3,12 @@
 //! crash (G-6) and a coordinator crash (D21), and the describe table (G-8).
 
 use logsim::check::drill::judge;
-use logsim::sim::cluster::scenario::{Action, ClusterScenario, Step};
+use logsim::sim::cluster::scenario::{Action, Step};
 use logsim::sim::cluster::ClusterSim;
 use logsim::sim::history::Op;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
-fn scenario(file: &str) -> ClusterScenario {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(file);
-    let text = std::fs::read_to_string(&path).expect("scenario file");
-    serde_json::from_str(&text).expect("valid scenario")
-}
-
-fn run(scenario: ClusterScenario) -> ClusterSim {
-    let seed = scenario.seed.unwrap_or(1);
-    let mut sim = ClusterSim::new(scenario, seed).expect("valid scenario");
-    sim.run_to_end().expect("runs");
-    sim
-}
+use crate::{run_with_its_seed as run, scenario_file as scenario};
 
 /// Per consumer: the partitions it revoked (not lost) and got, after `from` in the history.
 fn moves(

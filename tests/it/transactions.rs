@@ -4,26 +4,11 @@
 //! error (T-7, D13), and a transaction coordinator crash (D21).
 
 use logsim::check::drill::judge;
-use logsim::sim::cluster::scenario::ClusterScenario;
 use logsim::sim::cluster::ClusterSim;
 use logsim::sim::history::{Op, TxnOutcome};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
-fn scenario(file: &str) -> ClusterScenario {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("scenarios")
-        .join(file);
-    let text = std::fs::read_to_string(&path).expect("scenario file");
-    serde_json::from_str(&text).expect("valid scenario")
-}
-
-fn run(scenario: ClusterScenario) -> ClusterSim {
-    let seed = scenario.seed.unwrap_or(1);
-    let mut sim = ClusterSim::new(scenario, seed).expect("valid scenario");
-    sim.run_to_end().expect("runs");
-    sim
-}
+use crate::{run_with_its_seed as run, scenario_file as scenario};
 
 /// Every transaction in the history: (producer, producer id, epoch, values, outcome, at ms).
 struct Txn {

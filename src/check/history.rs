@@ -668,12 +668,7 @@ mod tests {
     }
 
     fn acked(producer: u32, value: u64, offset: i64) -> Op {
-        Op::Send {
-            producer,
-            partition: tp(),
-            value: ValueId(value),
-            outcome: SendOutcome::Acked(Offset(offset)),
-        }
+        acked_at(producer, 0, value, offset)
     }
 
     fn poll(pairs: &[(i64, u64)]) -> Op {

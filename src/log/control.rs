@@ -19,6 +19,14 @@ pub enum ControlRecordType {
 }
 
 impl ControlRecordType {
+    /// Kafka's name for the marker: `ABORT` or `COMMIT`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ControlRecordType::Abort => "ABORT",
+            ControlRecordType::TransactionCommit => "COMMIT",
+        }
+    }
+
     pub fn to_i16(self) -> i16 {
         match self {
             ControlRecordType::Abort => 0,

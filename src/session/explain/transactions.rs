@@ -25,8 +25,11 @@ fn state_meaning(state: &str) -> &'static str {
     }
 }
 
-fn coordinator_partition_ref(text: &str) -> Option<Ref> {
-    parse_tp(text).map(|tp| partition_ref(&tp))
+/// `me`, and the partition `tp` names when it parses.
+fn with_partition(me: Ref, tp: &str) -> Vec<Ref> {
+    std::iter::once(me)
+        .chain(parse_tp(tp).map(|tp| partition_ref(&tp)))
+        .collect()
 }
 
 pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Draft> {
@@ -43,7 +46,7 @@ pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Dr
                 format!("Broker {b} became the transaction coordinator for {tp} and loads it"),
                 format!("The leader of a __transaction_state partition coordinates the transactional ids hashed to it (transaction.state.log.num.partitions = {partitions}). Its leader epoch ({epoch}) is the coordinator epoch stamped on its markers, so a deposed coordinator's late markers are refused. Until the partition is read it answers COORDINATOR_LOAD_IN_PROGRESS."),
             )
-            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+            .refs(with_partition(me, tp)),
         );
     }
     if let Some([tp]) = capture(
@@ -56,7 +59,7 @@ pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Dr
                 format!("Broker {b} no longer coordinates the transactions of {tp}"),
                 "It stopped leading the partition. Producers that still ask it get NOT_COORDINATOR and look for the new leader with FindCoordinator.",
             )
-            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+            .refs(with_partition(me, tp)),
         );
     }
     if let Some([tp, n, end]) = capture(
@@ -69,7 +72,7 @@ pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Dr
                 format!("Broker {b} finished loading {tp}: {n} transactional id(s)"),
                 format!("Each transactional id's state is the last record for it in the log (read up to offset {end}): a new coordinator continues exactly where the old one stopped."),
             )
-            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+            .refs(with_partition(me, tp)),
         );
     }
     if let Some([id, state, kind]) =
@@ -107,7 +110,7 @@ pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Dr
                 format!("Coordinator {b}: {id} moves to {state} (producer id {pid}, epoch {epoch}, {n} partition(s))"),
                 format!("{} The transition is a record in {tp}, answered only once it is replicated (acks=all).", state_meaning(state)),
             )
-            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+            .refs(with_partition(me, tp)),
         );
     }
     if let Some([id, state]) = capture(rest, "{} -> {}") {
@@ -148,7 +151,7 @@ pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Dr
                 format!("Coordinator {b}: the {id} marker for {tp} was refused; it retries"),
                 "Markers must land in every partition of the transaction; the coordinator retries until the partition's leader takes it.",
             )
-            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+            .refs(with_partition(me, tp)),
         );
     }
     if let Some([id, tp, code]) = capture(
@@ -161,7 +164,7 @@ pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Dr
                 format!("Coordinator {b} is stale: {tp} refused its {id} marker ({code})"),
                 "The partition has seen a marker with a newer coordinator epoch: a newer coordinator owns this transaction, and this one stops (T-5).",
             )
-            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+            .refs(with_partition(me, tp)),
         );
     }
     if let Some([id, code, e]) = capture(rest, "{}: state record not written ({}): {}") {
@@ -191,7 +194,7 @@ pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Dr
                 format!("Coordinator {b}: unreadable record in {tp} at offset {offset}"),
                 format!("{e}; the record is skipped while loading."),
             )
-            .refs([me].into_iter().chain(coordinator_partition_ref(tp))),
+            .refs(with_partition(me, tp)),
         );
     }
     None

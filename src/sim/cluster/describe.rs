@@ -4,7 +4,6 @@
 
 use super::view::TransactionView;
 use super::ClusterSim;
-use crate::broker::txn::TransactionState;
 use crate::client::transactions::TRANSACTION_STATE_TOPIC;
 use crate::ids::{BrokerId, TopicPartition};
 
@@ -105,13 +104,7 @@ impl ClusterSim {
         let mut out: Vec<TransactionView> = Vec::new();
         for b in self.brokers.iter().filter(|b| b.alive) {
             for (id, m) in b.txn_coordinator.transactions() {
-                let open = matches!(
-                    m.state,
-                    TransactionState::Ongoing
-                        | TransactionState::PrepareCommit
-                        | TransactionState::PrepareAbort
-                        | TransactionState::PrepareEpochFence
-                );
+                let open = m.state.is_open();
                 out.push(TransactionView {
                     transactional_id: id.clone(),
                     coordinator: b.id.0,

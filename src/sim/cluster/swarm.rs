@@ -42,7 +42,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         unclean_leader_election_enable: rng.chance(1, 8),
         ..BrokerSettings::default()
     };
-    let producers: Vec<ProducerSpec> = (0..rng.range_inclusive(1, 2))
+    let mut producers: Vec<ProducerSpec> = (0..rng.range_inclusive(1, 2))
         .map(|_| {
             let acks = match rng.below(3) {
                 0 => Acks::Leader,
@@ -177,7 +177,6 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         ..ConsumerSpec::assign("t")
     }];
     let mut broker = broker;
-    let mut producers = producers;
     add_group(seed, &mut broker, &mut consumers, &mut steps);
     add_transactions(seed, &mut broker, &mut producers, &mut consumers);
     ClusterScenario {

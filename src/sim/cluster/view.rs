@@ -396,14 +396,11 @@ impl From<RecordView> for RecordCard {
             producer_id: r.producer_id,
             transactional: r.is_transactional,
             control: r.is_control.then(|| {
-                use crate::log::control::{ControlRecordType, EndTransactionMarker};
+                use crate::log::control::EndTransactionMarker;
                 match EndTransactionMarker::decode_parts(r.key.as_deref(), r.value.as_deref()) {
                     Ok(m) => format!(
                         "{} (coordinator epoch {})",
-                        match m.control_type {
-                            ControlRecordType::Abort => "ABORT",
-                            ControlRecordType::TransactionCommit => "COMMIT",
-                        },
+                        m.control_type.name(),
                         m.coordinator_epoch
                     ),
                     Err(e) => format!("unreadable control record: {e}"),

@@ -338,20 +338,30 @@ impl TxnDriver {
             }
             // The application closed the fenced producer and creates a new one with the
             // same transactional.id: initTransactions() bumps the epoch again.
-            self.recreate_at = None;
-            self.recreated = true;
             producer.abort_all_batches(ProducerError::Fenced);
-            self.manager = TransactionManager::new(
+            let fresh = TxnDriver::new(
+                self.producer_index,
                 &self.manager.transactional_id,
                 self.manager.transaction_timeout_ms,
+                self.spec.clone(),
+                self.brokers,
+                self.request_timeout_ms,
+                self.retry_backoff_ms,
             );
-            self.coordinator = None;
-            self.finding_since = None;
-            self.retry_at = now;
-            self.values.clear();
-            self.records = 0;
-            self.commit_sent = false;
-            self.send_failed = false;
+            // What outlives an instance: the tallies, what the client has not drained yet, and
+            // the request numbering (a late answer to the old instance never matches a new
+            // request) and the coordinator search order.
+            *self = TxnDriver {
+                next_token: self.next_token,
+                next_find_broker: self.next_find_broker,
+                committed: self.committed,
+                aborted: self.aborted,
+                lines: std::mem::take(&mut self.lines),
+                ops: std::mem::take(&mut self.ops),
+                errors: std::mem::take(&mut self.errors),
+                recreated: true,
+                ..fresh
+            };
             self.lines.push(format!(
                 "new producer instance for transactional.id {:?} (the fenced one was closed): initTransactions()",
                 self.manager.transactional_id

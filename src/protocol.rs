@@ -73,6 +73,7 @@ pub enum ErrorCode {
     InvalidTransactionTimeout,
     TransactionCoordinatorFenced,
     NewLeaderElected,
+    UnstableOffsetCommit,
 }
 
 /// (variant, Kafka code, Kafka name, retriable). One table so the three views cannot drift.
@@ -205,6 +206,7 @@ const TABLE: &[(ErrorCode, i16, &str, bool)] = {
         ),
         (ElectionNotNeeded, 84, "ELECTION_NOT_NEEDED", true),
         (InvalidRecord, 87, "INVALID_RECORD", false),
+        (UnstableOffsetCommit, 88, "UNSTABLE_OFFSET_COMMIT", true),
         (ProducerFenced, 90, "PRODUCER_FENCED", false),
         (InvalidUpdateVersion, 95, "INVALID_UPDATE_VERSION", false),
         (
@@ -408,7 +410,7 @@ mod tests {
         codes.dedup();
         assert_eq!(codes.len(), n, "duplicate Kafka code in the table");
         // The table lists every variant: the last variant is present and the count matches.
-        assert_eq!(n, ErrorCode::NewLeaderElected as usize + 1);
+        assert_eq!(n, ErrorCode::UnstableOffsetCommit as usize + 1);
         assert_eq!(ErrorCode::from_code(4), None);
     }
 

@@ -133,6 +133,8 @@ pub struct TransactionManager {
     pub producer_epoch: ProducerEpoch,
     /// Partitions already added to the open transaction.
     pub partitions_in_txn: BTreeSet<TopicPartition>,
+    /// AddOffsetsToTxn added the group's offsets partition to the open transaction.
+    pub offsets_in_txn: bool,
     /// Partitions written to but not yet added (AddPartitionsToTxn to send first).
     pub new_partitions: BTreeSet<TopicPartition>,
     /// The fatal error, once there is one.
@@ -148,6 +150,7 @@ impl TransactionManager {
             producer_id: ProducerId::NONE,
             producer_epoch: ProducerEpoch::NONE,
             partitions_in_txn: BTreeSet::new(),
+            offsets_in_txn: false,
             new_partitions: BTreeSet::new(),
             fatal: None,
         }
@@ -271,7 +274,12 @@ impl TransactionManager {
     /// Whether the coordinator knows of the transaction: a partition was added (or is being
     /// added). Kafka sends no EndTxn for a transaction that never started.
     pub fn transaction_started(&self) -> bool {
-        !self.partitions_in_txn.is_empty() || !self.new_partitions.is_empty()
+        !self.partitions_in_txn.is_empty() || !self.new_partitions.is_empty() || self.offsets_in_txn
+    }
+
+    /// AddOffsetsToTxn was answered: the coordinator knows of the transaction now.
+    pub fn transaction_started_by_offsets(&mut self) {
+        self.offsets_in_txn = true;
     }
 
     /// `commitTransaction()`: `Ok(true)` when EndTxn(commit) must go out (once every batch is
@@ -307,6 +315,7 @@ impl TransactionManager {
     pub fn reinitialize_after_abort(&mut self) -> Result<(), TxnUsageError> {
         self.transition(ClientTxnState::Initializing)?;
         self.partitions_in_txn.clear();
+        self.offsets_in_txn = false;
         self.new_partitions.clear();
         Ok(())
     }
@@ -315,6 +324,7 @@ impl TransactionManager {
     pub fn on_end_txn(&mut self, error: ErrorCode) -> TxnNext {
         if error == ErrorCode::None {
             self.partitions_in_txn.clear();
+            self.offsets_in_txn = false;
             self.new_partitions.clear();
             let _ = self.transition(ClientTxnState::Ready);
             return TxnNext::Proceed;

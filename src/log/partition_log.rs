@@ -443,8 +443,14 @@ impl PartitionLog {
             )));
         }
         // A marker carries its producer's id with no sequence (Kafka skips sequence checks for
-        // control batches).
-        if batch.producer_id >= 0 && batch.base_sequence < 0 && !batch.attributes.is_control {
+        // control batches), and so does a coordinator's write to an internal topic (a
+        // TxnOffsetCommit in `__consumer_offsets`: Kafka's COORDINATOR origin).
+        let internal = self.topic_partition.topic.starts_with("__");
+        if batch.producer_id >= 0
+            && batch.base_sequence < 0
+            && !batch.attributes.is_control
+            && !internal
+        {
             return Err(LogError::InvalidRecord(format!(
                 "producer {} sent baseSequence {}",
                 batch.producer_id, batch.base_sequence

@@ -9,6 +9,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ValueId(pub u64);
 
+/// The bit a consume-transform-produce pipeline's output values carry (client values stay
+/// far below it); the low `PIPELINE_INPUT_BITS` bits of an output are its input's id (a
+/// client value: at most 127 clients, 32 bits of sequence).
+pub const PIPELINE_OUTPUT_TAG: u64 = 1 << 62;
+pub const PIPELINE_INPUT_BITS: u32 = 39;
+pub const PIPELINE_INPUT_MASK: u64 = (1 << PIPELINE_INPUT_BITS) - 1;
+
 /// How a send ended, as the client saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SendOutcome {

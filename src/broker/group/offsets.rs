@@ -33,6 +33,32 @@ impl ClassicGroup {
         })
     }
 
+    /// Validates a TxnOffsetCommit (KIP-447, Kafka's `validateTxnOffsetCommit`): as an
+    /// OffsetCommit, but a rebalance in progress does not refuse it (the generation check
+    /// fences the old owner), and without a member or generation any group state accepts it
+    /// (a producer that sent no group metadata).
+    pub fn txn_offset_commit(
+        &self,
+        request: &OffsetCommitRequest,
+    ) -> Result<OffsetCommitRecord, ErrorCode> {
+        if self.state == GroupState::Dead {
+            return Err(ErrorCode::CoordinatorNotAvailable);
+        }
+        if request.generation_id >= 0
+            || !request.member_id.is_empty()
+            || request.group_instance_id.is_some()
+        {
+            self.validate_member(&request.member_id, request.group_instance_id.as_deref())?;
+            if request.generation_id != self.generation_id {
+                return Err(ErrorCode::IllegalGeneration);
+            }
+        }
+        Ok(OffsetCommitRecord {
+            group_id: self.group_id.clone(),
+            offsets: request.offsets.clone(),
+        })
+    }
+
     fn validate_offset_commit(&self, request: &OffsetCommitRequest) -> Result<(), ErrorCode> {
         if self.state == GroupState::Dead {
             return Err(ErrorCode::CoordinatorNotAvailable);

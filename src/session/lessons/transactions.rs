@@ -31,6 +31,7 @@ fn txn_producer(
             records_per_transaction: per_txn,
             abort_percent,
             recreate_after_fatal_ms: None,
+            ..TransactionSpec::default()
         },
         ..producer(
             topic,

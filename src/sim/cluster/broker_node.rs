@@ -988,6 +988,7 @@ impl BrokerNode {
             }
             msg @ (Msg::InitProducerId { .. }
             | Msg::AddPartitionsToTxn { .. }
+            | Msg::AddOffsetsToTxn { .. }
             | Msg::EndTxn { .. }) => {
                 // A broker still replaying metadata leads nothing yet: NOT_COORDINATOR.
                 self.txn_coordinator.on_request(now, from, msg);
@@ -1030,6 +1031,7 @@ impl BrokerNode {
             | Msg::GroupHeartbeat { .. }
             | Msg::LeaveGroup { .. }
             | Msg::OffsetCommit { .. }
+            | Msg::TxnOffsetCommit { .. }
             | Msg::OffsetFetch { .. }) => {
                 if let Some(append) = self.coordinator.on_request(now, from, msg) {
                     self.append_offset_commit(now, append, out);
@@ -1809,6 +1811,14 @@ impl BrokerNode {
             let written = match outcome {
                 Ok(ProduceOutcome::Respond(r)) => {
                     pending.answers[slot].1 = Some(r.error);
+                    if r.error == ErrorCode::None && tp.topic == OFFSETS_TOPIC {
+                        self.coordinator.on_txn_marker(
+                            now,
+                            tp.partition.0,
+                            pending.producer_id,
+                            pending.transaction_commit,
+                        );
+                    }
                     r.error == ErrorCode::None
                 }
                 Ok(ProduceOutcome::Parked) => {
@@ -1899,6 +1909,25 @@ impl BrokerNode {
         out: &mut Outbox,
     ) {
         let tp = append.topic_partition.clone();
+        // A TxnOffsetCommit is the producer's write (Kafka's coordinator origin): its epoch is
+        // checked like a produce's, its sequence is not.
+        if let Some((producer_id, producer_epoch)) = append.producer {
+            let fenced = self
+                .producer_states
+                .get(&tp)
+                .and_then(|t| t.entry(producer_id))
+                .is_some_and(|e| producer_epoch < e.producer_epoch);
+            if fenced {
+                if let Some(pending) = append.pending {
+                    self.coordinator.on_offset_commit_appended(
+                        now,
+                        pending,
+                        ErrorCode::InvalidProducerEpoch,
+                    );
+                }
+                return;
+            }
+        }
         self.next_token += 1;
         let token = RequestToken(self.next_token);
         let request = ReplicaProduceRequest {
@@ -2007,6 +2036,17 @@ impl BrokerNode {
                         if let Some(p) = self.pending_markers.get_mut(&key) {
                             if let Some(answer) = p.answers.get_mut(slot) {
                                 answer.1 = Some(response.error);
+                            }
+                            // The marker is durable on the offsets partition: the group
+                            // coordinator completes the transaction's offsets (Kafka's
+                            // `onTransactionCompleted` in the marker's append callback).
+                            if response.error == ErrorCode::None && tp.topic == OFFSETS_TOPIC {
+                                self.coordinator.on_txn_marker(
+                                    now,
+                                    tp.partition.0,
+                                    p.producer_id,
+                                    p.transaction_commit,
+                                );
                             }
                         }
                         self.finish_markers(key, out);

@@ -7,6 +7,7 @@
 
 use super::messages::{Msg, TopicMetadata};
 use super::scenario::{AutoOffsetReset, ConsumerSpec, ProducerSpec};
+use crate::broker::group::OffsetAndMetadata;
 use crate::broker::leader_epoch_cache::{EpochEndOffset, UNDEFINED_EPOCH};
 use crate::broker::messages::{
     ConsumerFetchRequest, FetchResponse, IsolationLevel, ListOffsetsRequest, ListOffsetsResponse,
@@ -21,14 +22,17 @@ use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionIndex, TopicPar
 use crate::log::batch::decode_batch;
 use crate::prng::Prng;
 use crate::protocol::ErrorCode;
-use crate::sim::history::{Op, SendOutcome, ValueId};
+use crate::sim::history::{
+    Op, SendOutcome, TxnOutcome, ValueId, PIPELINE_INPUT_BITS, PIPELINE_INPUT_MASK,
+    PIPELINE_OUTPUT_TAG,
+};
 use crate::time::{SimDuration, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod group;
 mod txn;
 pub use group::{GroupMembership, MemberState};
-pub use txn::TxnDriver;
+pub use txn::{SendOffsets, TxnDriver};
 
 /// Values are `(client index + 1) << 32 | sequence`, written as decimal text in the record
 /// value, so a consumer can name every value it reads; one producer's values grow in the order
@@ -78,6 +82,34 @@ pub struct ProducerClient {
     /// `start_ms`: the process starts then (a second instance of an app, say); before it
     /// does nothing, not even its transactional producer's `initTransactions()`.
     starts_at: SimTime,
+    /// A consume-transform-produce pipeline's state (unused otherwise).
+    pipeline: PipelineState,
+}
+
+/// What a pipeline producer tracks of its open transaction.
+#[derive(Clone, Debug, Default)]
+struct PipelineState {
+    /// Inputs taken from the consumer, not yet sent: (partition, offset, value).
+    inputs: std::collections::VecDeque<(TopicPartition, Offset, ValueId)>,
+    /// The next input offset per partition with inputs in the open transaction.
+    positions: BTreeMap<TopicPartition, Offset>,
+    /// When the open transaction got its first output.
+    since: Option<SimTime>,
+    /// A new producer instance replaced a fenced one.
+    restarted: bool,
+}
+
+/// A pipeline's `sequence`-th output value, for `input`: the output tag, then the sequence
+/// (so one producer's values still grow in send order, and a reprocessed input's new output
+/// is a value of its own), then the input's id, which `pipeline_input` gives back.
+pub fn pipeline_output(input: ValueId, sequence: u64) -> ValueId {
+    let sequence = sequence & ((PIPELINE_OUTPUT_TAG - 1) >> PIPELINE_INPUT_BITS);
+    ValueId(PIPELINE_OUTPUT_TAG | sequence << PIPELINE_INPUT_BITS | (input.0 & PIPELINE_INPUT_MASK))
+}
+
+/// The input a pipeline output value was made from, or `None` for any other value.
+pub fn pipeline_input(output: ValueId) -> Option<ValueId> {
+    (output.0 & PIPELINE_OUTPUT_TAG != 0).then_some(ValueId(output.0 & PIPELINE_INPUT_MASK))
 }
 
 impl ProducerClient {
@@ -126,6 +158,7 @@ impl ProducerClient {
             frozen_until: None,
             frozen_inbox: Vec::new(),
             starts_at: SimTime::from_millis(spec_start_ms),
+            pipeline: PipelineState::default(),
             next_send,
         }
     }
@@ -191,6 +224,13 @@ impl ProducerClient {
             return Some(until.max(now));
         }
         let mut next = self.producer.poll_timeout(now, &self.metadata);
+        let undecided = self.txn.as_ref().is_some_and(|t| t.open_and_undecided());
+        if let Some(since) = self.pipeline.since.filter(|_| undecided) {
+            let due = since.saturating_add(SimDuration::from_millis(
+                self.spec.transactions.commit_interval_ms,
+            ));
+            next = Some(next.map_or(due, |n| n.min(due)).max(now));
+        }
         if let Some(t) = self
             .txn
             .as_ref()
@@ -203,11 +243,13 @@ impl ProducerClient {
         // A transaction that is ending (or a producer id still to come) holds the workload
         // back: the coordinator's answers wake it.
         let txn_holds = self.txn.as_ref().is_some_and(|t| !t.may_send());
-        if has_metadata
-            && !self.blocked
-            && !txn_holds
-            && self.wants_to_send(self.next_send.max(now))
-        {
+        // A pipeline sends when its consumer hands it inputs, not on a schedule.
+        let scheduled = if self.is_pipeline() {
+            !self.pipeline.inputs.is_empty()
+        } else {
+            self.wants_to_send(self.next_send.max(now))
+        };
+        if has_metadata && !self.blocked && !txn_holds && scheduled {
             let at = self.next_send.max(now);
             next = Some(next.map_or(at, |n| n.min(at)));
         }
@@ -297,7 +339,10 @@ impl ProducerClient {
             self.request_metadata(now, out);
         }
         self.blocked = false;
-        while self.wants_to_send(now) && now >= self.next_send {
+        if self.is_pipeline() {
+            self.send_pipeline_inputs(now);
+        }
+        while !self.is_pipeline() && self.wants_to_send(now) && now >= self.next_send {
             if self.metadata.partition_count(&self.spec.topic).is_none() {
                 break;
             }
@@ -307,39 +352,15 @@ impl ProducerClient {
                 }
                 txn.before_send();
             }
-            let sequence = self.sent;
-            let value = value_id(self.index, sequence);
-            let key = (self.spec.keys > 0)
-                .then(|| format!("k{}", self.rng.below(u64::from(self.spec.keys))).into_bytes());
-            let mut text = value.0.to_string();
-            if let Some(width) = self.spec.value_bytes {
-                // Zero-padded to the record size; the id stays parseable (leading zeros).
-                let pad = (width as usize).saturating_sub(text.len());
-                text.insert_str(0, &"0".repeat(pad));
-            }
-            let mut record =
-                ProducerRecord::new(&self.spec.topic, key.as_deref(), Some(text.as_bytes()));
-            if self.clock_skew_ms != 0 {
-                // What the application's System.currentTimeMillis() reads on a skewed clock.
-                record.timestamp_ms = Some(now.as_millis().saturating_add(self.clock_skew_ms));
-            }
-            match self.producer.send(now, &self.metadata, record) {
-                Ok(handle) => {
-                    self.values.insert(handle.record_id, value);
-                    self.sent += 1;
-                    if let Some(txn) = &mut self.txn {
-                        txn.on_sent(&handle.topic_partition, value, &mut self.rng);
-                    }
-                }
-                Err(_) if self.spec.is_firehose() => {
+            let value = value_id(self.index, self.sent);
+            match self.send_value(now, value) {
+                Ok(()) => {}
+                Err(()) if self.spec.is_firehose() => {
                     // KafkaProducer.send blocks here (max.block.ms) until memory frees.
                     self.blocked = true;
                     break;
                 }
-                Err(e) => {
-                    self.lines.push(format!("send refused: {e:?}"));
-                    break;
-                }
+                Err(()) => break,
             }
             if self.spec.is_firehose() {
                 continue;
@@ -360,8 +381,11 @@ impl ProducerClient {
                 txn.on_workload_done();
             }
             txn.poll(now, self.node, &mut self.producer, out);
-            if txn.take_recreated() && self.next_send == SimTime(u64::MAX) {
-                self.next_send = now;
+            if txn.take_recreated() {
+                self.pipeline.restarted = true;
+                if self.next_send == SimTime(u64::MAX) {
+                    self.next_send = now;
+                }
             }
             self.lines.append(&mut txn.lines);
             for e in txn.errors.drain(..) {
@@ -383,6 +407,167 @@ impl ProducerClient {
             ));
             out.push((self.node, to, Msg::Produce(request)));
         }
+    }
+
+    /// Hands `value` to `send()` (the record's key, padding and timestamp per the spec).
+    fn send_value(&mut self, now: SimTime, value: ValueId) -> Result<(), ()> {
+        let key = (self.spec.keys > 0)
+            .then(|| format!("k{}", self.rng.below(u64::from(self.spec.keys))).into_bytes());
+        let mut text = value.0.to_string();
+        if let Some(width) = self.spec.value_bytes {
+            // Zero-padded to the record size; the id stays parseable (leading zeros).
+            let pad = (width as usize).saturating_sub(text.len());
+            text.insert_str(0, &"0".repeat(pad));
+        }
+        let mut record =
+            ProducerRecord::new(&self.spec.topic, key.as_deref(), Some(text.as_bytes()));
+        if self.clock_skew_ms != 0 {
+            // What the application's System.currentTimeMillis() reads on a skewed clock.
+            record.timestamp_ms = Some(now.as_millis().saturating_add(self.clock_skew_ms));
+        }
+        match self.producer.send(now, &self.metadata, record) {
+            Ok(handle) => {
+                self.values.insert(handle.record_id, value);
+                self.sent += 1;
+                if let Some(txn) = &mut self.txn {
+                    txn.on_sent(&handle.topic_partition, value, &mut self.rng);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                if !self.spec.is_firehose() {
+                    self.lines.push(format!("send refused: {e:?}"));
+                }
+                Err(())
+            }
+        }
+    }
+
+    /// Whether this producer is the output of a consume-transform-produce pipeline.
+    pub fn is_pipeline(&self) -> bool {
+        self.spec.transactions.input_consumer.is_some()
+    }
+
+    /// The pipeline's transform: one output record per input, sent in the open transaction
+    /// (begun on the first).
+    fn send_pipeline_inputs(&mut self, now: SimTime) {
+        while let Some((tp, offset, input)) = self.pipeline.inputs.front().cloned() {
+            if self.metadata.partition_count(&self.spec.topic).is_none() {
+                break;
+            }
+            let Some(txn) = &mut self.txn else { break };
+            if !txn.may_send() || txn.has_untaken_outcome() {
+                break;
+            }
+            txn.before_send();
+            if self
+                .send_value(now, pipeline_output(input, self.sent))
+                .is_err()
+            {
+                break;
+            }
+            self.pipeline.inputs.pop_front();
+            self.pipeline.since.get_or_insert(now);
+            let next = self.pipeline.positions.entry(tp).or_insert(offset);
+            *next = (*next).max(offset.plus(1));
+        }
+    }
+
+    /// The pipeline link, called by the world after every event of either end: takes the
+    /// input consumer's polled records, and ends the open transaction with
+    /// `sendOffsetsToTransaction` once it is full, old (`commit_interval_ms`) or the
+    /// workload is over. Returns what the consumer must do.
+    pub fn pipeline_step(&mut self, now: SimTime, consumer: &mut ConsumerClient) -> bool {
+        let Some(txn) = &mut self.txn else {
+            return false;
+        };
+        let spec = self.spec.transactions.clone();
+        let mut changed = false;
+        for outcome in txn.take_ended() {
+            consumer.hold = false;
+            self.pipeline.since = None;
+            self.pipeline.positions.clear();
+            changed = true;
+            if outcome != TxnOutcome::Committed {
+                self.pipeline.inputs.clear();
+                if spec.seek_back_on_abort {
+                    consumer.seek_to_committed();
+                } else {
+                    consumer.lines.push(
+                        "the transaction aborted and the application does not seek back: it reads on from its position (D16)".to_string(),
+                    );
+                }
+            }
+        }
+        if txn.is_fatal() {
+            // The application closes the fenced producer; the poll loop waits for the new one.
+            consumer.hold = true;
+            consumer.handed.clear();
+            self.pipeline.inputs.clear();
+            self.pipeline.since = None;
+            self.pipeline.positions.clear();
+            return changed;
+        }
+        if std::mem::take(&mut self.pipeline.restarted) {
+            consumer.hold = false;
+            changed = true;
+            if spec.seek_back_on_abort {
+                consumer.seek_to_committed();
+            }
+        }
+        let done = self.workload_done(now);
+        if !done && !consumer.handed.is_empty() {
+            // Records of partitions the consumer no longer owns are not this instance's to
+            // process (their new owner starts from the committed offset).
+            let handed = std::mem::take(&mut consumer.handed);
+            for (tp, offset, value) in handed {
+                if consumer.reads(tp.partition.0) {
+                    self.pipeline.inputs.push_back((tp, offset, value));
+                }
+            }
+            changed = true;
+        }
+        let Some(txn) = &mut self.txn else {
+            return changed;
+        };
+        let full = txn.records_in_transaction() >= spec.records_per_transaction;
+        let old = self.pipeline.since.is_some_and(|t| {
+            now >= t.saturating_add(SimDuration::from_millis(spec.commit_interval_ms))
+        });
+        let sent_all = self.pipeline.inputs.is_empty() || done;
+        if txn.open_and_undecided() && (full || old || done) && sent_all {
+            let abort = !done
+                && spec.abort_percent > 0
+                && self.rng.below(100) < u64::from(spec.abort_percent);
+            let offsets = consumer
+                .transaction_offsets()
+                .filter(|_| !self.pipeline.positions.is_empty())
+                .map(|mut o| {
+                    // The next offset after each input of this transaction, as the application
+                    // tracks it: partitions it no longer owns included (their inputs are in the
+                    // transaction), owned ones without inputs left out.
+                    o.offsets = self
+                        .pipeline
+                        .positions
+                        .iter()
+                        .map(|(tp, next)| {
+                            (
+                                tp.clone(),
+                                OffsetAndMetadata {
+                                    committed_offset: *next,
+                                    leader_epoch: None,
+                                    metadata: String::new(),
+                                },
+                            )
+                        })
+                        .collect();
+                    o
+                });
+            txn.end_with_offsets(offsets, !abort);
+            consumer.hold = true;
+            changed = true;
+        }
+        changed
     }
 
     pub fn on_message(&mut self, now: SimTime, msg: Msg, out: &mut Vec<(NodeId, NodeId, Msg)>) {
@@ -614,6 +799,12 @@ pub struct ConsumerClient {
     inbox: Vec<Msg>,
     /// Fetch answers that completed while the poll loop was stalled: the next poll returns them.
     held_fetches: Vec<Msg>,
+    /// The input of a consume-transform-produce pipeline: polled records wait here for the
+    /// pipeline's producer.
+    pub pipeline: bool,
+    pub handed: Vec<(TopicPartition, Offset, ValueId)>,
+    /// The pipeline is ending a transaction: the poll loop does not fetch meanwhile.
+    pub hold: bool,
 }
 
 impl ConsumerClient {
@@ -641,8 +832,47 @@ impl ConsumerClient {
             frozen_until: None,
             inbox: Vec::new(),
             held_fetches: Vec::new(),
+            pipeline: false,
+            handed: Vec::new(),
+            hold: false,
             spec,
         }
+    }
+
+    /// The pipeline's `sendOffsetsToTransaction` arguments: the positions of the owned
+    /// partitions and `groupMetadata()`. `None` outside a group or before it has an id.
+    pub fn transaction_offsets(&self) -> Option<SendOffsets> {
+        let g = self.group.as_ref()?;
+        Some(SendOffsets {
+            group_id: g.group_id.clone(),
+            generation_id: g.generation,
+            member_id: g.member_id.clone(),
+            group_instance_id: g.group_instance_id.clone(),
+            offsets: self.positions_to_commit(),
+        })
+    }
+
+    /// The application seeks every owned partition back to the group's committed offset
+    /// (after an aborted transaction, T-9 (a)): positions are looked up again with
+    /// OffsetFetch, and what was polled but not yet handed over is dropped.
+    pub fn seek_to_committed(&mut self) {
+        self.handed.clear();
+        let owned: Vec<u32> = match &self.group {
+            Some(g) => g.owned.iter().copied().collect(),
+            None => return,
+        };
+        for p in &owned {
+            if let Some(part) = self.partitions.get_mut(*p as usize) {
+                if part.state != FetchState::Failed {
+                    part.state = FetchState::AwaitCommittedOffset;
+                    part.in_flight = None;
+                }
+            }
+        }
+        self.lines.push(format!(
+            "seeks {} partition(s) back to the group's committed offsets",
+            owned.len()
+        ));
     }
 
     /// When it next needs to act (`None` once its process is gone).
@@ -770,7 +1000,7 @@ impl ConsumerClient {
         if !self.group_poll(now, history, out) || self.partitions.is_empty() {
             return;
         }
-        if self.paused {
+        if self.paused || self.hold {
             return;
         }
         for p in 0..self.partitions.len() as u32 {
@@ -1145,6 +1375,10 @@ impl ConsumerClient {
                 records[records.len() - 1].0 .0,
                 response.high_watermark.0
             ));
+            if self.pipeline {
+                self.handed
+                    .extend(records.iter().map(|(o, v)| (tp.clone(), *o, *v)));
+            }
             history.push(Op::Poll {
                 consumer: self.index,
                 partition: tp,

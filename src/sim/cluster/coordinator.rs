@@ -15,6 +15,12 @@
 //! stored; here the append runs alongside, so a coordinator that dies right after a rebalance
 //! can leave its successor one generation behind, and the members rejoin.)
 //!
+//! Transactional offset commits (KIP-447): a TxnOffsetCommit is validated against the
+//! member's generation, appended as a transactional batch of the producer, and then held
+//! *pending* per producer id: OffsetFetch does not return it (with `require_stable` it answers
+//! UNSTABLE_OFFSET_COMMIT), a COMMIT marker on the offsets partition moves it into the cache,
+//! an ABORT marker drops it. Replaying the partition does the same with the markers it finds.
+//!
 //! Invariants: a group lives here only while its partition is led and loaded; losing the
 //! partition unloads its groups (parked JoinGroup and SyncGroup requests are answered
 //! NOT_COORDINATOR).
@@ -24,14 +30,16 @@ use crate::broker::group::records::{
     decode_offsets_topic_record, encode_group_metadata_key, encode_group_metadata_value,
     encode_offset_commit_key, encode_offset_commit_value, OffsetCommitKey, OffsetsTopicRecord,
 };
+use crate::broker::group::OffsetAndMetadata;
 use crate::broker::group::{
     coordinator_partition, ClassicGroup, GroupConfig, GroupEvent, GroupOutput, GroupState,
     OffsetCommitRecord, OffsetCommitRequest,
 };
 use crate::broker::messages::RequestToken;
 use crate::broker::replica::PartitionReplica;
-use crate::ids::{NodeId, PartitionIndex, TopicPartition};
+use crate::ids::{NodeId, PartitionIndex, ProducerEpoch, ProducerId, TopicPartition};
 use crate::log::batch::{NewRecord, ProducerFields, RecordBatch};
+use crate::log::control::{ControlRecordType, EndTransactionMarker};
 use crate::protocol::ErrorCode;
 use crate::time::{SimDuration, SimTime};
 use std::collections::BTreeMap;
@@ -61,6 +69,8 @@ pub struct PendingOffsetCommit {
     pub client: NodeId,
     pub client_token: RequestToken,
     pub record: OffsetCommitRecord,
+    /// A TxnOffsetCommit's producer id: the offsets stay pending until its marker.
+    pub transactional: Option<ProducerId>,
 }
 
 /// What the broker must append for an offset commit: the batch bytes for the group's offsets
@@ -71,7 +81,15 @@ pub struct OffsetCommitAppend {
     pub records: Vec<u8>,
     pub timeout_ms: u64,
     pub pending: Option<PendingOffsetCommit>,
+    /// A transactional batch's producer id and epoch: the leader checks the epoch first
+    /// (a fenced producer's TxnOffsetCommit gets INVALID_PRODUCER_EPOCH).
+    pub producer: Option<(ProducerId, ProducerEpoch)>,
 }
+
+/// Offsets of open transactions, per group and producer id (Kafka's
+/// `pendingTransactionalOffsetCommits`).
+pub type PendingTxnOffsets =
+    BTreeMap<String, BTreeMap<ProducerId, BTreeMap<TopicPartition, OffsetAndMetadata>>>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Load {
@@ -96,6 +114,8 @@ pub struct GroupCoordinator {
     pub events: Vec<(String, GroupEvent)>,
     /// Group metadata records to append, drained by the broker.
     pub appends: Vec<OffsetCommitAppend>,
+    /// Transactional offset commits waiting for their transaction's marker.
+    pending_txn_offsets: PendingTxnOffsets,
 }
 
 impl GroupCoordinator {
@@ -110,6 +130,71 @@ impl GroupCoordinator {
             lines: Vec::new(),
             events: Vec::new(),
             appends: Vec::new(),
+            pending_txn_offsets: BTreeMap::new(),
+        }
+    }
+
+    /// The transactional offset commits still waiting for their marker.
+    pub fn pending_txn_offsets(&self) -> &PendingTxnOffsets {
+        &self.pending_txn_offsets
+    }
+
+    /// A COMMIT or ABORT marker of `producer_id` reached offsets partition `partition`: its
+    /// pending offsets there enter the cache (commit) or are dropped (abort).
+    pub fn on_txn_marker(
+        &mut self,
+        now: SimTime,
+        partition: u32,
+        producer_id: ProducerId,
+        transaction_commit: bool,
+    ) {
+        let groups: Vec<String> = self
+            .pending_txn_offsets
+            .iter()
+            .filter(|(g, by_pid)| {
+                self.partition_for(g).0 == partition && by_pid.contains_key(&producer_id)
+            })
+            .map(|(g, _)| g.clone())
+            .collect();
+        for group_id in groups {
+            let Some(offsets) = self
+                .pending_txn_offsets
+                .get_mut(&group_id)
+                .and_then(|m| m.remove(&producer_id))
+            else {
+                continue;
+            };
+            if self
+                .pending_txn_offsets
+                .get(&group_id)
+                .is_some_and(BTreeMap::is_empty)
+            {
+                self.pending_txn_offsets.remove(&group_id);
+            }
+            let list: Vec<String> = offsets
+                .iter()
+                .map(|(tp, o)| format!("{tp}={}", o.committed_offset.0))
+                .collect();
+            if transaction_commit {
+                let record = OffsetCommitRecord {
+                    group_id: group_id.clone(),
+                    offsets,
+                };
+                if let Some(group) = self.groups.get_mut(&group_id) {
+                    let _ = group.apply_offset_commit(now, &record);
+                }
+                self.lines.push(format!(
+                    "group {group_id}: transactional offset commit of producer id {} stored with its COMMIT marker ({})",
+                    producer_id.0,
+                    list.join(", ")
+                ));
+            } else {
+                self.lines.push(format!(
+                    "group {group_id}: transactional offsets of producer id {} dropped with its ABORT marker ({})",
+                    producer_id.0,
+                    list.join(", ")
+                ));
+            }
         }
     }
 
@@ -158,6 +243,10 @@ impl GroupCoordinator {
                 .filter(|g| self.partition_for(g).0 == partition)
                 .cloned()
                 .collect();
+            self.pending_txn_offsets.retain(|g, _| {
+                coordinator_partition(g, self.settings.num_partitions)
+                    .map_or(true, |p| p.0 != partition)
+            });
             for g in gone {
                 if let Some(mut group) = self.groups.remove(&g) {
                     group.unload(now);
@@ -207,9 +296,38 @@ impl GroupCoordinator {
             let log = replica.log();
             let records = log.read_records(log.log_start_offset(), log.log_end_offset(), u32::MAX);
             let mut applied = 0u32;
-            for record in records.iter().filter(|r| !r.is_control) {
+            for record in &records {
+                if record.is_control {
+                    if let Ok(marker) = EndTransactionMarker::decode_parts(
+                        record.key.as_deref(),
+                        record.value.as_deref(),
+                    ) {
+                        self.on_txn_marker(
+                            now,
+                            p,
+                            ProducerId(record.producer_id),
+                            marker.control_type == ControlRecordType::TransactionCommit,
+                        );
+                    }
+                    continue;
+                }
                 let Some(key) = &record.key else { continue };
                 match decode_offsets_topic_record(key, record.value.as_deref()) {
+                    Ok(OffsetsTopicRecord::OffsetCommit { key, value })
+                        if record.is_transactional =>
+                    {
+                        if let Some((offset, _)) = value {
+                            self.pending_txn_offsets
+                                .entry(key.group_id.clone())
+                                .or_default()
+                                .entry(ProducerId(record.producer_id))
+                                .or_default()
+                                .insert(key.topic_partition, offset);
+                        }
+                        self.groups.entry(key.group_id.clone()).or_insert_with(|| {
+                            ClassicGroup::new(&key.group_id, self.settings.group.clone(), now)
+                        });
+                    }
                     Ok(OffsetsTopicRecord::OffsetCommit { key, value }) => {
                         let group = self.groups.entry(key.group_id.clone()).or_insert_with(|| {
                             ClassicGroup::new(&key.group_id, self.settings.group.clone(), now)
@@ -333,6 +451,7 @@ impl GroupCoordinator {
             records: batch.encode(),
             timeout_ms: self.settings.offsets_commit_timeout_ms,
             pending: None,
+            producer: None,
         });
     }
 
@@ -511,13 +630,56 @@ impl GroupCoordinator {
                 token,
                 request,
             } => return self.offset_commit(now, from, group_id, token, request),
+            Msg::TxnOffsetCommit {
+                token,
+                transactional_id,
+                group_id,
+                producer_id,
+                producer_epoch,
+                generation_id,
+                member_id,
+                group_instance_id,
+                offsets,
+            } => {
+                let request = OffsetCommitRequest {
+                    member_id,
+                    generation_id,
+                    group_instance_id,
+                    offsets,
+                };
+                return self.txn_offset_commit(
+                    now,
+                    from,
+                    token,
+                    &transactional_id,
+                    group_id,
+                    (producer_id, producer_epoch),
+                    request,
+                );
+            }
             Msg::OffsetFetch {
                 group_id,
                 token,
                 partitions,
+                require_stable,
             } => {
+                let unstable = require_stable
+                    && self
+                        .pending_txn_offsets
+                        .get(&group_id)
+                        .is_some_and(|by_pid| {
+                            by_pid
+                                .values()
+                                .any(|o| partitions.iter().any(|tp| o.contains_key(tp)))
+                        });
                 let (error, offsets) = match self.status(&group_id) {
                     Err(error) => (error, BTreeMap::new()),
+                    Ok(()) if unstable => {
+                        self.lines.push(format!(
+                            "group {group_id}: OffsetFetch(require_stable) answered UNSTABLE_OFFSET_COMMIT: a transaction's offsets are still pending"
+                        ));
+                        (ErrorCode::UnstableOffsetCommit, BTreeMap::new())
+                    }
                     Ok(()) => {
                         let offsets = match self.groups.get(&group_id) {
                             Some(group) => group.offset_fetch(Some(&partitions)),
@@ -539,6 +701,98 @@ impl GroupCoordinator {
             _ => {}
         }
         None
+    }
+
+    /// TxnOffsetCommit (KIP-447): validated against the generation, then appended as a
+    /// transactional batch of the producer; pending until the marker.
+    #[allow(clippy::too_many_arguments)]
+    fn txn_offset_commit(
+        &mut self,
+        now: SimTime,
+        from: NodeId,
+        token: RequestToken,
+        transactional_id: &str,
+        group_id: String,
+        producer: (ProducerId, ProducerEpoch),
+        request: OffsetCommitRequest,
+    ) -> Option<OffsetCommitAppend> {
+        let refuse = |this: &mut Self, error: ErrorCode| {
+            this.outbox.push((
+                from,
+                Msg::TxnOffsetCommitResponse {
+                    group_id: group_id.clone(),
+                    token,
+                    error,
+                },
+            ));
+        };
+        if let Err(error) = self.status(&group_id) {
+            refuse(self, error);
+            return None;
+        }
+        let record = match self.group(now, &group_id).txn_offset_commit(&request) {
+            Ok(record) => record,
+            Err(error) => {
+                self.lines.push(format!(
+                    "group {group_id}: TxnOffsetCommit from {transactional_id:?} (member {:?}, generation {}) refused with {}",
+                    request.member_id,
+                    request.generation_id,
+                    error.name()
+                ));
+                refuse(self, error);
+                return None;
+            }
+        };
+        let Some(records) = self.encode_offsets(now, &group_id, &record, producer) else {
+            refuse(self, ErrorCode::InvalidCommitOffsetSize);
+            return None;
+        };
+        Some(OffsetCommitAppend {
+            topic_partition: TopicPartition {
+                topic: OFFSETS_TOPIC.to_string(),
+                partition: self.partition_for(&group_id),
+            },
+            records,
+            timeout_ms: self.settings.offsets_commit_timeout_ms,
+            pending: Some(PendingOffsetCommit {
+                client: from,
+                client_token: token,
+                record,
+                transactional: Some(producer.0),
+            }),
+            producer: Some(producer),
+        })
+    }
+
+    /// The offset commit records of `record` as one batch: plain, or with a producer's id
+    /// and epoch as a transactional batch. `None` when a record cannot be encoded.
+    fn encode_offsets(
+        &self,
+        now: SimTime,
+        group_id: &str,
+        record: &OffsetCommitRecord,
+        producer: (ProducerId, ProducerEpoch),
+    ) -> Option<Vec<u8>> {
+        let timestamp_ms = now.as_millis();
+        let mut new_records = Vec::new();
+        for (tp, offset) in &record.offsets {
+            let key = OffsetCommitKey {
+                group_id: group_id.to_string(),
+                topic_partition: tp.clone(),
+            };
+            let k = encode_offset_commit_key(&key).ok()?;
+            let v = encode_offset_commit_value(offset, timestamp_ms).ok()?;
+            new_records.push(NewRecord::new(timestamp_ms, Some(&k), Some(&v)));
+        }
+        if new_records.is_empty() {
+            return None;
+        }
+        let fields = if producer.0 == ProducerId::NONE {
+            ProducerFields::NONE
+        } else {
+            ProducerFields::transactional(producer.0, producer.1, crate::log::batch::NO_SEQUENCE)
+        };
+        Some(RecordBatch::new_data(&new_records, fields).encode())
     }
 
     fn offset_commit(
@@ -576,39 +830,29 @@ impl GroupCoordinator {
                 return None;
             }
         };
-        let timestamp_ms = now.as_millis();
-        let mut new_records = Vec::new();
-        for (tp, offset) in &record.offsets {
-            let key = OffsetCommitKey {
-                group_id: group_id.clone(),
-                topic_partition: tp.clone(),
-            };
-            let (Ok(k), Ok(v)) = (
-                encode_offset_commit_key(&key),
-                encode_offset_commit_value(offset, timestamp_ms),
-            ) else {
-                refuse(self, ErrorCode::InvalidCommitOffsetSize);
-                return None;
-            };
-            new_records.push(NewRecord::new(timestamp_ms, Some(&k), Some(&v)));
-        }
-        if new_records.is_empty() {
+        if record.offsets.is_empty() {
             refuse(self, ErrorCode::None);
             return None;
         }
-        let batch = RecordBatch::new_data(&new_records, ProducerFields::NONE);
+        let none = (ProducerId::NONE, ProducerEpoch::NONE);
+        let Some(records) = self.encode_offsets(now, &group_id, &record, none) else {
+            refuse(self, ErrorCode::InvalidCommitOffsetSize);
+            return None;
+        };
         Some(OffsetCommitAppend {
             topic_partition: TopicPartition {
                 topic: OFFSETS_TOPIC.to_string(),
                 partition: self.partition_for(&group_id),
             },
-            records: batch.encode(),
+            records,
             timeout_ms: self.settings.offsets_commit_timeout_ms,
             pending: Some(PendingOffsetCommit {
                 client: from,
                 client_token: token,
                 record,
+                transactional: None,
             }),
+            producer: None,
         })
     }
 
@@ -622,6 +866,31 @@ impl GroupCoordinator {
     ) {
         let group_id = pending.record.group_id.clone();
         let error = match append_error {
+            ErrorCode::None if pending.transactional.is_some() => {
+                match (self.groups.contains_key(&group_id), pending.transactional) {
+                    (true, Some(producer_id)) => {
+                        let list: Vec<String> = pending
+                            .record
+                            .offsets
+                            .iter()
+                            .map(|(tp, o)| format!("{tp}={}", o.committed_offset.0))
+                            .collect();
+                        self.lines.push(format!(
+                            "group {group_id}: transactional offset commit of producer id {} appended, pending until the transaction's marker ({})",
+                            producer_id.0,
+                            list.join(", ")
+                        ));
+                        self.pending_txn_offsets
+                            .entry(group_id.clone())
+                            .or_default()
+                            .entry(producer_id)
+                            .or_default()
+                            .extend(pending.record.offsets.clone());
+                        ErrorCode::None
+                    }
+                    _ => ErrorCode::NotCoordinator,
+                }
+            }
             ErrorCode::None => {
                 match self.groups.get_mut(&group_id) {
                     Some(group) => {
@@ -657,14 +926,20 @@ impl GroupCoordinator {
                 error.name()
             ));
         }
-        self.outbox.push((
-            pending.client,
+        let msg = if pending.transactional.is_some() {
+            Msg::TxnOffsetCommitResponse {
+                group_id,
+                token: pending.client_token,
+                error,
+            }
+        } else {
             Msg::OffsetCommitResponse {
                 group_id,
                 token: pending.client_token,
                 error,
-            },
-        ));
+            }
+        };
+        self.outbox.push((pending.client, msg));
     }
 }
 

@@ -177,10 +177,13 @@ pub enum Msg {
         token: RequestToken,
         error: ErrorCode,
     },
+    /// `require_stable` (KIP-447, sent by read_committed consumers): a partition with a
+    /// transactional offset commit still pending answers UNSTABLE_OFFSET_COMMIT.
     OffsetFetch {
         group_id: String,
         token: RequestToken,
         partitions: Vec<TopicPartition>,
+        require_stable: bool,
     },
     OffsetFetchResponse {
         group_id: String,
@@ -234,6 +237,39 @@ pub enum Msg {
     },
     EndTxnResponse {
         token: RequestToken,
+        error: ErrorCode,
+    },
+    /// sendOffsetsToTransaction, first half (KIP-98): the transaction coordinator adds the
+    /// group's `__consumer_offsets` partition to the transaction.
+    AddOffsetsToTxn {
+        token: RequestToken,
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        group_id: String,
+    },
+    AddOffsetsToTxnResponse {
+        token: RequestToken,
+        error: ErrorCode,
+    },
+    /// sendOffsetsToTransaction, second half (KIP-447): to the group coordinator, with the
+    /// consumer's generation and member id so a member that is no longer current is fenced.
+    /// The offsets stay pending until the transaction's marker reaches the offsets partition.
+    TxnOffsetCommit {
+        token: RequestToken,
+        transactional_id: String,
+        group_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        generation_id: i32,
+        member_id: String,
+        group_instance_id: Option<String>,
+        offsets: BTreeMap<TopicPartition, OffsetAndMetadata>,
+    },
+    /// One error for the whole request, as OffsetCommitResponse here.
+    TxnOffsetCommitResponse {
+        token: RequestToken,
+        group_id: String,
         error: ErrorCode,
     },
     /// Coordinator -> partition leader: write a COMMIT or ABORT marker to each partition.
@@ -301,6 +337,10 @@ impl Msg {
             Msg::AddPartitionsToTxnResponse { .. } => "AddPartitionsToTxnResponse",
             Msg::EndTxn { .. } => "EndTxn",
             Msg::EndTxnResponse { .. } => "EndTxnResponse",
+            Msg::AddOffsetsToTxn { .. } => "AddOffsetsToTxn",
+            Msg::AddOffsetsToTxnResponse { .. } => "AddOffsetsToTxnResponse",
+            Msg::TxnOffsetCommit { .. } => "TxnOffsetCommit",
+            Msg::TxnOffsetCommitResponse { .. } => "TxnOffsetCommitResponse",
             Msg::WriteTxnMarkers { .. } => "WriteTxnMarkers",
             Msg::WriteTxnMarkersResponse { .. } => "WriteTxnMarkersResponse",
         }

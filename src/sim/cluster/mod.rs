@@ -236,6 +236,7 @@ impl ClusterSim {
                     .broker
                     .transaction_abort_timed_out_transaction_cleanup_interval_ms,
                 request_timeout_ms: scenario.broker.request_timeout_ms,
+                offsets_num_partitions: scenario.broker.offsets_topic_num_partitions,
             },
         };
         let brokers = (1..=scenario.brokers)
@@ -549,10 +550,35 @@ impl ClusterSim {
                 msg,
             } => self.on_outbound(now, broker, incarnation, to, *msg)?,
         }
+        let client_event = touched.is_none_or(|n| n.0 >= PRODUCER_NODE_BASE);
+        if client_event {
+            self.link_pipelines(now)?;
+        }
         self.collect_client_lines(now);
         self.history_times.resize(self.history.len(), now);
         self.check_invariants(now, touched);
         Ok(true)
+    }
+
+    /// Consume-transform-produce pipelines (T-9): after a client's event, each pipeline's
+    /// producer takes what its input consumer polled and ends transactions with the
+    /// consumer's offsets; either end is woken when the other changed it.
+    fn link_pipelines(&mut self, now: SimTime) -> Result<(), SimError> {
+        for p in 0..self.producers.len() {
+            let Some(c) = self.producers[p].spec().transactions.input_consumer else {
+                continue;
+            };
+            let Some(consumer) = self.consumers.get_mut(c as usize) else {
+                continue;
+            };
+            consumer.pipeline = true;
+            if self.producers[p].pipeline_step(now, consumer) {
+                let (pn, cn) = (self.producers[p].node, consumer.node);
+                self.wake(pn, now)?;
+                self.reschedule(now, cn)?;
+            }
+        }
+        Ok(())
     }
 
     fn trace(&mut self, now: SimTime, actor: String, text: String) {

@@ -229,6 +229,20 @@ pub struct TransactionSpec {
     /// `transactional.id` (initTransactions again, a new epoch). `None`: it stays closed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recreate_after_fatal_ms: Option<u64>,
+    /// A consume-transform-produce pipeline (T-9): the producer sends nothing of its own; it
+    /// transforms what consumer `input_consumer` (a group member at read_committed, with
+    /// `enable.auto.commit=false`) polls, one output record per input, and ends each
+    /// transaction with `sendOffsetsToTransaction` of the consumer's positions, after
+    /// `records_per_transaction` inputs or `commit_interval_ms` after its first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_consumer: Option<u32>,
+    /// After an aborted transaction (or a fenced producer's replacement), the application
+    /// seeks the consumer back to the group's committed offsets. Off: it reads on from its
+    /// position, and the aborted inputs are never reprocessed (drill D16).
+    pub seek_back_on_abort: bool,
+    /// The pipeline's longest transaction, from its first record (Kafka Streams'
+    /// `commit.interval.ms`, 100 under exactly-once).
+    pub commit_interval_ms: u64,
 }
 
 impl Default for TransactionSpec {
@@ -237,6 +251,9 @@ impl Default for TransactionSpec {
             records_per_transaction: 5,
             abort_percent: 0,
             recreate_after_fatal_ms: None,
+            input_consumer: None,
+            seek_back_on_abort: true,
+            commit_interval_ms: 100,
         }
     }
 }
@@ -823,6 +840,45 @@ impl ClusterScenario {
                 return Err(format!(
                     "producer {i}: transactions are set but config has no transactional.id"
                 ));
+            }
+            if t.commit_interval_ms == 0 || t.commit_interval_ms > 3_600_000 {
+                return Err(format!(
+                    "producer {i}: transactions.commit_interval_ms = {}: expected 1..=3600000",
+                    t.commit_interval_ms
+                ));
+            }
+            if let Some(c) = t.input_consumer {
+                let Some(consumer) = self.consumers.get(c as usize) else {
+                    return Err(format!(
+                        "producer {i}: transactions.input_consumer = {c}: there are {} consumer(s)",
+                        self.consumers.len()
+                    ));
+                };
+                if consumer.group_id.is_none()
+                    || consumer.enable_auto_commit
+                    || consumer.commit_after_poll != CommitAfterPoll::None
+                    || consumer.isolation_level != IsolationLevel::ReadCommitted
+                {
+                    return Err(format!(
+                        "producer {i}: the pipeline's input consumer {c} must have a group.id, isolation.level=read_committed, enable.auto.commit=false and no commit_after_poll: its offsets go through the transaction"
+                    ));
+                }
+                if consumer.topic == p.topic {
+                    return Err(format!(
+                        "producer {i}: the pipeline reads and writes topic {:?}; give it an output topic of its own",
+                        p.topic
+                    ));
+                }
+                let linked = self
+                    .producers
+                    .iter()
+                    .filter(|q| q.transactions.input_consumer == Some(c))
+                    .count();
+                if linked > 1 {
+                    return Err(format!(
+                        "producer {i}: consumer {c} feeds {linked} pipelines; one consumer feeds one producer"
+                    ));
+                }
             }
             if let Some(n) = p.value_bytes {
                 if !(VALUE_BYTES_MIN..=VALUE_BYTES_MAX).contains(&n) {

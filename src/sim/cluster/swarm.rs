@@ -331,6 +331,7 @@ fn add_transactions(
         // A fenced producer (a timeout abort under faults, T-7) is replaced, as applications
         // do, so the healed cluster makes progress.
         recreate_after_fatal_ms: Some(1_000),
+        ..super::scenario::TransactionSpec::default()
     };
     if let Some(reader) = consumers.first_mut() {
         if rng.chance(1, 2) {

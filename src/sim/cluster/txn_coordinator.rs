@@ -50,6 +50,8 @@ pub struct TxnCoordinatorSettings {
     pub abort_check_interval_ms: u64,
     /// `request.timeout.ms` (30000) for the coordinator's log appends and marker requests.
     pub request_timeout_ms: u64,
+    /// `offsets.topic.num.partitions` (50): where AddOffsetsToTxn finds a group's partition.
+    pub offsets_num_partitions: u32,
 }
 
 impl Default for TxnCoordinatorSettings {
@@ -60,6 +62,7 @@ impl Default for TxnCoordinatorSettings {
             config: TxnConfig::default(),
             abort_check_interval_ms: 10_000,
             request_timeout_ms: 30_000,
+            offsets_num_partitions: 50,
         }
     }
 }
@@ -92,6 +95,8 @@ struct LedPartition {
 enum Asked {
     InitProducerId,
     AddPartitions(Vec<TopicPartition>),
+    /// AddOffsetsToTxn: the group's offsets partition joins the transaction.
+    AddOffsets(TopicPartition),
     EndTxn,
 }
 
@@ -446,6 +451,36 @@ impl TxnCoordinatorNode {
                 );
                 (token, transactional_id, asked, reply)
             }
+            Msg::AddOffsetsToTxn {
+                token,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                group_id,
+            } => {
+                let partition = crate::broker::group::coordinator_partition(
+                    &group_id,
+                    self.settings.offsets_num_partitions,
+                )
+                .unwrap_or(PartitionIndex(0));
+                let tp = TopicPartition {
+                    topic: super::coordinator::OFFSETS_TOPIC.to_string(),
+                    partition,
+                };
+                let asked = Asked::AddOffsets(tp.clone());
+                if let Err(e) = self.status(&transactional_id) {
+                    self.send(client, token, &asked, Err(e));
+                    return;
+                }
+                let reply = self.core.add_partitions(
+                    now,
+                    &transactional_id,
+                    producer_id,
+                    producer_epoch,
+                    std::slice::from_ref(&tp),
+                );
+                (token, transactional_id, asked, reply)
+            }
             Msg::EndTxn {
                 token,
                 transactional_id,
@@ -623,6 +658,7 @@ impl TxnCoordinatorNode {
                 error,
                 partitions: partitions.clone(),
             },
+            Asked::AddOffsets(_) => Msg::AddOffsetsToTxnResponse { token, error },
             Asked::EndTxn => Msg::EndTxnResponse { token, error },
         };
         self.outbox.push((client, msg));
@@ -784,6 +820,7 @@ impl Asked {
         match self {
             Asked::InitProducerId => "InitProducerId",
             Asked::AddPartitions(_) => "AddPartitionsToTxn",
+            Asked::AddOffsets(_) => "AddOffsetsToTxn",
             Asked::EndTxn => "EndTxn",
         }
     }

@@ -583,7 +583,7 @@ impl ConsumerClient {
 
     /// The positions of the owned partitions that have one: what a commit without arguments
     /// sends (the committed offset is the next offset to read, G-6).
-    fn positions_to_commit(&self) -> BTreeMap<TopicPartition, OffsetAndMetadata> {
+    pub(super) fn positions_to_commit(&self) -> BTreeMap<TopicPartition, OffsetAndMetadata> {
         let Some(g) = self.group.as_ref() else {
             return BTreeMap::new();
         };
@@ -801,6 +801,9 @@ impl ConsumerClient {
                 group_id: g.group_id.clone(),
                 token: RequestToken(token),
                 partitions: waiting,
+                // Kafka's consumer sets it at read_committed (KIP-447).
+                require_stable: self.spec.isolation_level
+                    == crate::broker::messages::IsolationLevel::ReadCommitted,
             },
         ));
     }

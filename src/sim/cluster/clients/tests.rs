@@ -693,6 +693,7 @@ fn fetch_offsets() -> Msg {
         group_id: "g".into(),
         token: crate::broker::messages::RequestToken(9),
         partitions: vec![tp()],
+        require_stable: false,
     }
 }
 

@@ -12,6 +12,7 @@
 
 use super::super::messages::Msg;
 use super::super::scenario::TransactionSpec;
+use crate::broker::group::OffsetAndMetadata;
 use crate::broker::messages::RequestToken;
 use crate::client::producer::{Producer, ProducerError};
 use crate::client::transactions::{ClientTxnState, TransactionManager, TxnNext};
@@ -20,6 +21,7 @@ use crate::prng::Prng;
 use crate::protocol::ErrorCode;
 use crate::sim::history::{Op, TxnOutcome, ValueId};
 use crate::time::{SimDuration, SimTime};
+use std::collections::BTreeMap;
 
 /// How long a FindCoordinator may go unanswered before it is asked of the next broker.
 const FIND_COORDINATOR_GIVE_UP_MS: u64 = 1_000;
@@ -28,11 +30,28 @@ const FIND_COORDINATOR_GIVE_UP_MS: u64 = 1_000;
 /// `retry.backoff.ms` (KAFKA-5477).
 const ADD_PARTITIONS_RETRY_BACKOFF_MS: u64 = 20;
 
+/// sendOffsetsToTransaction's arguments: the consumer's positions and its group metadata
+/// (`consumer.groupMetadata()`, KIP-447).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendOffsets {
+    pub group_id: String,
+    pub generation_id: i32,
+    pub member_id: String,
+    pub group_instance_id: Option<String>,
+    pub offsets: BTreeMap<TopicPartition, OffsetAndMetadata>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum TxnRequest {
     InitProducerId,
     AddPartitions(Vec<TopicPartition>),
-    EndTxn { transaction_commit: bool },
+    /// To the transaction coordinator: the group's offsets partition joins.
+    AddOffsets,
+    /// To the group coordinator.
+    TxnOffsetCommit,
+    EndTxn {
+        transaction_commit: bool,
+    },
 }
 
 impl TxnRequest {
@@ -40,6 +59,8 @@ impl TxnRequest {
         match self {
             TxnRequest::InitProducerId => "InitProducerId",
             TxnRequest::AddPartitions(_) => "AddPartitionsToTxn",
+            TxnRequest::AddOffsets => "AddOffsetsToTxn",
+            TxnRequest::TxnOffsetCommit => "TxnOffsetCommit",
             TxnRequest::EndTxn {
                 transaction_commit: true,
             } => "EndTxn(commit)",
@@ -94,6 +115,15 @@ pub struct TxnDriver {
     recreate_at: Option<SimTime>,
     /// A new instance replaced the fenced one since the client last asked.
     recreated: bool,
+    /// sendOffsetsToTransaction of the open transaction, and how far it got: the offsets
+    /// partition added (AddOffsetsToTxn answered), the offsets written (TxnOffsetCommit).
+    send_offsets: Option<SendOffsets>,
+    offsets_added: bool,
+    offsets_written: bool,
+    /// The group coordinator TxnOffsetCommit goes to, once found.
+    group_coordinator: Option<BrokerId>,
+    /// How each transaction ended, for a pipeline waiting on it (drained by `take_ended`).
+    ended: Vec<TxnOutcome>,
 }
 
 impl TxnDriver {
@@ -132,7 +162,54 @@ impl TxnDriver {
             errors: Vec::new(),
             recreate_at: None,
             recreated: false,
+            send_offsets: None,
+            offsets_added: false,
+            offsets_written: false,
+            group_coordinator: None,
+            ended: Vec::new(),
         }
+    }
+
+    /// A consume-transform-produce application's `sendOffsetsToTransaction(offsets,
+    /// groupMetadata)` followed by `commitTransaction()`, or with `transaction_commit` false
+    /// `abortTransaction()` (the offsets are not sent).
+    pub fn end_with_offsets(&mut self, offsets: Option<SendOffsets>, transaction_commit: bool) {
+        if self.manager.state != ClientTxnState::InTransaction || self.ending.is_some() {
+            return;
+        }
+        if transaction_commit {
+            if let Some(o) = &offsets {
+                let list: Vec<String> = o
+                    .offsets
+                    .iter()
+                    .map(|(tp, m)| format!("{tp}={}", m.committed_offset.0))
+                    .collect();
+                self.lines.push(format!(
+                    "sendOffsetsToTransaction({}) for group {} (generation {})",
+                    list.join(", "),
+                    o.group_id,
+                    o.generation_id
+                ));
+            }
+            self.send_offsets = offsets;
+        }
+        self.ending = Some(transaction_commit);
+    }
+
+    /// A transaction ended and the pipeline has not taken the outcome yet: it must not begin
+    /// the next one before.
+    pub fn has_untaken_outcome(&self) -> bool {
+        !self.ended.is_empty()
+    }
+
+    /// How the transactions ended since the last call (a pipeline resumes on them).
+    pub fn take_ended(&mut self) -> Vec<TxnOutcome> {
+        std::mem::take(&mut self.ended)
+    }
+
+    /// Whether the workload decides itself when a transaction ends (not a pipeline).
+    fn ends_by_count(&self) -> bool {
+        self.spec.input_consumer.is_none()
     }
 
     /// Whether a new instance replaced the fenced one since the last call: the workload
@@ -165,7 +242,15 @@ impl TxnDriver {
             self.records = 0;
             self.commit_sent = false;
             self.send_failed = false;
+            self.send_offsets = None;
+            self.offsets_added = false;
+            self.offsets_written = false;
         }
+    }
+
+    /// Records in the open transaction so far.
+    pub fn records_in_transaction(&self) -> u32 {
+        self.records
     }
 
     /// After `send()` put `value` in a batch for `tp`; `rng` decides, at the last record of
@@ -176,7 +261,7 @@ impl TxnDriver {
         }
         self.values.push(value);
         self.records += 1;
-        if self.records >= self.spec.records_per_transaction {
+        if self.ends_by_count() && self.records >= self.spec.records_per_transaction {
             let abort =
                 self.spec.abort_percent > 0 && rng.below(100) < u64::from(self.spec.abort_percent);
             self.ending = Some(!abort);
@@ -190,6 +275,10 @@ impl TxnDriver {
 
     /// The workload stopped: an open transaction ends (committed unless it must abort).
     pub fn on_workload_done(&mut self) {
+        // A pipeline's last transaction ends with its offsets, decided by the pipeline.
+        if !self.ends_by_count() {
+            return;
+        }
         if self.manager.state == ClientTxnState::InTransaction && self.ending.is_none() {
             self.ending = Some(true);
         }
@@ -276,6 +365,10 @@ impl TxnDriver {
     }
 
     fn record(&mut self, outcome: TxnOutcome) {
+        self.ended.push(outcome);
+        self.send_offsets = None;
+        self.offsets_added = false;
+        self.offsets_written = false;
         self.ops.push(Op::Txn {
             producer: self.producer_index,
             transactional_id: self.manager.transactional_id.clone(),
@@ -378,8 +471,12 @@ impl TxnDriver {
                     self.coordinator.map_or(0, |b| b.0)
                 ));
                 self.pending = Some(f.request.clone());
+                if f.request == TxnRequest::TxnOffsetCommit {
+                    self.group_coordinator = None;
+                } else {
+                    self.coordinator = None;
+                }
                 self.in_flight = None;
-                self.coordinator = None;
             }
         }
         if self.finding_since.is_some_and(|t| {
@@ -396,6 +493,10 @@ impl TxnDriver {
         let Some(request) = self.pending.clone() else {
             return;
         };
+        if request == TxnRequest::TxnOffsetCommit {
+            self.send_txn_offset_commit(now, node, out);
+            return;
+        }
         let Some(coordinator) = self.coordinator else {
             let broker = NodeId(self.next_find_broker % self.brokers + 1);
             self.next_find_broker = self.next_find_broker.wrapping_add(1);
@@ -426,6 +527,19 @@ impl TxnDriver {
                 producer_epoch,
                 partitions: partitions.clone(),
             },
+            TxnRequest::AddOffsets => Msg::AddOffsetsToTxn {
+                token,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                group_id: self
+                    .send_offsets
+                    .as_ref()
+                    .map(|o| o.group_id.clone())
+                    .unwrap_or_default(),
+            },
+            // Sent by `send_txn_offset_commit`, to the group coordinator.
+            TxnRequest::TxnOffsetCommit => return,
             TxnRequest::EndTxn { transaction_commit } => {
                 if *transaction_commit {
                     self.commit_sent = true;
@@ -453,6 +567,60 @@ impl TxnDriver {
         out.push((node, NodeId::from(coordinator), msg));
     }
 
+    /// TxnOffsetCommit to the group's coordinator, found first (FindCoordinator, key type
+    /// GROUP) as Kafka's producer does.
+    fn send_txn_offset_commit(
+        &mut self,
+        now: SimTime,
+        node: NodeId,
+        out: &mut Vec<(NodeId, NodeId, Msg)>,
+    ) {
+        let Some(offsets) = self.send_offsets.clone() else {
+            self.pending = None;
+            return;
+        };
+        let Some(coordinator) = self.group_coordinator else {
+            let broker = NodeId(self.next_find_broker % self.brokers + 1);
+            self.next_find_broker = self.next_find_broker.wrapping_add(1);
+            self.finding_since = Some(now);
+            out.push((
+                node,
+                broker,
+                Msg::FindCoordinator {
+                    group_id: offsets.group_id,
+                },
+            ));
+            return;
+        };
+        self.next_token += 1;
+        let token = RequestToken(self.next_token);
+        self.lines.push(format!(
+            "TxnOffsetCommit to group coordinator broker {} (group {}, generation {})",
+            coordinator.0, offsets.group_id, offsets.generation_id
+        ));
+        self.pending = None;
+        self.in_flight = Some(InFlight {
+            token,
+            sent_at: now,
+            request: TxnRequest::TxnOffsetCommit,
+        });
+        out.push((
+            node,
+            NodeId::from(coordinator),
+            Msg::TxnOffsetCommit {
+                token,
+                transactional_id: self.manager.transactional_id.clone(),
+                group_id: offsets.group_id,
+                producer_id: self.manager.producer_id,
+                producer_epoch: self.manager.producer_epoch,
+                generation_id: offsets.generation_id,
+                member_id: offsets.member_id,
+                group_instance_id: offsets.group_instance_id,
+                offsets: offsets.offsets,
+            },
+        ));
+    }
+
     /// What the state machine asks for next, if anything.
     fn next_request(&mut self, producer: &mut Producer) -> Option<TxnRequest> {
         match self.manager.state {
@@ -475,6 +643,14 @@ impl TxnDriver {
                 }
                 let transaction_commit =
                     transaction_commit && self.manager.state != ClientTxnState::AbortableError;
+                if transaction_commit && self.send_offsets.is_some() {
+                    if !self.offsets_added {
+                        return Some(TxnRequest::AddOffsets);
+                    }
+                    if !self.offsets_written {
+                        return Some(TxnRequest::TxnOffsetCommit);
+                    }
+                }
                 if !transaction_commit {
                     // Kafka's abortTransaction: batches not yet sent fail at once; those in
                     // flight are awaited.
@@ -539,6 +715,84 @@ impl TxnDriver {
                         self.lines
                             .push(format!("FindCoordinator (transaction): {}", e.name()));
                         self.back_off(now, self.retry_backoff_ms);
+                    }
+                }
+                true
+            }
+            Msg::FindCoordinatorResponse {
+                error, coordinator, ..
+            } => {
+                self.finding_since = None;
+                match (error, coordinator) {
+                    (ErrorCode::None, Some(b)) => {
+                        self.group_coordinator = Some(*b);
+                        self.lines.push(format!(
+                            "group coordinator for the offsets is broker {}",
+                            b.0
+                        ));
+                    }
+                    (e, _) => {
+                        self.lines
+                            .push(format!("FindCoordinator (group): {}", e.name()));
+                        self.back_off(now, self.retry_backoff_ms);
+                    }
+                }
+                true
+            }
+            Msg::AddOffsetsToTxnResponse { token, error } => {
+                if !self.take_in_flight(*token) {
+                    return true;
+                }
+                match crate::client::transactions::classify(*error) {
+                    TxnNext::Proceed => {
+                        self.offsets_added = true;
+                        self.manager.transaction_started_by_offsets();
+                    }
+                    TxnNext::Abortable => {
+                        self.lines.push(format!(
+                            "AddOffsetsToTxn: {}: the transaction must abort",
+                            error.name()
+                        ));
+                        self.ending = Some(false);
+                    }
+                    next => self.after_error(now, TxnRequest::AddOffsets, *error, next, producer),
+                }
+                true
+            }
+            Msg::TxnOffsetCommitResponse { token, error, .. } => {
+                if !self.take_in_flight(*token) {
+                    return true;
+                }
+                match error {
+                    ErrorCode::None => {
+                        self.offsets_written = true;
+                        self.lines.push(
+                            "TxnOffsetCommit: offsets written, pending until the transaction's marker".into(),
+                        );
+                    }
+                    ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable => {
+                        self.errors.push(error.name());
+                        self.group_coordinator = None;
+                        self.pending = Some(TxnRequest::TxnOffsetCommit);
+                        self.back_off(now, self.retry_backoff_ms);
+                    }
+                    ErrorCode::InvalidProducerEpoch | ErrorCode::ProducerFenced => {
+                        self.fatal(ErrorCode::ProducerFenced, producer);
+                    }
+                    e if e.is_retriable() || *e == ErrorCode::CoordinatorLoadInProgress => {
+                        self.errors.push(error.name());
+                        self.pending = Some(TxnRequest::TxnOffsetCommit);
+                        self.back_off(now, self.retry_backoff_ms);
+                    }
+                    // ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID: the consumer is
+                    // no longer the partitions' owner (CommitFailedException): abort.
+                    e => {
+                        self.errors.push(e.name());
+                        self.lines.push(format!(
+                            "TxnOffsetCommit: {}: CommitFailedException, the transaction must abort",
+                            e.name()
+                        ));
+                        self.ending = Some(false);
                     }
                 }
                 true
@@ -719,6 +973,17 @@ impl TxnDriver {
     /// The connection to `broker` was reset: a request in flight to it is sent again after
     /// finding the coordinator.
     pub fn on_disconnect(&mut self, broker: BrokerId) {
+        if self.group_coordinator == Some(broker) {
+            if self
+                .in_flight
+                .as_ref()
+                .is_some_and(|f| f.request == TxnRequest::TxnOffsetCommit)
+            {
+                self.in_flight = None;
+                self.pending = Some(TxnRequest::TxnOffsetCommit);
+            }
+            self.group_coordinator = None;
+        }
         if self.coordinator == Some(broker) {
             if let Some(f) = self.in_flight.take() {
                 self.pending = Some(f.request);

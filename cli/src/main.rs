@@ -313,6 +313,11 @@ fn run_cluster(scenario: ClusterScenario, args: &RunArgs) -> Result<(), String> 
             w(&mut out, format!("group check: {line}"))?;
         }
     }
+    for pipeline in &report.pipelines {
+        for line in pipeline.lines() {
+            w(&mut out, format!("exactly-once check: {line}"))?;
+        }
+    }
     for v in &report.violations {
         w(
             &mut out,

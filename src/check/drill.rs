@@ -4,6 +4,7 @@
 
 use super::groups::{check_groups, GroupReport};
 use super::history::{check, AnomalyKind, CheckReport, PartitionPolicy, Policy, ProducerPolicy};
+use super::pipeline::{check_pipelines, PipelineReport};
 use crate::broker::messages::IsolationLevel;
 use crate::client::producer::Acks;
 use crate::ids::{PartitionIndex, TopicPartition};
@@ -60,6 +61,8 @@ pub struct DrillReport {
     pub violations: Vec<Violation>,
     /// The consumer group checks: double ownership, committed offsets lost, rereads.
     pub groups: GroupReport,
+    /// The exactly-once checks of the consume-transform-produce pipelines.
+    pub pipelines: Vec<PipelineReport>,
     /// Unmet expectations of the scenario, in words; empty when all were met.
     pub unmet: Vec<String>,
 }
@@ -67,7 +70,14 @@ pub struct DrillReport {
 impl DrillReport {
     /// A bug: an invariant broke, or an anomaly the configuration does not excuse.
     pub fn has_bug(&self) -> bool {
-        !self.violations.is_empty() || self.check.bugs().next().is_some() || self.groups.bugs() > 0
+        !self.violations.is_empty()
+            || self.check.bugs().next().is_some()
+            || self.groups.bugs() > 0
+            || self.pipeline_bugs() > 0
+    }
+
+    pub fn pipeline_bugs(&self) -> u32 {
+        self.pipelines.iter().map(PipelineReport::bugs).sum()
     }
 }
 
@@ -161,7 +171,12 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
     let expect = &sim.scenario().expect;
     let mut unmet = Vec::new();
     let groups = check_groups(sim.history());
-    let bugs = report.bugs().count() as u32 + sim.violations().len() as u32 + groups.bugs();
+    let pipelines = check_pipelines(sim);
+    let pipeline_bugs: u32 = pipelines.iter().map(PipelineReport::bugs).sum();
+    let bugs = report.bugs().count() as u32
+        + sim.violations().len() as u32
+        + groups.bugs()
+        + pipeline_bugs;
     if let Some(want) = expect.bugs {
         if bugs != want {
             unmet.push(format!("expected {want} bug(s), found {bugs}"));
@@ -265,11 +280,43 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
             ));
         }
     }
+    if expect.pipeline_settled == Some(true) {
+        for p in pipelines.iter().filter(|p| !p.settled) {
+            unmet.push(format!(
+                "expected the pipeline's exactly-once check to be conclusive: {}",
+                p.unsettled_because.as_deref().unwrap_or("not settled")
+            ));
+        }
+    }
+    let lost: u32 = pipelines.iter().map(|p| p.lost.len() as u32).sum();
+    if let Some(at_least) = expect.pipeline_lost_at_least {
+        if lost < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} pipeline input(s) skipped, found {lost}"
+            ));
+        }
+    }
+    if let Some(at_most) = expect.pipeline_lost_at_most {
+        if lost > at_most {
+            unmet.push(format!(
+                "expected at most {at_most} pipeline input(s) skipped, found {lost}"
+            ));
+        }
+    }
+    if let Some(at_least) = expect.pipeline_outputs_at_least {
+        let outputs: u64 = pipelines.iter().map(|p| p.outputs_committed).sum();
+        if outputs < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} committed pipeline output(s), found {outputs}"
+            ));
+        }
+    }
     DrillReport {
         policy,
         check: report,
         violations: sim.violations().to_vec(),
         groups,
+        pipelines,
         unmet,
     }
 }

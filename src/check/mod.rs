@@ -5,3 +5,4 @@
 pub mod drill;
 pub mod groups;
 pub mod history;
+pub mod pipeline;

@@ -158,18 +158,25 @@ impl Producer {
     /// Every queued batch fails with `error` (Kafka's `abortUndrainedBatches` when a
     /// transaction aborts or the producer is fenced); batches in flight complete by their
     /// answers.
-    pub fn abort_undrained_batches(&mut self, error: ProducerError) {
+    ///
+    /// Returns whether an aborted batch had been sent before (it waited to be retried with its
+    /// sequence assigned): its sequence is unresolved, so the producer must bump its epoch
+    /// before the next transaction (KIP-360, Kafka's `hasUnresolvedSequences`).
+    pub fn abort_undrained_batches(&mut self, error: ProducerError) -> bool {
         let undrained: Vec<BatchId> = self
             .batches
             .values()
             .filter(|b| b.in_flight.is_none() && !b.expired)
             .map(|b| b.id)
             .collect();
+        let mut unresolved = false;
         for id in undrained {
             if let Some(batch) = self.remove_batch(id) {
+                unresolved |= batch.sequence.is_some() && batch.attempts > 0;
                 self.report_failure(&batch, error);
             }
         }
+        unresolved
     }
 
     /// `close(Duration.ZERO)`: every batch, queued or in flight, fails with `error`, and the

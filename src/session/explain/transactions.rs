@@ -32,7 +32,81 @@ fn with_partition(me: Ref, tp: &str) -> Vec<Ref> {
         .collect()
 }
 
+/// The group coordinator's side of sendOffsetsToTransaction (KIP-447).
+fn broker_txn_offsets_line(b: u32, text: &str) -> Option<Draft> {
+    let me = Ref::Broker(b);
+    if let Some([g, pid, offsets]) = capture(
+        text,
+        "group {}: transactional offset commit of producer id {} appended, pending until the transaction's marker ({})",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Info,
+                format!("Group {g}: offsets {offsets} written for producer id {pid}'s transaction, not committed yet"),
+                "TxnOffsetCommit stores the offsets in __consumer_offsets as records of the producer's transaction. Until its marker arrives they are pending: OffsetFetch does not return them, and a read_committed consumer asking with require_stable is told UNSTABLE_OFFSET_COMMIT and waits (T-4).",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([g, pid, offsets]) = capture(
+        text,
+        "group {}: transactional offset commit of producer id {} stored with its COMMIT marker ({})",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Group {g}: offsets {offsets} committed with producer id {pid}'s transaction"),
+                "The COMMIT marker reached the group's offsets partition: the offsets and the transaction's output records commit together, so a restart resumes exactly after the inputs whose outputs are committed (T-9).",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([g, pid, offsets]) = capture(
+        text,
+        "group {}: transactional offsets of producer id {} dropped with its ABORT marker ({})",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Group {g}: offsets {offsets} dropped with producer id {pid}'s aborted transaction"),
+                "The ABORT marker discards the pending offsets along with the transaction's outputs: the group's committed offsets stay where they were, and the inputs must be processed again.",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([g]) = capture(
+        text,
+        "group {}: OffsetFetch(require_stable) answered UNSTABLE_OFFSET_COMMIT: a transaction's offsets are still pending",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Group {g}: a consumer must wait for an open transaction's offsets"),
+                "A transaction holds offsets for these partitions and has not ended: the committed offset may still move, so the coordinator answers UNSTABLE_OFFSET_COMMIT and the consumer retries. Without this wait a new owner could start from an offset the transaction is about to replace and process inputs twice.",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([g, id, member, generation, error]) = capture(
+        text,
+        "group {}: TxnOffsetCommit from {} (member {}, generation {}) refused with {}",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Warning,
+                format!("Group {g}: {id}'s TxnOffsetCommit refused with {error}"),
+                format!("The offsets came with member {member} and generation {generation}, which the group no longer has: the partitions may belong to another member now (KIP-447 fencing). The producer must abort the transaction."),
+            )
+            .refs([me]),
+        );
+    }
+    None
+}
+
 pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Draft> {
+    if let Some(d) = broker_txn_offsets_line(b, text) {
+        return Some(d);
+    }
     let rest = text.strip_prefix("transaction coordinator: ")?;
     let me = Ref::Broker(b);
     let partitions = sim.scenario().broker.transaction_state_log_num_partitions;
@@ -226,12 +300,64 @@ pub(super) fn producer_txn_line(sim: &ClusterSim, p: u32, text: &str) -> Option<
             "AddPartitionsToTxn" => "Before its first record in a partition, the producer tells the coordinator, which logs the partition so it can write the marker there later (T-3).".to_owned(),
             "EndTxn(commit)" => "commitTransaction(): every record of the transaction was acknowledged; the coordinator now logs PrepareCommit and writes COMMIT markers.".to_owned(),
             "EndTxn(abort)" => "abortTransaction(): the coordinator logs PrepareAbort and writes ABORT markers; the records stay in the log but read_committed consumers skip them.".to_owned(),
+            "AddOffsetsToTxn" => "sendOffsetsToTransaction(), first half: the coordinator adds the group's __consumer_offsets partition to the transaction, so its marker will decide the offsets too.".to_owned(),
             other => format!("{other} to the coordinator."),
         };
         return line(
             Severity::Info,
             format!("Producer {p} sends {request} to coordinator broker {b}"),
             why,
+        );
+    }
+    if let Some([offsets, g, generation]) = capture(
+        text,
+        "sendOffsetsToTransaction({}) for group {} (generation {})",
+    ) {
+        return line(
+            Severity::Info,
+            format!("Producer {p} commits the pipeline's input offsets {offsets} inside its transaction"),
+            format!("A consume-transform-produce application hands its consumer's positions and group metadata (group {g}, generation {generation}) to the transaction: the outputs and the input offsets will commit or abort together (KIP-447)."),
+        );
+    }
+    if let Some([b, g, generation]) = capture(
+        text,
+        "TxnOffsetCommit to group coordinator broker {} (group {}, generation {})",
+    ) {
+        return line(
+            Severity::Info,
+            format!("Producer {p} sends TxnOffsetCommit to group coordinator broker {b}"),
+            format!("sendOffsetsToTransaction(), second half: the offsets go to group {g}'s coordinator with generation {generation}, so a member that lost its partitions in a rebalance is fenced (ILLEGAL_GENERATION)."),
+        );
+    }
+    if text == "TxnOffsetCommit: offsets written, pending until the transaction's marker" {
+        return line(
+            Severity::Info,
+            format!("Producer {p}'s offsets are in the transaction"),
+            "The group coordinator stored them as pending; commitTransaction() can now send EndTxn.".to_owned(),
+        );
+    }
+    if let Some([b]) = capture(text, "group coordinator for the offsets is broker {}") {
+        return line(
+            Severity::Info,
+            format!("Producer {p} found the group coordinator: broker {b}"),
+            "TxnOffsetCommit goes to the group's coordinator, not the transaction coordinator: the producer looks it up with FindCoordinator(GROUP).".to_owned(),
+        );
+    }
+    if let Some([error]) = capture(
+        text,
+        "TxnOffsetCommit: {}: CommitFailedException, the transaction must abort",
+    ) {
+        return line(
+            Severity::Warning,
+            format!("Producer {p}'s offsets were refused ({error}): the transaction aborts"),
+            "The consumer is no longer the group member the offsets came from; committing its outputs now could duplicate what the partitions' new owner produces. The application aborts and starts again from the committed offsets.".to_owned(),
+        );
+    }
+    if let Some([e]) = capture(text, "FindCoordinator (group): {}") {
+        return line(
+            Severity::Notice,
+            format!("Producer {p} could not find the group coordinator yet ({e})"),
+            "It asks again after retry.backoff.ms.".to_owned(),
         );
     }
     if let Some([pid, epoch]) = capture(text, "InitProducerId: producer id {} epoch {}") {
@@ -359,6 +485,29 @@ pub(super) fn producer_txn_line(sim: &ClusterSim, p: u32, text: &str) -> Option<
 
 pub(super) fn consumer_txn_line(_sim: &ClusterSim, c: u32, text: &str) -> Option<Draft> {
     let me = Ref::Consumer(c);
+    if let Some([n]) = capture(
+        text,
+        "seeks {} partition(s) back to the group's committed offsets",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Notice,
+                format!("Consumer {c} seeks its {n} partition(s) back to the committed offsets"),
+                "The pipeline's transaction aborted (or its producer was replaced): the outputs are gone, but the consumer's position is not rewound by Kafka (T-9 (a)). The application looks up the committed offsets (OffsetFetch) and reads those inputs again.",
+            )
+            .refs([me]),
+        );
+    }
+    if text == "the transaction aborted and the application does not seek back: it reads on from its position (D16)" {
+        return Some(
+            txn_draft(
+                Severity::Warning,
+                format!("Consumer {c} reads on after an abort: the aborted inputs are skipped"),
+                "Aborting threw the outputs away, but nothing rewinds the consumer: it continues after the inputs it had read, and the next transaction commits offsets past them. Those inputs never get an output (drill D16).",
+            )
+            .refs([me]),
+        );
+    }
     if let Some([tp, first, last, hw, lso]) =
         capture(text, "poll {} offsets {}..={} (HW {}, LSO {})")
     {

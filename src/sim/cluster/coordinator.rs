@@ -917,6 +917,10 @@ impl GroupCoordinator {
             ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
                 ErrorCode::InvalidCommitOffsetSize
             }
+            // A fenced producer's TxnOffsetCommit: the client turns it into ProducerFenced.
+            ErrorCode::InvalidProducerEpoch if pending.transactional.is_some() => {
+                ErrorCode::InvalidProducerEpoch
+            }
             _ => ErrorCode::CoordinatorNotAvailable,
         };
         if error != ErrorCode::None {

@@ -733,6 +733,14 @@ pub struct Expectations {
     /// Per reason a coordinator removed members (`session.timeout.ms`, `LeaveGroup`...): at
     /// least this many.
     pub members_removed_at_least: BTreeMap<String, u32>,
+    /// Consume-transform-produce pipelines: the exactly-once check must be conclusive (the
+    /// run ends with every transaction settled), and at least this many inputs were skipped
+    /// (D16) / at most this many.
+    pub pipeline_settled: Option<bool>,
+    pub pipeline_lost_at_least: Option<u32>,
+    pub pipeline_lost_at_most: Option<u32>,
+    /// At least this many inputs have their committed output.
+    pub pipeline_outputs_at_least: Option<u64>,
 }
 
 impl ClusterScenario {

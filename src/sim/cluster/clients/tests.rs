@@ -856,3 +856,176 @@ fn the_coordinator_loads_before_serving_stores_offsets_in_its_log_and_hands_over
         other => panic!("{other:?}"),
     }
 }
+
+fn txn_offset_commit(offset: i64, epoch: i16, generation_id: i32, member: &str) -> Msg {
+    let mut offsets = BTreeMap::new();
+    offsets.insert(
+        tp(),
+        crate::broker::group::OffsetAndMetadata {
+            committed_offset: Offset(offset),
+            leader_epoch: None,
+            metadata: String::new(),
+        },
+    );
+    Msg::TxnOffsetCommit {
+        token: crate::broker::messages::RequestToken(11),
+        transactional_id: "pipe".into(),
+        group_id: "g".into(),
+        producer_id: crate::ids::ProducerId(5),
+        producer_epoch: crate::ids::ProducerEpoch(epoch),
+        generation_id,
+        member_id: member.into(),
+        group_instance_id: None,
+        offsets,
+    }
+}
+
+fn stable_fetch() -> Msg {
+    Msg::OffsetFetch {
+        group_id: "g".into(),
+        token: crate::broker::messages::RequestToken(12),
+        partitions: vec![tp()],
+        require_stable: true,
+    }
+}
+
+/// What OffsetFetch answers for `tp()`: the error, and the committed offset if any.
+fn fetched(answer: &[Msg]) -> (ErrorCode, Option<i64>) {
+    match answer {
+        [Msg::OffsetFetchResponse { error, offsets, .. }] => (
+            *error,
+            offsets
+                .get(&tp())
+                .and_then(|o| o.as_ref())
+                .map(|o| o.committed_offset.0),
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn marker(broker: &mut BrokerNode, ms: u64, epoch: i16, transaction_commit: bool) {
+    let mut out = Outbox::new();
+    broker.on_message(
+        at(ms),
+        NodeId(3000),
+        Msg::WriteTxnMarkers {
+            transactional_id: "pipe".into(),
+            producer_id: crate::ids::ProducerId(5),
+            producer_epoch: crate::ids::ProducerEpoch(epoch),
+            coordinator_epoch: 0,
+            transaction_commit,
+            partitions: vec![TopicPartition {
+                topic: "__consumer_offsets".into(),
+                partition: PartitionIndex(0),
+            }],
+        },
+        &mut out,
+    );
+    assert!(
+        out.iter().any(|(_, to, m)| to.0 == 3000
+            && matches!(m, Msg::WriteTxnMarkersResponse { errors, .. }
+                if errors.iter().all(|(_, e)| *e == ErrorCode::None))),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn transactional_offsets_stay_pending_until_the_commit_marker_and_vanish_on_abort_t4() {
+    let mut broker = coordinator_broker();
+    let _ = request(&mut broker, 200, join(""));
+    // A producer without group metadata (generation -1): the group accepts it in any state.
+    let ok = |answer: &[Msg]| {
+        matches!(
+            answer,
+            [Msg::TxnOffsetCommitResponse {
+                error: ErrorCode::None,
+                ..
+            }]
+        )
+    };
+    let answer = request(&mut broker, 300, txn_offset_commit(10, 0, -1, ""));
+    assert!(ok(&answer), "{answer:?}");
+    // Pending: a read_committed consumer (require_stable) is told to wait, a plain OffsetFetch
+    // sees nothing committed yet.
+    assert_eq!(
+        fetched(&request(&mut broker, 301, stable_fetch())),
+        (ErrorCode::UnstableOffsetCommit, None)
+    );
+    assert_eq!(
+        fetched(&request(&mut broker, 302, fetch_offsets())),
+        (ErrorCode::None, None)
+    );
+    // The COMMIT marker makes them the group's committed offsets.
+    marker(&mut broker, 310, 0, true);
+    assert_eq!(
+        fetched(&request(&mut broker, 311, stable_fetch())),
+        (ErrorCode::None, Some(10))
+    );
+    // A second transaction's offsets are dropped by its ABORT marker.
+    let answer = request(&mut broker, 320, txn_offset_commit(20, 0, -1, ""));
+    assert!(ok(&answer), "{answer:?}");
+    marker(&mut broker, 330, 0, false);
+    assert_eq!(
+        fetched(&request(&mut broker, 331, stable_fetch())),
+        (ErrorCode::None, Some(10))
+    );
+    // A third is pending when the coordinator moves away and back: the reload replays the
+    // log, keeps 10, and holds 30 pending again until its marker.
+    let answer = request(&mut broker, 340, txn_offset_commit(30, 0, -1, ""));
+    assert!(ok(&answer), "{answer:?}");
+    let mut out = Outbox::new();
+    broker.on_message(
+        at(400),
+        CONTROLLER_NODE,
+        offsets_partition_record(2, 1, 2),
+        &mut out,
+    );
+    broker.on_message(
+        at(500),
+        CONTROLLER_NODE,
+        offsets_partition_record(3, 2, 1),
+        &mut out,
+    );
+    assert_eq!(
+        fetched(&request(&mut broker, 700, stable_fetch())),
+        (ErrorCode::UnstableOffsetCommit, None)
+    );
+    assert_eq!(
+        fetched(&request(&mut broker, 701, fetch_offsets())),
+        (ErrorCode::None, Some(10))
+    );
+    marker(&mut broker, 710, 0, true);
+    assert_eq!(
+        fetched(&request(&mut broker, 711, stable_fetch())),
+        (ErrorCode::None, Some(30))
+    );
+    // A fenced epoch (the marker above carried epoch 0; bump it with a fencing abort at 1)
+    // gets INVALID_PRODUCER_EPOCH, and a member the group does not know UNKNOWN_MEMBER_ID.
+    marker(&mut broker, 720, 1, false);
+    let answer = request(&mut broker, 730, txn_offset_commit(40, 0, -1, ""));
+    assert!(
+        matches!(
+            answer.as_slice(),
+            [Msg::TxnOffsetCommitResponse {
+                error: ErrorCode::InvalidProducerEpoch,
+                ..
+            }]
+        ),
+        "{answer:?}"
+    );
+    let answer = request(&mut broker, 740, txn_offset_commit(40, 1, 3, "nobody"));
+    assert!(
+        matches!(
+            answer.as_slice(),
+            [Msg::TxnOffsetCommitResponse {
+                error: ErrorCode::UnknownMemberId,
+                ..
+            }]
+        ),
+        "{answer:?}"
+    );
+    assert_eq!(
+        fetched(&request(&mut broker, 741, stable_fetch())),
+        (ErrorCode::None, Some(30))
+    );
+}

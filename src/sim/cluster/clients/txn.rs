@@ -333,7 +333,7 @@ impl TxnDriver {
     fn fatal(&mut self, error: ErrorCode, producer: &mut Producer) {
         self.manager.fatal = Some(error);
         self.manager.state = ClientTxnState::FatalError;
-        producer.abort_undrained_batches(ProducerError::Fenced);
+        let _ = producer.abort_undrained_batches(ProducerError::Fenced);
         let exception = match error {
             ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch => {
                 "ProducerFencedException".to_string()
@@ -654,7 +654,9 @@ impl TxnDriver {
                 if !transaction_commit {
                     // Kafka's abortTransaction: batches not yet sent fail at once; those in
                     // flight are awaited.
-                    producer.abort_undrained_batches(ProducerError::TransactionAborted);
+                    if producer.abort_undrained_batches(ProducerError::TransactionAborted) {
+                        self.send_failed = true;
+                    }
                     // Partitions never added are not the coordinator's to abort.
                     self.manager.new_partitions.clear();
                 } else {

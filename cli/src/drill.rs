@@ -33,6 +33,8 @@ struct Outcome {
     events: u64,
     brokers: u32,
     anomalies: u64,
+    /// Pipelines run, and how many of them the exactly-once check could judge (settled).
+    pipelines: (u32, u32),
     verdict: Result<SwarmVerdict, String>,
     hash: u64,
 }
@@ -52,6 +54,15 @@ fn run_seed(seed: u64) -> Outcome {
                 events: sim.steps(),
                 brokers,
                 anomalies: verdict.report.check.anomalies.len() as u64,
+                pipelines: (
+                    verdict.report.pipelines.len() as u32,
+                    verdict
+                        .report
+                        .pipelines
+                        .iter()
+                        .filter(|p| p.settled)
+                        .count() as u32,
+                ),
                 hash: sim.trace_hash(),
                 verdict: Ok(verdict),
             }
@@ -61,6 +72,7 @@ fn run_seed(seed: u64) -> Outcome {
             events: 0,
             brokers,
             anomalies: 0,
+            pipelines: (0, 0),
             hash: 0,
             verdict: Err(e.to_string()),
         },
@@ -80,6 +92,23 @@ fn describe_failure(o: &Outcome) -> Option<String> {
             }
             if let Some(bug) = v.report.check.bugs().next() {
                 return Some(format!("seed {}: {bug}; {repro}", o.seed));
+            }
+            if v.report.groups.bugs() > 0 {
+                let line = v
+                    .report
+                    .groups
+                    .lines()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                return Some(format!("seed {}: group check: {line}; {repro}", o.seed));
+            }
+            if let Some(p) = v.report.pipelines.iter().find(|p| p.bugs() > 0) {
+                return Some(format!(
+                    "seed {}: exactly-once check: {}; {repro}",
+                    o.seed,
+                    p.lines().join("; ")
+                ));
             }
             if !v.liveness_ok() {
                 return Some(format!(
@@ -124,11 +153,25 @@ fn run_one_with_trace(seed: u64) -> Result<(), String> {
     for line in verdict.report.groups.lines().iter().take(20) {
         w(&mut out, format!("group check: {line}"))?;
     }
+    for p in &verdict.report.pipelines {
+        for line in p.lines() {
+            w(&mut out, format!("exactly-once check: {line}"))?;
+        }
+    }
     let outcome = Outcome {
         seed,
         events: sim.steps(),
         brokers: sim.scenario().brokers,
         anomalies: verdict.report.check.anomalies.len() as u64,
+        pipelines: (
+            verdict.report.pipelines.len() as u32,
+            verdict
+                .report
+                .pipelines
+                .iter()
+                .filter(|p| p.settled)
+                .count() as u32,
+        ),
         hash: sim.trace_hash(),
         verdict: Ok(verdict),
     };
@@ -203,6 +246,13 @@ pub fn run(args: DrillArgs) -> Result<(), String> {
     println!("{:<28} {}", "simulated events", events);
     println!("{:<28} {}", "legal anomalies", anomalies);
     println!("{:<28} {}", "failures (bugs, liveness)", failures.len());
+    let (pipelines, settled) = results
+        .iter()
+        .fold((0, 0), |(n, s), o| (n + o.pipelines.0, s + o.pipelines.1));
+    println!(
+        "{:<28} {pipelines} run, {settled} settled and judged exactly-once",
+        "pipelines (T-9)"
+    );
     let sizes: Vec<String> = by_size.iter().map(|(b, n)| format!("{b}: {n}")).collect();
     println!("{:<28} {}", "seeds by broker count", sizes.join(", "));
     println!(

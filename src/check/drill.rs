@@ -171,7 +171,7 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
     let expect = &sim.scenario().expect;
     let mut unmet = Vec::new();
     let groups = check_groups(sim.history());
-    let pipelines = check_pipelines(sim);
+    let pipelines = check_pipelines(sim, &policy);
     let pipeline_bugs: u32 = pipelines.iter().map(PipelineReport::bugs).sum();
     let bugs = report.bugs().count() as u32
         + sim.violations().len() as u32

@@ -124,7 +124,7 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
     let mut group_of: BTreeMap<u32, String> = BTreeMap::new();
     // (group, partition) -> holds in the order they began.
     let mut holds: BTreeMap<(String, TopicPartition), Vec<Hold>> = BTreeMap::new();
-    // (group, partition) -> the highest acknowledged committed offset.
+    // (group, partition) -> the last acknowledged committed offset.
     let mut committed: BTreeMap<(String, TopicPartition), Offset> = BTreeMap::new();
     // (consumer, partition) -> the committed offset when it was assigned, until its first poll.
     let mut awaiting_first_poll: BTreeMap<(u32, TopicPartition), Offset> = BTreeMap::new();
@@ -217,9 +217,11 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
             }
             Op::OffsetCommitted { group, offsets, .. } => {
                 report.offset_commits += 1;
+                // The committed offset is the last acknowledged commit, which may be lower
+                // than an earlier one (a consumer that rewound after a log truncation, R-12,
+                // commits where it is): G-6 promises that one, not the highest ever.
                 for (tp, o) in offsets {
-                    let e = committed.entry((group.clone(), tp.clone())).or_insert(*o);
-                    *e = (*e).max(*o);
+                    committed.insert((group.clone(), tp.clone()), *o);
                 }
             }
             Op::Poll {

@@ -148,6 +148,17 @@ impl Policy {
             .unwrap_or_else(|| PartitionPolicy::strict(partition.clone()))
     }
 
+    /// Why `partition` may lose acknowledged records whoever wrote them (an unclean election,
+    /// a power loss the configuration does not survive), if it may.
+    pub fn partition_loss_reason(&self, partition: &TopicPartition) -> Option<String> {
+        self.partition(partition).loss_reason()
+    }
+
+    /// Why `producer`'s own acknowledged records may be lost (acks below all), if they may.
+    pub fn producer_loss_reason(&self, producer: u32) -> Option<String> {
+        self.acks_reason(producer)
+    }
+
     fn acks_reason(&self, producer: u32) -> Option<String> {
         self.producer(producer).filter(|p| p.acks >= 0).map(|p| {
             format!(

@@ -1,6 +1,8 @@
 //! The end-to-end exactly-once check of a consume-transform-produce pipeline (T-9): every
 //! input record below the group's committed offset has exactly one committed output, and no
-//! committed output comes from an input the group has not committed past.
+//! committed output comes from an input the group has not committed past. Outputs name their
+//! input's value, so a value the input log holds twice (a producer without idempotence
+//! retried it) is owed two outputs.
 //!
 //! It reads the cluster's final state, not the clients' history: the input and output logs on
 //! their current leaders (a record counts as committed when it is not transactional, or its
@@ -9,6 +11,7 @@
 //! partition or on the group's offsets partition, the two sides can legitimately disagree,
 //! so the check is only conclusive once they have settled.
 
+use super::history::Policy;
 use crate::ids::{Offset, PartitionIndex, TopicPartition};
 use crate::log::control::ControlRecordType;
 use crate::log::partition_log::PartitionLog;
@@ -37,26 +40,33 @@ pub struct PipelineReport {
     pub inputs_committed: u64,
     /// Committed output records.
     pub outputs_committed: u64,
-    /// Inputs with more than one committed output: (input, count).
+    /// Inputs with more committed outputs than input records: (input, outputs).
     pub duplicated: Vec<(ValueId, u32)>,
     /// Inputs below the committed offset with no committed output: skipped.
     pub lost: Vec<(TopicPartition, Offset, ValueId)>,
     /// Committed outputs whose input is not below the committed offsets (the offsets and
     /// the outputs did not commit together).
     pub ahead: Vec<ValueId>,
+    /// Why any disagreement is legal: an input, output or offsets partition may lose
+    /// acknowledged records under this run's configuration and faults (T-9 assumes the logs
+    /// keep what they acknowledged).
+    pub loss_legal_because: Option<String>,
 }
 
 impl PipelineReport {
     /// Lost inputs are the application's doing when it does not seek back (D16); duplicates
     /// and outputs ahead of the offsets are never legal.
-    pub fn lost_legal_because(&self) -> Option<&'static str> {
+    pub fn lost_legal_because(&self) -> Option<&str> {
+        if let Some(why) = &self.loss_legal_because {
+            return Some(why);
+        }
         (!self.seek_back_on_abort).then_some(
             "the application does not seek back after an abort (T-9 (a)): the consumer's position is not rewound, so the aborted inputs are skipped",
         )
     }
 
     pub fn bugs(&self) -> u32 {
-        if !self.settled {
+        if !self.settled || self.loss_legal_because.is_some() {
             return 0;
         }
         let lost = if self.lost_legal_because().is_some() {
@@ -94,9 +104,13 @@ impl PipelineReport {
                 )
             }
         )];
+        let verdict = self
+            .loss_legal_because
+            .as_ref()
+            .map_or("BUG".to_string(), |w| format!("legal: {w}"));
         for (input, count) in self.duplicated.iter().take(5) {
             out.push(format!(
-                "duplicated: input {} has {count} committed outputs (BUG)",
+                "duplicated: input {} has {count} committed outputs ({verdict})",
                 input.0
             ));
         }
@@ -111,7 +125,7 @@ impl PipelineReport {
         }
         for input in self.ahead.iter().take(5) {
             out.push(format!(
-                "ahead: input {} has a committed output but the group's offset is not past it (BUG)",
+                "ahead: input {} has a committed output but the group's offset is not past it ({verdict})",
                 input.0
             ));
         }
@@ -192,8 +206,41 @@ fn partition_count(sim: &ClusterSim, topic: &str) -> u32 {
         .map_or(0, |t| t.partitions)
 }
 
+/// Why the pipeline's logs may lose acknowledged records in this run: an input producer
+/// with acks below all, or a loss the policy excuses on an input, output or offsets partition.
+fn loss_reason(
+    sim: &ClusterSim,
+    policy: &Policy,
+    input_topic: &str,
+    output_topic: &str,
+    offsets: &TopicPartition,
+) -> Option<String> {
+    let scenario = sim.scenario();
+    let producers = scenario
+        .producers
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.topic == input_topic)
+        .find_map(|(i, _)| policy.producer_loss_reason(i as u32));
+    let partitions = [input_topic, output_topic]
+        .iter()
+        .flat_map(|topic| {
+            (0..partition_count(sim, topic)).map(|p| TopicPartition {
+                topic: topic.to_string(),
+                partition: PartitionIndex(p),
+            })
+        })
+        .chain(std::iter::once(offsets.clone()))
+        .find_map(|tp| {
+            policy
+                .partition_loss_reason(&tp)
+                .map(|w| format!("{tp}: {w}"))
+        });
+    producers.or(partitions)
+}
+
 /// Judges every pipeline of the run.
-pub fn check_pipelines(sim: &ClusterSim) -> Vec<PipelineReport> {
+pub fn check_pipelines(sim: &ClusterSim, policy: &Policy) -> Vec<PipelineReport> {
     let scenario = sim.scenario();
     let mut reports = Vec::new();
     for (i, p) in scenario.producers.iter().enumerate() {
@@ -206,6 +253,7 @@ pub fn check_pipelines(sim: &ClusterSim) -> Vec<PipelineReport> {
         let group = consumer.group_id.clone().unwrap_or_default();
         reports.push(check_one(
             sim,
+            policy,
             i as u32,
             &group,
             &consumer.topic,
@@ -218,6 +266,7 @@ pub fn check_pipelines(sim: &ClusterSim) -> Vec<PipelineReport> {
 
 fn check_one(
     sim: &ClusterSim,
+    policy: &Policy,
     producer: u32,
     group: &str,
     input_topic: &str,
@@ -237,6 +286,7 @@ fn check_one(
         duplicated: Vec::new(),
         lost: Vec::new(),
         ahead: Vec::new(),
+        loss_legal_because: None,
     };
     let unsettled = |mut r: PipelineReport, why: String| {
         r.unsettled_because = Some(why);
@@ -258,6 +308,7 @@ fn check_one(
         topic: OFFSETS_TOPIC.to_string(),
         partition: coordinator.coordinator.partition_for(group),
     };
+    report.loss_legal_because = loss_reason(sim, policy, input_topic, output_topic, &offsets_tp);
     if coordinator
         .coordinator
         .pending_txn_offsets()
@@ -278,7 +329,7 @@ fn check_one(
         .map(|g| g.offset_fetch(None))
         .unwrap_or_default();
     // The inputs below the committed offsets.
-    let mut inputs: BTreeMap<ValueId, (TopicPartition, Offset)> = BTreeMap::new();
+    let mut inputs: BTreeMap<ValueId, Vec<(TopicPartition, Offset)>> = BTreeMap::new();
     for p in 0..partition_count(sim, input_topic) {
         let tp = TopicPartition {
             topic: input_topic.to_string(),
@@ -292,7 +343,7 @@ fn check_one(
         };
         for (offset, value) in fates(log).committed {
             if offset < next.committed_offset {
-                inputs.insert(value, (tp.clone(), offset));
+                inputs.entry(value).or_default().push((tp.clone(), offset));
             }
         }
     }
@@ -318,18 +369,21 @@ fn check_one(
         }
     }
     report.settled = true;
-    report.inputs_committed = inputs.len() as u64;
-    for (input, (tp, offset)) in &inputs {
-        if !outputs.contains_key(input) {
+    report.inputs_committed = inputs.values().map(|v| v.len() as u64).sum();
+    for (input, records) in &inputs {
+        let produced = outputs.get(input).copied().unwrap_or(0) as usize;
+        // The records beyond the outputs they got are the lost ones (the last first).
+        for (tp, offset) in records.iter().skip(produced) {
             report.lost.push((tp.clone(), *offset, *input));
         }
     }
     for (input, count) in &outputs {
-        if *count > 1 {
-            report.duplicated.push((*input, *count));
-        }
-        if !inputs.contains_key(input) {
-            report.ahead.push(*input);
+        match inputs.get(input) {
+            None => report.ahead.push(*input),
+            Some(records) if *count as usize > records.len() => {
+                report.duplicated.push((*input, *count));
+            }
+            Some(_) => {}
         }
     }
     report

@@ -12,7 +12,8 @@
 //! added; those draws come from their own stream, so seeds without a group are unchanged. A
 //! third of the seeds make producer 0 transactional (some transactions aborted, a short
 //! `transaction.timeout.ms`, replaced by a new instance when fenced) and, in half of those,
-//! the assign-mode reader reads at read_committed.
+//! the assign-mode reader reads at read_committed. A sixth run a consume-transform-produce
+//! pipeline from `t` to `out` under the same faults, judged by the exactly-once check.
 
 use super::scenario::{
     Action, BrokerSettings, ClusterScenario, ConsumerSpec, Expectations, ProducerSpec, Step,
@@ -177,6 +178,21 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         ..ConsumerSpec::assign("t")
     }];
     let mut broker = broker;
+    let mut topics = vec![TopicSpec {
+        name: "t".into(),
+        partitions,
+        replication_factor: rf,
+        config: topic_config,
+    }];
+    // The pipeline's consumers come before the group's: the group's faults name consumers
+    // by index, counting on the ones it adds at run time to come last.
+    add_pipeline(
+        seed,
+        &mut broker,
+        &mut topics,
+        &mut producers,
+        &mut consumers,
+    );
     add_group(seed, &mut broker, &mut consumers, &mut steps);
     add_transactions(seed, &mut broker, &mut producers, &mut consumers);
     ClusterScenario {
@@ -188,12 +204,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         brokers,
         broker,
         network: NetworkConfig::default(),
-        topics: vec![TopicSpec {
-            name: "t".into(),
-            partitions,
-            replication_factor: rf,
-            config: topic_config,
-        }],
+        topics,
         producers,
         consumers,
         steps,
@@ -338,6 +349,82 @@ fn add_transactions(
             reader.isolation_level = crate::broker::messages::IsolationLevel::ReadCommitted;
         }
     }
+}
+
+/// A sixth of the seeds: a consume-transform-produce pipeline (T-9) reads `t` in group
+/// `pipe` at read_committed and writes one record per input to topic `out` in transactions
+/// that carry its offsets (some aborted, the consumer seeking back), with an assign-mode
+/// read_committed reader of `out`. The exactly-once check judges it once it has settled.
+/// Its own stream: other seeds are unchanged.
+fn add_pipeline(
+    seed: u64,
+    broker: &mut BrokerSettings,
+    topics: &mut Vec<TopicSpec>,
+    producers: &mut Vec<ProducerSpec>,
+    consumers: &mut Vec<ConsumerSpec>,
+) {
+    let mut rng = Prng::new(seed).fork("swarm-pipelines");
+    if !rng.chance(1, 6) {
+        return;
+    }
+    let Some(input) = topics.first().cloned() else {
+        return;
+    };
+    broker.offsets_topic_num_partitions = 3;
+    broker.group_min_session_timeout_ms = 1_000;
+    broker.group_initial_rebalance_delay_ms = 0;
+    broker.transaction_state_log_num_partitions = rng.range_inclusive(1, 3) as u32;
+    broker.transaction_abort_timed_out_transaction_cleanup_interval_ms = 1_000;
+    broker.request_timeout_ms = 5_000;
+    topics.push(TopicSpec {
+        name: "out".into(),
+        ..input
+    });
+    let consumer = consumers.len() as u32;
+    consumers.push(ConsumerSpec {
+        group_id: Some("pipe".into()),
+        isolation_level: crate::broker::messages::IsolationLevel::ReadCommitted,
+        enable_auto_commit: false,
+        commit_after_poll: super::scenario::CommitAfterPoll::None,
+        session_timeout_ms: rng.range_inclusive(3_000, 8_000),
+        heartbeat_interval_ms: 1_000,
+        poll_interval_ms: rng.range_inclusive(50, 200),
+        ..ConsumerSpec::assign("t")
+    });
+    consumers.push(ConsumerSpec {
+        isolation_level: crate::broker::messages::IsolationLevel::ReadCommitted,
+        poll_interval_ms: 100,
+        ..ConsumerSpec::assign("out")
+    });
+    producers.push(ProducerSpec {
+        topic: "out".into(),
+        config: ProducerConfig {
+            acks: Acks::All,
+            enable_idempotence: Some(true),
+            transactional_id: Some("pipe".into()),
+            transaction_timeout_ms: rng.range_inclusive(3_000, 8_000),
+            request_timeout_ms: 3_000,
+            delivery_timeout_ms: 15_000,
+            ..ProducerConfig::default()
+        },
+        interval_ms_min: 1,
+        interval_ms_max: 1,
+        keys: rng.range_inclusive(0, 6) as u32,
+        records_max: None,
+        // Later than the inputs stop, so it transforms them all, and early enough for its
+        // last transaction to settle before the end.
+        stop_ms: Some(SAFETY_PHASE_MS + LIVENESS_PHASE_MS - 3_000),
+        value_bytes: None,
+        start_ms: None,
+        transactions: super::scenario::TransactionSpec {
+            records_per_transaction: rng.range_inclusive(1, 20) as u32,
+            abort_percent: rng.range_inclusive(0, 30) as u32,
+            recreate_after_fatal_ms: Some(1_000),
+            input_consumer: Some(consumer),
+            commit_interval_ms: rng.range_inclusive(50, 500),
+            ..super::scenario::TransactionSpec::default()
+        },
+    });
 }
 
 /// A network that drops, duplicates and delays some messages (integer ratios drawn per seed).

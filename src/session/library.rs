@@ -24,6 +24,18 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../scenarios/app/transactions.json"),
     ),
     (
+        "pipeline",
+        include_str!("../../scenarios/app/pipeline.json"),
+    ),
+    (
+        "d16-abort-without-seek",
+        include_str!("../../scenarios/d16-abort-without-seek.json"),
+    ),
+    (
+        "pipeline-coordinator-crash",
+        include_str!("../../scenarios/pipeline-coordinator-crash.json"),
+    ),
+    (
         "d12-zombie-transactional-producer",
         include_str!("../../scenarios/d12-zombie-transactional-producer.json"),
     ),

@@ -75,6 +75,37 @@ pub struct LiveCheck {
     pub findings: Vec<Finding>,
     /// Invariant violations the world itself detected (always bugs).
     pub violations: Vec<String>,
+    /// The exactly-once check of each consume-transform-produce pipeline.
+    pub pipelines: Vec<PipelineCheck>,
+}
+
+/// One pipeline's exactly-once verdict (T-9), as the live checker last judged it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineCheck {
+    pub input_topic: String,
+    pub output_topic: String,
+    pub group: String,
+    /// Judged: no transaction of the pipeline was open at this step.
+    pub settled: bool,
+    /// Why it is not judged now.
+    pub unsettled_because: Option<String>,
+    pub inputs_committed: u64,
+    pub outputs_committed: u64,
+    pub duplicated: u32,
+    pub lost: u32,
+    pub ahead: u32,
+    /// The verdict in a few lines, as the CLI prints it.
+    pub lines: Vec<String>,
+    /// Why the disagreements found are legal for this run (the application skips the seek
+    /// back, or the logs may lose acknowledged records); `None` when they are bugs.
+    pub legal_because: Option<String>,
+}
+
+impl PipelineCheck {
+    /// Settled with every input's output exactly once.
+    pub fn exactly_once(&self) -> bool {
+        self.settled && self.duplicated == 0 && self.lost == 0 && self.ahead == 0
+    }
 }
 
 pub struct Session {
@@ -385,8 +416,31 @@ impl Session {
                 .map(finding)
                 .chain(group_findings(&report.groups))
                 .chain(reprocessed_findings(&self.sim, &report.groups))
+                .chain(report.pipelines.iter().flat_map(pipeline_findings))
                 .collect(),
             violations: report.violations.iter().map(violation_text).collect(),
+            pipelines: report
+                .pipelines
+                .iter()
+                .map(|p| PipelineCheck {
+                    input_topic: p.input_topic.clone(),
+                    output_topic: p.output_topic.clone(),
+                    group: p.group.clone(),
+                    settled: p.settled,
+                    unsettled_because: p.unsettled_because.clone(),
+                    inputs_committed: p.inputs_committed,
+                    outputs_committed: p.outputs_committed,
+                    duplicated: p.duplicated.len() as u32,
+                    lost: p.lost.len() as u32,
+                    ahead: p.ahead.len() as u32,
+                    lines: p.lines(),
+                    legal_because: if p.duplicated.is_empty() && p.ahead.is_empty() {
+                        p.lost_legal_because().map(str::to_owned)
+                    } else {
+                        p.loss_legal_because.clone()
+                    },
+                })
+                .collect(),
         }
     }
 }
@@ -400,6 +454,49 @@ fn finding(a: &Anomaly) -> Finding {
         detail: a.detail.clone(),
         legal_because: a.legal_because.clone(),
     }
+}
+
+/// A pipeline's exactly-once findings, placed on the input partition of a skipped input
+/// (lost) or on the output topic (duplicated, ahead of the offsets).
+fn pipeline_findings(p: &crate::check::pipeline::PipelineReport) -> Vec<Finding> {
+    let legal = |lost: bool| {
+        if lost {
+            p.lost_legal_because().map(str::to_owned)
+        } else {
+            p.loss_legal_because.clone()
+        }
+    };
+    let lost = p.lost.iter().map(|(tp, offset, input)| Finding {
+        kind: "exactly-once-lost".to_owned(),
+        topic: tp.topic.clone(),
+        partition: tp.partition.0,
+        offset: Some(offset.0.max(0) as u64),
+        detail: format!(
+            "input {} is below group {}'s committed offset but has no committed output in {}",
+            input.0, p.group, p.output_topic
+        ),
+        legal_because: legal(true),
+    });
+    let duplicated = p.duplicated.iter().map(|(input, n)| Finding {
+        kind: "exactly-once-duplicate".to_owned(),
+        topic: p.output_topic.clone(),
+        partition: 0,
+        offset: None,
+        detail: format!("input {} has {n} committed outputs", input.0),
+        legal_because: legal(false),
+    });
+    let ahead = p.ahead.iter().map(|input| Finding {
+        kind: "exactly-once-ahead".to_owned(),
+        topic: p.output_topic.clone(),
+        partition: 0,
+        offset: None,
+        detail: format!(
+            "input {} has a committed output but group {}'s offset is not past it",
+            input.0, p.group
+        ),
+        legal_because: legal(false),
+    });
+    lost.chain(duplicated).chain(ahead).collect()
 }
 
 /// The group checks' findings: two owners at once (a bug unless the first was a zombie) and a

@@ -640,3 +640,61 @@ test('a zombie transactional producer wakes after its replacement started and is
   await shot(page, 'transactions-zombie-fenced');
   await context.close();
 });
+
+test('a new user starts a consume-transform-produce pipeline, crashes its coordinator mid-commit, and exactly-once holds', { timeout: 300_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:pipeline');
+  await setSpeed(page, 3000);
+  // Run until the pipeline's transactions flow, then stop inside one: Ongoing (outputs being
+  // written, offsets being sent) or PrepareCommit (markers being written).
+  const midCommit = async () => ['Ongoing', 'PrepareCommit'].includes(await attr(page, 'txn-shipper', 'data-state'));
+  await playUntil(page, errors, 'the pipeline to commit transactions', async () => {
+    const checks = await attr(page, 'pipeline-check', 'data-outputs');
+    return Number(checks) > 20 && (await midCommit());
+  });
+  for (let tries = 0; tries < 20 && !(await midCommit()); tries++) {
+    await playUntil(page, errors, 'a transaction in progress', midCommit);
+  }
+  assert.ok(await midCommit(), 'paused inside a transaction');
+  await shot(page, 'pipeline-before-crash');
+  const coordinator = await attr(page, 'txn-shipper', 'data-coordinator');
+  await page.click(sel(`broker-${coordinator}-menu`));
+  await page.click(sel(`crash-${coordinator}`));
+  await waitUntil(errors, 'the crash to be listed', async () => (await text(page, 'actions-count'))?.startsWith('1'));
+  await playUntil(page, errors, `broker ${coordinator} to be down`, async () => (await attr(page, `broker-${coordinator}`, 'data-state')) === 'crashed');
+  // The transaction coordinator moves, the pipeline carries on, and at the end every order
+  // below the committed offset has exactly one committed shipment.
+  await playUntil(page, errors, 'the transactions to move to a new coordinator', async () => {
+    const now = await attr(page, 'txn-shipper', 'data-coordinator');
+    return now !== null && now !== coordinator;
+  }, 120_000);
+  await setSpeed(page, 10000);
+  await playUntil(page, errors, 'the pipeline to finish and settle', async () => {
+    const inputs = Number(await attr(page, 'pipeline-check', 'data-inputs'));
+    return (await clockSeconds(page)) >= 39 && (await attr(page, 'pipeline-check', 'data-settled')) === 'true' && inputs >= 400;
+  }, 240_000);
+  assert.equal(await attr(page, 'pipeline-check', 'data-exactly-once'), 'true', await text(page, 'pipeline-check'));
+  assert.equal(await attr(page, 'pipeline-check', 'data-inputs'), await attr(page, 'pipeline-check', 'data-outputs'));
+  assert.match(await text(page, 'pipeline-check'), /Exactly once: orders → shipments: \d+ inputs below group shipper's committed offsets, \d+ committed outputs, one each/);
+  assert.equal(await attr(page, 'checker', 'data-bugs'), '0');
+  await watch(page, 'checker');
+  await shot(page, 'pipeline-exactly-once-after-crash');
+  await context.close();
+});
+
+test('the abort-without-seek drill shows the inputs it skipped', { timeout: 240_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:d16-abort-without-seek');
+  await setSpeed(page, 10000);
+  await playUntil(page, errors, 'the run to settle with skipped inputs', async () =>
+    (await clockSeconds(page)) >= 19 && (await attr(page, 'pipeline-check', 'data-settled')) === 'true' && Number(await attr(page, 'pipeline-check', 'data-lost')) > 0,
+  240_000);
+  assert.equal(await attr(page, 'pipeline-check', 'data-exactly-once'), 'false');
+  assert.match(await text(page, 'pipeline-check'), /⚠ Not exactly once: orders → shipments: \d+ lost, 0 duplicated, 0 ahead.*Legal here: the application does not seek back/);
+  const kinds = await page.$$eval('[data-testid="finding"]', (els) => els.map((e) => e.getAttribute('data-kind')));
+  assert.ok(kinds.includes('exactly-once-lost'), kinds.join(','));
+  assert.match(await page.$eval('[data-testid="finding"][data-kind="exactly-once-lost"] .why', (e) => e.textContent), /Legal: the application does not seek back/);
+  await watch(page, 'checker');
+  await shot(page, 'pipeline-d16-skipped');
+  await context.close();
+});

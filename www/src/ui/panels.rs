@@ -206,6 +206,24 @@ pub fn checker_panel(props: &CheckerProps) -> Html {
             <h2 id="checker-h">{ "Live checker" }</h2>
             <p class={classes!("verdict", verdict.0)}>{ verdict.1 }</p>
             <p class="muted small">{ format!("{} acknowledged sends, {} values read (at step {})", c.sends_acked, c.values_read, c.step) }</p>
+            { for c.pipelines.iter().map(|p| {
+                let (class, text) = if !p.settled {
+                    ("pending", format!("… {} → {}: checked when its transactions settle ({})", p.input_topic, p.output_topic, p.unsettled_because.clone().unwrap_or_default()))
+                } else if p.exactly_once() {
+                    ("clean", format!("✓ Exactly once: {} → {}: {} inputs below group {}'s committed offsets, {} committed outputs, one each", p.input_topic, p.output_topic, p.inputs_committed, p.group, p.outputs_committed))
+                } else {
+                    let counts = format!("Not exactly once: {} → {}: {} lost, {} duplicated, {} ahead of the offsets ({} inputs, {} outputs)", p.input_topic, p.output_topic, p.lost, p.duplicated, p.ahead, p.inputs_committed, p.outputs_committed);
+                    match &p.legal_because {
+                        Some(why) => ("legal", format!("⚠ {counts}. Legal here: {why}")),
+                        None => ("bug", format!("✖ {counts}")),
+                    }
+                };
+                html! {
+                    <p class={classes!("pipeline-check", class)} data-testid="pipeline-check" data-settled={p.settled.to_string()} data-exactly-once={p.exactly_once().to_string()} data-inputs={p.inputs_committed.to_string()} data-outputs={p.outputs_committed.to_string()} data-lost={p.lost.to_string()} title="The end-to-end exactly-once check (T-9): every input record below the group's committed offset has exactly one committed output, and no committed output is ahead of the offsets.">
+                        { text }
+                    </p>
+                }
+            }) }
             <ul class="findings">
                 { for c.violations.iter().map(|v| html! { <li class="bug">{ format!("✖ invariant: {v}") }</li> }) }
                 { for c.findings.iter().take(50).map(|f| {

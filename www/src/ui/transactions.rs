@@ -54,7 +54,7 @@ pub fn transactions_panel(props: &TransactionsProps) -> Html {
             { for props.transactions.iter().map(|t| {
                 let share = t.duration_ms.map(|d| (d as f64 / t.timeout_ms.max(1) as f64).min(1.0));
                 html! {
-                    <div class="txn-row" data-testid={format!("txn-{}", t.transactional_id)} data-state={t.state.clone()} data-epoch={t.producer_epoch.to_string()} data-producer-id={t.producer_id.to_string()}>
+                    <div class="txn-row" data-testid={format!("txn-{}", t.transactional_id)} data-state={t.state.clone()} data-epoch={t.producer_epoch.to_string()} data-producer-id={t.producer_id.to_string()} data-coordinator={t.coordinator.to_string()}>
                         <div class="txn-head">
                             <strong>{ t.transactional_id.clone() }</strong>
                             <span>{ format!("coordinator B{}", t.coordinator) }</span>

@@ -291,6 +291,12 @@ impl PartitionReplica {
         self.log.high_watermark()
     }
 
+    /// Whether `producer_id` has an open transaction in this partition (its first
+    /// transactional batch arrived and no marker yet).
+    pub fn transaction_open_for(&self, producer_id: ProducerId) -> bool {
+        self.txn.ongoing().contains_key(&producer_id)
+    }
+
     /// T-5: the last stable offset, min(first offset of the earliest open transaction, HW).
     pub fn last_stable_offset(&self) -> Offset {
         // Never below the log start: retention (bounded by the HW) may have deleted an open

@@ -311,6 +311,29 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
             ));
         }
     }
+    let hanging = sim.hanging_transactions().len() as u32;
+    if let Some(at_least) = expect.hanging_transactions_at_least {
+        if hanging < at_least {
+            unmet.push(format!(
+                "expected at least {at_least} hanging transaction(s), found {hanging}"
+            ));
+        }
+    }
+    if let Some(at_most) = expect.hanging_transactions_at_most {
+        if hanging > at_most {
+            unmet.push(format!(
+                "expected at most {at_most} hanging transaction(s), found {hanging}"
+            ));
+        }
+    }
+    if let Some(at_least) = expect.verification_refusals_at_least {
+        let refused = sim.verification_refusals();
+        if refused < at_least {
+            unmet.push(format!(
+                "expected partition verification to refuse at least {at_least} batch(es), it refused {refused}"
+            ));
+        }
+    }
     DrillReport {
         policy,
         check: report,

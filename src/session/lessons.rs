@@ -99,7 +99,9 @@ impl ActionKind {
             Action::PartitionLeaderFromCluster { .. } => ActionKind::PartitionLeaderFromCluster,
             Action::Partition { .. } => ActionKind::Partition,
             Action::PartitionOneWay { .. } => ActionKind::PartitionOneWay,
-            Action::DropInFlight { .. } | Action::DropMessage { .. } => ActionKind::DropInFlight,
+            Action::DropInFlight { .. }
+            | Action::DropMessage { .. }
+            | Action::DelayNextProduce { .. } => ActionKind::DropInFlight,
             Action::Isolate { .. } => ActionKind::Isolate,
             Action::Heal => ActionKind::Heal,
             Action::SetNetwork { .. } => ActionKind::SetNetwork,

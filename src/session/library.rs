@@ -36,6 +36,14 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../scenarios/pipeline-coordinator-crash.json"),
     ),
     (
+        "d14-hanging-transaction",
+        include_str!("../../scenarios/d14-hanging-transaction.json"),
+    ),
+    (
+        "d14-verification-on",
+        include_str!("../../scenarios/d14-verification-on.json"),
+    ),
+    (
         "d12-zombie-transactional-producer",
         include_str!("../../scenarios/d12-zombie-transactional-producer.json"),
     ),

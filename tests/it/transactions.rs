@@ -398,3 +398,75 @@ fn d16_abort_without_seek_skips_inputs() {
     strict.seek_back_on_abort = true;
     assert!(strict.bugs() >= 10);
 }
+
+/// D14, T-8: with partition verification off, a Produce held past its transaction's ABORT
+/// marker opens a transaction no coordinator knows of: it hangs, the LSO stays at its start
+/// while the HW moves on, the read_committed reader stops there and the read_uncommitted one
+/// reads past it. With verification on (T-3, the 3.6+ default) the same late batch is refused
+/// and nothing hangs.
+#[test]
+fn d14_a_late_produce_hangs_without_verification_and_is_refused_with_it() {
+    let sim = run(scenario("d14-hanging-transaction.json"));
+    let report = judge(&sim, true);
+    assert!(report.unmet.is_empty(), "{:?}", report.unmet);
+    let hanging = sim.hanging_transactions();
+    let [h] = hanging.as_slice() else {
+        panic!("{hanging:?}")
+    };
+    assert_eq!(h.topic_partition.to_string(), "t-0");
+    let leader = &sim.brokers()[h.leader as usize - 1];
+    let replica = &leader.replicas[&h.topic_partition];
+    assert_eq!(
+        replica.last_stable_offset().0,
+        h.first_offset,
+        "the LSO is stuck at it"
+    );
+    assert!(
+        replica.high_watermark().0 > h.first_offset + 50,
+        "the HW moved on"
+    );
+    let offsets_read = |consumer: u32| {
+        sim.history()
+            .iter()
+            .filter_map(|op| match op {
+                Op::Poll {
+                    consumer: c,
+                    records,
+                    ..
+                } if *c == consumer => records.last().map(|(o, _)| o.0),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(-1)
+    };
+    assert!(
+        offsets_read(0) < h.first_offset,
+        "read_committed stops before it"
+    );
+    assert!(
+        offsets_read(1) > h.first_offset + 50,
+        "read_uncommitted reads on"
+    );
+    assert!(sim
+        .summary_tables()
+        .contains("kafka-transactions find-hanging"));
+    assert_eq!(sim.verification_refusals(), 0);
+
+    let sim = run(scenario("d14-verification-on.json"));
+    let report = judge(&sim, true);
+    assert!(report.unmet.is_empty(), "{:?}", report.unmet);
+    assert!(sim.hanging_transactions().is_empty());
+    assert!(sim.verification_refusals() >= 1);
+    let replica = sim
+        .brokers()
+        .iter()
+        .filter(|b| b.alive)
+        .filter_map(|b| {
+            b.replicas
+                .values()
+                .find(|r| r.is_leader() && r.log().topic_partition().topic == "t")
+        })
+        .next()
+        .expect("t-0 has a leader");
+    assert_eq!(replica.last_stable_offset(), replica.high_watermark());
+}

@@ -519,6 +519,9 @@ pub fn action_label(action: &Action) -> String {
         Action::DropMessage { from, to, sequence } => {
             format!("Drop message #{sequence} in flight from node {from} to node {to}")
         }
+        Action::DelayNextProduce { from, to, delay_ms } => {
+            format!("Hold node {from}'s next Produce to broker {to} for {delay_ms} ms")
+        }
         Action::Isolate { node } => format!("Isolate node {node}"),
         Action::Heal => "Heal the network".to_owned(),
         Action::SetNetwork { config } => format!(

@@ -354,6 +354,36 @@ impl TransactionCoordinator {
         }
     }
 
+    /// A partition leader's verification (T-3, KIP-890 part 1): OK only when `partition` is in
+    /// the producer's ongoing transaction at its current epoch.
+    pub fn verify_partition(
+        &self,
+        transactional_id: &str,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        partition: &TopicPartition,
+    ) -> Result<(), ErrorCode> {
+        // The metadata as it stands, even while a transition is being written: a partition
+        // added is in the transaction (Kafka's verification reads `topicPartitions`).
+        let Some(m) = self.transactions().get(transactional_id) else {
+            return Err(ErrorCode::InvalidTxnState);
+        };
+        if m.producer_id != producer_id {
+            return Err(ErrorCode::InvalidProducerIdMapping);
+        }
+        if producer_epoch < m.producer_epoch {
+            return Err(ErrorCode::InvalidProducerEpoch);
+        }
+        if m.producer_epoch == producer_epoch
+            && m.state == TransactionState::Ongoing
+            && m.partitions.contains(partition)
+        {
+            Ok(())
+        } else {
+            Err(ErrorCode::InvalidTxnState)
+        }
+    }
+
     /// EndTxn (T-2): Ongoing -> PrepareCommit or PrepareAbort. A retry of a finished
     /// transaction with the same outcome succeeds; the other outcome is INVALID_TXN_STATE.
     pub fn end_txn(

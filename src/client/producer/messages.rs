@@ -148,6 +148,8 @@ pub struct ProduceRequest {
     pub destination: BrokerId,
     pub acks: Acks,
     pub timeout_ms: u64,
+    /// `transactional.id`, for the leader's partition verification (KIP-890).
+    pub transactional_id: Option<String>,
     pub partitions: Vec<ProducePartitionData>,
 }
 

@@ -135,6 +135,9 @@ impl Producer {
             "only an idempotent producer has a producer id"
         );
         self.producer_id_and_epoch = Some((producer_id, producer_epoch));
+        // A new producer id or epoch (InitProducerId) starts with no partition added to any
+        // transaction: a replaced instance must not inherit its predecessor's.
+        self.txn_partitions.clear();
     }
 
     pub fn producer_id_and_epoch(&self) -> Option<(ProducerId, ProducerEpoch)> {
@@ -625,6 +628,7 @@ impl Producer {
             destination: node,
             acks: self.config.acks,
             timeout_ms: self.config.request_timeout_ms,
+            transactional_id: self.config.transactional_id.clone(),
             partitions,
         };
         if request.expects_response() {

@@ -5,6 +5,23 @@ use super::*;
 
 pub(super) fn nemesis_line(sim: &ClusterSim, at_ms: i64, text: &str) -> Option<Draft> {
     let fault = |severity: Severity, what: String| draft(severity, Topic::Fault, what);
+    if let Some([from, to, ms]) = capture(
+        text,
+        "hold the next Produce from node {} to broker {} for {} ms",
+    ) {
+        let (from, to): (u32, u32) = (num(from)?, num(to)?);
+        return Some(
+            fault(
+                Severity::Warning,
+                format!(
+                    "Nemesis: the next Produce from {} to broker {to} will be held for {ms} ms",
+                    node_name(sim, from)
+                ),
+            )
+            .why("A router sitting on one packet: the request arrives long after it was sent, out of order with what follows (drill D14).".to_owned())
+            .refs(node_ref(sim, from).into_iter().chain(node_ref(sim, to))),
+        );
+    }
     if let Some(rest) = text.strip_prefix("crash broker ") {
         let (b, kind) = match rest.split_once(' ') {
             Some((b, kind)) => (num::<u32>(b)?, kind),
@@ -305,6 +322,24 @@ pub(super) fn network_config_why(sim: &ClusterSim, at_ms: i64) -> String {
 }
 
 pub(super) fn network_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
+    if let Some([seq, from, to, ms]) =
+        capture(text, "holds Produce #{} from node {} to node {} for {} ms")
+    {
+        let (from, to): (u32, u32) = (num(from)?, num(to)?);
+        return Some(
+            draft(
+                Severity::Warning,
+                Topic::Network,
+                format!(
+                    "Network: Produce #{seq} from {} to {} is held for {ms} ms",
+                    node_name(sim, from),
+                    node_name(sim, to)
+                ),
+            )
+            .why("The request will arrive late, after messages sent after it. If the producer gives up on it first (delivery.timeout.ms) and ends its transaction, the batch reaches the leader after the transaction's marker: without partition verification it opens a transaction nobody will end (T-8).".to_owned())
+            .refs(node_ref(sim, from).into_iter().chain(node_ref(sim, to))),
+        );
+    }
     let [n, node] = capture(text, "{} connection(s) of node {} reset")?;
     let (n, node): (u32, u32) = (num(n)?, num(node)?);
     Some(

@@ -32,6 +32,43 @@ fn with_partition(me: Ref, tp: &str) -> Vec<Ref> {
         .collect()
 }
 
+/// Partition verification (T-3, KIP-890 part 1) at a partition leader.
+fn broker_verification_line(b: u32, text: &str) -> Option<Draft> {
+    let me = Ref::Broker(b);
+    if let Some([tp, pid, epoch, coordinator, id]) = capture(
+        text,
+        "{}: first transactional batch of producer id {} epoch {}: asking the transaction coordinator (broker {}) to verify {}'s transaction includes it",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Info,
+                format!("Broker {b} checks with coordinator {coordinator} before opening producer id {pid}'s transaction in {tp}"),
+                format!("transaction.partition.verification.enable (3.6+): before a producer's first transactional batch in a partition, the leader asks the coordinator whether {id} (epoch {epoch}) has an ongoing transaction that includes it. A late batch of an ended transaction is refused instead of opening one no coordinator would ever end (T-3, T-8)."),
+            )
+            .refs(with_partition(me, tp)),
+        );
+    }
+    if let Some([tp, why, code]) = capture(
+        text,
+        "{}: verification failed ({}): the batch is refused with {}",
+    ) {
+        let retry = code == "NOT_ENOUGH_REPLICAS";
+        return Some(
+            txn_draft(
+                if retry { Severity::Notice } else { Severity::Warning },
+                format!("Broker {b} refuses a transactional batch for {tp}: {code}"),
+                if retry {
+                    format!("The coordinator could not answer ({why}); the producer retries the batch.")
+                } else {
+                    format!("The coordinator says the batch's transaction is not ongoing ({why}): it is a late write of a transaction that already ended. Appending it would leave a hanging transaction that pins the last stable offset.")
+                },
+            )
+            .refs(with_partition(me, tp)),
+        );
+    }
+    None
+}
+
 /// The group coordinator's side of sendOffsetsToTransaction (KIP-447).
 fn broker_txn_offsets_line(b: u32, text: &str) -> Option<Draft> {
     let me = Ref::Broker(b);
@@ -104,7 +141,8 @@ fn broker_txn_offsets_line(b: u32, text: &str) -> Option<Draft> {
 }
 
 pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Draft> {
-    if let Some(d) = broker_txn_offsets_line(b, text) {
+    if let Some(d) = broker_txn_offsets_line(b, text).or_else(|| broker_verification_line(b, text))
+    {
         return Some(d);
     }
     let rest = text.strip_prefix("transaction coordinator: ")?;
@@ -172,6 +210,19 @@ pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Dr
                 format!("The coordinator checks open transactions every transaction.abort.timed.out.transaction.cleanup.interval.ms. It bumps producer id {pid} to epoch {epoch} and aborts (T-7): the producer, if it is only slow, learns on its next request that it was fenced, a misleading error for a timeout."),
             )
             .refs([me]),
+        );
+    }
+    if let Some([id, tp, pid, epoch, error]) = capture(
+        rest,
+        "{}: {} is not in an ongoing transaction of producer id {} epoch {}: verification answers {}",
+    ) {
+        return Some(
+            txn_draft(
+                Severity::Warning,
+                format!("Coordinator {b}: {tp} is not in {id}'s ongoing transaction ({error})"),
+                format!("A partition leader asked whether producer id {pid} at epoch {epoch} may open a transaction there. It may not: the transaction has ended, the epoch is old, or the partition was never added. The leader refuses the batch."),
+            )
+            .refs(with_partition(me, tp)),
         );
     }
     if let Some([id, state, pid, epoch, n, tp]) = capture(

@@ -209,6 +209,27 @@ pub struct BrokerNode {
     /// WriteTxnMarkers requests being answered, by key; and the replica tokens -> (key, slot).
     pending_markers: BTreeMap<u64, PendingMarkers>,
     marker_tokens: BTreeMap<RequestToken, (u64, usize)>,
+    /// Produce slots parked until the transaction coordinator verifies the partition (T-3),
+    /// by the verification's token.
+    verifying: BTreeMap<RequestToken, ParkedVerification>,
+    /// Transactional batches partition verification refused (INVALID_TXN_STATE or
+    /// INVALID_PRODUCER_EPOCH), over the broker's life: each a would-be hanging transaction.
+    pub verification_refusals: u32,
+}
+
+/// A producer's first transactional batch to a partition, waiting for the coordinator's
+/// answer (KIP-890 part 1).
+#[derive(Clone, Debug)]
+struct ParkedVerification {
+    /// The produce request (`pending_produce` key) and the slot of this partition.
+    key: u64,
+    slot: usize,
+    topic_partition: TopicPartition,
+    records: Vec<u8>,
+    acks: ReplicaAcks,
+    timeout_ms: u64,
+    coordinator: NodeId,
+    deadline: SimTime,
 }
 
 /// Messages to send: (from, to, message).
@@ -271,6 +292,8 @@ impl BrokerNode {
             txn_state_appends: BTreeMap::new(),
             pending_markers: BTreeMap::new(),
             marker_tokens: BTreeMap::new(),
+            verifying: BTreeMap::new(),
+            verification_refusals: 0,
             timings,
         })
     }
@@ -399,6 +422,7 @@ impl BrokerNode {
         self.txn_state_appends.clear();
         self.pending_markers.clear();
         self.marker_tokens.clear();
+        self.verifying.clear();
         report
     }
 
@@ -430,6 +454,12 @@ impl BrokerNode {
         for pending in self.pending_produce.values_mut() {
             if pending.client == peer {
                 pending.expects_response = false;
+            }
+        }
+        // Verifications asked of it fail at the next timer (retriably, for the producer).
+        for v in self.verifying.values_mut() {
+            if v.coordinator == peer {
+                v.deadline = v.deadline.min(now);
             }
         }
         self.txn_coordinator.on_disconnect(now, peer);
@@ -547,6 +577,9 @@ impl BrokerNode {
         for wait in &self.duplicate_waits {
             next = next.min(wait.deadline);
         }
+        for v in self.verifying.values() {
+            next = next.min(v.deadline);
+        }
         for (resend_at, _) in self.alter_partition_in_flight.values() {
             next = next.min(*resend_at);
         }
@@ -566,6 +599,15 @@ impl BrokerNode {
     pub fn on_timer(&mut self, now: SimTime, out: &mut Outbox) {
         if !self.alive {
             return;
+        }
+        let expired: Vec<RequestToken> = self
+            .verifying
+            .iter()
+            .filter(|(_, v)| v.deadline <= now)
+            .map(|(t, _)| *t)
+            .collect();
+        for token in expired {
+            self.finish_verification(now, token, ErrorCode::RequestTimedOut, out);
         }
         if now >= self.next_heartbeat {
             match self.broker_epoch {
@@ -1010,6 +1052,23 @@ impl BrokerNode {
                     answers: partitions.into_iter().map(|tp| (tp, None)).collect(),
                 };
                 self.write_txn_markers(now, pending, coordinator_epoch, out);
+            }
+            Msg::VerifyTxnPartition {
+                token,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                partition,
+            } => self.txn_coordinator.on_verify(
+                from,
+                token,
+                &transactional_id,
+                producer_id,
+                producer_epoch,
+                &partition,
+            ),
+            Msg::VerifyTxnPartitionResponse { token, error } => {
+                self.finish_verification(now, token, error, out);
             }
             Msg::WriteTxnMarkersResponse {
                 transactional_id,
@@ -1548,43 +1607,43 @@ impl BrokerNode {
                     }
                 }
             }
-            self.next_token += 1;
-            let token = RequestToken(self.next_token);
-            let replica_request = ReplicaProduceRequest {
+            // T-3 (KIP-890 part 1): a producer's first transactional batch to this partition
+            // waits for the coordinator to confirm the partition is in its transaction.
+            if let (Some(info), Some(id)) = (&info, request.transactional_id.as_deref()) {
+                let verify = self.timings.txn_coordinator.partition_verification
+                    && replica.is_leader()
+                    && header.as_ref().is_ok_and(|h| h.attributes.is_transactional)
+                    && !replica.transaction_open_for(info.producer_id);
+                if verify {
+                    let info = *info;
+                    self.start_verification(
+                        now,
+                        key,
+                        i,
+                        id,
+                        &info,
+                        tp.clone(),
+                        data.records.clone(),
+                        acks,
+                        request.timeout_ms,
+                        &mut pending,
+                        out,
+                    );
+                    continue;
+                }
+            }
+            if self.append_client_batch(
+                now,
+                &mut pending,
+                key,
+                i,
+                &tp,
+                &data.records,
+                info,
                 acks,
-                timeout_ms: u32::try_from(request.timeout_ms).unwrap_or(u32::MAX),
-                records: data.records.clone(),
-                current_leader_epoch: None,
-            };
-            match replica.handle_produce(now, token, &replica_request) {
-                Ok(ProduceOutcome::Respond(r)) => {
-                    if r.error == ErrorCode::None {
-                        if let (Some(info), Some(table)) = (info, self.producer_states.get_mut(&tp))
-                        {
-                            table.on_append(&with_offsets(info, r.base_offset));
-                        }
-                        appended.push(tp.clone());
-                    }
-                    pending.answers[i] = Some(answer(r.error, r.base_offset));
-                }
-                Ok(ProduceOutcome::NoResponse { .. }) => {
-                    appended.push(tp.clone());
-                    pending.answers[i] = Some(answer(ErrorCode::None, Offset(-1)));
-                }
-                Ok(ProduceOutcome::Parked) => {
-                    // Appended; the answer waits for the high watermark (acks=all).
-                    if let (Some(info), Some(table)) = (info, self.producer_states.get_mut(&tp)) {
-                        let count = info.last_offset.0 - info.first_offset.0 + 1;
-                        table.on_append(&with_offsets(info, replica.log_end_offset().plus(-count)));
-                    }
-                    appended.push(tp.clone());
-                    pending.tokens.insert(token, i as u32);
-                    self.token_owner.insert(token, key);
-                }
-                Err(e) => {
-                    self.notes.push(format!("{tp}: {e}"));
-                    pending.answers[i] = Some(answer(ErrorCode::UnknownServerError, Offset(-1)));
-                }
+                request.timeout_ms,
+            ) {
+                appended.push(tp.clone());
             }
         }
         self.pending_produce.insert(key, pending);
@@ -1593,6 +1652,242 @@ impl BrokerNode {
             self.wake_parked_fetches(now, &tp, out);
         }
         self.finish_produce(key, out);
+    }
+
+    /// Appends a client's batch to its replica (the idempotence checks passed): answers the
+    /// slot at once, or parks it for the high watermark (acks=all). Returns whether the batch
+    /// went into the log.
+    #[allow(clippy::too_many_arguments)]
+    fn append_client_batch(
+        &mut self,
+        now: SimTime,
+        pending: &mut PendingProduce,
+        key: u64,
+        slot: usize,
+        tp: &TopicPartition,
+        records: &[u8],
+        info: Option<ProducerBatchInfo>,
+        acks: ReplicaAcks,
+        timeout_ms: u64,
+    ) -> bool {
+        let answer = |error: ErrorCode, base: Offset| ProducePartitionResponse {
+            topic_partition: tp.clone(),
+            error,
+            base_offset: base,
+            log_start_offset: Offset(-1),
+        };
+        let Some(replica) = self.replicas.get_mut(tp) else {
+            pending.answers[slot] = Some(answer(ErrorCode::NotLeaderOrFollower, Offset(-1)));
+            return false;
+        };
+        self.next_token += 1;
+        let token = RequestToken(self.next_token);
+        let replica_request = ReplicaProduceRequest {
+            acks,
+            timeout_ms: u32::try_from(timeout_ms).unwrap_or(u32::MAX),
+            records: records.to_vec(),
+            current_leader_epoch: None,
+        };
+        match replica.handle_produce(now, token, &replica_request) {
+            Ok(ProduceOutcome::Respond(r)) => {
+                let ok = r.error == ErrorCode::None;
+                if ok {
+                    if let (Some(info), Some(table)) = (info, self.producer_states.get_mut(tp)) {
+                        table.on_append(&with_offsets(info, r.base_offset));
+                    }
+                }
+                pending.answers[slot] = Some(answer(r.error, r.base_offset));
+                ok
+            }
+            Ok(ProduceOutcome::NoResponse { .. }) => {
+                pending.answers[slot] = Some(answer(ErrorCode::None, Offset(-1)));
+                true
+            }
+            Ok(ProduceOutcome::Parked) => {
+                // Appended; the answer waits for the high watermark (acks=all).
+                if let (Some(info), Some(table)) = (info, self.producer_states.get_mut(tp)) {
+                    let count = info.last_offset.0 - info.first_offset.0 + 1;
+                    table.on_append(&with_offsets(info, replica.log_end_offset().plus(-count)));
+                }
+                pending.tokens.insert(token, slot as u32);
+                self.token_owner.insert(token, key);
+                true
+            }
+            Err(e) => {
+                self.notes.push(format!("{tp}: {e}"));
+                pending.answers[slot] = Some(answer(ErrorCode::UnknownServerError, Offset(-1)));
+                false
+            }
+        }
+    }
+
+    /// Parks a producer's first transactional batch to `tp` and asks the transactional id's
+    /// coordinator to verify it (AddPartitionsToTxn with `verifyOnly`, KIP-890 part 1).
+    #[allow(clippy::too_many_arguments)]
+    fn start_verification(
+        &mut self,
+        now: SimTime,
+        key: u64,
+        slot: usize,
+        transactional_id: &str,
+        info: &ProducerBatchInfo,
+        tp: TopicPartition,
+        records: Vec<u8>,
+        acks: ReplicaAcks,
+        timeout_ms: u64,
+        pending: &mut PendingProduce,
+        out: &mut Outbox,
+    ) {
+        let (error, coordinator) = self.find_transaction_coordinator(transactional_id);
+        let Some(coordinator) = coordinator.filter(|_| error == ErrorCode::None) else {
+            // No coordinator known: Kafka answers a retriable error the producer retries.
+            pending.answers[slot] = Some(ProducePartitionResponse {
+                topic_partition: tp,
+                error: ErrorCode::NotEnoughReplicas,
+                base_offset: Offset(-1),
+                log_start_offset: Offset(-1),
+            });
+            return;
+        };
+        self.next_token += 1;
+        let token = RequestToken(self.next_token);
+        let coordinator = NodeId::from(coordinator);
+        self.notes.push(format!(
+            "{tp}: first transactional batch of producer id {} epoch {}: asking the transaction coordinator (broker {}) to verify {transactional_id}'s transaction includes it",
+            info.producer_id.0, info.producer_epoch.0, coordinator.0
+        ));
+        let msg = Msg::VerifyTxnPartition {
+            token,
+            transactional_id: transactional_id.to_string(),
+            producer_id: info.producer_id,
+            producer_epoch: info.producer_epoch,
+            partition: tp.clone(),
+        };
+        if coordinator == self.node() {
+            // This broker coordinates it: ask itself (no network hop).
+            self.txn_coordinator.on_verify(
+                coordinator,
+                token,
+                transactional_id,
+                info.producer_id,
+                info.producer_epoch,
+                &tp,
+            );
+        } else {
+            out.push((self.node(), coordinator, msg));
+        }
+        self.verifying.insert(
+            token,
+            ParkedVerification {
+                key,
+                slot,
+                topic_partition: tp,
+                records,
+                acks,
+                timeout_ms,
+                coordinator,
+                deadline: now.saturating_add(SimDuration::from_millis(
+                    self.timings.txn_coordinator.request_timeout_ms,
+                )),
+            },
+        );
+    }
+
+    /// The coordinator answered a verification (or it timed out): append the parked batch, or
+    /// refuse it. INVALID_TXN_STATE and INVALID_PRODUCER_EPOCH reach the producer; a
+    /// coordinator that could not answer becomes NOT_ENOUGH_REPLICAS, which it retries.
+    fn finish_verification(
+        &mut self,
+        now: SimTime,
+        token: RequestToken,
+        error: ErrorCode,
+        out: &mut Outbox,
+    ) {
+        let Some(parked) = self.verifying.remove(&token) else {
+            return;
+        };
+        let Some(mut pending) = self.pending_produce.remove(&parked.key) else {
+            return;
+        };
+        let tp = parked.topic_partition.clone();
+        let refusal = match error {
+            ErrorCode::None => None,
+            ErrorCode::InvalidTxnState
+            | ErrorCode::InvalidProducerEpoch
+            | ErrorCode::ProducerFenced
+            | ErrorCode::InvalidProducerIdMapping => Some(match error {
+                ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+                e => e,
+            }),
+            _ => Some(ErrorCode::NotEnoughReplicas),
+        };
+        let mut appended = false;
+        match refusal {
+            Some(code) => {
+                if code != ErrorCode::NotEnoughReplicas {
+                    self.verification_refusals += 1;
+                }
+                self.notes.push(format!(
+                    "{tp}: verification failed ({}): the batch is refused with {}",
+                    error.name(),
+                    code.name()
+                ));
+                pending.answers[parked.slot] = Some(ProducePartitionResponse {
+                    topic_partition: tp.clone(),
+                    error: code,
+                    base_offset: Offset(-1),
+                    log_start_offset: Offset(-1),
+                });
+            }
+            None => {
+                let info = BatchHeader::parse(&parked.records)
+                    .ok()
+                    .map(|h| ProducerBatchInfo::from_header(&h));
+                // The check ran before the round trip; run it again, as Kafka does once the
+                // verification returns.
+                let check = match (&info, self.producer_states.get(&tp)) {
+                    (Some(info), Some(table)) => table.check_client_batch(info),
+                    _ => Ok(SequenceCheck::Append),
+                };
+                match check {
+                    Ok(SequenceCheck::Duplicate { first_offset, .. }) => {
+                        pending.answers[parked.slot] = Some(ProducePartitionResponse {
+                            topic_partition: tp.clone(),
+                            error: ErrorCode::None,
+                            base_offset: first_offset,
+                            log_start_offset: Offset(-1),
+                        });
+                    }
+                    Err(code) => {
+                        pending.answers[parked.slot] = Some(ProducePartitionResponse {
+                            topic_partition: tp.clone(),
+                            error: code,
+                            base_offset: Offset(-1),
+                            log_start_offset: Offset(-1),
+                        });
+                    }
+                    Ok(_) => {
+                        appended = self.append_client_batch(
+                            now,
+                            &mut pending,
+                            parked.key,
+                            parked.slot,
+                            &tp,
+                            &parked.records,
+                            info,
+                            parked.acks,
+                            parked.timeout_ms,
+                        );
+                    }
+                }
+            }
+        }
+        self.pending_produce.insert(parked.key, pending);
+        if appended {
+            self.flush_storage(now);
+            self.wake_parked_fetches(now, &tp, out);
+        }
+        self.finish_produce(parked.key, out);
     }
 
     /// KIP-937: a CreateTime batch whose record timestamps lie more than

@@ -89,6 +89,7 @@ impl ClusterSim {
             self.groups_table(),
             self.transactions_table(),
             self.producers_table(),
+            self.hanging_table(),
         ] {
             if !table.is_empty() {
                 out.push('\n');
@@ -202,6 +203,97 @@ impl ClusterSim {
             "LEADER  PRODUCER-ID  EPOCH  LAST-SEQUENCE  CURRENT-TXN-START-OFFSET",
             rows,
         )
+    }
+}
+
+/// A transaction open in a partition that no coordinator will end (T-8, Kafka's
+/// `kafka-transactions find-hanging`): the partition leader has it open, but no coordinator
+/// has an ongoing transaction of that producer id (at that epoch or later) including the
+/// partition, so no marker is coming and the LSO stays behind it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HangingTransaction {
+    pub topic_partition: TopicPartition,
+    pub leader: u32,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub first_offset: i64,
+}
+
+impl ClusterSim {
+    /// Every hanging transaction on the current partition leaders.
+    pub fn hanging_transactions(&self) -> Vec<HangingTransaction> {
+        let live: Vec<&crate::broker::txn::TransactionMetadata> = self
+            .brokers
+            .iter()
+            .filter(|b| b.alive)
+            .flat_map(|b| b.txn_coordinator.transactions().values())
+            .collect();
+        let mut out = Vec::new();
+        for row in self.controller.describe() {
+            let Some(leader) = row.leader else { continue };
+            let Some(node) = self.brokers.get(leader.0 as usize - 1).filter(|n| n.alive) else {
+                continue;
+            };
+            let tp = TopicPartition {
+                topic: row.topic.clone(),
+                partition: row.partition,
+            };
+            let Some(rep) = node.replicas.get(&tp) else {
+                continue;
+            };
+            for (pid, open) in rep.transactions().ongoing() {
+                let known = live.iter().any(|m| {
+                    m.producer_id == *pid
+                        && m.state.is_open()
+                        && m.producer_epoch >= open.producer_epoch
+                        && m.partitions.contains(&tp)
+                });
+                if !known {
+                    out.push(HangingTransaction {
+                        topic_partition: tp.clone(),
+                        leader: leader.0,
+                        producer_id: pid.0,
+                        producer_epoch: open.producer_epoch.0,
+                        first_offset: open.first_offset.0,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Late transactional batches partition verification refused, on every broker.
+    pub fn verification_refusals(&self) -> u32 {
+        self.brokers.iter().map(|b| b.verification_refusals).sum()
+    }
+
+    /// `kafka-transactions find-hanging`: empty when nothing hangs.
+    pub fn hanging_table(&self) -> String {
+        let rows: Vec<(String, String)> = self
+            .hanging_transactions()
+            .into_iter()
+            .map(|h| {
+                (
+                    h.topic_partition.to_string(),
+                    format!(
+                        "{:<7} {:<12} {:<6} {}",
+                        h.leader, h.producer_id, h.producer_epoch, h.first_offset
+                    ),
+                )
+            })
+            .collect();
+        if rows.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from(
+            "HANGING TRANSACTIONS (kafka-transactions find-hanging): open in the partition, unknown to every coordinator; the LSO stays at their start
+",
+        );
+        out.push_str(&first_column_aligned(
+            "LEADER  PRODUCER-ID  EPOCH  START-OFFSET",
+            rows,
+        ));
+        out
     }
 }
 

@@ -272,6 +272,20 @@ pub enum Msg {
         group_id: String,
         error: ErrorCode,
     },
+    /// Partition leader -> transaction coordinator (KIP-890 part 1, Kafka's AddPartitionsToTxn
+    /// v4 with `verifyOnly`): is this partition in `producer_id`'s ongoing transaction? Asked
+    /// before the leader appends a producer's first transactional batch to it.
+    VerifyTxnPartition {
+        token: RequestToken,
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        partition: TopicPartition,
+    },
+    VerifyTxnPartitionResponse {
+        token: RequestToken,
+        error: ErrorCode,
+    },
     /// Coordinator -> partition leader: write a COMMIT or ABORT marker to each partition.
     WriteTxnMarkers {
         transactional_id: String,
@@ -341,6 +355,8 @@ impl Msg {
             Msg::AddOffsetsToTxnResponse { .. } => "AddOffsetsToTxnResponse",
             Msg::TxnOffsetCommit { .. } => "TxnOffsetCommit",
             Msg::TxnOffsetCommitResponse { .. } => "TxnOffsetCommitResponse",
+            Msg::VerifyTxnPartition { .. } => "AddPartitionsToTxn (verifyOnly)",
+            Msg::VerifyTxnPartitionResponse { .. } => "AddPartitionsToTxnResponse (verifyOnly)",
             Msg::WriteTxnMarkers { .. } => "WriteTxnMarkers",
             Msg::WriteTxnMarkersResponse { .. } => "WriteTxnMarkersResponse",
         }

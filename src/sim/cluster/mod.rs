@@ -100,6 +100,8 @@ pub struct ClusterSim {
     producers: Vec<ProducerClient>,
     consumers: Vec<ConsumerClient>,
     wake_at: BTreeMap<NodeId, SimTime>,
+    /// `DelayNextProduce` rules not used yet: (from, to, delay).
+    delayed_produce: Vec<(NodeId, NodeId, SimDuration)>,
     trace: Trace,
     step_lines: Vec<TraceLine>,
     steps: u64,
@@ -237,6 +239,7 @@ impl ClusterSim {
                     .transaction_abort_timed_out_transaction_cleanup_interval_ms,
                 request_timeout_ms: scenario.broker.request_timeout_ms,
                 offsets_num_partitions: scenario.broker.offsets_topic_num_partitions,
+                partition_verification: scenario.broker.transaction_partition_verification_enable,
             },
         };
         let brokers = (1..=scenario.brokers)
@@ -297,6 +300,7 @@ impl ClusterSim {
             producers,
             consumers,
             wake_at: BTreeMap::new(),
+            delayed_produce: Vec::new(),
             trace: Trace::new(TRACE_RECENT_MAX),
             step_lines: Vec::new(),
             steps: 0,
@@ -609,8 +613,31 @@ impl ClusterSim {
 
     fn send_all(&mut self, now: SimTime, out: Outbox) -> Result<(), SimError> {
         for (from, to, msg) in out {
+            let held = matches!(msg, Msg::Produce(_))
+                .then(|| {
+                    self.delayed_produce
+                        .iter()
+                        .position(|(f, t, _)| *f == from && *t == to)
+                })
+                .flatten()
+                .map(|i| self.delayed_produce.remove(i).2);
             let outcome = self.network.send(now, from, to, msg);
-            for delivery in outcome.deliveries {
+            for mut delivery in outcome.deliveries {
+                if let Some(delay) = held {
+                    // Held past the messages sent after it: it arrives out of order.
+                    delivery.at = delivery.at.saturating_add(delay);
+                    self.trace(
+                        now,
+                        "network".into(),
+                        format!(
+                            "holds Produce #{} from node {} to node {} for {} ms",
+                            delivery.sequence,
+                            from.0,
+                            to.0,
+                            delay.as_millis()
+                        ),
+                    );
+                }
                 self.scheduler
                     .schedule(delivery.at, Event::Deliver(Box::new(delivery)))
                     .map_err(|_| SimError::Config("event queue full".into()))?;
@@ -697,7 +724,10 @@ impl ClusterSim {
             // refused the same way: it retries after a backoff, with the leader it knows then,
             // instead of waiting out request.timeout.ms.
             if let Some(sender) = self.broker_index(from).filter(|s| self.brokers[*s].alive) {
-                if matches!(payload, Msg::WriteTxnMarkers { .. }) {
+                if matches!(
+                    payload,
+                    Msg::WriteTxnMarkers { .. } | Msg::VerifyTxnPartition { .. }
+                ) {
                     self.brokers[sender].on_disconnect(now, to);
                 }
             }
@@ -1244,6 +1274,20 @@ impl ClusterSim {
                     now,
                     "nemesis".into(),
                     format!("drop the {lost} message(s) in flight from node {from} to node {to}"),
+                );
+            }
+            Action::DelayNextProduce { from, to, delay_ms } => {
+                self.delayed_produce.push((
+                    NodeId(from),
+                    NodeId(to),
+                    SimDuration::from_millis(delay_ms),
+                ));
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!(
+                        "hold the next Produce from node {from} to broker {to} for {delay_ms} ms"
+                    ),
                 );
             }
             Action::DropMessage { from, to, sequence } => {

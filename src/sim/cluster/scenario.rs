@@ -136,6 +136,12 @@ pub struct BrokerSettings {
     /// here the transaction coordinator's WriteTxnMarkers and `__transaction_state` appends.
     #[serde(rename = "request.timeout.ms")]
     pub request_timeout_ms: u64,
+    /// `transaction.partition.verification.enable` (true since 3.6, KIP-890 part 1): a
+    /// partition leader asks the transaction coordinator before it appends a producer's first
+    /// transactional batch, so a late produce of an ended transaction is refused
+    /// (INVALID_TXN_STATE) instead of opening a hanging transaction (T-3, T-8).
+    #[serde(rename = "transaction.partition.verification.enable")]
+    pub transaction_partition_verification_enable: bool,
 }
 
 impl Default for BrokerSettings {
@@ -166,6 +172,7 @@ impl Default for BrokerSettings {
             transaction_max_timeout_ms: 900_000,
             transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
             request_timeout_ms: 30_000,
+            transaction_partition_verification_enable: true,
         }
     }
 }
@@ -615,6 +622,14 @@ pub enum Action {
         from: u32,
         to: u32,
     },
+    /// Hold the next Produce request from client node `from` to broker `to` in the network
+    /// for `delay_ms` (a router sitting on one packet): it arrives late, after what was sent
+    /// later, once the producer has given up on it. Drill D14's late produce (T-8).
+    DelayNextProduce {
+        from: u32,
+        to: u32,
+        delay_ms: u64,
+    },
     /// Lose one message on the wire from `from` to `to`: the one numbered `sequence` on that
     /// connection (the cluster view lists what is in flight with these numbers). A message
     /// that already arrived is not lost (the step says so in the trace).
@@ -741,6 +756,12 @@ pub struct Expectations {
     pub pipeline_lost_at_most: Option<u32>,
     /// At least this many inputs have their committed output.
     pub pipeline_outputs_at_least: Option<u64>,
+    /// Transactions left hanging at the end (T-8, `kafka-transactions find-hanging`): at
+    /// least / at most this many.
+    pub hanging_transactions_at_least: Option<u32>,
+    pub hanging_transactions_at_most: Option<u32>,
+    /// Late transactional batches partition verification refused (T-3): at least this many.
+    pub verification_refusals_at_least: Option<u32>,
 }
 
 impl ClusterScenario {
@@ -1068,8 +1089,12 @@ impl ClusterScenario {
                         ));
                     }
                 }
+                Action::DelayNextProduce { delay_ms, .. } if *delay_ms > 3_600_000 => {
+                    return bad(format!("delay_ms = {delay_ms}: expected at most 3600000"));
+                }
                 Action::PartitionOneWay { from, to }
                 | Action::DropInFlight { from, to }
+                | Action::DelayNextProduce { from, to, .. }
                 | Action::DropMessage { from, to, .. } => {
                     if !node_ok(*from) || !node_ok(*to) {
                         return bad(format!("no node {from} or {to}"));

@@ -52,6 +52,9 @@ pub struct TxnCoordinatorSettings {
     pub request_timeout_ms: u64,
     /// `offsets.topic.num.partitions` (50): where AddOffsetsToTxn finds a group's partition.
     pub offsets_num_partitions: u32,
+    /// `transaction.partition.verification.enable` (true, 3.6+): partition leaders verify a
+    /// producer's first transactional batch with the coordinator (T-3).
+    pub partition_verification: bool,
 }
 
 impl Default for TxnCoordinatorSettings {
@@ -63,6 +66,7 @@ impl Default for TxnCoordinatorSettings {
             abort_check_interval_ms: 10_000,
             request_timeout_ms: 30_000,
             offsets_num_partitions: 50,
+            partition_verification: true,
         }
     }
 }
@@ -411,6 +415,40 @@ impl TxnCoordinatorNode {
             ));
             self.start_markers(markers, coordinator_epoch);
         }
+    }
+
+    /// A partition leader asks whether a partition is in a producer's ongoing transaction.
+    pub fn on_verify(
+        &mut self,
+        leader: NodeId,
+        token: RequestToken,
+        transactional_id: &str,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        partition: &TopicPartition,
+    ) {
+        let error = match self.status(transactional_id) {
+            Err(e) => e,
+            Ok(_) => match self.core.verify_partition(
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                partition,
+            ) {
+                Ok(()) => ErrorCode::None,
+                Err(e) => {
+                    self.lines.push(format!(
+                        "transaction coordinator: {transactional_id}: {partition} is not in an ongoing transaction of producer id {} epoch {}: verification answers {}",
+                        producer_id.0,
+                        producer_epoch.0,
+                        e.name()
+                    ));
+                    e
+                }
+            },
+        };
+        self.outbox
+            .push((leader, Msg::VerifyTxnPartitionResponse { token, error }));
     }
 
     /// A transactional request from `client`. Anything else is ignored.

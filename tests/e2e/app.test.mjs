@@ -698,3 +698,32 @@ test('the abort-without-seek drill shows the inputs it skipped', { timeout: 240_
   await shot(page, 'pipeline-d16-skipped');
   await context.close();
 });
+
+test('the hanging-transaction drill: a late produce pins the LSO, and verification refuses it', { timeout: 240_000 }, async () => {
+  const { context, page, errors } = await newUser();
+  await load(page, errors, 'library:d14-hanging-transaction');
+  await setSpeed(page, 3000);
+  // While it plays, the page redraws what is on screen: watch the transactions panel.
+  await playUntil(page, errors, 'the transactions panel', () => page.$(sel('transactions')));
+  await watch(page, 'transactions');
+  await playUntil(page, errors, 'a hanging transaction in t-0', () => page.$(sel('hanging-t-0')), 120_000);
+  const first = Number(await attr(page, 'hanging-t-0', 'data-first-offset'));
+  assert.match(await text(page, 'hanging-t-0'), /Hanging transaction in t-0: producer id \d+ \(epoch \d+\) has a transaction open there since offset \d+/);
+  // Later the HW has moved on and the LSO has not.
+  await playUntil(page, errors, 'the HW to move past the hanging transaction', async () => {
+    const lso = (await text(page, 'lso-t-0')) ?? '';
+    const m = lso.match(/HW (\d+) · LSO (\d+)/);
+    return m && Number(m[1]) > first + 20 && Number(m[2]) === first;
+  }, 120_000);
+  await watch(page, 'transactions');
+  await shot(page, 'transactions-hanging');
+  // The same drill with partition verification on: nothing hangs.
+  await load(page, errors, 'library:d14-verification-on');
+  await setSpeed(page, 10000);
+  await playUntil(page, errors, 'the run to pass the late produce', async () => (await clockSeconds(page)) >= 12, 120_000);
+  assert.equal(await page.$(sel('hanging-t-0')), null, 'nothing hangs with verification on');
+  const lso = (await text(page, 'lso-t-0')) ?? '';
+  const m = lso.match(/HW (\d+) · LSO (\d+)/);
+  assert.ok(m && m[1] === m[2], `LSO = HW: ${lso}`);
+  await context.close();
+});

@@ -11,7 +11,7 @@ use logsim::session::metrics::Sample;
 use logsim::session::timeline::{LiveCheck, TimelineView};
 use logsim::sim::cluster::scenario::{Action, ClusterScenario, Step};
 use logsim::sim::cluster::view::{
-    BrokerView, ClusterView, ConsumerView, GroupDescription, MessageView, NetworkView,
+    BrokerView, ClusterView, ConsumerView, GroupDescription, HangingView, MessageView, NetworkView,
     PartitionView, ProducerView, RecordCard, TopicView, TransactionView,
 };
 use serde::{Deserialize, Serialize};
@@ -272,6 +272,8 @@ pub struct Snapshot {
     pub groups: Vec<GroupDescription>,
     /// The transactional ids at their coordinators (`kafka-transactions describe`).
     pub transactions: Vec<TransactionView>,
+    /// `kafka-transactions find-hanging`.
+    pub hanging_transactions: Vec<HangingView>,
     pub network: NetworkView,
     /// Messages on the wire, the soonest due first (a bounded list), and how many in all.
     pub in_flight: Vec<MessageView>,
@@ -347,6 +349,7 @@ impl Snapshot {
             consumers: view.consumers,
             groups: view.groups,
             transactions: view.transactions,
+            hanging_transactions: view.hanging_transactions,
             network: view.network,
             in_flight: view.in_flight,
             in_flight_total: view.in_flight_total,
@@ -519,9 +522,10 @@ pub fn action_label(action: &Action) -> String {
         Action::DropMessage { from, to, sequence } => {
             format!("Drop message #{sequence} in flight from node {from} to node {to}")
         }
-        Action::DelayNextProduce { from, to, delay_ms } => {
-            format!("Hold node {from}'s next Produce to broker {to} for {delay_ms} ms")
-        }
+        Action::DelayNextProduce { from, to, delay_ms } => match to {
+            Some(to) => format!("Hold node {from}'s next Produce to broker {to} for {delay_ms} ms"),
+            None => format!("Hold node {from}'s next Produce for {delay_ms} ms"),
+        },
         Action::Isolate { node } => format!("Isolate node {node}"),
         Action::Heal => "Heal the network".to_owned(),
         Action::SetNetwork { config } => format!(

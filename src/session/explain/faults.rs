@@ -5,21 +5,21 @@ use super::*;
 
 pub(super) fn nemesis_line(sim: &ClusterSim, at_ms: i64, text: &str) -> Option<Draft> {
     let fault = |severity: Severity, what: String| draft(severity, Topic::Fault, what);
-    if let Some([from, to, ms]) = capture(
-        text,
-        "hold the next Produce from node {} to broker {} for {} ms",
-    ) {
-        let (from, to): (u32, u32) = (num(from)?, num(to)?);
+    if let Some([from, to, ms]) =
+        capture(text, "hold the next Produce from node {} to {} for {} ms")
+    {
+        let from: u32 = num(from)?;
+        let broker = to.strip_prefix("broker ").and_then(|b| num::<u32>(b));
         return Some(
             fault(
                 Severity::Warning,
                 format!(
-                    "Nemesis: the next Produce from {} to broker {to} will be held for {ms} ms",
+                    "Nemesis: the next Produce from {} to {to} will be held for {ms} ms",
                     node_name(sim, from)
                 ),
             )
             .why("A router sitting on one packet: the request arrives long after it was sent, out of order with what follows (drill D14).".to_owned())
-            .refs(node_ref(sim, from).into_iter().chain(node_ref(sim, to))),
+            .refs(node_ref(sim, from).into_iter().chain(broker.and_then(|b| node_ref(sim, b)))),
         );
     }
     if let Some(rest) = text.strip_prefix("crash broker ") {

@@ -100,8 +100,8 @@ pub struct ClusterSim {
     producers: Vec<ProducerClient>,
     consumers: Vec<ConsumerClient>,
     wake_at: BTreeMap<NodeId, SimTime>,
-    /// `DelayNextProduce` rules not used yet: (from, to, delay).
-    delayed_produce: Vec<(NodeId, NodeId, SimDuration)>,
+    /// `DelayNextProduce` rules not used yet: (from, to or any, delay).
+    delayed_produce: Vec<(NodeId, Option<NodeId>, SimDuration)>,
     trace: Trace,
     step_lines: Vec<TraceLine>,
     steps: u64,
@@ -617,7 +617,7 @@ impl ClusterSim {
                 .then(|| {
                     self.delayed_produce
                         .iter()
-                        .position(|(f, t, _)| *f == from && *t == to)
+                        .position(|(f, t, _)| *f == from && t.is_none_or(|t| t == to))
                 })
                 .flatten()
                 .map(|i| self.delayed_produce.remove(i).2);
@@ -1279,15 +1279,14 @@ impl ClusterSim {
             Action::DelayNextProduce { from, to, delay_ms } => {
                 self.delayed_produce.push((
                     NodeId(from),
-                    NodeId(to),
+                    to.map(NodeId),
                     SimDuration::from_millis(delay_ms),
                 ));
+                let to = to.map_or("any broker".to_owned(), |t| format!("broker {t}"));
                 self.trace(
                     now,
                     "nemesis".into(),
-                    format!(
-                        "hold the next Produce from node {from} to broker {to} for {delay_ms} ms"
-                    ),
+                    format!("hold the next Produce from node {from} to {to} for {delay_ms} ms"),
                 );
             }
             Action::DropMessage { from, to, sequence } => {

@@ -622,12 +622,14 @@ pub enum Action {
         from: u32,
         to: u32,
     },
-    /// Hold the next Produce request from client node `from` to broker `to` in the network
-    /// for `delay_ms` (a router sitting on one packet): it arrives late, after what was sent
-    /// later, once the producer has given up on it. Drill D14's late produce (T-8).
+    /// Hold the next Produce request from client node `from` (to broker `to`, or to any
+    /// broker when unset: whichever leads what it writes) in the network for `delay_ms` (a
+    /// router sitting on one packet): it arrives late, after what was sent later, once the
+    /// producer has given up on it. Drill D14's late produce (T-8).
     DelayNextProduce {
         from: u32,
-        to: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<u32>,
         delay_ms: u64,
     },
     /// Lose one message on the wire from `from` to `to`: the one numbered `sequence` on that
@@ -1089,12 +1091,16 @@ impl ClusterScenario {
                         ));
                     }
                 }
-                Action::DelayNextProduce { delay_ms, .. } if *delay_ms > 3_600_000 => {
-                    return bad(format!("delay_ms = {delay_ms}: expected at most 3600000"));
+                Action::DelayNextProduce { from, to, delay_ms } => {
+                    if *delay_ms > 3_600_000 {
+                        return bad(format!("delay_ms = {delay_ms}: expected at most 3600000"));
+                    }
+                    if !node_ok(*from) || to.is_some_and(|t| !node_ok(t)) {
+                        return bad(format!("no node {from} or {to:?}"));
+                    }
                 }
                 Action::PartitionOneWay { from, to }
                 | Action::DropInFlight { from, to }
-                | Action::DelayNextProduce { from, to, .. }
                 | Action::DropMessage { from, to, .. } => {
                     if !node_ok(*from) || !node_ok(*to) {
                         return bad(format!("no node {from} or {to}"));

@@ -38,6 +38,20 @@ pub struct ClusterView {
     pub in_flight_total: u32,
     /// Every transactional id as its coordinator describes it (`kafka-transactions describe`).
     pub transactions: Vec<TransactionView>,
+    /// Transactions open in a partition that no coordinator knows of (`kafka-transactions
+    /// find-hanging`, T-8).
+    pub hanging_transactions: Vec<HangingView>,
+}
+
+/// A hanging transaction: open on a partition leader, ended (or unknown) at every coordinator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HangingView {
+    pub topic_partition: String,
+    pub leader: u32,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    /// Where it starts: the partition's last stable offset cannot pass it.
+    pub first_offset: i64,
 }
 
 /// One transactional id at its coordinator.
@@ -500,6 +514,17 @@ impl ClusterSim {
             in_flight,
             in_flight_total,
             transactions: self.transaction_views(),
+            hanging_transactions: self
+                .hanging_transactions()
+                .into_iter()
+                .map(|h| HangingView {
+                    topic_partition: h.topic_partition.to_string(),
+                    leader: h.leader,
+                    producer_id: h.producer_id,
+                    producer_epoch: h.producer_epoch,
+                    first_offset: h.first_offset,
+                })
+                .collect(),
         }
     }
 

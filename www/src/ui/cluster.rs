@@ -106,8 +106,8 @@ pub fn cluster_panel(props: &ClusterProps) -> Html {
             if total > HEAT_ABOVE {
                 <HeatMap snapshot={s.clone()} dispatch={props.dispatch.clone()} send={props.send.clone()} />
             }
-            if !s.transactions.is_empty() {
-                <super::transactions::TransactionsPanel transactions={s.transactions.clone()} />
+            if !s.transactions.is_empty() || !s.hanging_transactions.is_empty() {
+                <super::transactions::TransactionsPanel transactions={s.transactions.clone()} hanging={s.hanging_transactions.clone()} />
             }
             <Legend transactions={!s.transactions.is_empty() || s.producers.iter().any(|p| p.transaction.is_some())} />
             <div class="partitions">

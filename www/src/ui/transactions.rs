@@ -3,12 +3,14 @@
 //! is in marked, how long the open transaction has run against `transaction.timeout.ms`, and
 //! the partitions it wrote to.
 
-use logsim::sim::cluster::view::TransactionView;
+use logsim::sim::cluster::view::{HangingView, TransactionView};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct TransactionsProps {
     pub transactions: Vec<TransactionView>,
+    #[prop_or_default]
+    pub hanging: Vec<HangingView>,
 }
 
 /// The coordinator's states in the order a transaction passes them: the commit path on top,
@@ -51,6 +53,12 @@ pub fn transactions_panel(props: &TransactionsProps) -> Html {
     html! {
         <div class="transactions" data-testid="transactions" aria-label="Transactions">
             <h3>{ "Transactions " }<span class="muted small">{ "(kafka-transactions describe, at each transaction coordinator)" }</span></h3>
+            { for props.hanging.iter().map(|h| html! {
+                <p class="hanging" role="alert" data-testid={format!("hanging-{}", h.topic_partition)} data-first-offset={h.first_offset.to_string()}>
+                    <strong>{ format!("⚠ Hanging transaction in {}", h.topic_partition) }</strong>
+                    { format!(": producer id {} (epoch {}) has a transaction open there since offset {}, and no coordinator knows of it, so no marker will ever end it. The last stable offset is stuck at {}: read_committed consumers stop there for good (kafka-transactions find-hanging; an operator ends it with kafka-transactions abort). A late write of an ended transaction did this; transaction.partition.verification.enable refuses such writes (T-8).", h.producer_id, h.producer_epoch, h.first_offset, h.first_offset) }
+                </p>
+            }) }
             { for props.transactions.iter().map(|t| {
                 let share = t.duration_ms.map(|d| (d as f64 / t.timeout_ms.max(1) as f64).min(1.0));
                 html! {

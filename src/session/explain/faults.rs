@@ -9,7 +9,7 @@ pub(super) fn nemesis_line(sim: &ClusterSim, at_ms: i64, text: &str) -> Option<D
         capture(text, "hold the next Produce from node {} to {} for {} ms")
     {
         let from: u32 = num(from)?;
-        let broker = to.strip_prefix("broker ").and_then(|b| num::<u32>(b));
+        let broker = to.strip_prefix("broker ").and_then(num::<u32>);
         return Some(
             fault(
                 Severity::Warning,

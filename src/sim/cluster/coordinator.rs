@@ -629,7 +629,7 @@ impl GroupCoordinator {
                 group_id,
                 token,
                 request,
-            } => return self.offset_commit(now, from, group_id, token, request),
+            } => return self.commit_offsets(now, from, group_id, token, request, None),
             Msg::TxnOffsetCommit {
                 token,
                 transactional_id,
@@ -647,14 +647,13 @@ impl GroupCoordinator {
                     group_instance_id,
                     offsets,
                 };
-                return self.txn_offset_commit(
+                return self.commit_offsets(
                     now,
                     from,
-                    token,
-                    &transactional_id,
                     group_id,
-                    (producer_id, producer_epoch),
+                    token,
                     request,
+                    Some((transactional_id, producer_id, producer_epoch)),
                 );
             }
             Msg::OffsetFetch {
@@ -703,46 +702,74 @@ impl GroupCoordinator {
         None
     }
 
-    /// TxnOffsetCommit (KIP-447): validated against the generation, then appended as a
-    /// transactional batch of the producer; pending until the marker.
-    #[allow(clippy::too_many_arguments)]
-    fn txn_offset_commit(
+    /// OffsetCommit, or with `txn` (the transactional id, producer id and epoch) KIP-447's
+    /// TxnOffsetCommit: validated against the group's generation and member, then appended
+    /// to the group's offsets partition, a transactional batch of the producer for the latter
+    /// (pending until its transaction's marker).
+    fn commit_offsets(
         &mut self,
         now: SimTime,
         from: NodeId,
-        token: RequestToken,
-        transactional_id: &str,
         group_id: String,
-        producer: (ProducerId, ProducerEpoch),
+        token: RequestToken,
         request: OffsetCommitRequest,
+        txn: Option<(String, ProducerId, ProducerEpoch)>,
     ) -> Option<OffsetCommitAppend> {
+        let transactional = txn.is_some();
         let refuse = |this: &mut Self, error: ErrorCode| {
-            this.outbox.push((
-                from,
+            let group_id = group_id.clone();
+            let msg = if transactional {
                 Msg::TxnOffsetCommitResponse {
-                    group_id: group_id.clone(),
+                    group_id,
                     token,
                     error,
-                },
-            ));
+                }
+            } else {
+                Msg::OffsetCommitResponse {
+                    group_id,
+                    token,
+                    error,
+                }
+            };
+            this.outbox.push((from, msg));
         };
         if let Err(error) = self.status(&group_id) {
             refuse(self, error);
             return None;
         }
-        let record = match self.group(now, &group_id).txn_offset_commit(&request) {
+        let group = self.group(now, &group_id);
+        let validated = if transactional {
+            group.txn_offset_commit(&request)
+        } else {
+            group.offset_commit(&request)
+        };
+        let record = match validated {
             Ok(record) => record,
             Err(error) => {
-                self.lines.push(format!(
-                    "group {group_id}: TxnOffsetCommit from {transactional_id:?} (member {:?}, generation {}) refused with {}",
-                    request.member_id,
-                    request.generation_id,
-                    error.name()
-                ));
+                let (member, generation) = (&request.member_id, request.generation_id);
+                self.lines.push(match &txn {
+                    Some((id, _, _)) => format!(
+                        "group {group_id}: TxnOffsetCommit from {id:?} (member {member:?}, generation {generation}) refused with {}",
+                        error.name()
+                    ),
+                    None => format!(
+                        "group {group_id}: offset commit from member {member:?} (generation {generation}) refused with {}",
+                        error.name()
+                    ),
+                });
                 refuse(self, error);
                 return None;
             }
         };
+        if record.offsets.is_empty() {
+            refuse(self, ErrorCode::None);
+            return None;
+        }
+        let producer = txn
+            .as_ref()
+            .map_or((ProducerId::NONE, ProducerEpoch::NONE), |(_, id, epoch)| {
+                (*id, *epoch)
+            });
         let Some(records) = self.encode_offsets(now, &group_id, &record, producer) else {
             refuse(self, ErrorCode::InvalidCommitOffsetSize);
             return None;
@@ -758,9 +785,9 @@ impl GroupCoordinator {
                 client: from,
                 client_token: token,
                 record,
-                transactional: Some(producer.0),
+                transactional: transactional.then_some(producer.0),
             }),
-            producer: Some(producer),
+            producer: transactional.then_some(producer),
         })
     }
 
@@ -793,67 +820,6 @@ impl GroupCoordinator {
             ProducerFields::transactional(producer.0, producer.1, crate::log::batch::NO_SEQUENCE)
         };
         Some(RecordBatch::new_data(&new_records, fields).encode())
-    }
-
-    fn offset_commit(
-        &mut self,
-        now: SimTime,
-        from: NodeId,
-        group_id: String,
-        token: RequestToken,
-        request: OffsetCommitRequest,
-    ) -> Option<OffsetCommitAppend> {
-        let refuse = |this: &mut Self, error: ErrorCode| {
-            this.outbox.push((
-                from,
-                Msg::OffsetCommitResponse {
-                    group_id: group_id.clone(),
-                    token,
-                    error,
-                },
-            ));
-        };
-        if let Err(error) = self.status(&group_id) {
-            refuse(self, error);
-            return None;
-        }
-        let record = match self.group(now, &group_id).offset_commit(&request) {
-            Ok(record) => record,
-            Err(error) => {
-                self.lines.push(format!(
-                    "group {group_id}: offset commit from member {:?} (generation {}) refused with {}",
-                    request.member_id,
-                    request.generation_id,
-                    error.name()
-                ));
-                refuse(self, error);
-                return None;
-            }
-        };
-        if record.offsets.is_empty() {
-            refuse(self, ErrorCode::None);
-            return None;
-        }
-        let none = (ProducerId::NONE, ProducerEpoch::NONE);
-        let Some(records) = self.encode_offsets(now, &group_id, &record, none) else {
-            refuse(self, ErrorCode::InvalidCommitOffsetSize);
-            return None;
-        };
-        Some(OffsetCommitAppend {
-            topic_partition: TopicPartition {
-                topic: OFFSETS_TOPIC.to_string(),
-                partition: self.partition_for(&group_id),
-            },
-            records,
-            timeout_ms: self.settings.offsets_commit_timeout_ms,
-            pending: Some(PendingOffsetCommit {
-                client: from,
-                client_token: token,
-                record,
-                transactional: None,
-            }),
-            producer: None,
-        })
     }
 
     /// An offset commit's append completed: on success the offsets enter the cache; errors

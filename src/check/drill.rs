@@ -150,17 +150,7 @@ pub fn policy_for(sim: &ClusterSim) -> Policy {
 }
 
 fn kind_named(name: &str) -> Option<AnomalyKind> {
-    [
-        AnomalyKind::InconsistentOffsets,
-        AnomalyKind::Duplicate,
-        AnomalyKind::NonmonotonicSend,
-        AnomalyKind::LostWrite,
-        AnomalyKind::Unseen,
-        AnomalyKind::G1a,
-        AnomalyKind::G0,
-    ]
-    .into_iter()
-    .find(|k| k.name() == name)
+    AnomalyKind::ALL.into_iter().find(|k| k.name() == name)
 }
 
 /// Judges a finished run. `final_reads_complete` is true when the scenario stopped its

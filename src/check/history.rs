@@ -33,9 +33,30 @@ pub enum AnomalyKind {
     /// partition and the other way in another (Elle's ww edges from offset order). Always
     /// legal in Kafka (J-4, T-9 b): transactions do not isolate writes.
     G0,
+    /// Circular information flow: committed transactions each of which read (wr edges) or
+    /// wrote after (ww edges) the next. With ww edges in the cycle it is legal (J-4: Kafka
+    /// does not isolate writes); made of wr edges alone it needs an early read, legal only
+    /// at read_uncommitted.
+    G1c,
+    /// A transaction read its own write before it ended (J-3): impossible at read_committed,
+    /// where its own open transaction holds the LSO below the write.
+    PrecommittedRead,
 }
 
 impl AnomalyKind {
+    /// Every kind, in report order.
+    pub const ALL: [AnomalyKind; 9] = [
+        AnomalyKind::InconsistentOffsets,
+        AnomalyKind::Duplicate,
+        AnomalyKind::NonmonotonicSend,
+        AnomalyKind::LostWrite,
+        AnomalyKind::Unseen,
+        AnomalyKind::G1a,
+        AnomalyKind::G0,
+        AnomalyKind::G1c,
+        AnomalyKind::PrecommittedRead,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             AnomalyKind::InconsistentOffsets => "inconsistent-offsets",
@@ -45,6 +66,8 @@ impl AnomalyKind {
             AnomalyKind::Unseen => "unseen",
             AnomalyKind::G1a => "G1a",
             AnomalyKind::G0 => "G0",
+            AnomalyKind::G1c => "G1c",
+            AnomalyKind::PrecommittedRead => "precommitted-read",
         }
     }
 }
@@ -505,7 +528,8 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             }
         }
     }
-    for cycle in write_cycles(history, &facts) {
+    let graph = TxnGraph::new(history, &facts);
+    for cycle in graph.write_cycles() {
         push(
             AnomalyKind::G0,
             &cycle.partition,
@@ -515,87 +539,299 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             Some("Kafka does not isolate the writes of concurrent transactions: write cycles (G0) are normal; only each transaction's all-or-nothing visibility is promised (T-9 b, J-4)".to_owned()),
         );
     }
+    let read_uncommitted =
+        |consumer: Option<u32>| consumer.filter(|c| !policy.read_committed_consumers.contains(c));
+    for cycle in graph.read_cycles() {
+        let legal = if cycle.reads_only {
+            cycle
+                .readers
+                .iter()
+                .find_map(|c| read_uncommitted(*c))
+                .map(|c| format!("consumer {c} reads at isolation.level=read_uncommitted, so a transaction may read another's records before that one commits; such early reads make the cycle (legal at read_uncommitted, J-4)"))
+        } else {
+            Some("the cycle passes through write order (ww edges from offsets), which Kafka does not isolate: with inferred write-write edges G1c is allowed (J-4)".to_owned())
+        };
+        push(
+            AnomalyKind::G1c,
+            &cycle.partition,
+            None,
+            None,
+            cycle.detail,
+            legal,
+        );
+    }
+    for read in graph.own_reads(history) {
+        let legal = read_uncommitted(read.consumer).map(|c| {
+            format!("consumer {c} reads at isolation.level=read_uncommitted, which returns records of open transactions, its own producer's included (T-6)")
+        });
+        let place = facts
+            .iter()
+            .find_map(|(tp, f)| Some((tp, *f.offsets_of.get(&read.value)?.first()?)));
+        let (tp, offset) = match place {
+            Some((tp, offset)) => (tp.clone(), Some(offset)),
+            None => (graph_fallback_partition(&facts), None),
+        };
+        push(
+            AnomalyKind::PrecommittedRead,
+            &tp,
+            offset,
+            Some(read.value),
+            format!(
+                "the transaction of {:?} (producer {}) read value {}, its own write, before it ended",
+                read.transactional_id, read.producer, read.value.0
+            ),
+            legal,
+        );
+    }
     report
 }
 
-/// A G0 cycle: the committed transactions in it, described.
-struct WriteCycle {
+/// A dependency cycle among committed transactions, described.
+struct Cycle {
     partition: TopicPartition,
     detail: String,
+    /// G1c: made of write-read edges alone, and the input consumers of its readers.
+    reads_only: bool,
+    readers: Vec<Option<u32>>,
 }
 
-/// The write cycles among committed transactions: a ww edge runs from each transaction to
-/// the next other transaction written after it in a partition (offset order); every strongly
-/// connected component of more than one transaction holds a cycle.
-fn write_cycles(
-    history: &[Op],
-    facts: &BTreeMap<TopicPartition, PartitionFacts>,
-) -> Vec<WriteCycle> {
-    // Committed transactions, numbered, and the producer of each.
-    let mut txn_of: BTreeMap<ValueId, usize> = BTreeMap::new();
-    let mut producers: Vec<u32> = Vec::new();
-    for op in history {
-        if let Op::Txn {
-            producer,
-            values,
-            outcome: TxnOutcome::Committed,
-            ..
-        } = op
-        {
-            for v in values {
-                txn_of.insert(*v, producers.len());
+/// A transaction that read its own write.
+struct OwnRead {
+    producer: u32,
+    transactional_id: String,
+    consumer: Option<u32>,
+    value: ValueId,
+}
+
+fn graph_fallback_partition(facts: &BTreeMap<TopicPartition, PartitionFacts>) -> TopicPartition {
+    facts
+        .keys()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| TopicPartition {
+            topic: String::new(),
+            partition: crate::ids::PartitionIndex(0),
+        })
+}
+
+/// Elle's dependency graph over the committed transactions: a ww edge runs from each to the
+/// next other transaction written after it in a partition (offset order), a wr edge from the
+/// writer of a value to each transaction that read it.
+struct TxnGraph {
+    producers: Vec<u32>,
+    readers: Vec<Option<u32>>,
+    ww: BTreeMap<usize, BTreeSet<usize>>,
+    wr: BTreeMap<usize, BTreeSet<usize>>,
+    /// The partition an edge was first found in.
+    edge_partition: BTreeMap<(usize, usize), TopicPartition>,
+    fallback: TopicPartition,
+}
+
+impl TxnGraph {
+    fn new(history: &[Op], facts: &BTreeMap<TopicPartition, PartitionFacts>) -> TxnGraph {
+        let mut txn_of: BTreeMap<ValueId, usize> = BTreeMap::new();
+        let mut producers = Vec::new();
+        let mut readers = Vec::new();
+        let mut reads: Vec<&[ValueId]> = Vec::new();
+        for op in history {
+            if let Op::Txn {
+                producer,
+                values,
+                outcome: TxnOutcome::Committed,
+                reads: r,
+                input_consumer,
+                ..
+            } = op
+            {
+                for v in values {
+                    txn_of.insert(*v, producers.len());
+                }
+                producers.push(*producer);
+                readers.push(*input_consumer);
+                reads.push(r);
             }
-            producers.push(*producer);
         }
-    }
-    let n = producers.len();
-    if n < 2 {
-        return Vec::new();
-    }
-    // Per partition, the order the committed transactions wrote in; edges between neighbours.
-    let mut edges: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
-    let mut edge_partition: BTreeMap<(usize, usize), TopicPartition> = BTreeMap::new();
-    for (tp, f) in facts {
-        let mut writes: Vec<(Offset, usize)> = f
-            .offsets_of
-            .iter()
-            .filter_map(|(v, offsets)| Some((*offsets.first()?, *txn_of.get(v)?)))
-            .collect();
-        writes.sort();
-        for pair in writes.windows(2) {
-            let (a, b) = (pair[0].1, pair[1].1);
-            if a != b && edges.entry(a).or_default().insert(b) {
-                edge_partition.entry((a, b)).or_insert_with(|| tp.clone());
-            }
+        let mut graph = TxnGraph {
+            producers,
+            readers,
+            ww: BTreeMap::new(),
+            wr: BTreeMap::new(),
+            edge_partition: BTreeMap::new(),
+            fallback: graph_fallback_partition(facts),
+        };
+        if graph.producers.len() < 2 {
+            return graph;
         }
-    }
-    let components = strongly_connected(n, &edges);
-    components
-        .into_iter()
-        .filter(|c| c.len() > 1)
-        .map(|members| {
-            let inside: BTreeSet<usize> = members.iter().copied().collect();
-            let mut partitions: BTreeSet<String> = BTreeSet::new();
-            let mut first: Option<TopicPartition> = None;
-            for (&(a, b), tp) in &edge_partition {
-                if inside.contains(&a) && inside.contains(&b) {
-                    partitions.insert(tp.to_string());
-                    first.get_or_insert_with(|| tp.clone());
+        let mut value_partition: BTreeMap<ValueId, &TopicPartition> = BTreeMap::new();
+        for (tp, f) in facts {
+            let mut writes: Vec<(Offset, usize)> = f
+                .offsets_of
+                .iter()
+                .filter_map(|(v, offsets)| {
+                    value_partition.entry(*v).or_insert(tp);
+                    Some((*offsets.first()?, *txn_of.get(v)?))
+                })
+                .collect();
+            writes.sort();
+            for pair in writes.windows(2) {
+                let (a, b) = (pair[0].1, pair[1].1);
+                if a != b && graph.ww.entry(a).or_default().insert(b) {
+                    graph
+                        .edge_partition
+                        .entry((a, b))
+                        .or_insert_with(|| tp.clone());
                 }
             }
-            let who: BTreeSet<u32> = members.iter().map(|t| producers[*t]).collect();
-            let who: Vec<String> = who.iter().map(|p| p.to_string()).collect();
-            WriteCycle {
-                partition: first.unwrap_or_else(|| facts.keys().next().cloned().unwrap_or_else(|| TopicPartition { topic: String::new(), partition: crate::ids::PartitionIndex(0) })),
-                detail: format!(
-                    "{} committed transactions of producer(s) {} wrote in a cycle: their order differs between partitions {}",
-                    members.len(),
-                    who.join(", "),
-                    partitions.into_iter().collect::<Vec<_>>().join(", ")
-                ),
+        }
+        for (reader, values) in reads.iter().enumerate() {
+            for v in values.iter() {
+                let Some(&writer) = txn_of.get(v) else {
+                    continue;
+                };
+                if writer != reader && graph.wr.entry(writer).or_default().insert(reader) {
+                    if let Some(tp) = value_partition.get(v) {
+                        graph
+                            .edge_partition
+                            .entry((writer, reader))
+                            .or_insert_with(|| (*tp).clone());
+                    }
+                }
             }
-        })
-        .collect()
+        }
+        graph
+    }
+
+    fn cycles(&self, edges: &BTreeMap<usize, BTreeSet<usize>>) -> Vec<Vec<usize>> {
+        strongly_connected(self.producers.len(), edges)
+            .into_iter()
+            .filter(|c| c.len() > 1)
+            .collect()
+    }
+
+    /// The partitions the edges of `edges` inside `members` were found in, and the first.
+    fn describe(
+        &self,
+        members: &[usize],
+        edges: &[&BTreeMap<usize, BTreeSet<usize>>],
+    ) -> (TopicPartition, String, String) {
+        let inside: BTreeSet<usize> = members.iter().copied().collect();
+        let mut partitions: BTreeSet<String> = BTreeSet::new();
+        let mut first: Option<TopicPartition> = None;
+        for graph in edges {
+            for (a, bs) in graph.iter() {
+                for b in bs {
+                    if inside.contains(a) && inside.contains(b) {
+                        if let Some(tp) = self.edge_partition.get(&(*a, *b)) {
+                            partitions.insert(tp.to_string());
+                            first.get_or_insert_with(|| tp.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let who: BTreeSet<u32> = members.iter().map(|t| self.producers[*t]).collect();
+        let who: Vec<String> = who.iter().map(|p| p.to_string()).collect();
+        (
+            first.unwrap_or_else(|| self.fallback.clone()),
+            who.join(", "),
+            partitions.into_iter().collect::<Vec<_>>().join(", "),
+        )
+    }
+
+    /// G0: cycles of ww edges alone.
+    fn write_cycles(&self) -> Vec<Cycle> {
+        self.cycles(&self.ww)
+            .into_iter()
+            .map(|members| {
+                let (partition, who, partitions) = self.describe(&members, &[&self.ww]);
+                Cycle {
+                    partition,
+                    detail: format!(
+                        "{} committed transactions of producer(s) {who} wrote in a cycle: their order differs between partitions {partitions}",
+                        members.len()
+                    ),
+                    reads_only: false,
+                    readers: Vec::new(),
+                }
+            })
+            .collect()
+    }
+
+    /// G1c: cycles through at least one wr edge. A cycle of wr edges alone is reported as
+    /// such; otherwise one strongly connected component of ww and wr edges that holds a wr
+    /// edge is one finding.
+    fn read_cycles(&self) -> Vec<Cycle> {
+        let mut out = Vec::new();
+        let mut covered: BTreeSet<usize> = BTreeSet::new();
+        for members in self.cycles(&self.wr) {
+            let (partition, who, partitions) = self.describe(&members, &[&self.wr]);
+            covered.extend(members.iter().copied());
+            out.push(Cycle {
+                partition,
+                detail: format!(
+                    "{} committed transactions of producer(s) {who} each read a record another of them wrote, in a cycle (write-read edges only, through {partitions})",
+                    members.len()
+                ),
+                reads_only: true,
+                readers: members.iter().map(|t| self.readers[*t]).collect(),
+            });
+        }
+        let mut both = self.ww.clone();
+        for (a, bs) in &self.wr {
+            both.entry(*a).or_default().extend(bs.iter().copied());
+        }
+        for members in self.cycles(&both) {
+            let inside: BTreeSet<usize> = members.iter().copied().collect();
+            let has_read = self
+                .wr
+                .iter()
+                .any(|(a, bs)| inside.contains(a) && bs.iter().any(|b| inside.contains(b)));
+            if !has_read || members.iter().all(|m| covered.contains(m)) {
+                continue;
+            }
+            let (partition, who, partitions) = self.describe(&members, &[&self.ww, &self.wr]);
+            out.push(Cycle {
+                partition,
+                detail: format!(
+                    "{} committed transactions of producer(s) {who} form a cycle of reads and write order (through {partitions})",
+                    members.len()
+                ),
+                reads_only: false,
+                readers: members.iter().map(|t| self.readers[*t]).collect(),
+            });
+        }
+        out
+    }
+
+    /// Transactions (however they ended) that read a value they wrote themselves.
+    fn own_reads(&self, history: &[Op]) -> Vec<OwnRead> {
+        let mut out = Vec::new();
+        for op in history {
+            if let Op::Txn {
+                producer,
+                transactional_id,
+                values,
+                reads,
+                input_consumer,
+                ..
+            } = op
+            {
+                if reads.is_empty() {
+                    continue;
+                }
+                let own: BTreeSet<&ValueId> = values.iter().collect();
+                for v in reads.iter().filter(|v| own.contains(v)) {
+                    out.push(OwnRead {
+                        producer: *producer,
+                        transactional_id: transactional_id.clone(),
+                        consumer: *input_consumer,
+                        value: *v,
+                    });
+                }
+            }
+        }
+        out
+    }
 }
 
 /// The strongly connected components of a graph of `n` nodes (Kosaraju, iterative: the
@@ -729,6 +965,40 @@ mod tests {
             producer_epoch: crate::ids::ProducerEpoch(0),
             values: values.iter().map(|v| ValueId(*v)).collect(),
             outcome,
+            reads: Vec::new(),
+            input_consumer: None,
+        }
+    }
+
+    /// A pipeline's transaction: it wrote `values` and read `reads` through `consumer`.
+    fn reading_txn(
+        producer: u32,
+        values: &[u64],
+        reads: &[u64],
+        consumer: u32,
+        outcome: TxnOutcome,
+    ) -> Op {
+        let Op::Txn {
+            producer,
+            transactional_id,
+            producer_id,
+            producer_epoch,
+            values,
+            outcome,
+            ..
+        } = txn(producer, values, outcome)
+        else {
+            unreachable!("txn builds an Op::Txn")
+        };
+        Op::Txn {
+            producer,
+            transactional_id,
+            producer_id,
+            producer_epoch,
+            values,
+            outcome,
+            reads: reads.iter().map(|v| ValueId(*v)).collect(),
+            input_consumer: Some(consumer),
         }
     }
 
@@ -780,6 +1050,89 @@ mod tests {
         let mut aborted = cycle.clone();
         aborted[5] = txn(1, &[3, 4], TxnOutcome::Aborted);
         assert_eq!(check(&aborted, &safe(), false).count(AnomalyKind::G0), 0);
+    }
+
+    /// J-4: two committed transactions that each read the other's write form a G1c of
+    /// write-read edges alone, possible only with an early read: a bug when both readers are
+    /// at read_committed, legal when one reads uncommitted. Reads in one direction form none.
+    #[test]
+    fn a_cycle_of_reads_is_g1c_a_bug_at_read_committed_only() {
+        let h = vec![
+            acked_at(0, 0, 1, 0),
+            acked_at(1, 1, 2, 0),
+            reading_txn(0, &[1], &[2], 5, TxnOutcome::Committed),
+            reading_txn(1, &[2], &[1], 6, TxnOutcome::Committed),
+        ];
+        let rc = Policy {
+            read_committed_consumers: vec![5, 6],
+            ..Policy::default()
+        };
+        let report = check(&h, &rc, false);
+        assert_eq!(kinds(&report), vec![("G1c", false)]);
+        assert!(report.anomalies[0].detail.contains("write-read edges only"));
+        let one_ru = Policy {
+            read_committed_consumers: vec![5],
+            ..Policy::default()
+        };
+        let report = check(&h, &one_ru, false);
+        assert_eq!(kinds(&report), vec![("G1c", true)]);
+        assert!(report.anomalies[0]
+            .legal_because
+            .as_deref()
+            .is_some_and(|w| w.contains("consumer 6 reads at isolation.level=read_uncommitted")));
+        let mut one_way = h.clone();
+        one_way[3] = reading_txn(1, &[2], &[], 6, TxnOutcome::Committed);
+        assert!(check(&one_way, &rc, false).anomalies.is_empty());
+        let mut aborted = h.clone();
+        aborted[3] = reading_txn(1, &[2], &[1], 6, TxnOutcome::Aborted);
+        assert_eq!(check(&aborted, &rc, false).count(AnomalyKind::G1c), 0);
+    }
+
+    /// J-4: a cycle that needs write order (a ww edge from offsets) is G1c with inferred
+    /// write-write edges, which Kafka allows.
+    #[test]
+    fn a_cycle_through_write_order_is_legal_g1c() {
+        // Transaction 0 wrote offset 0 and transaction 1 offset 1 of t-0 (ww 0 -> 1);
+        // transaction 0 read transaction 1's value (wr 1 -> 0).
+        let h = vec![
+            acked(0, 1, 0),
+            acked(1, 2, 1),
+            reading_txn(0, &[1], &[2], 5, TxnOutcome::Committed),
+            reading_txn(1, &[2], &[], 6, TxnOutcome::Committed),
+        ];
+        let rc = Policy {
+            read_committed_consumers: vec![5, 6],
+            ..Policy::default()
+        };
+        let report = check(&h, &rc, false);
+        assert_eq!(kinds(&report), vec![("G1c", true)]);
+        assert!(report.anomalies[0].detail.contains("write order"));
+    }
+
+    /// J-3: a transaction that reads its own write read it before it ended: a bug at
+    /// read_committed, what read_uncommitted returns.
+    #[test]
+    fn reading_ones_own_write_is_a_precommitted_read() {
+        let h = vec![
+            acked(0, 1, 0),
+            acked(0, 2, 1),
+            reading_txn(0, &[1, 2], &[1], 5, TxnOutcome::Committed),
+        ];
+        let rc = Policy {
+            read_committed_consumers: vec![5],
+            ..Policy::default()
+        };
+        let report = check(&h, &rc, false);
+        assert_eq!(kinds(&report), vec![("precommitted-read", false)]);
+        assert_eq!(report.anomalies[0].offset, Some(Offset(0)));
+        let report = check(&h, &Policy::default(), false);
+        assert_eq!(kinds(&report), vec![("precommitted-read", true)]);
+        let other = vec![
+            acked(0, 1, 0),
+            acked(0, 2, 1),
+            reading_txn(0, &[2], &[1], 5, TxnOutcome::Committed),
+        ];
+        assert!(check(&other, &rc, false).anomalies.is_empty());
     }
 
     /// T-6 and J-4: reading an aborted transaction's value is a bug at read_committed and

@@ -12,6 +12,7 @@
 //! so the check is only conclusive once they have settled.
 
 use super::history::Policy;
+use crate::broker::messages::IsolationLevel;
 use crate::ids::{Offset, PartitionIndex, TopicPartition};
 use crate::log::control::ControlRecordType;
 use crate::log::partition_log::PartitionLog;
@@ -54,6 +55,31 @@ pub struct PipelineReport {
 }
 
 impl PipelineReport {
+    fn not_judged(
+        producer: u32,
+        group: &str,
+        input_topic: &str,
+        output_topic: &str,
+        seek_back_on_abort: bool,
+        why: String,
+    ) -> PipelineReport {
+        PipelineReport {
+            producer,
+            group: group.to_string(),
+            input_topic: input_topic.to_string(),
+            output_topic: output_topic.to_string(),
+            seek_back_on_abort,
+            settled: false,
+            unsettled_because: Some(why),
+            inputs_committed: 0,
+            outputs_committed: 0,
+            duplicated: Vec::new(),
+            lost: Vec::new(),
+            ahead: Vec::new(),
+            loss_legal_because: None,
+        }
+    }
+
     /// Lost inputs are the application's doing when it does not seek back (D16); duplicates
     /// and outputs ahead of the offsets are never legal.
     pub fn lost_legal_because(&self) -> Option<&str> {
@@ -251,7 +277,25 @@ pub fn check_pipelines(sim: &ClusterSim, policy: &Policy) -> Vec<PipelineReport>
             continue;
         };
         let group = consumer.group_id.clone().unwrap_or_default();
-        reports.push(check_one(
+        let fed_by_pipeline = scenario
+            .producers
+            .iter()
+            .any(|q| q.transactions.input_consumer.is_some() && q.topic == consumer.topic);
+        if fed_by_pipeline {
+            reports.push(PipelineReport::not_judged(
+                i as u32,
+                &group,
+                &consumer.topic,
+                &p.topic,
+                p.transactions.seek_back_on_abort,
+                format!(
+                    "its input topic {} is a pipeline's output: an output names only the first input of its chain, so inputs and outputs cannot be matched",
+                    consumer.topic
+                ),
+            ));
+            continue;
+        }
+        let mut report = check_one(
             sim,
             policy,
             i as u32,
@@ -259,7 +303,13 @@ pub fn check_pipelines(sim: &ClusterSim, policy: &Policy) -> Vec<PipelineReport>
             &consumer.topic,
             &p.topic,
             p.transactions.seek_back_on_abort,
-        ));
+        );
+        if consumer.isolation_level == IsolationLevel::ReadUncommitted {
+            report.loss_legal_because.get_or_insert_with(|| {
+                format!("the input consumer {c} reads at isolation.level=read_uncommitted: it transforms records of open and aborted transactions, and T-9 promises exactly once only at read_committed")
+            });
+        }
+        reports.push(report);
     }
     reports
 }
@@ -273,21 +323,15 @@ fn check_one(
     output_topic: &str,
     seek_back_on_abort: bool,
 ) -> PipelineReport {
-    let mut report = PipelineReport {
+    let mut report = PipelineReport::not_judged(
         producer,
-        group: group.to_string(),
-        input_topic: input_topic.to_string(),
-        output_topic: output_topic.to_string(),
+        group,
+        input_topic,
+        output_topic,
         seek_back_on_abort,
-        settled: false,
-        unsettled_because: None,
-        inputs_committed: 0,
-        outputs_committed: 0,
-        duplicated: Vec::new(),
-        lost: Vec::new(),
-        ahead: Vec::new(),
-        loss_legal_because: None,
-    };
+        String::new(),
+    );
+    report.unsettled_because = None;
     let unsettled = |mut r: PipelineReport, why: String| {
         r.unsettled_because = Some(why);
         r

@@ -89,6 +89,13 @@ pub enum Op {
         producer_epoch: ProducerEpoch,
         values: Vec<ValueId>,
         outcome: TxnOutcome,
+        /// A consume-transform-produce transaction's reads: the input records whose outputs
+        /// it holds (Elle's wr edges run from their writers to it), and the consumer that
+        /// polled them (its isolation level decides which reads are legal).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reads: Vec<ValueId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input_consumer: Option<u32>,
     },
     /// The coordinator acknowledged an offset commit: the next offset to read per partition.
     OffsetCommitted {

@@ -470,3 +470,65 @@ fn d14_a_late_produce_hangs_without_verification_and_is_refused_with_it() {
         .expect("t-0 has a leader");
     assert_eq!(replica.last_stable_offset(), replica.high_watermark());
 }
+
+/// J-3, J-4: pipelines reading at read_uncommitted read open transactions' records: a
+/// transaction of a reads what an open one of b wrote and the other way round (G1c of
+/// write-read edges alone) and c's transaction reads its own write (a precommitted read),
+/// both legal at that level and bugs if the same history had come from read_committed
+/// readers; the same pipelines at read_committed read neither.
+#[test]
+fn early_reads_make_g1c_and_precommitted_reads_only_at_read_uncommitted() {
+    use logsim::check::drill::policy_for;
+    use logsim::check::history::{check, AnomalyKind};
+    let ru = run(scenario("early-read-uncommitted.json"));
+    let report = judge(&ru, false);
+    assert!(report.unmet.is_empty(), "{:?}", report.unmet);
+    let reads_only: Vec<_> = report
+        .check
+        .anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::G1c && a.detail.contains("write-read edges only"))
+        .collect();
+    assert!(!reads_only.is_empty(), "{:?}", report.check.anomalies);
+    assert!(reads_only.iter().all(|a| a.legal_because.is_some()));
+    let own = report.check.count(AnomalyKind::PrecommittedRead);
+    assert!(own > 0);
+    // The same history judged as if every consumer read at read_committed.
+    let mut strict = policy_for(&ru);
+    strict.read_committed_consumers = (0..ru.scenario().consumers.len() as u32).collect();
+    let judged = check(ru.history(), &strict, false);
+    let bugs: BTreeSet<&str> = judged.bugs().map(|a| a.kind.name()).collect();
+    assert_eq!(bugs, BTreeSet::from(["G1c", "precommitted-read"]));
+    assert_eq!(
+        judged
+            .bugs()
+            .filter(|a| a.kind == AnomalyKind::PrecommittedRead)
+            .count() as u32,
+        own
+    );
+
+    let rc = run(scenario("early-read-committed.json"));
+    let report = judge(&rc, false);
+    assert!(report.unmet.is_empty(), "{:?}", report.unmet);
+    assert!(!report.has_bug(), "{:?}", report.check.anomalies);
+    assert_eq!(report.check.count(AnomalyKind::PrecommittedRead), 0);
+    assert!(report
+        .check
+        .anomalies
+        .iter()
+        .all(|a| !a.detail.contains("write-read edges only")));
+    // The pipelines did circulate records through their transactions.
+    let reads: usize = rc
+        .history()
+        .iter()
+        .map(|op| match op {
+            Op::Txn {
+                reads,
+                outcome: TxnOutcome::Committed,
+                ..
+            } => reads.len(),
+            _ => 0,
+        })
+        .sum();
+    assert!(reads >= 40, "{reads}");
+}

@@ -101,10 +101,19 @@ struct PipelineState {
 
 /// A pipeline's `sequence`-th output value, for `input`: the output tag, then the sequence
 /// (so one producer's values still grow in send order, and a reprocessed input's new output
-/// is a value of its own), then the input's id, which `pipeline_input` gives back.
+/// is a value of its own), then the input's id, which `pipeline_input` gives back. An input
+/// that is itself an output (pipelines in a chain or a loop) does not fit in the input bits:
+/// its whole id is mixed down into them instead, so the chain's outputs stay distinct values
+/// (they would repeat their first input's id with any equal sequence), and they name no
+/// input: the exactly-once check does not judge such pipelines.
 pub fn pipeline_output(input: ValueId, sequence: u64) -> ValueId {
     let sequence = sequence & ((PIPELINE_OUTPUT_TAG - 1) >> PIPELINE_INPUT_BITS);
-    ValueId(PIPELINE_OUTPUT_TAG | sequence << PIPELINE_INPUT_BITS | (input.0 & PIPELINE_INPUT_MASK))
+    let input = if input.0 & PIPELINE_OUTPUT_TAG != 0 {
+        crate::prng::mix64(input.0)
+    } else {
+        input.0
+    };
+    ValueId(PIPELINE_OUTPUT_TAG | sequence << PIPELINE_INPUT_BITS | (input & PIPELINE_INPUT_MASK))
 }
 
 /// The input a pipeline output value was made from, or `None` for any other value.
@@ -467,6 +476,9 @@ impl ProducerClient {
                 break;
             }
             self.pipeline.inputs.pop_front();
+            if let Some(txn) = &mut self.txn {
+                txn.on_read(input);
+            }
             self.pipeline.since.get_or_insert(now);
             let next = self.pipeline.positions.entry(tp).or_insert(offset);
             *next = (*next).max(offset.plus(1));

@@ -96,6 +96,8 @@ pub struct TxnDriver {
     retry_backoff_ms: u64,
     /// The open transaction: its values, how many records it has, and how it is to end.
     values: Vec<ValueId>,
+    /// A pipeline's open transaction: the inputs whose outputs it holds.
+    reads: Vec<ValueId>,
     records: u32,
     ending: Option<bool>,
     /// An EndTxn(commit) of the open transaction went out.
@@ -151,6 +153,7 @@ impl TxnDriver {
             request_timeout_ms,
             retry_backoff_ms,
             values: Vec::new(),
+            reads: Vec::new(),
             records: 0,
             ending: None,
             commit_sent: false,
@@ -239,6 +242,7 @@ impl TxnDriver {
     pub fn before_send(&mut self) {
         if self.manager.state == ClientTxnState::Ready && self.manager.begin_transaction().is_ok() {
             self.values.clear();
+            self.reads.clear();
             self.records = 0;
             self.commit_sent = false;
             self.send_failed = false;
@@ -246,6 +250,11 @@ impl TxnDriver {
             self.offsets_added = false;
             self.offsets_written = false;
         }
+    }
+
+    /// A pipeline's output of `input` went into the open transaction.
+    pub fn on_read(&mut self, input: ValueId) {
+        self.reads.push(input);
     }
 
     /// Records in the open transaction so far.
@@ -376,6 +385,8 @@ impl TxnDriver {
             producer_epoch: self.manager.producer_epoch,
             values: std::mem::take(&mut self.values),
             outcome,
+            reads: std::mem::take(&mut self.reads),
+            input_consumer: self.spec.input_consumer,
         });
         self.records = 0;
     }

@@ -172,6 +172,11 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
             unmet.push(format!("expected {want} bug(s), found {bugs}"));
         }
     }
+    if let Some(at_least) = expect.bugs_at_least {
+        if bugs < at_least {
+            unmet.push(format!("expected at least {at_least} bug(s), found {bugs}"));
+        }
+    }
     for (name, at_least) in &expect.anomalies_at_least {
         match kind_named(name) {
             Some(kind) if report.count(kind) >= *at_least => {}

@@ -101,7 +101,8 @@ impl ActionKind {
             Action::PartitionOneWay { .. } => ActionKind::PartitionOneWay,
             Action::DropInFlight { .. }
             | Action::DropMessage { .. }
-            | Action::DelayNextProduce { .. } => ActionKind::DropInFlight,
+            | Action::DelayNextProduce { .. }
+            | Action::DelayNextEndTxn { .. } => ActionKind::DropInFlight,
             Action::Isolate { .. } => ActionKind::Isolate,
             Action::Heal => ActionKind::Heal,
             Action::SetNetwork { .. } => ActionKind::SetNetwork,

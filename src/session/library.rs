@@ -44,6 +44,22 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../scenarios/d14-verification-on.json"),
     ),
     (
+        "d15-late-end-txn",
+        include_str!("../../scenarios/d15-late-end-txn.json"),
+    ),
+    (
+        "d15-late-end-txn-tv2",
+        include_str!("../../scenarios/d15-late-end-txn-tv2.json"),
+    ),
+    (
+        "early-read-uncommitted",
+        include_str!("../../scenarios/early-read-uncommitted.json"),
+    ),
+    (
+        "early-read-committed",
+        include_str!("../../scenarios/early-read-committed.json"),
+    ),
+    (
         "d12-zombie-transactional-producer",
         include_str!("../../scenarios/d12-zombie-transactional-producer.json"),
     ),

@@ -532,3 +532,69 @@ fn early_reads_make_g1c_and_precommitted_reads_only_at_read_uncommitted() {
         .sum();
     assert!(reads >= 40, "{reads}");
 }
+
+/// D15, J-7 #3, T-10: an EndTxn(commit) held past the producer's timeout arrives during a
+/// later transaction. Below transaction version 2 it ends that transaction early: records the
+/// producer then aborts are committed, so the read_committed consumer reads values of an
+/// aborted transaction (G1a, a bug Kafka's protocol allows). With version 2 each EndTxn
+/// bumps the epoch and the stale copy is fenced: nothing ends early.
+#[test]
+fn d15_a_late_end_txn_ends_the_next_transaction_only_below_transaction_version_2() {
+    use logsim::check::history::AnomalyKind;
+    let sim = run(scenario("d15-late-end-txn.json"));
+    let report = judge(&sim, false);
+    assert!(report.unmet.is_empty(), "{:?}", report.unmet);
+    let torn: Vec<_> = report
+        .check
+        .bugs()
+        .filter(|a| a.kind == AnomalyKind::G1a && a.detail.starts_with("consumer 0 "))
+        .collect();
+    assert!(!torn.is_empty(), "{:?}", report.check.anomalies);
+    // The torn transaction: some of its values committed, the producer counts it aborted.
+    let txns = transactions(&sim);
+    let value = torn[0].value.expect("a value").0;
+    let t = txns
+        .iter()
+        .find(|t| t.values.contains(&value))
+        .expect("its transaction");
+    assert_eq!(t.outcome, TxnOutcome::Aborted);
+    assert!(txns
+        .iter()
+        .all(|t| t.producer_epoch == txns[0].producer_epoch));
+
+    let sim = run(scenario("d15-late-end-txn-tv2.json"));
+    let report = judge(&sim, false);
+    assert!(report.unmet.is_empty(), "{:?}", report.unmet);
+    assert!(!report.has_bug(), "{:?}", report.check.anomalies);
+    let txns = transactions(&sim);
+    assert!(txns.len() >= 20, "{}", txns.len());
+    // Each transaction the coordinator ended ran at an epoch of its own (the ones the
+    // application abandoned while a commit was in flight never reached it).
+    let committed: Vec<i16> = txns
+        .iter()
+        .filter(|t| t.outcome == TxnOutcome::Committed)
+        .map(|t| t.producer_epoch)
+        .collect();
+    assert!(
+        committed.windows(2).all(|w| w[1] > w[0]),
+        "every transaction commit at a new epoch: {committed:?}"
+    );
+    assert!(txns
+        .windows(2)
+        .all(|w| w[1].producer_epoch >= w[0].producer_epoch));
+    assert!(txns.iter().any(|t| t.outcome == TxnOutcome::Committed));
+}
+
+/// T-8, T-10: the D14 late produce with verification off hangs a transaction below version 2;
+/// with version 2 the ABORT marker carries the bumped epoch, so the leader refuses the late
+/// batch's older epoch and nothing hangs.
+#[test]
+fn d14_transaction_version_2_fences_the_late_produce_by_epoch() {
+    let mut s = scenario("d14-hanging-transaction.json");
+    s.broker.transaction_version = 2;
+    let sim = run(s);
+    assert!(sim.hanging_transactions().is_empty());
+    assert_eq!(sim.verification_refusals(), 0, "verification is off");
+    let report = judge(&sim, true);
+    assert!(!report.has_bug(), "{:?}", report.check.anomalies);
+}

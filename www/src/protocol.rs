@@ -526,6 +526,9 @@ pub fn action_label(action: &Action) -> String {
             Some(to) => format!("Hold node {from}'s next Produce to broker {to} for {delay_ms} ms"),
             None => format!("Hold node {from}'s next Produce for {delay_ms} ms"),
         },
+        Action::DelayNextEndTxn { from, delay_ms } => {
+            format!("Hold node {from}'s next EndTxn for {delay_ms} ms")
+        }
         Action::Isolate { node } => format!("Isolate node {node}"),
         Action::Heal => "Heal the network".to_owned(),
         Action::SetNetwork { config } => format!(

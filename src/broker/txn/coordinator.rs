@@ -29,12 +29,23 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct TxnConfig {
     /// `transaction.max.timeout.ms`: a larger `transaction.timeout.ms` is refused.
     pub transaction_max_timeout_ms: u64,
+    /// The `transaction.version` feature: 2 (KIP-890 part 2) bumps the epoch at every EndTxn.
+    #[serde(default)]
+    pub transaction_version: u8,
+}
+
+impl TxnConfig {
+    /// KIP-890 part 2: EndTxn bumps the epoch (`TransactionVersion.supportsEpochBump`).
+    pub fn bumps_epoch_at_end(&self) -> bool {
+        self.transaction_version >= 2
+    }
 }
 
 impl Default for TxnConfig {
     fn default() -> Self {
         TxnConfig {
             transaction_max_timeout_ms: 900_000,
+            transaction_version: 0,
         }
     }
 }
@@ -302,8 +313,22 @@ impl TransactionCoordinator {
         };
         self.txns
             .insert(fenced.transactional_id.clone(), fenced.clone());
+        // With transaction version 2 the abort takes the next epoch too (Kafka's
+        // `prepareAbortOrCommit` bumps after the fence), so its markers fence the old one.
+        let (producer_id, producer_epoch) = if !self.config.bumps_epoch_at_end() {
+            (fenced.producer_id, fenced.producer_epoch)
+        } else if epoch_exhausted(fenced.producer_epoch) {
+            (self.allocate_producer_id(), ProducerEpoch(0))
+        } else {
+            (
+                fenced.producer_id,
+                ProducerEpoch(fenced.producer_epoch.0 + 1),
+            )
+        };
         let target = TransactionMetadata {
             state: TransactionState::PrepareAbort,
+            producer_id,
+            producer_epoch,
             ..fenced
         };
         let reply = self.begin(target, then);
@@ -394,6 +419,15 @@ impl TransactionCoordinator {
         producer_epoch: ProducerEpoch,
         transaction_commit: bool,
     ) -> TxnReply {
+        if self.config.bumps_epoch_at_end() {
+            return self.end_txn_v2(
+                now,
+                transactional_id,
+                producer_id,
+                producer_epoch,
+                transaction_commit,
+            );
+        }
         let m = match self.current(transactional_id, producer_id, producer_epoch) {
             Ok(m) => m.clone(),
             Err(e) => return TxnReply::Now(Err(e)),
@@ -419,6 +453,82 @@ impl TransactionCoordinator {
                 TxnReply::Now(Err(ErrorCode::ConcurrentTransactions))
             }
             (TransactionState::PrepareEpochFence, _) => {
+                TxnReply::Now(Err(ErrorCode::ConcurrentTransactions))
+            }
+            _ => TxnReply::Now(Err(ErrorCode::InvalidTxnState)),
+        }
+    }
+
+    /// EndTxn with transaction version 2 (T-10, KIP-890 part 2): Prepare* takes the next
+    /// epoch (a new producer id at epoch 0 once the epoch is exhausted), and its markers carry
+    /// it. A retry is recognised by its epoch, one below the stored one; a request at the
+    /// stored epoch of a finished transaction is the next transaction's (an abort of nothing
+    /// is written and bumps too, a commit of nothing is INVALID_TXN_STATE), and any other
+    /// epoch is fenced. So a late EndTxn of the previous transaction cannot end the next
+    /// one, as it can below version 2 (J-7 #3, drill D15). Kafka's
+    /// `TransactionCoordinator.endTransaction`.
+    fn end_txn_v2(
+        &mut self,
+        now: SimTime,
+        transactional_id: &str,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        transaction_commit: bool,
+    ) -> TxnReply {
+        use TransactionState as S;
+        let Some(m) = self
+            .txns
+            .get(transactional_id)
+            .filter(|m| m.producer_id == producer_id)
+            .cloned()
+        else {
+            return TxnReply::Now(Err(ErrorCode::InvalidProducerIdMapping));
+        };
+        let retry = m.producer_epoch.0 == producer_epoch.0.saturating_add(1);
+        let same = m.producer_epoch == producer_epoch;
+        let valid = match m.state {
+            S::Ongoing | S::Empty | S::Dead | S::PrepareEpochFence => same,
+            S::PrepareCommit | S::PrepareAbort => retry,
+            S::CompleteCommit | S::CompleteAbort => retry || same,
+        };
+        if !valid {
+            return TxnReply::Now(Err(ErrorCode::ProducerFenced));
+        }
+        if self.is_pending(transactional_id) {
+            return TxnReply::Now(Err(ErrorCode::ConcurrentTransactions));
+        }
+        let ok = Ok((m.producer_id, m.producer_epoch));
+        let prepare = |this: &mut Self, m: TransactionMetadata, commit: bool, partitions: bool| {
+            let (producer_id, producer_epoch) = if epoch_exhausted(m.producer_epoch) {
+                (this.allocate_producer_id(), ProducerEpoch(0))
+            } else {
+                (m.producer_id, ProducerEpoch(m.producer_epoch.0 + 1))
+            };
+            let mut target = TransactionMetadata {
+                producer_id,
+                producer_epoch,
+                state: if commit {
+                    S::PrepareCommit
+                } else {
+                    S::PrepareAbort
+                },
+                last_update: now,
+                ..m
+            };
+            if !partitions {
+                target.partitions.clear();
+            }
+            this.begin(target, Then::AnswerEnd)
+        };
+        match (m.state, transaction_commit) {
+            (S::Ongoing, commit) => prepare(self, m, commit, true),
+            (S::CompleteCommit, true) | (S::CompleteAbort, false) if retry => TxnReply::Now(ok),
+            (S::CompleteCommit, false) | (S::CompleteAbort, false) | (S::Empty, false)
+                if !retry =>
+            {
+                prepare(self, m, false, false)
+            }
+            (S::PrepareCommit, true) | (S::PrepareAbort, false) => {
                 TxnReply::Now(Err(ErrorCode::ConcurrentTransactions))
             }
             _ => TxnReply::Now(Err(ErrorCode::InvalidTxnState)),

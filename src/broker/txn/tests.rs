@@ -609,3 +609,124 @@ fn a_partitions_transaction_state_is_rebuilt_from_its_log() {
         Err(ErrorCode::TransactionCoordinatorFenced)
     );
 }
+
+/// T-10 (KIP-890 part 2), J-7 #3: with transaction version 2 every EndTxn takes the next
+/// epoch and its markers carry it; a retry names the epoch before the bump; the same request
+/// arriving late, during the next transaction, is fenced. Below version 2 that late request
+/// has the next transaction's epoch and ends it.
+#[test]
+fn t10_transaction_version_2_bumps_the_epoch_at_every_end_and_fences_a_late_end_txn() {
+    let v2 = TxnConfig {
+        transaction_version: 2,
+        ..TxnConfig::default()
+    };
+    let mut c = TransactionCoordinator::new(v2, 1);
+    let (pid, e0) = init(&mut c, 0);
+    let reply = c.add_partitions(at(1), TID, pid, e0, &[tp(0)]);
+    durable(&mut c, reply);
+    let reply = c.end_txn(at(2), TID, pid, e0, true);
+    let done = durable(&mut c, reply);
+    let e1 = ProducerEpoch(e0.0 + 1);
+    assert_eq!(
+        done.answer,
+        Some(Ok((pid, e1))),
+        "the answer carries the new epoch"
+    );
+    assert_eq!(done.markers.expect("markers").producer_epoch, e1);
+    assert_eq!(
+        now(c.end_txn(at(3), TID, pid, e0, true)),
+        Err(ErrorCode::ConcurrentTransactions),
+        "a retry while the markers are written"
+    );
+    assert_eq!(
+        now(c.end_txn(at(3), TID, pid, e0, false)),
+        Err(ErrorCode::InvalidTxnState)
+    );
+    c.markers_written(at(4), TID).expect("complete");
+    c.append_completed(TID, Ok(()));
+    assert_eq!(
+        now(c.end_txn(at(5), TID, pid, e0, true)),
+        Ok((pid, e1)),
+        "a retry of the finished commit succeeds with the new epoch"
+    );
+    // The next transaction, at the new epoch; the first one's EndTxn arrives late.
+    let reply = c.add_partitions(at(6), TID, pid, e1, &[tp(1)]);
+    durable(&mut c, reply);
+    assert_eq!(
+        now(c.end_txn(at(7), TID, pid, e0, true)),
+        Err(ErrorCode::ProducerFenced)
+    );
+    assert_eq!(
+        state(&c),
+        TransactionState::Ongoing,
+        "the late request ended nothing"
+    );
+    assert_eq!(
+        now(c.add_partitions(at(7), TID, pid, e0, &[tp(2)])),
+        Err(ErrorCode::ProducerFenced)
+    );
+    // An abort with nothing open is written too, and bumps.
+    let reply = c.end_txn(at(8), TID, pid, e1, false);
+    durable(&mut c, reply);
+    c.markers_written(at(9), TID).expect("complete");
+    c.append_completed(TID, Ok(()));
+    let reply = c.end_txn(at(10), TID, pid, ProducerEpoch(e1.0 + 1), false);
+    let done = durable(&mut c, reply);
+    assert_eq!(done.answer, Some(Ok((pid, ProducerEpoch(e1.0 + 2)))));
+    assert!(done
+        .markers
+        .expect("no markers to write")
+        .partitions
+        .is_empty());
+    c.markers_written(at(11), TID).expect("complete");
+    c.append_completed(TID, Ok(()));
+    assert_eq!(
+        now(c.end_txn(at(11), TID, pid, ProducerEpoch(e1.0 + 2), true)),
+        Err(ErrorCode::InvalidTxnState),
+        "a commit of nothing"
+    );
+
+    // Below version 2: the late EndTxn has the next transaction's epoch and commits it.
+    let mut c = TransactionCoordinator::new(TxnConfig::default(), 1);
+    let (pid, e) = init(&mut c, 0);
+    let reply = c.add_partitions(at(1), TID, pid, e, &[tp(0)]);
+    durable(&mut c, reply);
+    let reply = c.end_txn(at(2), TID, pid, e, true);
+    assert_eq!(durable(&mut c, reply).answer, Some(Ok((pid, e))));
+    c.markers_written(at(3), TID).expect("complete");
+    c.append_completed(TID, Ok(()));
+    let reply = c.add_partitions(at(4), TID, pid, e, &[tp(1)]);
+    durable(&mut c, reply);
+    let reply = c.end_txn(at(5), TID, pid, e, true);
+    let done = durable(&mut c, reply);
+    assert_eq!(done.markers.expect("markers").partitions, vec![tp(1)]);
+    assert_eq!(state(&c), TransactionState::PrepareCommit);
+}
+
+/// T-10 with a fence: a timeout abort bumps once for the fence and once for the abort, so
+/// the producer's next call is fenced as below version 2.
+#[test]
+fn t10_a_timeout_abort_under_version_2_takes_two_epochs() {
+    let v2 = TxnConfig {
+        transaction_version: 2,
+        ..TxnConfig::default()
+    };
+    let mut c = TransactionCoordinator::new(v2, 1);
+    let (pid, e0) = init(&mut c, 0);
+    let reply = c.add_partitions(at(1), TID, pid, e0, &[tp(0)]);
+    durable(&mut c, reply);
+    let aborts = c.abort_timed_out(at(70_000));
+    let [abort] = aborts.as_slice() else {
+        panic!("one abort: {aborts:?}")
+    };
+    assert_eq!(abort.metadata.producer_epoch, ProducerEpoch(e0.0 + 2));
+    let done = c.append_completed(TID, Ok(()));
+    assert_eq!(
+        done.markers.expect("markers").producer_epoch,
+        ProducerEpoch(e0.0 + 2)
+    );
+    assert_eq!(
+        now(c.end_txn(at(70_001), TID, pid, e0, true)),
+        Err(ErrorCode::ProducerFenced)
+    );
+}

@@ -5,6 +5,20 @@ use super::*;
 
 pub(super) fn nemesis_line(sim: &ClusterSim, at_ms: i64, text: &str) -> Option<Draft> {
     let fault = |severity: Severity, what: String| draft(severity, Topic::Fault, what);
+    if let Some([from, ms]) = capture(text, "hold the next EndTxn from node {} for {} ms") {
+        let from: u32 = num(from)?;
+        return Some(
+            fault(
+                Severity::Warning,
+                format!(
+                    "Nemesis: the next EndTxn from {} will be held for {ms} ms",
+                    node_name(sim, from)
+                ),
+            )
+            .why("The producer will time out and retry, and the retry ends the transaction. The held request arrives later, during the producer's next transaction: below transaction version 2 it carries that transaction's producer id and epoch, so the coordinator takes it for the next transaction's end (J-7 #3, drill D15).".to_owned())
+            .refs(node_ref(sim, from)),
+        );
+    }
     if let Some([from, to, ms]) =
         capture(text, "hold the next Produce from node {} to {} for {} ms")
     {
@@ -322,6 +336,24 @@ pub(super) fn network_config_why(sim: &ClusterSim, at_ms: i64) -> String {
 }
 
 pub(super) fn network_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
+    if let Some([seq, from, to, ms]) =
+        capture(text, "holds EndTxn #{} from node {} to node {} for {} ms")
+    {
+        let (from, to): (u32, u32) = (num(from)?, num(to)?);
+        return Some(
+            draft(
+                Severity::Warning,
+                Topic::Network,
+                format!(
+                    "Network: EndTxn #{seq} from {} to {} is held for {ms} ms",
+                    node_name(sim, from),
+                    node_name(sim, to)
+                ),
+            )
+            .why("The transaction's end will arrive late. The producer's retry ends this transaction; the held copy lands in whatever transaction comes next, which it ends early unless transaction version 2 bumped the epoch in between (T-10).".to_owned())
+            .refs(node_ref(sim, from).into_iter().chain(node_ref(sim, to))),
+        );
+    }
     if let Some([seq, from, to, ms]) =
         capture(text, "holds Produce #{} from node {} to node {} for {} ms")
     {

@@ -429,6 +429,21 @@ pub(super) fn producer_txn_line(sim: &ClusterSim, p: u32, text: &str) -> Option<
             "EndTxn(commit) was answered: the decision is durable; the markers make the records visible to read_committed consumers, partition by partition.".to_owned(),
         );
     }
+    if let Some([old_id, old_epoch, new_id, new_epoch]) = capture(
+        text,
+        "EndTxn bumped the epoch (transaction version 2): producer id {} epoch {} -> producer id {} epoch {}",
+    ) {
+        let moved = if old_id == new_id {
+            format!("epoch {old_epoch} -> {new_epoch}")
+        } else {
+            format!("producer id {old_id} epoch {old_epoch} -> producer id {new_id} epoch {new_epoch} (the epoch was exhausted)")
+        };
+        return line(
+            Severity::Info,
+            format!("Producer {p}'s next transaction runs at {moved}"),
+            "Transaction version 2 (KIP-890 part 2): every EndTxn bumps the producer epoch and the markers carry the new one. A late produce, AddPartitionsToTxn or EndTxn of the transaction that just ended still has the old epoch, so it is refused instead of landing in the next transaction (T-10).".to_owned(),
+        );
+    }
     if let Some([n]) = capture(text, "transaction aborted ({} record(s))") {
         return line(
             Severity::Notice,

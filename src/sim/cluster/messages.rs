@@ -235,9 +235,13 @@ pub enum Msg {
         producer_epoch: ProducerEpoch,
         transaction_commit: bool,
     },
+    /// With transaction version 2 (EndTxn v5) the answer carries the producer id and the
+    /// epoch the next transaction uses (bumped by this EndTxn); -1 with an error.
     EndTxnResponse {
         token: RequestToken,
         error: ErrorCode,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
     },
     /// sendOffsetsToTransaction, first half (KIP-98): the transaction coordinator adds the
     /// group's `__consumer_offsets` partition to the transaction.

@@ -102,6 +102,8 @@ pub struct ClusterSim {
     wake_at: BTreeMap<NodeId, SimTime>,
     /// `DelayNextProduce` rules not used yet: (from, to or any, delay).
     delayed_produce: Vec<(NodeId, Option<NodeId>, SimDuration)>,
+    /// `DelayNextEndTxn` rules not used yet: (from, delay).
+    delayed_end_txn: Vec<(NodeId, SimDuration)>,
     trace: Trace,
     step_lines: Vec<TraceLine>,
     steps: u64,
@@ -233,6 +235,7 @@ impl ClusterSim {
                 num_partitions: scenario.broker.transaction_state_log_num_partitions,
                 config: crate::broker::txn::TxnConfig {
                     transaction_max_timeout_ms: scenario.broker.transaction_max_timeout_ms,
+                    transaction_version: scenario.broker.transaction_version,
                 },
                 abort_check_interval_ms: scenario
                     .broker
@@ -301,6 +304,7 @@ impl ClusterSim {
             consumers,
             wake_at: BTreeMap::new(),
             delayed_produce: Vec::new(),
+            delayed_end_txn: Vec::new(),
             trace: Trace::new(TRACE_RECENT_MAX),
             step_lines: Vec::new(),
             steps: 0,
@@ -620,7 +624,14 @@ impl ClusterSim {
                         .position(|(f, t, _)| *f == from && t.is_none_or(|t| t == to))
                 })
                 .flatten()
-                .map(|i| self.delayed_produce.remove(i).2);
+                .map(|i| self.delayed_produce.remove(i).2)
+                .or_else(|| {
+                    let i = matches!(msg, Msg::EndTxn { .. })
+                        .then(|| self.delayed_end_txn.iter().position(|(f, _)| *f == from))
+                        .flatten()?;
+                    Some(self.delayed_end_txn.remove(i).1)
+                });
+            let kind = msg.kind();
             let outcome = self.network.send(now, from, to, msg);
             for mut delivery in outcome.deliveries {
                 if let Some(delay) = held {
@@ -630,7 +641,7 @@ impl ClusterSim {
                         now,
                         "network".into(),
                         format!(
-                            "holds Produce #{} from node {} to node {} for {} ms",
+                            "holds {kind} #{} from node {} to node {} for {} ms",
                             delivery.sequence,
                             from.0,
                             to.0,
@@ -1287,6 +1298,15 @@ impl ClusterSim {
                     now,
                     "nemesis".into(),
                     format!("hold the next Produce from node {from} to {to} for {delay_ms} ms"),
+                );
+            }
+            Action::DelayNextEndTxn { from, delay_ms } => {
+                self.delayed_end_txn
+                    .push((NodeId(from), SimDuration::from_millis(delay_ms)));
+                self.trace(
+                    now,
+                    "nemesis".into(),
+                    format!("hold the next EndTxn from node {from} for {delay_ms} ms"),
                 );
             }
             Action::DropMessage { from, to, sequence } => {

@@ -142,6 +142,16 @@ pub struct BrokerSettings {
     /// (INVALID_TXN_STATE) instead of opening a hanging transaction (T-3, T-8).
     #[serde(rename = "transaction.partition.verification.enable")]
     pub transaction_partition_verification_enable: bool,
+    /// The `transaction.version` feature (0; `kafka-features.sh`, finalized at 2 on new 4.0
+    /// clusters): 0 and 1 behave alike here, 2 is KIP-890 part 2 (T-10): every EndTxn bumps
+    /// the producer epoch and the markers carry the new one, so a late request of the previous
+    /// transaction is refused by epoch.
+    #[serde(rename = "transaction.version", skip_serializing_if = "is_zero_u8")]
+    pub transaction_version: u8,
+}
+
+fn is_zero_u8(v: &u8) -> bool {
+    *v == 0
 }
 
 impl Default for BrokerSettings {
@@ -173,6 +183,7 @@ impl Default for BrokerSettings {
             transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
             request_timeout_ms: 30_000,
             transaction_partition_verification_enable: true,
+            transaction_version: 0,
         }
     }
 }
@@ -635,6 +646,15 @@ pub enum Action {
         to: Option<u32>,
         delay_ms: u64,
     },
+    /// Hold the next EndTxn request from client node `from` in the network for `delay_ms`:
+    /// the producer times out (`request.timeout.ms`), retries, and goes on to its next
+    /// transaction before the held request arrives. Below transaction version 2 it has the
+    /// same producer id and epoch as the next transaction's and ends that one (J-7 #3,
+    /// drill D15); with version 2 its old epoch is fenced.
+    DelayNextEndTxn {
+        from: u32,
+        delay_ms: u64,
+    },
     /// Lose one message on the wire from `from` to `to`: the one numbered `sequence` on that
     /// connection (the cluster view lists what is in flight with these numbers). A message
     /// that already arrived is not lost (the step says so in the trace).
@@ -726,6 +746,10 @@ pub enum Action {
 pub struct Expectations {
     /// Anomalies the configuration does not excuse.
     pub bugs: Option<u32>,
+    /// Anomalies the configuration does not excuse: at least this many (a drill that shows
+    /// a protocol flaw Kafka itself has, such as D15 below transaction version 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bugs_at_least: Option<u32>,
     /// Per Jepsen anomaly name (`lost-write`, `duplicate`, ...): at least this many.
     pub anomalies_at_least: BTreeMap<String, u32>,
     /// Per anomaly name: at most this many.
@@ -941,6 +965,12 @@ impl ClusterScenario {
                 crate::limits::TOPIC_PARTITIONS_MAX
             ));
         }
+        if self.broker.transaction_version > 2 {
+            return Err(format!(
+                "transaction.version = {}: expected 0, 1 or 2",
+                self.broker.transaction_version
+            ));
+        }
         if self.broker.transaction_max_timeout_ms == 0
             || self
                 .broker
@@ -1093,6 +1123,14 @@ impl ClusterScenario {
                     }
                     if !node_ok(*from) || to.is_some_and(|t| !node_ok(t)) {
                         return bad(format!("no node {from} or {to:?}"));
+                    }
+                }
+                Action::DelayNextEndTxn { from, delay_ms } => {
+                    if *delay_ms > 3_600_000 {
+                        return bad(format!("delay_ms = {delay_ms}: expected at most 3600000"));
+                    }
+                    if !node_ok(*from) {
+                        return bad(format!("no node {from}"));
                     }
                 }
                 Action::PartitionOneWay { from, to }

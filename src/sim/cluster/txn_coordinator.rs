@@ -697,7 +697,16 @@ impl TxnCoordinatorNode {
                 partitions: partitions.clone(),
             },
             Asked::AddOffsets(_) => Msg::AddOffsetsToTxnResponse { token, error },
-            Asked::EndTxn => Msg::EndTxnResponse { token, error },
+            Asked::EndTxn => {
+                let (producer_id, producer_epoch) =
+                    result.unwrap_or((ProducerId(-1), ProducerEpoch(-1)));
+                Msg::EndTxnResponse {
+                    token,
+                    error,
+                    producer_id,
+                    producer_epoch,
+                }
+            }
         };
         self.outbox.push((client, msg));
     }

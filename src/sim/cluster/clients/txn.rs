@@ -869,7 +869,12 @@ impl TxnDriver {
                 }
                 true
             }
-            Msg::EndTxnResponse { token, error } => {
+            Msg::EndTxnResponse {
+                token,
+                error,
+                producer_id,
+                producer_epoch,
+            } => {
                 let Some(transaction_commit) =
                     self.in_flight.as_ref().and_then(|f| match f.request {
                         TxnRequest::EndTxn { transaction_commit } if f.token == *token => {
@@ -914,6 +919,23 @@ impl TxnDriver {
                         self.values.len()
                     ));
                     self.record(TxnOutcome::Aborted);
+                }
+                let bumped = (*producer_id, *producer_epoch);
+                if bumped.0 .0 >= 0
+                    && bumped != (self.manager.producer_id, self.manager.producer_epoch)
+                {
+                    // Transaction version 2 (KIP-890 part 2): the next transaction runs at
+                    // the epoch this EndTxn bumped to, its sequences from 0.
+                    self.lines.push(format!(
+                        "EndTxn bumped the epoch (transaction version 2): producer id {} epoch {} -> producer id {} epoch {}",
+                        self.manager.producer_id.0,
+                        self.manager.producer_epoch.0,
+                        bumped.0 .0,
+                        bumped.1 .0
+                    ));
+                    self.manager.producer_id = bumped.0;
+                    self.manager.producer_epoch = bumped.1;
+                    producer.set_producer_id(bumped.0, bumped.1);
                 }
                 if reinit && self.manager.reinitialize_after_abort().is_ok() {
                     self.lines.push(

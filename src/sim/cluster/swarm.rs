@@ -195,6 +195,32 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
     );
     add_group(seed, &mut broker, &mut consumers, &mut steps);
     add_transactions(seed, &mut broker, &mut producers, &mut consumers);
+    // Half the seeds with transactions run transaction version 2 (KIP-890 part 2), unless a
+    // broker loses its page cache: a lost `__transaction_state` tail leaves the coordinator's
+    // epoch below the one the partitions' markers carry, and its next markers are refused
+    // with INVALID_PRODUCER_EPOCH for good (Kafka's coordinator gives up on them too), which
+    // the liveness phase would report. Its own stream: seeds without transactions are
+    // unchanged.
+    let transactional = producers
+        .iter()
+        .any(|p| p.config.transactional_id.is_some());
+    let power_loss = steps.iter().any(|s| {
+        matches!(
+            s.action,
+            Action::CrashBroker {
+                power_loss: true,
+                ..
+            }
+        )
+    });
+    if transactional
+        && !power_loss
+        && Prng::new(seed)
+            .fork("swarm-transaction-version")
+            .chance(1, 2)
+    {
+        broker.transaction_version = 2;
+    }
     ClusterScenario {
         scenario: "cluster".into(),
         name: format!("swarm seed {seed}"),

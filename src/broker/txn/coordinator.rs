@@ -191,6 +191,20 @@ impl TransactionCoordinator {
         dropped
     }
 
+    /// The identity after an epoch bump: the next epoch, or a new producer id at epoch 0 once
+    /// the epoch is exhausted (Kafka's `isProducerEpochExhausted`).
+    fn bumped(
+        &mut self,
+        producer_id: ProducerId,
+        epoch: ProducerEpoch,
+    ) -> (ProducerId, ProducerEpoch) {
+        if epoch_exhausted(epoch) {
+            (self.allocate_producer_id(), ProducerEpoch(0))
+        } else {
+            (producer_id, ProducerEpoch(epoch.0 + 1))
+        }
+    }
+
     fn allocate_producer_id(&mut self) -> ProducerId {
         let id = ProducerId(self.next_producer_id);
         self.next_producer_id += 1;
@@ -280,11 +294,7 @@ impl TransactionCoordinator {
             TransactionState::Empty
             | TransactionState::CompleteCommit
             | TransactionState::CompleteAbort => {
-                let (producer_id, producer_epoch) = if epoch_exhausted(m.producer_epoch) {
-                    (self.allocate_producer_id(), ProducerEpoch(0))
-                } else {
-                    (m.producer_id, ProducerEpoch(m.producer_epoch.0 + 1))
-                };
+                let (producer_id, producer_epoch) = self.bumped(m.producer_id, m.producer_epoch);
                 let target = TransactionMetadata {
                     producer_id,
                     producer_epoch,
@@ -315,15 +325,10 @@ impl TransactionCoordinator {
             .insert(fenced.transactional_id.clone(), fenced.clone());
         // With transaction version 2 the abort takes the next epoch too (Kafka's
         // `prepareAbortOrCommit` bumps after the fence), so its markers fence the old one.
-        let (producer_id, producer_epoch) = if !self.config.bumps_epoch_at_end() {
-            (fenced.producer_id, fenced.producer_epoch)
-        } else if epoch_exhausted(fenced.producer_epoch) {
-            (self.allocate_producer_id(), ProducerEpoch(0))
+        let (producer_id, producer_epoch) = if self.config.bumps_epoch_at_end() {
+            self.bumped(fenced.producer_id, fenced.producer_epoch)
         } else {
-            (
-                fenced.producer_id,
-                ProducerEpoch(fenced.producer_epoch.0 + 1),
-            )
+            (fenced.producer_id, fenced.producer_epoch)
         };
         let target = TransactionMetadata {
             state: TransactionState::PrepareAbort,
@@ -498,16 +503,15 @@ impl TransactionCoordinator {
             return TxnReply::Now(Err(ErrorCode::ConcurrentTransactions));
         }
         let ok = Ok((m.producer_id, m.producer_epoch));
-        let prepare = |this: &mut Self, m: TransactionMetadata, commit: bool, partitions: bool| {
-            let (producer_id, producer_epoch) = if epoch_exhausted(m.producer_epoch) {
-                (this.allocate_producer_id(), ProducerEpoch(0))
-            } else {
-                (m.producer_id, ProducerEpoch(m.producer_epoch.0 + 1))
-            };
+        let prepare = |this: &mut Self,
+                       m: TransactionMetadata,
+                       transaction_commit: bool,
+                       partitions: bool| {
+            let (producer_id, producer_epoch) = this.bumped(m.producer_id, m.producer_epoch);
             let mut target = TransactionMetadata {
                 producer_id,
                 producer_epoch,
-                state: if commit {
+                state: if transaction_commit {
                     S::PrepareCommit
                 } else {
                     S::PrepareAbort
@@ -521,7 +525,7 @@ impl TransactionCoordinator {
             this.begin(target, Then::AnswerEnd)
         };
         match (m.state, transaction_commit) {
-            (S::Ongoing, commit) => prepare(self, m, commit, true),
+            (S::Ongoing, transaction_commit) => prepare(self, m, transaction_commit, true),
             (S::CompleteCommit, true) | (S::CompleteAbort, false) if retry => TxnReply::Now(ok),
             (S::CompleteCommit, false) | (S::CompleteAbort, false) | (S::Empty, false)
                 if !retry =>

@@ -49,6 +49,14 @@ fn init(c: &mut TransactionCoordinator, ms: u64) -> (ProducerId, ProducerEpoch) 
         .expect("initialized")
 }
 
+/// Transaction version 2 (KIP-890 part 2).
+fn version_2() -> TxnConfig {
+    TxnConfig {
+        transaction_version: 2,
+        ..TxnConfig::default()
+    }
+}
+
 fn state(c: &TransactionCoordinator) -> TransactionState {
     c.transactions()[TID].state
 }
@@ -616,11 +624,7 @@ fn a_partitions_transaction_state_is_rebuilt_from_its_log() {
 /// has the next transaction's epoch and ends it.
 #[test]
 fn t10_transaction_version_2_bumps_the_epoch_at_every_end_and_fences_a_late_end_txn() {
-    let v2 = TxnConfig {
-        transaction_version: 2,
-        ..TxnConfig::default()
-    };
-    let mut c = TransactionCoordinator::new(v2, 1);
+    let mut c = TransactionCoordinator::new(version_2(), 1);
     let (pid, e0) = init(&mut c, 0);
     let reply = c.add_partitions(at(1), TID, pid, e0, &[tp(0)]);
     durable(&mut c, reply);
@@ -707,11 +711,7 @@ fn t10_transaction_version_2_bumps_the_epoch_at_every_end_and_fences_a_late_end_
 /// the producer's next call is fenced as below version 2.
 #[test]
 fn t10_a_timeout_abort_under_version_2_takes_two_epochs() {
-    let v2 = TxnConfig {
-        transaction_version: 2,
-        ..TxnConfig::default()
-    };
-    let mut c = TransactionCoordinator::new(v2, 1);
+    let mut c = TransactionCoordinator::new(version_2(), 1);
     let (pid, e0) = init(&mut c, 0);
     let reply = c.add_partitions(at(1), TID, pid, e0, &[tp(0)]);
     durable(&mut c, reply);

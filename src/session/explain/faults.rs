@@ -336,39 +336,26 @@ pub(super) fn network_config_why(sim: &ClusterSim, at_ms: i64) -> String {
 }
 
 pub(super) fn network_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
-    if let Some([seq, from, to, ms]) =
-        capture(text, "holds EndTxn #{} from node {} to node {} for {} ms")
+    if let Some([kind, seq, from, to, ms]) =
+        capture(text, "holds {} #{} from node {} to node {} for {} ms")
     {
+        let why = match kind {
+            "EndTxn" => "The transaction's end will arrive late. The producer's retry ends this transaction; the held copy lands in whatever transaction comes next, which it ends early unless transaction version 2 bumped the epoch in between (T-10).",
+            "Produce" => "The request will arrive late, after messages sent after it. If the producer gives up on it first (delivery.timeout.ms) and ends its transaction, the batch reaches the leader after the transaction's marker: without partition verification it opens a transaction nobody will end (T-8).",
+            _ => return None,
+        };
         let (from, to): (u32, u32) = (num(from)?, num(to)?);
         return Some(
             draft(
                 Severity::Warning,
                 Topic::Network,
                 format!(
-                    "Network: EndTxn #{seq} from {} to {} is held for {ms} ms",
+                    "Network: {kind} #{seq} from {} to {} is held for {ms} ms",
                     node_name(sim, from),
                     node_name(sim, to)
                 ),
             )
-            .why("The transaction's end will arrive late. The producer's retry ends this transaction; the held copy lands in whatever transaction comes next, which it ends early unless transaction version 2 bumped the epoch in between (T-10).".to_owned())
-            .refs(node_ref(sim, from).into_iter().chain(node_ref(sim, to))),
-        );
-    }
-    if let Some([seq, from, to, ms]) =
-        capture(text, "holds Produce #{} from node {} to node {} for {} ms")
-    {
-        let (from, to): (u32, u32) = (num(from)?, num(to)?);
-        return Some(
-            draft(
-                Severity::Warning,
-                Topic::Network,
-                format!(
-                    "Network: Produce #{seq} from {} to {} is held for {ms} ms",
-                    node_name(sim, from),
-                    node_name(sim, to)
-                ),
-            )
-            .why("The request will arrive late, after messages sent after it. If the producer gives up on it first (delivery.timeout.ms) and ends its transaction, the batch reaches the leader after the transaction's marker: without partition verification it opens a transaction nobody will end (T-8).".to_owned())
+            .why(why.to_owned())
             .refs(node_ref(sim, from).into_iter().chain(node_ref(sim, to))),
         );
     }

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod broker;
+pub mod buffer;
 pub mod check;
 pub mod client;
 pub mod controller;

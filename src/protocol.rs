@@ -74,6 +74,8 @@ pub enum ErrorCode {
     TransactionCoordinatorFenced,
     NewLeaderElected,
     UnstableOffsetCommit,
+    OffsetMetadataTooLarge,
+    InvalidGroupId,
 }
 
 /// (variant, Kafka code, Kafka name, retriable). One table so the three views cannot drift.
@@ -99,6 +101,13 @@ const TABLE: &[(ErrorCode, i16, &str, bool)] = {
         (ReplicaNotAvailable, 9, "REPLICA_NOT_AVAILABLE", true),
         (MessageTooLarge, 10, "MESSAGE_TOO_LARGE", false),
         (StaleControllerEpoch, 11, "STALE_CONTROLLER_EPOCH", false),
+        (
+            OffsetMetadataTooLarge,
+            12,
+            "OFFSET_METADATA_TOO_LARGE",
+            false,
+        ),
+        (InvalidGroupId, 24, "INVALID_GROUP_ID", false),
         (NetworkException, 13, "NETWORK_EXCEPTION", true),
         (
             CoordinatorLoadInProgress,

@@ -803,7 +803,12 @@ impl PartitionLog {
 
     /// Decodes the batches overlapping `[from, to)`, oldest first, handing each to `visit`
     /// until it returns false (or a batch does not decode).
-    fn visit_batches(&self, from: Offset, to: Offset, mut visit: impl FnMut(&RecordBatch) -> bool) {
+    pub fn visit_batches(
+        &self,
+        from: Offset,
+        to: Offset,
+        mut visit: impl FnMut(&RecordBatch) -> bool,
+    ) {
         let first = self.segment_index_for(from);
         for segment in &self.segments[first..] {
             let Some(start) = segment.find_batch(from) else {
@@ -860,6 +865,31 @@ impl PartitionLog {
             (out.len() as u32) < max_records
         });
         out
+    }
+
+    /// Every batch header in the log, oldest first (to rebuild producer state).
+    pub fn batch_headers(&self) -> Vec<BatchHeader> {
+        let mut headers = Vec::new();
+        for segment in &self.segments {
+            let mut rest = segment.bytes();
+            while let Ok(header) = BatchHeader::parse(rest) {
+                let size = header.size_in_bytes() as usize;
+                if size == 0 || size > rest.len() {
+                    break;
+                }
+                rest = &rest[size..];
+                headers.push(header);
+            }
+        }
+        headers
+    }
+
+    /// Replaces the topic config (Kafka's alter configs): retention, compaction and the next
+    /// roll follow the new values; bytes already written stay as they are.
+    pub fn set_config(&mut self, config: LogConfig) -> Result<(), LogError> {
+        config.validate().map_err(LogError::InvalidConfig)?;
+        self.config = config;
+        Ok(())
     }
 
     /// The bytes of every segment's `.log`, oldest first: what storage should hold.

@@ -1353,7 +1353,7 @@ impl BrokerNode {
                 if replica.is_leader() && !was_leader {
                     // A new leader rebuilds the idempotent producer state from its log.
                     let mut table = ProducerStateTable::new();
-                    let headers = batch_headers(replica.log());
+                    let headers = replica.log().batch_headers();
                     table.rebuild_from_log(headers.iter());
                     self.producer_states.insert(tp.clone(), table);
                 }
@@ -2401,21 +2401,4 @@ fn with_offsets(info: ProducerBatchInfo, first_offset: Offset) -> ProducerBatchI
         last_offset: first_offset.plus(count),
         ..info
     }
-}
-
-/// Every batch header in a log, oldest first (to rebuild producer state).
-fn batch_headers(log: &PartitionLog) -> Vec<BatchHeader> {
-    let mut headers = Vec::new();
-    for (_, bytes) in log.segment_bytes() {
-        let mut rest = bytes;
-        while let Ok(header) = BatchHeader::parse(rest) {
-            let size = header.size_in_bytes() as usize;
-            if size == 0 || size > rest.len() {
-                break;
-            }
-            rest = &rest[size..];
-            headers.push(header);
-        }
-    }
-    headers
 }

@@ -7,6 +7,7 @@
 //! whatever else the machine has (Debian's binaryen 108 cannot read current rustc output).
 
 mod bench;
+mod buffer_pkg;
 mod cmd;
 mod pipeline;
 mod setup;
@@ -23,6 +24,9 @@ commands:
                  0.2.130, npm packages, Debian chromium + chromium-driver (fast when done)
   serve          setup, then `trunk serve --release` on http://127.0.0.1:8080/
   build          setup, then `trunk build --release` into dist/
+  buffer-pkg [--out DIR]
+                 the edge buffer's JS package (LogBuffer) and demo page into DIR (default
+                 target/buffer; Trunk's post-build hook puts it in dist/buffer/)
   test           setup, then every check in order, stopping at the first failure
   test --quick   fmt, native clippy and native tests only (no setup, no wasm, no browser)
   bench log      setup, then the native log benchmark (`logsim bench log`) and, if present,
@@ -80,12 +84,13 @@ fn run(args: &[String]) -> Result<(), Failure> {
         }
         "test" => pipeline::run(&project, parse_test_options(rest)?),
         "bench" => bench::run(&project, rest),
+        "buffer-pkg" => buffer_pkg::run(&project, rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())
         }
         other => Err(Failure::usage(format!(
-            "unknown command `{other}`; valid commands: setup, serve, build, test, bench, help"
+            "unknown command `{other}`; valid commands: setup, serve, build, buffer-pkg, test, bench, help"
         ))),
     }
 }

@@ -344,6 +344,30 @@ impl IdbStorage {
     /// pending changes stay pending.
     async fn sync(&mut self) -> Result<(), StorageError> {
         let plan = self.plan_sync();
+        self.commit_plan(plan).await
+    }
+
+    /// Makes only the pending deletions durable, in a transaction of their own; the rest
+    /// stays pending. IndexedDB counts a transaction's new bytes against the quota before its
+    /// deletions free any, so at a full quota a `Sync` that deletes old segments and writes new
+    /// bytes fails while the two in turn succeed. Only for callers whose deleted files hold
+    /// nothing the live image needs (the edge buffer: retention and recovery delete only
+    /// segments already gone from its logs): a crash between the two leaves the old durable
+    /// image without those files. Returns whether there was anything to delete.
+    pub async fn sync_deletions(&mut self) -> Result<bool, StorageError> {
+        let plan: Vec<Change> = self
+            .plan_sync()
+            .into_iter()
+            .filter(|c| c.layout.is_none())
+            .collect();
+        if plan.is_empty() {
+            return Ok(false);
+        }
+        self.commit_plan(plan).await?;
+        Ok(true)
+    }
+
+    async fn commit_plan(&mut self, plan: Vec<Change>) -> Result<(), StorageError> {
         if plan.is_empty() {
             return Ok(());
         }

@@ -701,11 +701,26 @@ impl LogBuffer {
             (tagged, bytes, ends)
         };
         let completions = backend.execute(requests).await;
-        drop(guard);
-        let failure = completions.into_iter().find_map(|c| match c {
+        let mut failure = completions.into_iter().find_map(|c| match c {
             Completion::Failed(_, e) => Some(BufferError::storage(&e)),
             _ => None,
         });
+        // At a full quota, retention's deletions go first on their own (see
+        // `IdbStorage::sync_deletions`), then the writes are tried again.
+        if let (Some(e), Backend::Idb(idb)) = (&failure, &mut *backend) {
+            if e.quota_exceeded && idb.sync_deletions().await.unwrap_or(false) {
+                let next = {
+                    let mut inner = self.shared.inner.borrow_mut();
+                    inner.next_request += 1;
+                    RequestId(inner.next_request)
+                };
+                failure = match idb.execute(vec![(next, StorageRequest::Sync)]).await.pop() {
+                    Some(Completion::Failed(_, e)) => Some(BufferError::storage(&e)),
+                    _ => None,
+                };
+            }
+        }
+        drop(guard);
         let mut inner = self.shared.inner.borrow_mut();
         match failure {
             Some(e) => {

@@ -109,8 +109,20 @@ async function render() {
   received.replaceChildren(
     ...cluster.records.slice(-30).reverse().map((r) => {
       const li = document.createElement('li');
-      li.innerHTML = `<code>${r.key}</code> `;
-      li.append(document.createTextNode(r.value));
+      const where = document.createElement('span');
+      where.className = 'where';
+      where.textContent = `p${r.partition} @${r.offset}`;
+      where.title = `idempotency key ${r.key}`;
+      li.append(where);
+      try {
+        const v = JSON.parse(r.value);
+        const sev = document.createElement('span');
+        sev.className = `sev ${v.severity}`;
+        sev.textContent = v.severity;
+        li.append(`${v.site} · `, sev, ` · ${v.note}`);
+      } catch {
+        li.append(r.value);
+      }
       return li;
     }),
   );

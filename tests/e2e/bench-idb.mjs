@@ -11,7 +11,9 @@
 //
 // Environment (all optional):
 //   BENCH_IDB_RECORDS=N      records per configuration (default 200000; Dexie writes fewer, see below)
-//   BENCH_IDB_IMPLS=a,b      implementations, of ours, ours-seq, raw, dexie (default ours,raw,dexie)
+//   BENCH_IDB_IMPLS=a,b      implementations, of ours, ours-seq, buffer, raw, dexie (default ours,raw,dexie);
+//                            buffer is the LogBuffer JS API (`cargo xtask bench buffer`), from BENCH_IDB_BUFFER_PKG
+//   BENCH_IDB_FLUSH=N        only this flush size in bytes (default 64, 256 and 1024 KiB)
 //   BENCH_IDB_REPS=N         repetitions (default 3)
 //   BENCH_IDB_DURABILITY=x   only `relaxed` or only `strict`
 //   BENCH_IDB_QUICK=1        a smoke run: 20000 records, 1 repetition, flush 256 KiB only
@@ -19,7 +21,7 @@
 //   LOGSIM_CHROMIUM=path     another Chromium binary (default /usr/bin/chromium)
 
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +40,7 @@ const FLUSHES = [64 * KIB, 256 * KIB, 1024 * KIB];
 const DURABILITIES = ['relaxed', 'strict'];
 const RECORDS_DEFAULT = 200_000;
 const IMPLS_DEFAULT = ['ours', 'raw', 'dexie'];
-const IMPLS_KNOWN = ['ours', 'ours-seq', 'raw', 'dexie'];
+const IMPLS_KNOWN = ['ours', 'ours-seq', 'buffer', 'raw', 'dexie'];
 // Dexie writes about 10k records/s on 2 cores: 200k records 3 times for each of the 24
 // configurations would take over 20 minutes. It writes the first records of the same workload
 // instead, in whole flush groups (the same records per transaction as ours): at least
@@ -92,6 +94,8 @@ function build() {
   mkdirSync(OUT, { recursive: true });
   for (const file of readdirSync(www)) copyFileSync(path.join(www, file), path.join(OUT, file));
   copyFileSync(dexie, path.join(OUT, 'dexie.mjs'));
+  const bufferPkg = process.env.BENCH_IDB_BUFFER_PKG;
+  if (bufferPkg) cpSync(bufferPkg, path.join(OUT, 'buffer', 'pkg'), { recursive: true });
 }
 
 function positiveFromEnv(name, fallback) {
@@ -116,7 +120,8 @@ function configurations() {
   const reps = quick ? 1 : positiveFromEnv('BENCH_IDB_REPS', 3);
   const configs = [];
   for (const durability of only ? [only] : DURABILITIES) {
-    for (const flush of quick ? [256 * KIB] : FLUSHES) {
+    const flushOnly = positiveFromEnv('BENCH_IDB_FLUSH', undefined);
+    for (const flush of quick ? [256 * KIB] : flushOnly ? [flushOnly] : FLUSHES) {
       for (const batch of BATCHES) {
         const records = quick ? 20_000 : override ?? RECORDS_DEFAULT;
         configs.push({
@@ -148,6 +153,7 @@ function report(chromiumVersion, output, impls) {
   const line = (impl, params, metric, value) =>
     json.push(JSON.stringify({ bench: 'B2', impl, params, metric, value: Number(value.toFixed(4)) }));
   const cpus = os.cpus();
+  const b6 = [];
 
   console.log('B2 browser log to IndexedDB, in a dedicated worker of headless Chromium');
   console.log(`chromium ${chromiumVersion}; ${cpus.length} cores, ${cpus[0]?.model ?? 'unknown cpu'}`);
@@ -168,7 +174,10 @@ function report(chromiumVersion, output, impls) {
     console.log(`reference ${name}: ${fixed(value, 2)}`);
     line('physical', {}, name, value);
   }
-  const ratios = [['ours', 'raw']];
+  if (impls.includes('buffer')) {
+    console.log('  buffer: the LogBuffer JS API, one append() per batch of record objects, one flush() per group');
+  }
+  const ratios = [['ours', 'raw'], ['buffer', 'raw'], ['buffer', 'dexie']];
   if (impls.includes('ours-seq')) ratios.push(['ours-seq', 'raw']);
   if (impls.includes('dexie')) ratios.push(['ours', 'dexie']);
   const present = (pair) => pair.every((impl) => impls.includes(impl));
@@ -217,6 +226,18 @@ function report(chromiumVersion, output, impls) {
     }
     line('ours', params, 'log bytes per record', bytes / config.records);
     console.log(row.join(' '));
+    // B6: bytes per record, in memory and in IndexedDB (origin usage growth of the first
+    // repetition), against Kafka's own format (the log bytes: it is Kafka's record batch v2).
+    for (const impl of Object.keys(result.storedBytes ?? {})) {
+      const n = records[impl];
+      const stored = result.storedBytes[impl] / n;
+      const kafka = bytes / config.records;
+      line(impl, params, 'B6 stored bytes per record', stored);
+      line(impl, params, 'B6 stored / Kafka format', stored / kafka);
+      b6.push(`  ${impl.padEnd(7)} ${config.durability.padEnd(8)} batch ${String(config.batch).padStart(4)}: stored ${fixed(stored, 1)} B/rec = ${fixed(stored / kafka, 2)}x Kafka's ${fixed(kafka, 1)} B/rec` +
+        (result.memoryBytes?.[impl] ? `; in memory ${fixed(result.memoryBytes[impl] / n, 1)} B/rec = ${fixed(result.memoryBytes[impl] / n / kafka, 2)}x` : ''));
+      if (result.memoryBytes?.[impl]) line(impl, params, 'B6 memory bytes per record', result.memoryBytes[impl] / n);
+    }
   }
   const reduced = output.results.filter((r) => r.records.dexie !== undefined && r.records.dexie < r.config.records);
   if (reduced.length > 0) {
@@ -224,6 +245,10 @@ function report(chromiumVersion, output, impls) {
       `dexie wrote fewer records (column "dexie N": the first ${DEXIE_FLUSHES_MIN}+ flush groups, ` +
         `>= ${DEXIE_RECORDS_MIN} records) to keep the run within a few minutes; its rate is per record`,
     );
+  }
+  if (b6.length > 0) {
+    console.log('B6 bytes per record (IndexedDB: growth of navigator.storage.estimate().usage; memory: the log and its indexes):');
+    for (const text of b6) console.log(text);
   }
   console.log(`browser time ${fixed(output.seconds, 1)} s`);
   for (const text of json) console.log(text);

@@ -8,7 +8,7 @@ use crate::cmd::{Failure, Project};
 use crate::setup;
 use std::path::{Path, PathBuf};
 
-const BENCHES: &str = "log, sim, ui";
+const BENCHES: &str = "log, buffer, sim, ui";
 const WASM: &str = "wasm32-unknown-unknown";
 
 pub fn run(project: &Project, args: &[String]) -> Result<(), Failure> {
@@ -29,6 +29,7 @@ pub fn run(project: &Project, args: &[String]) -> Result<(), Failure> {
             }
             log(project)
         }
+        "buffer" => buffer(project, rest),
         "sim" => sim(project, &SimOptions::parse(rest)?),
         "ui" => ui(project, UiOptions::parse(rest)?),
         other => Err(Failure::usage(format!(
@@ -56,6 +57,33 @@ fn log(project: &Project) -> Result<(), Failure> {
         );
         Ok(())
     }
+}
+
+/// B2 and B6 through the edge buffer's JS API: `LogBuffer.append`/`flush` in a worker of
+/// headless Chromium, next to raw IndexedDB puts of the same chunk bytes and Dexie bulkPut of
+/// one object per record, in the same page (tests/e2e/bench-idb.mjs with the `buffer` impl).
+fn buffer(project: &Project, args: &[String]) -> Result<(), Failure> {
+    let quick = match args {
+        [] => false,
+        [flag] if flag == "--quick" => true,
+        [other, ..] => {
+            return Err(Failure::usage(format!(
+                "unknown option `{other}` for `bench buffer`; valid options: --quick"
+            )))
+        }
+    };
+    setup::run(project)?;
+    let out = project.root.join("target").join("buffer");
+    crate::buffer_pkg::build(project, &out)?;
+    let mut cmd = project
+        .command("node", &["tests/e2e/bench-idb.mjs"])
+        .env("BENCH_IDB_IMPLS", "buffer,raw,dexie")
+        .env("BENCH_IDB_FLUSH", "262144")
+        .env("BENCH_IDB_BUFFER_PKG", out.join("pkg"));
+    if quick {
+        cmd = cmd.env("BENCH_IDB_QUICK", "1");
+    }
+    cmd.run("bench buffer (browser, LogBuffer API)")
 }
 
 /// The options of `bench sim`.

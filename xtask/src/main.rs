@@ -31,6 +31,9 @@ commands:
   test --quick   fmt, native clippy and native tests only (no setup, no wasm, no browser)
   bench log      setup, then the native log benchmark (`logsim bench log`) and, if present,
                  the browser benchmark tests/e2e/bench-idb.mjs
+  bench buffer [--quick]
+                 setup, the buffer package, then B2 and B6 through the LogBuffer JS API in
+                 headless Chromium next to raw IndexedDB puts and Dexie bulkPut, same page
   bench sim [--seeds N] [--reps N] [--quick] [--no-chromium]
                  setup, then B4 simulation speed: the same cases natively, in wasm under Node
                  and in headless Chromium; every trace hash must agree before any figure

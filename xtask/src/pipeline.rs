@@ -80,6 +80,8 @@ fn steps(project: &Project, mode: Mode) -> Vec<Step> {
                 "logsim-bench-idb",
                 "-p",
                 "logsim-bench-sim",
+                "--features",
+                "logsim-browser/js-api",
                 "--all-targets",
                 "--",
                 "-D",

@@ -92,6 +92,7 @@ function dexieRecords(config, prepared) {
 
 /** Dexie writes the first `dexieRecords` records, with our records per transaction. */
 async function runDexie(name, config, prepared) {
+  const usageBefore = (await navigator.storage.estimate()).usage;
   const db = new Dexie(name, { chromeTransactionDurability: config.durability });
   db.version(1).stores({ records: 'offset' });
   await db.open();
@@ -117,17 +118,70 @@ async function runDexie(name, config, prepared) {
       await db.transaction('rw', db.records, () => db.records.bulkPut(objects));
     }
     const ms = performance.now() - started;
+    const storedBytes = (await navigator.storage.estimate()).usage - usageBefore;
     const stored = await db.records.count();
     if (stored !== total) {
       throw new Error(`dexie: ${stored} records stored, ${total} written`);
     }
-    return { ms, records: total };
+    return { ms, records: total, storedBytes };
   } finally {
     db.close();
   }
 }
 
+// The edge buffer's JS API (LogBuffer), loaded only when it is measured (`bench buffer`).
+let LogBuffer;
+
+/**
+ * The same records through the public API: one `append` per batch of `config.batch` records
+ * (each an object with a 100 B Uint8Array value), one `flush()` per flush group. Measures the
+ * origin's IndexedDB usage before and after, for B6.
+ */
+async function runBuffer(name, config, prepared, rep) {
+  if (!LogBuffer) ({ LogBuffer } = await import('./buffer/pkg/logsim_buffer.js').then(async (m) => (await m.default(), m)));
+  const bufferName = name.replace(/[^A-Za-z0-9._-]/g, '-');
+  const usageBefore = rep === 0 ? (await navigator.storage.estimate()).usage : 0;
+  const buffer = await LogBuffer.open(bufferName, {
+    topics: { bench: {} },
+    durability: config.durability,
+    flush: { bytes: 2 ** 52 },
+    retentionCheckIntervalMs: 1e15,
+  });
+  let stats;
+  let usage;
+  try {
+    const values = prepared.values;
+    let offset = 0;
+    const started = performance.now();
+    for (const count of prepared.records) {
+      for (let done = 0; done < count; ) {
+        const n = Math.min(config.batch, count - done);
+        const records = new Array(n);
+        for (let j = 0; j < n; j++) {
+          const at = (offset + j) * RECORD_VALUE_BYTES;
+          records[j] = { value: values.subarray(at, at + RECORD_VALUE_BYTES) };
+        }
+        await buffer.append('bench', records);
+        offset += n;
+        done += n;
+      }
+      await buffer.flush();
+    }
+    const ms = performance.now() - started;
+    stats = await buffer.stats();
+    if (stats.records !== config.records) {
+      throw new Error(`buffer: ${stats.records} records in the log, ${config.records} appended`);
+    }
+    if (rep === 0) usage = (await navigator.storage.estimate()).usage - usageBefore;
+    return { ms, memoryBytes: stats.totalBytes, storedBytes: usage };
+  } finally {
+    await buffer.close();
+    await LogBuffer.deleteBuffer(bufferName);
+  }
+}
+
 const IMPLS = {
+  buffer: runBuffer,
   ours: (name, config, prepared, rep) => runOurs(name, config, prepared, { pipelined: true, verify: rep === 0 }),
   'ours-seq': (name, config, prepared, rep) =>
     runOurs(name, config, prepared, { pipelined: false, verify: rep === 0 }),
@@ -140,6 +194,8 @@ async function runConfig(runId, index, config, reps, impls) {
   const samples = Object.fromEntries(impls.map((impl) => [impl, []]));
   const engineMs = Object.fromEntries(impls.map((impl) => [impl, []]));
   const storageCpuMs = Object.fromEntries(impls.map((impl) => [impl, []]));
+  const storedBytes = {};
+  const memoryBytes = {};
   for (let rep = 0; rep < reps; rep++) {
     // Rotate the order each repetition so no implementation always follows another's cleanup.
     const order = impls.map((_, i) => impls[(i + rep) % impls.length]);
@@ -153,6 +209,8 @@ async function runConfig(runId, index, config, reps, impls) {
         samples[impl].push(result.ms);
         if (result.engineMs !== undefined) engineMs[impl].push(result.engineMs);
         if (result.storageCpuMs !== undefined) storageCpuMs[impl].push(result.storageCpuMs);
+        if (rep === 0 && result.storedBytes !== undefined) storedBytes[impl] = result.storedBytes;
+        if (rep === 0 && result.memoryBytes !== undefined) memoryBytes[impl] = result.memoryBytes;
       }
     } finally {
       for (const name of names) {
@@ -161,7 +219,7 @@ async function runConfig(runId, index, config, reps, impls) {
     }
   }
   const records = Object.fromEntries(impls.map((impl) => [impl, impl === 'dexie' ? dexieRecords(config, prepared) : config.records]));
-  return { config, bytes: prepared.bytes, flushes: prepared.chunks.length, records, samples, engineMs, storageCpuMs };
+  return { config, bytes: prepared.bytes, flushes: prepared.chunks.length, records, samples, engineMs, storageCpuMs, storedBytes, memoryBytes };
 }
 
 function memcpyGBps() {

@@ -233,6 +233,7 @@ pub fn header(props: &HeaderProps) -> Html {
                     { "Import" }
                     <input type="file" accept=".json,application/json" data-testid="import" onchange={on_import} />
                 </label>
+                <a class="button secondary" href="buffer/" data-testid="buffer-demo" title="The log engine alone as a durable local buffer for pages and workers: the LogBuffer JS API">{ "Edge buffer demo" }</a>
                 <button class="icon" aria-label="Keyboard shortcuts and help" title="Help (?)" onclick={on_help}>{ "?" }</button>
             </div>
             if let Some(link) = &props.share_link {

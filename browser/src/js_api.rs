@@ -387,8 +387,8 @@ fn string_arg(what: &str, v: &JsValue) -> Result<String, JsValue> {
 }
 
 /// Bytes from a string (UTF-8), a Uint8Array, an ArrayBuffer or another view; `None` for
-/// null or undefined.
-fn bytes_arg(what: &str, v: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
+/// null or undefined; `Err(())` for anything else.
+fn bytes_of(v: &JsValue) -> Result<Option<Vec<u8>>, ()> {
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
@@ -409,10 +409,18 @@ fn bytes_arg(what: &str, v: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
             Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec(),
         ));
     }
-    Err(bad(format!(
-        "{what} must be a string, Uint8Array, ArrayBuffer or null, got {}",
-        describe(v)
-    )))
+    Err(())
+}
+
+/// `bytes_of`, with an error naming `what` (formatted only on error: appends are hot).
+fn bytes_arg(what: impl FnOnce() -> String, v: &JsValue) -> Result<Option<Vec<u8>>, JsValue> {
+    bytes_of(v).map_err(|()| {
+        bad(format!(
+            "{} must be a string, Uint8Array, ArrayBuffer or null, got {}",
+            what(),
+            describe(v)
+        ))
+    })
 }
 
 fn headers_arg(what: &str, v: &JsValue) -> Result<Vec<RecordHeader>, JsValue> {
@@ -452,66 +460,102 @@ fn headers_arg(what: &str, v: &JsValue) -> Result<Vec<RecordHeader>, JsValue> {
         .into_iter()
         .map(|(k, value)| {
             let key = string_arg(&format!("{what}: a header name"), &k)?;
-            let value = bytes_arg(&format!("{what}.{key}"), &value)?;
+            let value = bytes_arg(|| format!("{what}.{key}"), &value)?;
             Ok(RecordHeader { key, value })
         })
         .collect()
 }
 
+/// The field names of a record, made into JS strings once per append, not once per record.
+struct RecordFields {
+    key: JsValue,
+    value: JsValue,
+    headers: JsValue,
+    timestamp: JsValue,
+    partition: JsValue,
+}
+
 fn records_arg(v: &JsValue) -> Result<Vec<AppendRecord>, JsValue> {
+    const KNOWN: &[&str] = &["key", "value", "headers", "timestamp", "partition"];
     if !Array::is_array(v) {
         return Err(bad(format!(
             "records must be an array of {{ key?, value?, headers?, timestamp?, partition? }}, got {}",
             describe(v)
         )));
     }
-    Array::from(v)
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let what = format!("records[{i}]");
-            if !r.is_object() || Array::is_array(&r) {
-                return Err(bad(format!(
-                    "{what} must be an object like {{ key, value }}, got {}",
-                    describe(&r)
-                )));
+    let f = RecordFields {
+        key: JsValue::from_str("key"),
+        value: JsValue::from_str("value"),
+        headers: JsValue::from_str("headers"),
+        timestamp: JsValue::from_str("timestamp"),
+        partition: JsValue::from_str("partition"),
+    };
+    let field = |r: &JsValue, name: &JsValue| Reflect::get(r, name).unwrap_or(JsValue::UNDEFINED);
+    let array = Array::from(v);
+    let mut out = Vec::with_capacity(array.length() as usize);
+    for (i, r) in array.iter().enumerate() {
+        let what = || format!("records[{i}]");
+        if !r.is_object() || Array::is_array(&r) {
+            return Err(bad(format!(
+                "{} must be an object like {{ key, value }}, got {}",
+                what(),
+                describe(&r)
+            )));
+        }
+        let key = field(&r, &f.key);
+        let value = field(&r, &f.value);
+        let headers = field(&r, &f.headers);
+        let ts = field(&r, &f.timestamp);
+        let partition = field(&r, &f.partition);
+        // An unknown field (a typo) is an error: when the object has more own keys than known
+        // fields with a value, look for it.
+        let present = [&key, &value, &headers, &ts, &partition]
+            .iter()
+            .filter(|v| !v.is_undefined())
+            .count() as u32;
+        if Object::keys(r.unchecked_ref::<Object>()).length() != present {
+            check_keys(&what(), &r, KNOWN)?;
+        }
+        let timestamp_ms = if let Some(d) = ts.dyn_ref::<Date>() {
+            let t = d.get_time();
+            if t.is_nan() {
+                return Err(bad(format!("{}.timestamp is an invalid Date", what())));
             }
-            check_keys(
-                &what,
-                &r,
-                &["key", "value", "headers", "timestamp", "partition"],
-            )?;
-            let ts = get(&r, "timestamp");
-            let timestamp_ms = if let Some(d) = ts.dyn_ref::<Date>() {
-                let t = d.get_time();
-                if t.is_nan() {
-                    return Err(bad(format!("{what}.timestamp is an invalid Date")));
-                }
-                Some(t as i64)
+            Some(t as i64)
+        } else if ts.is_undefined() {
+            None
+        } else {
+            whole(
+                &format!("{}.timestamp", what()),
+                &ts,
+                0.0,
+                9_007_199_254_740_991.0,
+            )?
+            .map(|n| n as i64)
+        };
+        out.push(AppendRecord {
+            key: bytes_arg(|| format!("{}.key", what()), &key)?,
+            value: bytes_arg(|| format!("{}.value", what()), &value)?,
+            headers: if headers.is_undefined() {
+                Vec::new()
+            } else {
+                headers_arg(&format!("{}.headers", what()), &headers)?
+            },
+            timestamp_ms,
+            partition: if partition.is_undefined() {
+                None
             } else {
                 whole(
-                    &format!("{what}.timestamp"),
-                    &ts,
-                    0.0,
-                    9_007_199_254_740_991.0,
-                )?
-                .map(|n| n as i64)
-            };
-            Ok(AppendRecord {
-                key: bytes_arg(&format!("{what}.key"), &get(&r, "key"))?,
-                value: bytes_arg(&format!("{what}.value"), &get(&r, "value"))?,
-                headers: headers_arg(&format!("{what}.headers"), &get(&r, "headers"))?,
-                timestamp_ms,
-                partition: whole(
-                    &format!("{what}.partition"),
-                    &get(&r, "partition"),
+                    &format!("{}.partition", what()),
+                    &partition,
                     0.0,
                     f64::from(u32::MAX),
                 )?
-                .map(|n| n as u32),
-            })
-        })
-        .collect()
+                .map(|n| n as u32)
+            },
+        });
+    }
+    Ok(out)
 }
 
 fn topics_arg(v: &JsValue) -> Result<BTreeMap<String, TopicSpec>, JsValue> {
@@ -1082,7 +1126,7 @@ impl LogBuffer {
             }
         };
         self.writable()?;
-        let result = self.with_engine(|e| e.append(&topic, &records, producer, now_ms()))?;
+        let result = self.with_engine(|e| e.append(&topic, records, producer, now_ms()))?;
         let policy = {
             let mut inner = self.shared.inner.borrow_mut();
             inner.unflushed_bytes += result.bytes;

@@ -543,7 +543,7 @@ impl LogBuffer {
     pub fn append(
         &mut self,
         topic: &str,
-        records: &[AppendRecord],
+        records: Vec<AppendRecord>,
         producer: Option<IdempotentProducer>,
         now_ms: i64,
     ) -> Result<AppendResult, BufferError> {
@@ -552,9 +552,10 @@ impl LogBuffer {
                 "append needs at least one record",
             ));
         }
-        let routes = self.route(topic, records)?;
+        let routes = self.route(topic, &records)?;
+        let count = records.len();
         let mut groups: BTreeMap<u32, Vec<(usize, NewRecord)>> = BTreeMap::new();
-        for (i, (r, &p)) in records.iter().zip(&routes).enumerate() {
+        for (i, (r, &p)) in records.into_iter().zip(&routes).enumerate() {
             groups
                 .entry(p)
                 .or_default()
@@ -596,7 +597,7 @@ impl LogBuffer {
         }
         let mut result = AppendResult {
             partitions: Vec::new(),
-            records: vec![(0, -1); records.len()],
+            records: vec![(0, -1); count],
             bytes: 0,
         };
         for (p, batches) in plans {
@@ -632,8 +633,8 @@ impl LogBuffer {
                     ),
                     _ => ProducerFields::NONE,
                 };
-                let new: Vec<NewRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
-                let record_batch = RecordBatch::new_data(&new, fields);
+                let (indexes, new): (Vec<usize>, Vec<NewRecord>) = batch.into_iter().unzip();
+                let record_batch = RecordBatch::new_data_owned(new, fields);
                 let info = ProducerBatchInfo {
                     producer_id: fields.producer_id,
                     producer_epoch: fields.producer_epoch,
@@ -670,8 +671,8 @@ impl LogBuffer {
                         appended.first_offset
                     }
                 };
-                for (k, (i, _)) in batch.iter().enumerate() {
-                    result.records[*i] = (p, first.0 + k as i64);
+                for (k, i) in indexes.into_iter().enumerate() {
+                    result.records[i] = (p, first.0 + k as i64);
                 }
                 if summary.base_offset < 0 {
                     summary.base_offset = first.0;
@@ -1023,7 +1024,7 @@ fn record_size(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[RecordHeader
     (key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len) + h) as u64
 }
 
-fn new_record(i: usize, r: &AppendRecord, now_ms: i64) -> Result<NewRecord, BufferError> {
+fn new_record(i: usize, r: AppendRecord, now_ms: i64) -> Result<NewRecord, BufferError> {
     let timestamp = r.timestamp_ms.unwrap_or(now_ms);
     if timestamp < 0 {
         return Err(BufferError::new(
@@ -1043,10 +1044,37 @@ fn new_record(i: usize, r: &AppendRecord, now_ms: i64) -> Result<NewRecord, Buff
     }
     Ok(NewRecord {
         timestamp_ms: timestamp,
-        key: r.key.clone(),
-        value: r.value.clone(),
-        headers: r.headers.clone(),
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
     })
+}
+
+/// A record's encoded size with zero deltas (Kafka's `DefaultRecord.sizeInBytes`), without
+/// building it.
+fn record_size_alone(r: &NewRecord) -> u32 {
+    use crate::log::varint::varint_size;
+    let bytes = |b: &Option<Vec<u8>>| {
+        b.as_ref().map_or(1, |b| {
+            varint_size(i32::try_from(b.len()).unwrap_or(i32::MAX)) + b.len() as u32
+        })
+    };
+    let headers: u32 = r
+        .headers
+        .iter()
+        .map(|h| {
+            varint_size(i32::try_from(h.key.len()).unwrap_or(i32::MAX))
+                + h.key.len() as u32
+                + bytes(&h.value)
+        })
+        .sum();
+    // attributes, timestamp delta 0, offset delta 0: one byte each.
+    let body = 3
+        + bytes(&r.key)
+        + bytes(&r.value)
+        + varint_size(i32::try_from(r.headers.len()).unwrap_or(i32::MAX))
+        + headers;
+    varint_size(i32::try_from(body).unwrap_or(i32::MAX)) + body
 }
 
 /// Splits a partition's records into batches no larger than `max.message.bytes` and the
@@ -1060,10 +1088,7 @@ fn split_batches(records: Batch) -> Result<Vec<Batch>, BufferError> {
     let mut current: Vec<(usize, NewRecord)> = Vec::new();
     let mut current_bytes = HEADER;
     for (i, record) in records {
-        let alone = u64::from(
-            RecordBatch::new_data(std::slice::from_ref(&record), ProducerFields::NONE)
-                .size_in_bytes(),
-        );
+        let alone = HEADER + u64::from(record_size_alone(&record));
         if alone > u64::from(BATCH_BYTES_MAX) {
             return Err(BufferError::new(
                 ErrorCode::MessageTooLarge,

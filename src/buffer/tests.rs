@@ -92,7 +92,7 @@ fn appends_partition_by_murmur2_and_read_back_in_order() {
             r
         })
         .collect();
-    let result = buffer.append("events", &records, None, T0).unwrap();
+    let result = buffer.append("events", records.clone(), None, T0).unwrap();
     // Each record lands where Kafka's default partitioner puts its key.
     for (r, (p, _)) in records.iter().zip(&result.records) {
         assert_eq!(*p, partition_for_key(r.key.as_ref().unwrap(), 3).0);
@@ -154,9 +154,9 @@ fn unkeyed_appends_stick_to_one_partition_per_append() {
     let mut storage = MemoryStorage::new();
     let (mut buffer, _) = open(&mut storage, r#"{"events": {"partitions": 2}}"#);
     let a = buffer
-        .append("events", &[value("a"), value("b")], None, T0)
+        .append("events", vec![value("a"), value("b")], None, T0)
         .unwrap();
-    let b = buffer.append("events", &[value("c")], None, T0).unwrap();
+    let b = buffer.append("events", vec![value("c")], None, T0).unwrap();
     assert_eq!(a.partitions.len(), 1);
     assert_eq!(a.partitions[0].record_count, 2);
     assert_ne!(a.partitions[0].partition, b.partitions[0].partition);
@@ -167,17 +167,19 @@ fn a_crash_keeps_what_was_flushed_and_offsets_continue_from_it() {
     let mut storage = MemoryStorage::new();
     let (mut buffer, _) = open(&mut storage, r#"{"events": {}}"#);
     buffer
-        .append("events", &[value("a"), value("b")], None, T0)
+        .append("events", vec![value("a"), value("b")], None, T0)
         .unwrap();
     flush(&mut buffer, &mut storage);
-    buffer.append("events", &[value("lost")], None, T0).unwrap();
+    buffer
+        .append("events", vec![value("lost")], None, T0)
+        .unwrap();
     write_unsynced(&mut buffer, &mut storage);
     drop(buffer);
     storage.crash();
 
     let (mut buffer, _) = open(&mut storage, r#"{"events": {}}"#);
     assert_eq!(buffer.offsets("events", 0).unwrap(), (0, 2));
-    let next = buffer.append("events", &[value("c")], None, T0).unwrap();
+    let next = buffer.append("events", vec![value("c")], None, T0).unwrap();
     assert_eq!(next.records, vec![(0, 2)]);
     assert_eq!(
         values(&buffer.read("events", 0, 0, 10, 1 << 20).unwrap()),
@@ -189,8 +191,8 @@ fn a_crash_keeps_what_was_flushed_and_offsets_continue_from_it() {
 fn a_torn_tail_is_cut_by_its_crc_and_reported() {
     let mut storage = MemoryStorage::new();
     let (mut buffer, _) = open(&mut storage, r#"{"events": {}}"#);
-    buffer.append("events", &[value("a")], None, T0).unwrap();
-    buffer.append("events", &[value("b")], None, T0).unwrap();
+    buffer.append("events", vec![value("a")], None, T0).unwrap();
+    buffer.append("events", vec![value("b")], None, T0).unwrap();
     flush(&mut buffer, &mut storage);
     // Flip a byte inside the last batch: a half-written tail.
     let file = FileName::new("events-0/00000000000000000000.log").unwrap();
@@ -212,7 +214,7 @@ fn a_torn_tail_is_cut_by_its_crc_and_reported() {
     assert_eq!(buffer.offsets("events", 0).unwrap(), (0, 1));
     assert_eq!(
         buffer
-            .append("events", &[value("c")], None, T0)
+            .append("events", vec![value("c")], None, T0)
             .unwrap()
             .records,
         vec![(0, 1)]
@@ -238,7 +240,7 @@ fn a_retried_idempotent_append_after_a_crash_is_not_duplicated() {
     };
     let batch = [keyed("k", Some("one")), keyed("k", Some("two"))];
     let first = buffer
-        .append("events", &batch, Some(producer(0)), T0)
+        .append("events", batch.to_vec(), Some(producer(0)), T0)
         .unwrap();
     assert!(!first.partitions[0].duplicate);
     flush(&mut buffer, &mut storage);
@@ -252,7 +254,7 @@ fn a_retried_idempotent_append_after_a_crash_is_not_duplicated() {
         (pid, epoch)
     );
     let retry = buffer
-        .append("events", &batch, Some(producer(0)), T0)
+        .append("events", batch.to_vec(), Some(producer(0)), T0)
         .unwrap();
     assert!(retry.partitions[0].duplicate);
     assert_eq!(retry.records, first.records);
@@ -268,11 +270,16 @@ fn a_retried_idempotent_append_after_a_crash_is_not_duplicated() {
         ..producer(0)
     };
     let third = buffer
-        .append("events", &[keyed("k", Some("three"))], Some(next), T0)
+        .append("events", vec![keyed("k", Some("three"))], Some(next), T0)
         .unwrap();
     assert_eq!(third.partitions[0].base_sequence, Some(2));
     let err = buffer
-        .append("events", &[keyed("k", Some("gap"))], Some(producer(9)), T0)
+        .append(
+            "events",
+            vec![keyed("k", Some("gap"))],
+            Some(producer(9)),
+            T0,
+        )
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::OutOfOrderSequenceNumber);
     // An unnamed producer gets a fresh id; an unknown id is refused.
@@ -280,7 +287,7 @@ fn a_retried_idempotent_append_after_a_crash_is_not_duplicated() {
     let err = buffer
         .append(
             "events",
-            &[keyed("k", None)],
+            vec![keyed("k", None)],
             Some(IdempotentProducer {
                 producer_id: 99,
                 ..producer(0)
@@ -293,7 +300,7 @@ fn a_retried_idempotent_append_after_a_crash_is_not_duplicated() {
     let err = buffer
         .append(
             "events",
-            &[
+            vec![
                 AppendRecord {
                     partition: Some(0),
                     ..value("1")
@@ -317,7 +324,7 @@ fn consumer_offsets_survive_a_reopen_and_give_the_lag() {
     for i in 0..5 {
         let mut r = value(&format!("v{i}"));
         r.partition = Some(0);
-        buffer.append("events", &[r], None, T0).unwrap();
+        buffer.append("events", vec![r], None, T0).unwrap();
     }
     buffer
         .commit_offset("uploader", "events", 0, 2, "after v1", T0 + 5)
@@ -359,7 +366,7 @@ fn retention_bytes_deletes_the_oldest_segments_and_can_be_tightened() {
     let (mut buffer, _) = open(&mut storage, r#"{"events": {"segment.bytes": 1024}}"#);
     for i in 0..40 {
         buffer
-            .append("events", &[value(&format!("{i:0>100}"))], None, T0)
+            .append("events", vec![value(&format!("{i:0>100}"))], None, T0)
             .unwrap();
     }
     flush(&mut buffer, &mut storage);
@@ -406,18 +413,18 @@ fn compaction_keeps_the_last_value_per_key_and_drops_tombstones_later() {
         buffer
             .append(
                 "state",
-                &[keyed(&format!("k{}", i % 3), Some(&v))],
+                vec![keyed(&format!("k{}", i % 3), Some(&v))],
                 None,
                 T0,
             )
             .unwrap();
     }
     buffer
-        .append("state", &[keyed("k0", None)], None, T0)
+        .append("state", vec![keyed("k0", None)], None, T0)
         .unwrap();
     // Roll once more so the tail above is in sealed segments the cleaner may clean.
     buffer
-        .append("state", &[keyed("k9", Some("x"))], None, T0)
+        .append("state", vec![keyed("k9", Some("x"))], None, T0)
         .unwrap();
     let report = buffer.enforce_retention(T0 + 1).unwrap();
     assert!(report.compacted_partitions >= 1);
@@ -444,7 +451,7 @@ fn offset_for_timestamp_finds_the_first_record_at_or_after() {
     for i in 0..10 {
         let mut r = value("x");
         r.timestamp_ms = Some(T0 + i * 1000);
-        buffer.append("events", &[r], None, T0).unwrap();
+        buffer.append("events", vec![r], None, T0).unwrap();
     }
     assert_eq!(
         buffer.offset_for_timestamp("events", 0, T0 + 2500).unwrap(),
@@ -482,13 +489,18 @@ fn large_appends_split_into_batches_and_oversize_records_are_refused_whole() {
     let (mut buffer, _) = open(&mut storage, r#"{"events": {}}"#);
     let big = "x".repeat(600 * 1024);
     let result = buffer
-        .append("events", &[value(&big), value(&big), value(&big)], None, T0)
+        .append(
+            "events",
+            vec![value(&big), value(&big), value(&big)],
+            None,
+            T0,
+        )
         .unwrap();
     assert_eq!(result.partitions[0].batches, 3);
     assert_eq!(result.records, vec![(0, 0), (0, 1), (0, 2)]);
     let huge = "x".repeat(2 << 20);
     let err = buffer
-        .append("events", &[value("fine"), value(&huge)], None, T0)
+        .append("events", vec![value("fine"), value(&huge)], None, T0)
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::MessageTooLarge);
     assert!(err.message.contains("record 1"), "{}", err.message);
@@ -503,19 +515,21 @@ fn large_appends_split_into_batches_and_oversize_records_are_refused_whole() {
 fn bad_input_gets_errors_that_name_the_problem() {
     let mut storage = MemoryStorage::new();
     let (mut buffer, _) = open(&mut storage, r#"{"events": {"partitions": 2}}"#);
-    let err = buffer.append("nope", &[value("a")], None, T0).unwrap_err();
+    let err = buffer
+        .append("nope", vec![value("a")], None, T0)
+        .unwrap_err();
     assert_eq!(err.code, ErrorCode::UnknownTopicOrPartition);
     assert!(err.message.contains("events"), "{}", err.message);
     let mut r = value("a");
     r.partition = Some(7);
-    let err = buffer.append("events", &[r], None, T0).unwrap_err();
+    let err = buffer.append("events", vec![r], None, T0).unwrap_err();
     assert_eq!(err.code, ErrorCode::UnknownTopicOrPartition);
-    let err = buffer.append("events", &[], None, T0).unwrap_err();
+    let err = buffer.append("events", vec![], None, T0).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidRequest);
     let mut r = value("a");
     r.timestamp_ms = Some(-5);
     assert_eq!(
-        buffer.append("events", &[r], None, T0).unwrap_err().code,
+        buffer.append("events", vec![r], None, T0).unwrap_err().code,
         ErrorCode::InvalidTimestamp
     );
     assert_eq!(
@@ -560,4 +574,20 @@ fn bad_input_gets_errors_that_name_the_problem() {
         .err()
         .unwrap();
     assert_eq!(err.code, ErrorCode::KafkaStorageError);
+}
+
+#[test]
+fn the_record_size_estimate_is_the_encoded_size() {
+    let shapes = [
+        NewRecord::new(T0, None, None),
+        NewRecord::new(T0, Some(b"k"), Some(&[7u8; 300])),
+        NewRecord::new(T0, Some(&[1u8; 200]), Some(&[2u8; 70_000])).with_header("h", None),
+        NewRecord::new(T0, None, Some(b"v"))
+            .with_header("content-type", Some(b"application/json"))
+            .with_header("x", Some(&[0u8; 130])),
+    ];
+    for r in shapes {
+        let batch = RecordBatch::new_data(std::slice::from_ref(&r), ProducerFields::NONE);
+        assert_eq!(61 + record_size_alone(&r), batch.encode().len() as u32);
+    }
 }

@@ -253,6 +253,11 @@ impl RecordBatch {
     /// Kafka's `MemoryRecordsBuilder` does: `baseTimestamp` is the first record's timestamp,
     /// `maxTimestamp` the largest, offset deltas count from 0.
     pub fn new_data(records: &[NewRecord], producer: ProducerFields) -> RecordBatch {
+        RecordBatch::new_data_owned(records.to_vec(), producer)
+    }
+
+    /// `new_data` taking the records by value: their bytes move into the batch uncopied.
+    pub fn new_data_owned(records: Vec<NewRecord>, producer: ProducerFields) -> RecordBatch {
         let base_timestamp = records.first().map_or(NO_TIMESTAMP, |r| r.timestamp_ms);
         let max_timestamp = records
             .iter()
@@ -260,14 +265,14 @@ impl RecordBatch {
             .max()
             .unwrap_or(NO_TIMESTAMP);
         let records: Vec<Record> = records
-            .iter()
+            .into_iter()
             .zip(0i32..)
             .map(|(r, offset_delta)| Record {
                 timestamp_delta: r.timestamp_ms.wrapping_sub(base_timestamp),
                 offset_delta,
-                key: r.key.clone(),
-                value: r.value.clone(),
-                headers: r.headers.clone(),
+                key: r.key,
+                value: r.value,
+                headers: r.headers,
             })
             .collect();
         RecordBatch {

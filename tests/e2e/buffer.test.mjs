@@ -5,12 +5,12 @@
 // demo page, with screenshots in target/e2e/.
 //
 // The package comes from LOGSIM_BUFFER (a directory with pkg/), else dist/buffer (Trunk's
-// post-build hook), else target/buffer (`cargo xtask buffer-pkg`).
+// post-build hook) or target/buffer (`cargo xtask buffer-pkg`), whichever was built last.
 // LOGSIM_BLESS=1 rewrites browser/logbuffer.d.ts from the generated types.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -20,7 +20,12 @@ import { startRestProxy } from './rest-proxy-server.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CANDIDATES = [process.env.LOGSIM_BUFFER, path.join(ROOT, 'dist', 'buffer'), path.join(ROOT, 'target', 'buffer')];
-const BUFFER_DIR = CANDIDATES.find((d) => d && existsSync(path.join(d, 'pkg', 'logsim_buffer.js')));
+const built = (d) => d && existsSync(path.join(d, 'pkg', 'logsim_buffer_bg.wasm'));
+const builtAt = (d) => statSync(path.join(d, 'pkg', 'logsim_buffer_bg.wasm')).mtimeMs;
+// LOGSIM_BUFFER if set, else the newer of the two builds.
+const BUFFER_DIR = built(CANDIDATES[0])
+  ? CANDIDATES[0]
+  : CANDIDATES.slice(1).filter(built).sort((a, b) => builtAt(b) - builtAt(a))[0];
 const SITE = path.join(ROOT, 'target', 'e2e-buffer');
 const SCREENSHOTS = path.join(ROOT, 'target', 'e2e');
 const TYPES = path.join(ROOT, 'browser', 'logbuffer.d.ts');

@@ -51,7 +51,8 @@ export interface AppendRecordInput {
 
 export interface AppendOptions {
     /** Idempotent append: a retry with the same producer id, epoch and sequence is not
-     * written twice. All records must go to one partition. */
+     * written twice. All records must go to one partition. Without `sequence` the buffer takes
+     * the next one, which is not retry-safe: a retry must pass its first attempt's sequence. */
     producer?: { producerId: number; producerEpoch?: number; sequence?: number };
 }
 

@@ -42,3 +42,13 @@ pub const SEGMENT_INDEX_BYTES_MIN: u32 = 12;
 pub const SEGMENT_INDEX_BYTES_MAX: u32 = i32::MAX as u32;
 
 const _: () = assert!(SEGMENT_INDEX_BYTES_MIN.is_multiple_of(12) && SEGMENT_INDEX_BYTES_MIN >= 8);
+
+/// Kafka's `offset.metadata.max.bytes` default: the longest metadata string of an offset
+/// commit (the edge buffer's named consumers).
+pub const OFFSET_METADATA_BYTES_MAX: u32 = 4096;
+
+/// Longest edge-buffer consumer name, in characters.
+pub const BUFFER_CONSUMER_NAME_CHARS_MAX: u32 = 255;
+
+/// Longest edge-buffer producer name (`initProducerId(name)`), in characters.
+pub const BUFFER_PRODUCER_NAME_CHARS_MAX: u32 = 255;

@@ -207,8 +207,29 @@ export async function drain(buffer, options) {
     let position = Math.max(stored ? stored.offset : logStartOffset, logStartOffset);
     const from = position;
     for (;;) {
-      const read = await buffer.read(topic, partition, position, { maxRecords });
-      if (read.records.length === 0) break;
+      // Ship only durable records: an offset is not reused after a crash once it is flushed,
+      // so the idempotency key of a record shipped now names that record for good.
+      await buffer.flush();
+      let read;
+      try {
+        read = await buffer.read(topic, partition, position, { maxRecords });
+      } catch (error) {
+        if (error?.code !== 'OFFSET_OUT_OF_RANGE') throw error;
+        // Retention moved the log start past the position meanwhile: resume there.
+        const stats = (await buffer.stats()).partitions.find((p) => p.topic === topic && p.partition === partition);
+        if (position >= stats.logStartOffset) throw error;
+        position = stats.logStartOffset;
+        continue;
+      }
+      if (read.records.length === 0) {
+        // Nothing left, or only offsets compaction removed: step over them and go on.
+        if (read.nextOffset > position) {
+          position = read.nextOffset;
+          await buffer.commitOffset(consumer, topic, partition, position);
+          continue;
+        }
+        break;
+      }
       let records = read.records;
       let attempt = 1;
       for (;;) {

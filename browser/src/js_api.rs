@@ -95,7 +95,8 @@ export interface AppendRecordInput {
 
 export interface AppendOptions {
   /** Idempotent append: a retry with the same producer id, epoch and sequence is not
-   * written twice. All records must go to one partition. */
+   * written twice. All records must go to one partition. Without `sequence` the buffer takes
+   * the next one, which is not retry-safe: a retry must pass its first attempt's sequence. */
   producer?: { producerId: number; producerEpoch?: number; sequence?: number };
 }
 
@@ -252,7 +253,11 @@ struct Inner {
     unflushed_bytes: u64,
     /// The last flush's failure while it stands (a full quota): appends are refused.
     blocked: Option<BufferError>,
-    waiters: Vec<Function>,
+    /// The promise every waiting `follow` shares, and its resolve function: settled at the
+    /// next append or close, so idle followers never pile up.
+    append_signal: Option<(Promise, Function)>,
+    /// A change other than an append (an offset commit, a config, retention) waits for a flush.
+    dirty: bool,
     release_lock: Option<Function>,
     recovery: Vec<RecoveryNote>,
     retention_check_interval_ms: f64,
@@ -780,6 +785,7 @@ impl LogBuffer {
             }
             None => {
                 inner.blocked = None;
+                inner.dirty = false;
                 inner.flushes += 1;
                 inner.durable_ends = ends;
                 Ok(bytes)
@@ -787,10 +793,28 @@ impl LogBuffer {
         }
     }
 
+    /// Closes the database and releases the writer lock; what was not flushed is dropped.
+    async fn close_without_flush(&self) {
+        let mut storage = self.shared.storage.lock().await;
+        if let Some(Backend::Idb(s)) = storage.take() {
+            s.close();
+        }
+        drop(storage);
+        let release = {
+            let mut inner = self.shared.inner.borrow_mut();
+            inner.engine = None;
+            inner.release_lock.take()
+        };
+        if let Some(f) = release {
+            let _ = f.call0(&JsValue::UNDEFINED);
+        }
+        self.wake_waiters();
+    }
+
     fn wake_waiters(&self) {
-        let waiters = std::mem::take(&mut self.shared.inner.borrow_mut().waiters);
-        for w in waiters {
-            let _ = w.call0(&JsValue::UNDEFINED);
+        let signal = self.shared.inner.borrow_mut().append_signal.take();
+        if let Some((_, resolve)) = signal {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
         }
     }
 
@@ -803,7 +827,10 @@ impl LogBuffer {
                 let buffer = LogBuffer { shared };
                 let (open, pending) = {
                     let inner = buffer.shared.inner.borrow();
-                    (inner.engine.is_some(), inner.unflushed_bytes > 0)
+                    (
+                        inner.engine.is_some(),
+                        inner.unflushed_bytes > 0 || inner.dirty,
+                    )
                 };
                 if !open {
                     return;
@@ -1010,11 +1037,14 @@ impl LogBuffer {
                     policy,
                     unflushed_bytes: 0,
                     blocked: None,
-                    waiters: Vec::new(),
+                    append_signal: None,
+                    dirty: false,
                     release_lock,
                     recovery,
                     retention_check_interval_ms,
-                    last_retention_ms: Date::now(),
+                    // The first flush (in open) runs retention, as a broker's log manager does
+                    // at startup: reopening with a tighter retention makes room at once.
+                    last_retention_ms: f64::NEG_INFINITY,
                     flushes: 0,
                     next_request: 1_000_000,
                     durable_ends: BTreeMap::new(),
@@ -1024,7 +1054,11 @@ impl LogBuffer {
         };
         if !read_only {
             // Make the declaration and recovery's cuts durable before the first append.
-            buffer.flush_now().await?;
+            if let Err(e) = buffer.flush_now().await {
+                // Not opened: give the lock and the connection back.
+                buffer.close_without_flush().await;
+                return Err(e);
+            }
             if let Some(ms) = policy.interval_ms {
                 buffer.start_interval(ms);
             }
@@ -1135,7 +1169,22 @@ impl LogBuffer {
         self.wake_waiters();
         let mut durable = false;
         if policy.per_append {
-            self.flush_now().await?;
+            if let Err(e) = self.flush_now().await {
+                // The records are in the log and readable; only their flush failed.
+                if let Some(error) = e.dyn_ref::<js_sys::Error>() {
+                    let first = result.records.first().copied().unwrap_or((0, -1));
+                    error.set_message(&format!(
+                        "{} (the {} record(s) were appended, from partition {} offset {}, and \
+                         will be written by the next flush that succeeds: do not append them \
+                         again, or use an idempotent producer with explicit sequences)",
+                        String::from(error.message()),
+                        result.records.len(),
+                        first.0,
+                        first.1
+                    ));
+                }
+                return Err(e);
+            }
             durable = true;
         } else if let Some(limit) = policy.bytes {
             if self.shared.inner.borrow().unflushed_bytes >= limit {
@@ -1259,7 +1308,19 @@ impl LogBuffer {
         let topic = string_arg("topic", &topic)?;
         let partition = partition_arg(&partition)?;
         let ts = if let Some(d) = timestamp.dyn_ref::<Date>() {
-            d.get_time() as i64
+            let t = d.get_time();
+            if t.is_nan() || t < 0.0 {
+                return Err(bad(format!(
+                    "timestamp: the Date must be valid and not before 1970, got {}",
+                    // Not toISOString: it throws on an invalid Date.
+                    if t.is_nan() {
+                        "an invalid Date".to_owned()
+                    } else {
+                        format!("{t} ms since the epoch")
+                    }
+                )));
+            }
+            t as i64
         } else {
             whole("timestamp", &timestamp, -3.0, 9_007_199_254_740_991.0)?
                 .ok_or_else(|| bad("timestamp is required"))? as i64
@@ -1306,15 +1367,19 @@ impl LogBuffer {
     /// Resolves at the next append (or close).
     #[wasm_bindgen(js_name = waitForAppend)]
     pub fn wait_for_append(&self) -> Promise {
-        let shared = self.shared.clone();
-        Promise::new(&mut |resolve, _| {
-            let mut inner = shared.inner.borrow_mut();
-            if inner.engine.is_none() {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
-            } else {
-                inner.waiters.push(resolve);
-            }
-        })
+        let mut inner = self.shared.inner.borrow_mut();
+        if inner.engine.is_none() {
+            return Promise::resolve(&JsValue::UNDEFINED);
+        }
+        if let Some((promise, _)) = &inner.append_signal {
+            return promise.clone();
+        }
+        let mut resolver = None;
+        let promise = Promise::new(&mut |resolve, _| resolver = Some(resolve));
+        if let Some(resolve) = resolver {
+            inner.append_signal = Some((promise.clone(), resolve));
+        }
+        promise
     }
 
     /// A producer id for idempotent appends; a name gives the same id every time.
@@ -1384,6 +1449,7 @@ impl LogBuffer {
         self.with_engine(|e| {
             e.commit_offset(&consumer, &topic, partition, offset, &metadata, now_ms())
         })?;
+        self.shared.inner.borrow_mut().dirty = true;
         if self.shared.inner.borrow().policy.per_append {
             self.flush_now().await?;
         }
@@ -1464,6 +1530,7 @@ impl LogBuffer {
                 "a read-only buffer cannot change topic configs".into(),
             ));
         }
+        let mut changes = Vec::new();
         for entry in Object::entries(configs.unchecked_ref::<Object>()).iter() {
             let entry = Array::from(&entry);
             let key = entry.get(0).as_string().unwrap_or_default();
@@ -1480,8 +1547,10 @@ impl LogBuffer {
                     describe(&v)
                 )));
             };
-            self.with_engine(|e| e.set_topic_config(&topic, &key, value.as_deref()))?;
+            changes.push((key, value));
         }
+        self.with_engine(|e| e.set_topic_configs(&topic, &changes))?;
+        self.shared.inner.borrow_mut().dirty = true;
         Ok(())
     }
 
@@ -1489,7 +1558,14 @@ impl LogBuffer {
     /// `retentionCheckIntervalMs`); durable with the next flush.
     #[wasm_bindgen(js_name = enforceRetention, unchecked_return_type = "RetentionReport")]
     pub async fn enforce_retention(&self) -> Result<JsValue, JsValue> {
+        if self.read_only() {
+            return Err(custom_error(
+                "READ_ONLY",
+                "a read-only buffer does not run retention; the writer does".into(),
+            ));
+        }
         let r = self.with_engine(|e| e.enforce_retention(now_ms()))?;
+        self.shared.inner.borrow_mut().dirty = true;
         let o = obj();
         set(&o, "deletedSegments", r.deleted_segments);
         set(&o, "deletedBytes", r.deleted_bytes as f64);
@@ -1584,20 +1660,7 @@ impl LogBuffer {
         } else {
             self.flush_now().await
         };
-        let mut storage = self.shared.storage.lock().await;
-        if let Some(Backend::Idb(s)) = storage.take() {
-            s.close();
-        }
-        drop(storage);
-        let release = {
-            let mut inner = self.shared.inner.borrow_mut();
-            inner.engine = None;
-            inner.release_lock.take()
-        };
-        if let Some(f) = release {
-            let _ = f.call0(&JsValue::UNDEFINED);
-        }
-        self.wake_waiters();
+        self.close_without_flush().await;
         flushed.map(|_| ())
     }
 }

@@ -46,14 +46,8 @@ use std::fmt;
 /// The internal topic holding named consumers' offsets, as in Kafka.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
-/// Kafka's `offset.metadata.max.bytes`.
-pub const OFFSET_METADATA_MAX_BYTES: u32 = 4096;
-
 /// Kafka's `offsets.topic.segment.bytes`.
 pub const OFFSETS_TOPIC_SEGMENT_BYTES: i32 = 104_857_600;
-
-/// Longest consumer (group) name accepted.
-pub const GROUP_ID_MAX_CHARS: u32 = 255;
 
 /// Every append is one batch per partition unless it would exceed `max.message.bytes`
 /// (Kafka's default, 1048588 bytes) or the record limit of a batch: then it is split the way a
@@ -457,18 +451,20 @@ impl LogBuffer {
             .ok_or_else(|| BufferError::invalid_request("unreachable: partition vanished"))
     }
 
-    /// Replaces one topic config (Kafka's `kafka-configs --alter`); tighten `retention.bytes`
-    /// or `retention.ms` and run `enforce_retention` to make room.
-    pub fn set_topic_config(
+    /// Replaces topic configs (Kafka's `kafka-configs --alter`; `None` removes an override),
+    /// all or none: every value is validated before any applies. Tighten `retention.bytes` or
+    /// `retention.ms` and run `enforce_retention` to make room.
+    pub fn set_topic_configs(
         &mut self,
         topic: &str,
-        key: &str,
-        value: Option<&str>,
+        changes: &[(String, Option<String>)],
     ) -> Result<(), BufferError> {
         let mut spec = self.spec(topic)?.clone();
-        match value {
-            Some(v) => drop(spec.configs.insert(key.to_owned(), v.to_owned())),
-            None => drop(spec.configs.remove(key)),
+        for (key, value) in changes {
+            match value {
+                Some(v) => drop(spec.configs.insert(key.clone(), v.clone())),
+                None => drop(spec.configs.remove(key)),
+            }
         }
         let config = spec.log_config(topic)?;
         for p in 0..spec.partitions {
@@ -481,15 +477,28 @@ impl LogBuffer {
         Ok(())
     }
 
+    /// One config change: `set_topic_configs` with one entry.
+    pub fn set_topic_config(
+        &mut self,
+        topic: &str,
+        key: &str,
+        value: Option<&str>,
+    ) -> Result<(), BufferError> {
+        self.set_topic_configs(topic, &[(key.to_owned(), value.map(str::to_owned))])
+    }
+
     /// A producer id for idempotent appends. A name always gets the same id (across reopens),
     /// so an app can retry its appends after a crash with the same id and sequences and the
     /// buffer drops the duplicates; no name gives a fresh id.
     pub fn init_producer_id(&mut self, name: Option<&str>) -> Result<(i64, i16), BufferError> {
         if let Some(name) = name {
-            if name.is_empty() || name.chars().count() > 255 {
-                return Err(BufferError::invalid_request(
-                    "a producer name has 1 to 255 characters",
-                ));
+            if name.is_empty()
+                || name.chars().count() as u32 > limits::BUFFER_PRODUCER_NAME_CHARS_MAX
+            {
+                return Err(BufferError::invalid_request(format!(
+                    "a producer name has 1 to {} characters",
+                    limits::BUFFER_PRODUCER_NAME_CHARS_MAX
+                )));
             }
             if let Some(&id) = self.meta.producers.get(name) {
                 return Ok((id, 0));
@@ -591,9 +600,23 @@ impl LogBuffer {
         }
         // Split every partition's records into batches first, so a too-large record refuses
         // the whole append before anything is written.
+        let config = self.partition(topic, 0)?.log.config().clone();
+        if config.cleanup_policy.compacts() {
+            if let Some((i, _)) = groups.values().flatten().find(|(_, r)| r.key.is_none()) {
+                return Err(BufferError::new(
+                    ErrorCode::InvalidRecord,
+                    format!(
+                        "record {i} has no key; compacted topic {topic:?} requires keys (Kafka \
+                         refuses a keyless record on a compacted topic)"
+                    ),
+                ));
+            }
+        }
+        // The log's own limit: max.message.bytes, and never more than a segment.
+        let limit = BATCH_BYTES_MAX.min(u32::try_from(config.segment_bytes).unwrap_or(0));
         let mut plans: Vec<(u32, Vec<Batch>)> = Vec::new();
         for (p, group) in groups {
-            plans.push((p, split_batches(group)?));
+            plans.push((p, split_batches(group, limit)?));
         }
         let mut result = AppendResult {
             partitions: Vec::new(),
@@ -820,12 +843,13 @@ impl LogBuffer {
                 ),
             ));
         }
-        if metadata.len() as u64 > u64::from(OFFSET_METADATA_MAX_BYTES) {
+        if metadata.len() as u64 > u64::from(limits::OFFSET_METADATA_BYTES_MAX) {
             return Err(BufferError::new(
                 ErrorCode::OffsetMetadataTooLarge,
                 format!(
-                    "offset metadata is {} bytes; offset.metadata.max.bytes is {OFFSET_METADATA_MAX_BYTES}",
-                    metadata.len()
+                    "offset metadata is {} bytes; offset.metadata.max.bytes is {}",
+                    metadata.len(),
+                    limits::OFFSET_METADATA_BYTES_MAX
                 ),
             ));
         }
@@ -990,10 +1014,13 @@ impl LogBuffer {
 }
 
 fn validate_group(group: &str) -> Result<(), BufferError> {
-    if group.is_empty() || group.chars().count() as u32 > GROUP_ID_MAX_CHARS {
+    if group.is_empty() || group.chars().count() as u32 > limits::BUFFER_CONSUMER_NAME_CHARS_MAX {
         return Err(BufferError::new(
             ErrorCode::InvalidGroupId,
-            format!("a consumer name has 1 to {GROUP_ID_MAX_CHARS} characters, got {group:?}"),
+            format!(
+                "a consumer name has 1 to {} characters, got {group:?}",
+                limits::BUFFER_CONSUMER_NAME_CHARS_MAX
+            ),
         ));
     }
     Ok(())
@@ -1079,7 +1106,7 @@ fn record_size_alone(r: &NewRecord) -> u32 {
 
 /// Splits a partition's records into batches no larger than `max.message.bytes` and the
 /// record limit. A record too large for a batch of its own refuses the append.
-fn split_batches(records: Batch) -> Result<Vec<Batch>, BufferError> {
+fn split_batches(records: Batch, limit: u32) -> Result<Vec<Batch>, BufferError> {
     // A record's size in a batch differs from its size alone only by its varint deltas: 15
     // bytes covers the largest offset and timestamp deltas.
     const DELTA_SLACK: u64 = 15;
@@ -1089,17 +1116,18 @@ fn split_batches(records: Batch) -> Result<Vec<Batch>, BufferError> {
     let mut current_bytes = HEADER;
     for (i, record) in records {
         let alone = HEADER + u64::from(record_size_alone(&record));
-        if alone > u64::from(BATCH_BYTES_MAX) {
+        if alone > u64::from(limit) {
             return Err(BufferError::new(
                 ErrorCode::MessageTooLarge,
                 format!(
-                    "record {i} needs a {alone}-byte batch; max.message.bytes is {BATCH_BYTES_MAX}"
+                    "record {i} needs a {alone}-byte batch; this topic's limit is {limit} bytes \
+                     (max.message.bytes {BATCH_BYTES_MAX}, and no more than segment.bytes)"
                 ),
             ));
         }
         let size = alone - HEADER + DELTA_SLACK;
         let full = current.len() as u32 >= limits::BATCH_RECORDS_MAX
-            || current_bytes + size > u64::from(BATCH_BYTES_MAX);
+            || current_bytes + size > u64::from(limit);
         if full && !current.is_empty() {
             batches.push(std::mem::take(&mut current));
             current_bytes = HEADER;

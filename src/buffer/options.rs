@@ -144,6 +144,34 @@ impl Metadata {
                 format!("{METADATA_FILE} is not a buffer's metadata: {e}"),
             )
         })?;
+        // A file edited or damaged outside the buffer must give an error, never a panic.
+        for (name, spec) in &meta.topics {
+            let bad = super::validate_user_topic(name)
+                .err()
+                .map(|e| e.message)
+                .or_else(|| {
+                    (!(1..=limits::TOPIC_PARTITIONS_MAX).contains(&spec.partitions))
+                        .then(|| format!("topic {name:?} has {} partitions", spec.partitions))
+                })
+                .or_else(|| spec.log_config(name).err().map(|e| e.message));
+            if let Some(why) = bad {
+                return Err(BufferError::new(
+                    ErrorCode::KafkaStorageError,
+                    format!("{METADATA_FILE} is damaged: {why}"),
+                ));
+            }
+        }
+        if meta.next_producer_id < 0
+            || meta
+                .producers
+                .values()
+                .any(|&id| id < 0 || id >= meta.next_producer_id)
+        {
+            return Err(BufferError::new(
+                ErrorCode::KafkaStorageError,
+                format!("{METADATA_FILE} is damaged: a producer id outside 0..next_producer_id"),
+            ));
+        }
         if meta.format != METADATA_FORMAT {
             return Err(BufferError::new(
                 ErrorCode::KafkaStorageError,

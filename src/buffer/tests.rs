@@ -591,3 +591,101 @@ fn the_record_size_estimate_is_the_encoded_size() {
         assert_eq!(61 + record_size_alone(&r), batch.encode().len() as u32);
     }
 }
+
+#[test]
+fn refusals_found_while_planning_write_nothing() {
+    let mut storage = MemoryStorage::new();
+    let (mut buffer, _) = open(
+        &mut storage,
+        r#"{"state": {"partitions": 2, "cleanup.policy": "compact"}, "small": {"segment.bytes": 1024}}"#,
+    );
+    // A keyed record for one partition and a keyless one for the other: refused whole.
+    let records = vec![
+        AppendRecord {
+            partition: Some(0),
+            ..keyed("k", Some("v"))
+        },
+        AppendRecord {
+            partition: Some(1),
+            ..value("no key")
+        },
+    ];
+    let err = buffer.append("state", records, None, T0).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidRecord);
+    assert!(
+        err.message.contains("record 1 has no key"),
+        "{}",
+        err.message
+    );
+    assert_eq!(buffer.offsets("state", 0).unwrap(), (0, 0));
+    // The batch limit is the segment's size when that is smaller than max.message.bytes:
+    // records that fit one by one are split, one that cannot fit is refused up front.
+    let result = buffer
+        .append(
+            "small",
+            vec![value(&"x".repeat(600)), value(&"y".repeat(600))],
+            None,
+            T0,
+        )
+        .unwrap();
+    assert_eq!(result.partitions[0].batches, 2);
+    let err = buffer
+        .append(
+            "small",
+            vec![value("ok"), value(&"z".repeat(2000))],
+            None,
+            T0,
+        )
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::MessageTooLarge);
+    assert!(
+        err.message.contains("limit is 1024 bytes"),
+        "{}",
+        err.message
+    );
+    assert_eq!(buffer.offsets("small", 0).unwrap(), (0, 2));
+    // Config changes are all or none.
+    let changes = [
+        ("retention.ms".to_owned(), Some("1000".to_owned())),
+        ("segment.bytes".to_owned(), Some("nope".to_owned())),
+    ];
+    assert!(buffer.set_topic_configs("small", &changes).is_err());
+    assert!(!buffer.topics()["small"]
+        .configs
+        .contains_key("retention.ms"));
+}
+
+#[test]
+fn a_damaged_metadata_file_is_an_error_not_a_panic() {
+    for (bytes, why) in [
+        (
+            r#"{"format":1,"topics":{"t":{"partitions":0}},"producers":{},"next_producer_id":0}"#,
+            "0 partitions",
+        ),
+        (
+            r#"{"format":1,"topics":{"t":{"partitions":1,"configs":{"segment.bytes":"-4"}}},"producers":{},"next_producer_id":0}"#,
+            "segment.bytes",
+        ),
+        (
+            r#"{"format":1,"topics":{},"producers":{"a":7},"next_producer_id":2}"#,
+            "producer id",
+        ),
+        (
+            r#"{"format":9,"topics":{},"producers":{},"next_producer_id":0}"#,
+            "format 9",
+        ),
+    ] {
+        let mut storage = MemoryStorage::new();
+        storage
+            .apply(StorageRequest::Replace {
+                file: FileName::new(METADATA_FILE).unwrap(),
+                bytes: bytes.as_bytes().to_vec(),
+            })
+            .unwrap();
+        let err = LogBuffer::open(&BTreeMap::new(), files(&mut storage), T0)
+            .err()
+            .unwrap();
+        assert_eq!(err.code, ErrorCode::KafkaStorageError);
+        assert!(err.message.contains(why), "{why}: {}", err.message);
+    }
+}

@@ -142,6 +142,8 @@ test('node: the in-memory buffer appends, reads, follows, tracks consumers and r
   const beyond = await refused(buffer.read('events', partition, 99), 'OFFSET_OUT_OF_RANGE');
   assert.match(beyond.message, /the log holds \[0, 4\)/);
   await refused(buffer.commitOffset('', 'events', 0, 0), 'INVALID_GROUP_ID');
+  await refused(buffer.offsetForTimestamp('events', 0, new Date(NaN)), 'INVALID_REQUEST');
+  await refused(buffer.offsetForTimestamp('events', 0, new Date(-2)), 'INVALID_REQUEST');
   await refused(LogBuffer.open('bad name!', { storage: 'memory' }), 'INVALID_REQUEST');
   await refused(LogBuffer.open('x', { storage: 'memory', flush: 'sometimes' }), 'INVALID_REQUEST');
   await refused(LogBuffer.open('x', { storage: 'memory', topics: { t: { 'retention.mss': 1 } } }), 'INVALID_CONFIG');
@@ -228,6 +230,29 @@ test('node: drain ships to a Kafka REST Proxy v3 at least once, storing offsets 
   }
 });
 
+test('node: the README\'s ten-line example runs as written (memory storage, the REST proxy test server)', async () => {
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## The edge buffer in ten lines'));
+  const code = section.slice(section.indexOf('```js') + 5, section.indexOf('```', section.indexOf('```js') + 5)).trim().split('\n');
+  assert.equal(code.length, 10, 'ten lines');
+  assert.match(code[0], /^import init, \{ LogBuffer \}/);
+  const proxy = await startRestProxy({ topics: ['events'], clusterId: 'lkc-1' });
+  try {
+    const body = code
+      .slice(2) // the import and init(): done by this test
+      .join('\n')
+      .replace("LogBuffer.open('outbox', {", "LogBuffer.open('outbox', { storage: 'memory',")
+      .replace('http://localhost:8082', proxy.url)
+      .replace(/\bconsole\./g, 'quiet.');
+    const AsyncFunction = (async () => {}).constructor;
+    const quiet = { log() {}, table() {} };
+    await new AsyncFunction('LogBuffer', 'quiet', body)(LogBuffer, quiet);
+    assert.deepEqual(proxy.state.topics.get('events').map((r) => r.value), ['{"clicked":"buy"}']);
+  } finally {
+    await proxy.close();
+  }
+});
+
 test('window: records survive a reload, offsets continue, and recovery is reported', async () => {
   const context = await browser.newContext();
   try {
@@ -259,6 +284,19 @@ test('window: records survive a reload, offsets continue, and recovery is report
     assert.equal(after.committed.offset, 1);
     assert.equal(after.topics.events.partitions, 2, 'the topics are remembered');
     assert.ok(after.recovery.length >= 1 && after.recovery.every((n) => n.tornTailBytes === 0));
+    // The interval flush also writes a stored position, not only appends.
+    await p.evaluate(async (partition) => {
+      const buffer = await LogBuffer.open('reload', { flush: { intervalMs: 50 } });
+      await buffer.commitOffset('reader', 'events', partition, 3);
+      await new Promise((r) => setTimeout(r, 400));
+    }, first.partition);
+    await p.reload();
+    await p.waitForFunction(() => window.bufferReady === true);
+    const stored = await p.evaluate(async (partition) => {
+      const buffer = await LogBuffer.open('reload', {});
+      return (await buffer.committed('reader', 'events', partition)).offset;
+    }, first.partition);
+    assert.equal(stored, 3);
     assert.deepEqual(p.errors, []);
   } finally {
     await context.close();

@@ -73,7 +73,7 @@ fn buffer(project: &Project, args: &[String]) -> Result<(), Failure> {
         }
     };
     setup::run(project)?;
-    let out = project.root.join("target").join("buffer");
+    let out = target_dir(project).join("buffer");
     crate::buffer_pkg::build(project, &out)?;
     let mut cmd = project
         .command("node", &["tests/e2e/bench-idb.mjs"])
@@ -137,7 +137,8 @@ impl SimOptions {
     }
 }
 
-fn target_dir(project: &Project) -> PathBuf {
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the root) or `target/`.
+pub fn target_dir(project: &Project) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|dir| {

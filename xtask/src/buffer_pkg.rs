@@ -16,7 +16,7 @@ pub fn run(project: &Project, args: &[String]) -> Result<(), Failure> {
     let out = match args {
         [] => match std::env::var_os("TRUNK_STAGING_DIR") {
             Some(staging) => PathBuf::from(staging).join("buffer"),
-            None => project.root.join("target").join("buffer"),
+            None => crate::bench::target_dir(project).join("buffer"),
         },
         [flag, dir] if flag == "--out" => project.root.join(dir),
         [other, ..] => {
@@ -42,16 +42,7 @@ pub fn build(project: &Project, out: &Path) -> Result<(), Failure> {
             "--lib",
         ])
         .run("build the buffer's wasm")?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|d| {
-            if d.is_absolute() {
-                d
-            } else {
-                project.root.join(d)
-            }
-        })
-        .unwrap_or_else(|| project.root.join("target"));
+    let target = crate::bench::target_dir(project);
     let wasm = target
         .join(WASM)
         .join("release")

@@ -344,7 +344,7 @@ impl IdbStorage {
     /// pending changes stay pending.
     async fn sync(&mut self) -> Result<(), StorageError> {
         let plan = self.plan_sync();
-        self.commit_plan(plan).await
+        self.write_plan(plan).await
     }
 
     /// Makes only the pending deletions durable, in a transaction of their own; the rest
@@ -363,11 +363,11 @@ impl IdbStorage {
         if plan.is_empty() {
             return Ok(false);
         }
-        self.commit_plan(plan).await?;
+        self.write_plan(plan).await?;
         Ok(true)
     }
 
-    async fn commit_plan(&mut self, plan: Vec<Change>) -> Result<(), StorageError> {
+    async fn write_plan(&mut self, plan: Vec<Change>) -> Result<(), StorageError> {
         if plan.is_empty() {
             return Ok(());
         }
@@ -385,7 +385,7 @@ impl IdbStorage {
             Ok::<(), StorageError>(())
         })();
         if let Err(e) = write {
-            // Nothing of this transaction may commit; it may already be aborted.
+            // Nothing of this transaction may be written; it may already be aborted.
             let _ = tx.abort();
             return Err(e);
         }

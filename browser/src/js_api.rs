@@ -16,7 +16,10 @@ use logsim::buffer::{
 };
 use logsim::log::batch::RecordHeader;
 use logsim::storage::memory::MemoryStorage;
-use logsim::storage::{Completion, FileName, RequestId, StorageRequest, SyncStorage};
+use logsim::storage::{
+    list_everything, listed_names, read_contents, read_requests, Completion, FileName, RequestId,
+    StorageError, StorageRequest, SyncStorage,
+};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
@@ -374,6 +377,26 @@ fn whole(what: &str, v: &JsValue, min: f64, max: f64) -> Result<Option<f64>, JsV
     }
 }
 
+/// One of `choices` (the first is the default when absent), or an error listing them.
+fn choice(what: &str, v: &JsValue, choices: &[&'static str]) -> Result<&'static str, JsValue> {
+    if v.is_undefined() {
+        return Ok(choices[0]);
+    }
+    let given = v.as_string();
+    choices
+        .iter()
+        .find(|c| given.as_deref() == Some(**c))
+        .copied()
+        .ok_or_else(|| {
+            let listed: Vec<String> = choices.iter().map(|c| format!("\"{c}\"")).collect();
+            bad(format!(
+                "{what} must be {}, got {}",
+                listed.join(" or "),
+                describe(v)
+            ))
+        })
+}
+
 fn offset_arg(what: &str, v: &JsValue) -> Result<i64, JsValue> {
     whole(what, v, 0.0, 9_007_199_254_740_991.0)?
         .map(|n| n as i64)
@@ -620,40 +643,16 @@ fn database_name(name: &str) -> String {
     format!("logsim-buffer-{name}")
 }
 
-/// Every file of a backend, read whole, for `Engine::open`.
+/// Every file of a backend, read whole, for `Engine::open` (the core's two rounds).
 async fn read_all(backend: &mut Backend) -> Result<Vec<(FileName, Vec<u8>)>, BufferError> {
+    let storage = |e: StorageError| BufferError::storage(&e);
     let listed = backend
-        .execute(vec![(
-            RequestId(0),
-            StorageRequest::List {
-                prefix: String::new(),
-            },
-        )])
-        .await;
-    let names = match listed.into_iter().next() {
-        Some(Completion::Listed(_, names)) => names,
-        Some(Completion::Failed(_, e)) => return Err(BufferError::storage(&e)),
-        _ => Vec::new(),
-    };
-    let reads = names
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            (
-                RequestId(i as u64 + 1),
-                StorageRequest::Read { file: f.clone() },
-            )
-        })
-        .collect();
-    let mut files = Vec::with_capacity(names.len());
-    for (name, c) in names.into_iter().zip(backend.execute(reads).await) {
-        match c {
-            Completion::Read(_, bytes) => files.push((name, bytes)),
-            Completion::Failed(_, e) => return Err(BufferError::storage(&e)),
-            _ => {}
-        }
-    }
-    Ok(files)
+        .execute(vec![(RequestId(0), list_everything())])
+        .await
+        .pop();
+    let names = listed_names(listed).map_err(storage)?;
+    let reads = backend.execute(read_requests(&names, 1)).await;
+    read_contents(names, reads).map_err(storage)
 }
 
 impl LogBuffer {
@@ -888,28 +887,18 @@ impl LogBuffer {
             ],
         )?;
         let topics = topics_arg(&get(&options, "topics"))?;
-        let storage = get(&options, "storage");
-        let memory = match storage.as_string().as_deref() {
-            _ if storage.is_undefined() => false,
-            Some("indexeddb") => false,
-            Some("memory") => true,
-            _ => {
-                return Err(bad(format!(
-                    "options.storage must be \"indexeddb\" or \"memory\", got {}",
-                    describe(&storage)
-                )))
-            }
-        };
-        let durability = match get(&options, "durability").as_string().as_deref() {
-            Some("strict") => Durability::Strict,
-            Some("relaxed") => Durability::Relaxed,
-            _ if get(&options, "durability").is_undefined() => Durability::Relaxed,
-            _ => {
-                return Err(bad(format!(
-                    "options.durability must be \"relaxed\" or \"strict\", got {}",
-                    describe(&get(&options, "durability"))
-                )))
-            }
+        let memory = choice(
+            "options.storage",
+            &get(&options, "storage"),
+            &["indexeddb", "memory"],
+        )? == "memory";
+        let durability = match choice(
+            "options.durability",
+            &get(&options, "durability"),
+            &["relaxed", "strict"],
+        )? {
+            "strict" => Durability::Strict,
+            _ => Durability::Relaxed,
         };
         let flush = get(&options, "flush");
         let policy = if flush.as_string().as_deref() == Some("append") {
@@ -956,17 +945,7 @@ impl LogBuffer {
                 describe(&flush)
             )));
         };
-        let wait = match get(&options, "lock").as_string().as_deref() {
-            Some("wait") => true,
-            Some("fail") => false,
-            _ if get(&options, "lock").is_undefined() => false,
-            _ => {
-                return Err(bad(format!(
-                    "options.lock must be \"fail\" or \"wait\", got {}",
-                    describe(&get(&options, "lock"))
-                )))
-            }
-        };
+        let wait = choice("options.lock", &get(&options, "lock"), &["fail", "wait"])? == "wait";
         let read_only = match get(&options, "readOnly") {
             v if v.is_undefined() => false,
             v => v.as_bool().ok_or_else(|| {
@@ -1263,12 +1242,11 @@ impl LogBuffer {
             f64::from(u32::MAX),
         )?
         .map_or(1 << 20, |n| n as u32);
-        let text = match get(&options, "decode").as_string().as_deref() {
-            Some("text") => true,
-            Some("bytes") => false,
-            _ if get(&options, "decode").is_undefined() => false,
-            _ => return Err(bad("options.decode must be \"bytes\" or \"text\"")),
-        };
+        let text = choice(
+            "options.decode",
+            &get(&options, "decode"),
+            &["bytes", "text"],
+        )? == "text";
         let read =
             self.with_engine(|e| e.read(&topic, partition, offset, max_records, max_bytes))?;
         let out = obj();

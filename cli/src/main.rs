@@ -14,7 +14,7 @@ use logsim::sim::cluster::scenario::ClusterScenario;
 use logsim::sim::cluster::ClusterSim;
 use logsim::sim::hello::{settle_sync, HelloConfig, HelloSim};
 use logsim::storage::memory::MemoryStorage;
-use logsim::storage::{Completion, RequestId, StorageRequest, SyncStorage};
+use logsim::storage::SyncStorage;
 use logsim::time::SimTime;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -372,38 +372,6 @@ impl Backend {
     }
 }
 
-/// Reads every file under the storage root, for a restore.
-fn read_all(
-    storage: &mut dyn SyncStorage,
-) -> Result<Vec<(logsim::storage::FileName, Vec<u8>)>, String> {
-    let listed = storage.execute(vec![(
-        RequestId(0),
-        StorageRequest::List {
-            prefix: String::new(),
-        },
-    )]);
-    let files = match listed.into_iter().next() {
-        Some(Completion::Listed(_, files)) => files,
-        Some(Completion::Failed(_, e)) => return Err(e.to_string()),
-        other => return Err(format!("unexpected answer to a listing: {other:?}")),
-    };
-    let mut out = Vec::with_capacity(files.len());
-    for file in files {
-        match storage
-            .execute(vec![(
-                RequestId(0),
-                StorageRequest::Read { file: file.clone() },
-            )])
-            .pop()
-        {
-            Some(Completion::Read(_, bytes)) => out.push((file, bytes)),
-            Some(Completion::Failed(_, e)) => return Err(e.to_string()),
-            other => return Err(format!("unexpected answer to a read: {other:?}")),
-        }
-    }
-    Ok(out)
-}
-
 fn run(args: RunArgs) -> Result<(), String> {
     let (config, file_seed) = match load_scenario(&args.scenario)? {
         Loaded::Hello(config, seed) => (config, seed),
@@ -414,7 +382,7 @@ fn run(args: RunArgs) -> Result<(), String> {
         None => Backend::Memory(MemoryStorage::new()),
     };
     let existing = match &mut backend {
-        Backend::Files(f) => read_all(f)?,
+        Backend::Files(f) => f.read_all().map_err(|e| e.to_string())?,
         Backend::Memory(_) => Vec::new(),
     };
     let stdout = std::io::stdout();

@@ -1077,33 +1077,6 @@ fn new_record(i: usize, r: AppendRecord, now_ms: i64) -> Result<NewRecord, Buffe
     })
 }
 
-/// A record's encoded size with zero deltas (Kafka's `DefaultRecord.sizeInBytes`), without
-/// building it.
-fn record_size_alone(r: &NewRecord) -> u32 {
-    use crate::log::varint::varint_size;
-    let bytes = |b: &Option<Vec<u8>>| {
-        b.as_ref().map_or(1, |b| {
-            varint_size(i32::try_from(b.len()).unwrap_or(i32::MAX)) + b.len() as u32
-        })
-    };
-    let headers: u32 = r
-        .headers
-        .iter()
-        .map(|h| {
-            varint_size(i32::try_from(h.key.len()).unwrap_or(i32::MAX))
-                + h.key.len() as u32
-                + bytes(&h.value)
-        })
-        .sum();
-    // attributes, timestamp delta 0, offset delta 0: one byte each.
-    let body = 3
-        + bytes(&r.key)
-        + bytes(&r.value)
-        + varint_size(i32::try_from(r.headers.len()).unwrap_or(i32::MAX))
-        + headers;
-    varint_size(i32::try_from(body).unwrap_or(i32::MAX)) + body
-}
-
 /// Splits a partition's records into batches no larger than `max.message.bytes` and the
 /// record limit. A record too large for a batch of its own refuses the append.
 fn split_batches(records: Batch, limit: u32) -> Result<Vec<Batch>, BufferError> {
@@ -1115,7 +1088,7 @@ fn split_batches(records: Batch, limit: u32) -> Result<Vec<Batch>, BufferError> 
     let mut current: Vec<(usize, NewRecord)> = Vec::new();
     let mut current_bytes = HEADER;
     for (i, record) in records {
-        let alone = HEADER + u64::from(record_size_alone(&record));
+        let alone = HEADER + u64::from(record.size_in_bytes_alone());
         if alone > u64::from(limit) {
             return Err(BufferError::new(
                 ErrorCode::MessageTooLarge,

@@ -18,20 +18,7 @@ fn topics(json: &str) -> BTreeMap<String, TopicSpec> {
 
 /// What a driver does: every file storage holds, read whole.
 fn files(storage: &mut MemoryStorage) -> Vec<(FileName, Vec<u8>)> {
-    let Ok(Answer::Listed(names)) = storage.apply(StorageRequest::List {
-        prefix: String::new(),
-    }) else {
-        panic!("list failed")
-    };
-    names
-        .into_iter()
-        .map(
-            |f| match storage.apply(StorageRequest::Read { file: f.clone() }) {
-                Ok(Answer::Read(bytes)) => (f, bytes),
-                other => panic!("read {f}: {other:?}"),
-            },
-        )
-        .collect()
+    storage.read_all().unwrap()
 }
 
 fn open(storage: &mut MemoryStorage, json: &str) -> (LogBuffer, Vec<RecoveryNote>) {
@@ -588,7 +575,7 @@ fn the_record_size_estimate_is_the_encoded_size() {
     ];
     for r in shapes {
         let batch = RecordBatch::new_data(std::slice::from_ref(&r), ProducerFields::NONE);
-        assert_eq!(61 + record_size_alone(&r), batch.encode().len() as u32);
+        assert_eq!(61 + r.size_in_bytes_alone(), batch.encode().len() as u32);
     }
 }
 

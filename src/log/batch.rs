@@ -373,31 +373,69 @@ fn len_i32(len: usize) -> i32 {
     i32::try_from(len).unwrap_or(i32::MAX)
 }
 
+/// A record's encoded size, length prefix included (Kafka's `DefaultRecord.sizeInBytes`), from
+/// its parts: shared by `Record` and `NewRecord`, so a size is never computed two ways.
+fn record_size(
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: &Option<Vec<u8>>,
+    value: &Option<Vec<u8>>,
+    headers: &[RecordHeader],
+) -> u32 {
+    let body = record_body_size(timestamp_delta, offset_delta, key, value, headers);
+    varint::varint_size(body as i32) + body
+}
+
+fn record_body_size(
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: &Option<Vec<u8>>,
+    value: &Option<Vec<u8>>,
+    headers: &[RecordHeader],
+) -> u32 {
+    let bytes = |b: &Option<Vec<u8>>| match b {
+        Some(b) => varint::varint_size(len_i32(b.len())) + b.len() as u32,
+        None => varint::varint_size(-1),
+    };
+    let header_bytes: u32 = headers
+        .iter()
+        .map(|h| varint::varint_size(len_i32(h.key.len())) + h.key.len() as u32 + bytes(&h.value))
+        .sum();
+    1 + varint::varlong_size(timestamp_delta)
+        + varint::varint_size(offset_delta)
+        + bytes(key)
+        + bytes(value)
+        + varint::varint_size(len_i32(headers.len()))
+        + header_bytes
+}
+
+impl NewRecord {
+    /// The encoded size of this record as the first (or only) one of a batch: zero deltas.
+    pub fn size_in_bytes_alone(&self) -> u32 {
+        record_size(0, 0, &self.key, &self.value, &self.headers)
+    }
+}
+
 impl Record {
     fn body_size(&self) -> u32 {
-        let bytes = |b: &Option<Vec<u8>>| match b {
-            Some(b) => varint::varint_size(len_i32(b.len())) + b.len() as u32,
-            None => varint::varint_size(-1),
-        };
-        let headers: u32 = self
-            .headers
-            .iter()
-            .map(|h| {
-                varint::varint_size(len_i32(h.key.len())) + h.key.len() as u32 + bytes(&h.value)
-            })
-            .sum();
-        1 + varint::varlong_size(self.timestamp_delta)
-            + varint::varint_size(self.offset_delta)
-            + bytes(&self.key)
-            + bytes(&self.value)
-            + varint::varint_size(len_i32(self.headers.len()))
-            + headers
+        record_body_size(
+            self.timestamp_delta,
+            self.offset_delta,
+            &self.key,
+            &self.value,
+            &self.headers,
+        )
     }
 
     /// The encoded size, length prefix included.
     pub fn size_in_bytes(&self) -> u32 {
-        let body = self.body_size();
-        varint::varint_size(body as i32) + body
+        record_size(
+            self.timestamp_delta,
+            self.offset_delta,
+            &self.key,
+            &self.value,
+            &self.headers,
+        )
     }
 
     fn encode_into(&self, out: &mut Vec<u8>) {

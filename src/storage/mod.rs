@@ -168,6 +168,61 @@ impl fmt::Display for StorageError {
 
 impl std::error::Error for StorageError {}
 
+/// Reading every file a backend holds takes two rounds: `list_everything`, then, with the
+/// names its completion gives (`listed_names`), `read_requests`, whose completions
+/// `read_contents` pairs with the names. Sync backends have it as `SyncStorage::read_all`;
+/// async ones (IndexedDB) run the same rounds with an `.await` between.
+pub fn list_everything() -> StorageRequest {
+    StorageRequest::List {
+        prefix: String::new(),
+    }
+}
+
+/// The names a `List` answered.
+pub fn listed_names(completion: Option<Completion>) -> Result<Vec<FileName>, StorageError> {
+    match completion {
+        Some(Completion::Listed(_, names)) => Ok(names),
+        Some(Completion::Failed(_, e)) => Err(e),
+        other => Err(StorageError::Io(format!(
+            "unexpected answer to a listing: {other:?}"
+        ))),
+    }
+}
+
+/// One `Read` per name, with ids from `first_id` on.
+pub fn read_requests(names: &[FileName], first_id: u64) -> Vec<(RequestId, StorageRequest)> {
+    names
+        .iter()
+        .zip(first_id..)
+        .map(|(file, id)| (RequestId(id), StorageRequest::Read { file: file.clone() }))
+        .collect()
+}
+
+/// Each name with the bytes its `Read` returned, in order; the first failure is the error.
+pub fn read_contents(
+    names: Vec<FileName>,
+    completions: Vec<Completion>,
+) -> Result<Vec<(FileName, Vec<u8>)>, StorageError> {
+    if completions.len() != names.len() {
+        return Err(StorageError::Io(format!(
+            "{} reads answered {} times",
+            names.len(),
+            completions.len()
+        )));
+    }
+    names
+        .into_iter()
+        .zip(completions)
+        .map(|(file, c)| match c {
+            Completion::Read(_, bytes) => Ok((file, bytes)),
+            Completion::Failed(_, e) => Err(e),
+            other => Err(StorageError::Io(format!(
+                "unexpected answer to a read of {file}: {other:?}"
+            ))),
+        })
+        .collect()
+}
+
 /// A backend that completes every request before `execute` returns (memory, files). The
 /// IndexedDB backend offers the same shape as an `async fn` in the browser crate.
 pub trait SyncStorage {
@@ -180,5 +235,12 @@ pub trait SyncStorage {
             .into_iter()
             .map(|(id, request)| Completion::new(id, self.apply(request)))
             .collect()
+    }
+
+    /// Every file with its content, sorted by name (what a recovery reads).
+    fn read_all(&mut self) -> Result<Vec<(FileName, Vec<u8>)>, StorageError> {
+        let names = listed_names(self.execute(vec![(RequestId(0), list_everything())]).pop())?;
+        let reads = self.execute(read_requests(&names, 1));
+        read_contents(names, reads)
     }
 }

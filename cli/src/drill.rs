@@ -97,7 +97,7 @@ fn describe_failure(o: &Outcome) -> Option<String> {
                 let line = v
                     .report
                     .groups
-                    .lines()
+                    .bug_lines()
                     .into_iter()
                     .next()
                     .unwrap_or_default();

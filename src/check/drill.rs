@@ -11,6 +11,7 @@ use crate::ids::{PartitionIndex, TopicPartition};
 use crate::sim::cluster::scenario::ClusterScenario;
 use crate::sim::cluster::{ClusterSim, Violation};
 use crate::time::SimTime;
+use std::collections::BTreeMap;
 
 /// How long before the end of a run the producers must have stopped for the consumers' reads
 /// to count as complete.
@@ -149,6 +150,45 @@ pub fn policy_for(sim: &ClusterSim) -> Policy {
     }
 }
 
+/// The groups whose acknowledged offset commits this run's faults could legally lose, and
+/// why: the `__consumer_offsets` partition holding the group (`GroupCoordinator.partitionFor`)
+/// lost its only in-sync replica's page cache, lost every replica's at once, or had an
+/// unclean election. Offset commits are appended with acks=all like any record and Kafka
+/// does not fsync them (`flush.messages`), so they are as durable as the ISR, no more.
+pub fn offsets_losable(sim: &ClusterSim) -> BTreeMap<String, String> {
+    use crate::broker::group::placement::coordinator_partition;
+    let partitions = sim.scenario().broker.offsets_topic_num_partitions;
+    let mut out = BTreeMap::new();
+    for c in sim.consumers() {
+        let Some(group) = c.spec().group_id.clone() else {
+            continue;
+        };
+        let Ok(partition) = coordinator_partition(&group, partitions) else {
+            continue;
+        };
+        let tp = TopicPartition {
+            topic: crate::sim::cluster::coordinator::OFFSETS_TOPIC.into(),
+            partition,
+        };
+        let why = if sim.sole_isr_power_losses().contains(&tp) {
+            "its only in-sync replica lost power"
+        } else if sim.correlated_power_losses().contains(&tp) {
+            "all its replicas were down when one lost power"
+        } else if sim.unclean_elections().contains(&tp) {
+            "an out-of-sync replica was elected leader (unclean.leader.election.enable)"
+        } else {
+            continue;
+        };
+        out.insert(
+            group,
+            format!(
+                "the group's acknowledged offset commits were lost with {tp}'s unflushed tail ({why}); Kafka acknowledges an offset commit once the ISR has it in page cache, not on disk"
+            ),
+        );
+    }
+    out
+}
+
 fn kind_named(name: &str) -> Option<AnomalyKind> {
     AnomalyKind::ALL.into_iter().find(|k| k.name() == name)
 }
@@ -160,7 +200,7 @@ pub fn judge(sim: &ClusterSim, final_reads_complete: bool) -> DrillReport {
     let report = check(sim.history(), &policy, final_reads_complete);
     let expect = &sim.scenario().expect;
     let mut unmet = Vec::new();
-    let groups = check_groups(sim.history());
+    let groups = check_groups(sim.history(), &offsets_losable(sim));
     let pipelines = check_pipelines(sim, &policy);
     let pipeline_bugs: u32 = pipelines.iter().map(PipelineReport::bugs).sum();
     let bugs = report.bugs().count() as u32

@@ -39,6 +39,10 @@ pub struct CommittedOffsetLost {
     pub consumer: u32,
     pub committed: Offset,
     pub started_at: Offset,
+    /// Why it is legal (the run's faults could lose the group's offset commits), or `None`
+    /// for a bug.
+    #[serde(default)]
+    pub legal_because: Option<String>,
 }
 
 /// Records one group read again on one partition (at-least-once: legal, and explained by
@@ -70,6 +74,11 @@ pub struct GroupReport {
     /// legal under subscribe (J-4): a rebalance moves positions between polls.
     pub poll_skips: u64,
     pub nonmonotonic_polls: u64,
+    /// A member started a partition below the committed offset because the log no longer
+    /// reached it (`Op::PositionReset` before its first poll): legal for the group, since
+    /// the committed offset pointed past records the partition lost.
+    #[serde(default)]
+    pub committed_offsets_past_log_end: u64,
 }
 
 impl GroupReport {
@@ -79,7 +88,19 @@ impl GroupReport {
             .iter()
             .filter(|o| o.legal_because.is_none())
             .count() as u32
-            + self.committed_offsets_lost.len() as u32
+            + self
+                .committed_offsets_lost
+                .iter()
+                .filter(|l| l.legal_because.is_none())
+                .count() as u32
+    }
+
+    /// The findings that are bugs, one line each (legal overlaps left out).
+    pub fn bug_lines(&self) -> Vec<String> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l.starts_with("BUG"))
+            .collect()
     }
 
     /// Every finding as one line, for reports.
@@ -102,8 +123,20 @@ impl GroupReport {
         }
         for l in &self.committed_offsets_lost {
             out.push(format!(
-                "BUG group {}: consumer {} started {} at offset {}, below the committed offset {}",
-                l.group, l.consumer, l.partition, l.started_at.0, l.committed.0
+                "{} group {}: consumer {} started {} at offset {}, below the committed offset {}{}",
+                if l.legal_because.is_some() {
+                    "legal"
+                } else {
+                    "BUG"
+                },
+                l.group,
+                l.consumer,
+                l.partition,
+                l.started_at.0,
+                l.committed.0,
+                l.legal_because
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(": {w}"))
             ));
         }
         out
@@ -118,8 +151,12 @@ struct Hold {
     ended_lost: Option<bool>,
 }
 
-/// Runs the group checks over a history.
-pub fn check_groups(history: &[Op]) -> GroupReport {
+/// Runs the group checks over a history. `offsets_losable` names the groups whose
+/// acknowledged offset commits the run's faults could legally lose, with the reason: Kafka
+/// acknowledges an offset commit once the `__consumer_offsets` partition's ISR has it in page
+/// cache (acks=all, no fsync), so a power loss of its only in-sync replica, a correlated
+/// power loss or an unclean election can take it away (G-6 holds only without those).
+pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) -> GroupReport {
     let mut report = GroupReport::default();
     let mut group_of: BTreeMap<u32, String> = BTreeMap::new();
     // (group, partition) -> holds in the order they began.
@@ -243,6 +280,7 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
                             consumer: *consumer,
                             committed: c,
                             started_at: *first,
+                            legal_because: offsets_losable.get(group).cloned(),
                         });
                     }
                 }
@@ -271,6 +309,25 @@ pub fn check_groups(history: &[Op]) -> GroupReport {
                             .or_insert((0, *offset));
                         entry.0 += 1;
                         entry.1 = entry.1.min(*offset);
+                    }
+                }
+            }
+            Op::PositionReset {
+                consumer,
+                partition,
+                from,
+                to,
+            } => {
+                // KIP-320: the member fetched from the committed offset and found the log
+                // ended below it (validation against the new leader's epoch end offset, or
+                // OFFSET_OUT_OF_RANGE and auto.offset.reset). Kafka's consumer moves to where
+                // the log is (SubscriptionState.maybeCompleteValidation,
+                // FetchCollector.handleInitializeErrors), so its first records are judged
+                // against that point; the lost records are the history checker's business.
+                if let Some(c) = awaiting_first_poll.get_mut(&(*consumer, partition.clone())) {
+                    if *from >= *c && *to < *c {
+                        *c = *to;
+                        report.committed_offsets_past_log_end += 1;
                     }
                 }
             }
@@ -353,7 +410,7 @@ mod tests {
             revoked(0, 1, &[1], false),
             assigned(1, 2, &[1]),
         ];
-        let r = check_groups(&h);
+        let r = check_groups(&h, &BTreeMap::new());
         assert!(r.overlaps.is_empty());
         assert_eq!(r.bugs(), 0);
         assert_eq!(r.assignments, 2);
@@ -362,7 +419,7 @@ mod tests {
     #[test]
     fn two_owners_at_once_is_a_bug_unless_the_first_was_a_zombie() {
         let h = [assigned(0, 1, &[0]), assigned(1, 2, &[0])];
-        let r = check_groups(&h);
+        let r = check_groups(&h, &BTreeMap::new());
         assert_eq!(r.overlaps.len(), 1);
         assert_eq!(r.bugs(), 1);
         assert!(r.lines()[0].starts_with("BUG"), "{:?}", r.lines());
@@ -371,7 +428,7 @@ mod tests {
             assigned(1, 2, &[0]),
             revoked(0, 1, &[0], true),
         ];
-        let r = check_groups(&h);
+        let r = check_groups(&h, &BTreeMap::new());
         assert_eq!(r.overlaps.len(), 1);
         assert_eq!(r.bugs(), 0);
         assert!(r.lines()[0].contains("onPartitionsLost"));
@@ -389,7 +446,7 @@ mod tests {
             assigned(2, 1, &[0]),
             revoked(0, 1, &[0], true),
         ];
-        let r = check_groups(&h);
+        let r = check_groups(&h, &BTreeMap::new());
         assert_eq!(r.overlaps.len(), 1);
         assert_eq!(r.bugs(), 0, "{:?}", r.lines());
     }
@@ -410,7 +467,7 @@ mod tests {
             assigned(1, 2, &[0]),
             poll(1, 0, &[(5, 50), (6, 60)]),
         ];
-        let r = check_groups(&h);
+        let r = check_groups(&h, &BTreeMap::new());
         assert_eq!(r.bugs(), 0);
         assert_eq!(r.reprocessed, 1);
         assert_eq!(r.reprocessed_by.len(), 1);
@@ -423,9 +480,85 @@ mod tests {
             assigned(1, 2, &[0]),
             poll(1, 0, &[(2, 20)]),
         ];
-        let r = check_groups(&h);
+        let r = check_groups(&h, &BTreeMap::new());
         assert_eq!(r.committed_offsets_lost.len(), 1);
         assert_eq!(r.bugs(), 1);
+    }
+
+    fn offset_commit(o: i64) -> Op {
+        Op::OffsetCommitted {
+            consumer: 0,
+            group: "g".into(),
+            generation: 1,
+            offsets: vec![(tp(0), Offset(o))],
+        }
+    }
+
+    /// Swarm seed 219: t-1 (one replica) lost its unsynced tail in a power loss, so the
+    /// group's committed offset 95 pointed past the log's new end, 81. The next owner fetched
+    /// from 95, KIP-320 validation found the log truncated below it and moved it to 81: not a
+    /// lost offset commit (the lost records are the history checker's verdict).
+    #[test]
+    fn a_start_below_the_committed_offset_after_the_log_lost_its_tail_is_legal() {
+        let reset = |from: i64, to: i64| Op::PositionReset {
+            consumer: 1,
+            partition: tp(0),
+            from: Offset(from),
+            to: Offset(to),
+        };
+        let h = [
+            assigned(0, 1, &[0]),
+            offset_commit(95),
+            revoked(0, 1, &[0], false),
+            assigned(1, 2, &[0]),
+            reset(95, 81),
+            poll(1, 0, &[(81, 1), (82, 2)]),
+        ];
+        let r = check_groups(&h, &BTreeMap::new());
+        assert_eq!(r.bugs(), 0, "{:?}", r.lines());
+        assert_eq!(r.committed_offsets_past_log_end, 1);
+        // A reset does not excuse reading below where it moved the position...
+        let h = [
+            assigned(0, 1, &[0]),
+            offset_commit(95),
+            revoked(0, 1, &[0], false),
+            assigned(1, 2, &[0]),
+            reset(95, 81),
+            poll(1, 0, &[(70, 1)]),
+        ];
+        assert_eq!(check_groups(&h, &BTreeMap::new()).bugs(), 1);
+        // ...nor one from a position that was already below the committed offset.
+        let h = [
+            assigned(0, 1, &[0]),
+            offset_commit(95),
+            revoked(0, 1, &[0], false),
+            assigned(1, 2, &[0]),
+            reset(50, 40),
+            poll(1, 0, &[(40, 1)]),
+        ];
+        assert_eq!(check_groups(&h, &BTreeMap::new()).bugs(), 1);
+    }
+
+    /// Swarm seed 294: one broker, `__consumer_offsets` with one replica, and a power loss:
+    /// the acknowledged offset commits in its page cache were lost, so the group restarted t-1
+    /// from auto.offset.reset. Legal exactly when the run's faults could lose the group's
+    /// offsets partition's tail, and said so.
+    #[test]
+    fn a_lost_offset_commit_is_legal_only_when_the_offsets_partition_could_lose_it() {
+        let h = [
+            assigned(0, 1, &[0]),
+            offset_commit(554),
+            revoked(0, 1, &[0], true),
+            assigned(1, 2, &[0]),
+            poll(1, 0, &[(0, 1)]),
+        ];
+        assert_eq!(check_groups(&h, &BTreeMap::new()).bugs(), 1);
+        let losable = BTreeMap::from([("g".to_string(), "power loss".to_string())]);
+        let r = check_groups(&h, &losable);
+        assert_eq!(r.bugs(), 0);
+        assert_eq!(r.committed_offsets_lost.len(), 1);
+        assert!(r.lines()[0].starts_with("legal"), "{:?}", r.lines());
+        assert!(r.bug_lines().is_empty());
     }
 
     #[test]
@@ -443,7 +576,7 @@ mod tests {
             // ...then jumps past offset 3 and 4, which hold records (poll-skip).
             poll(0, 0, &[(5, 6)]),
         ];
-        let r = check_groups(&h);
+        let r = check_groups(&h, &BTreeMap::new());
         assert_eq!(r.nonmonotonic_polls, 1);
         assert_eq!(r.poll_skips, 1);
         assert_eq!(r.bugs(), 0);

@@ -400,6 +400,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             Op::Assigned { .. }
             | Op::Revoked { .. }
             | Op::OffsetCommitted { .. }
+            | Op::PositionReset { .. }
             | Op::Txn { .. } => {}
         }
     }

@@ -628,7 +628,11 @@ impl Facts<'_> {
                 .group(group)
                 .is_some_and(|g| g.rows.iter().filter_map(|r| r.lag).sum::<i64>() >= *lag as i64),
             Goal::ReprocessedAtLeast { values } => {
-                crate::check::groups::check_groups(self.session.sim().history()).reprocessed
+                crate::check::groups::check_groups(
+                    self.session.sim().history(),
+                    &std::collections::BTreeMap::new(),
+                )
+                .reprocessed
                     >= *values
             }
             Goal::ConsumerGroupError { name } => self.view.consumers.iter().any(|c| {

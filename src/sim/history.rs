@@ -104,6 +104,16 @@ pub enum Op {
         generation: i32,
         offsets: Vec<(TopicPartition, Offset)>,
     },
+    /// A consumer's position was past the end of the partition's log, so it moved: KIP-320
+    /// validation found the log truncated below it (seek to the divergence point), or a fetch
+    /// answered OFFSET_OUT_OF_RANGE and `auto.offset.reset` chose `to`. The records between
+    /// are gone from the log; whether losing them was legal is the history checker's verdict.
+    PositionReset {
+        consumer: u32,
+        partition: TopicPartition,
+        from: Offset,
+        to: Offset,
+    },
 }
 
 impl Op {

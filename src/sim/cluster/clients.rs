@@ -749,6 +749,9 @@ struct PartitionFetch {
     in_flight: Option<SimTime>,
     /// No request before this (`retry.backoff.ms` after an error).
     retry_at: SimTime,
+    /// The position KIP-320 validation found past the new leader's log when the epoch was
+    /// unknown there, until ListOffsets answers where `auto.offset.reset` puts it.
+    truncated_from: Option<Offset>,
 }
 
 /// What a consumer's position validation found, for the trace and the drill's judge.
@@ -1210,12 +1213,19 @@ impl ConsumerClient {
                 topic_partition,
                 request,
                 response,
-            } => self.on_offsets_for_leader_epoch(now, topic_partition, request, response, out),
+            } => self.on_offsets_for_leader_epoch(
+                now,
+                topic_partition,
+                request,
+                response,
+                history,
+                out,
+            ),
             Msg::ListOffsetsResponse {
                 topic_partition,
                 response,
                 ..
-            } => self.on_list_offsets(now, topic_partition, response, out),
+            } => self.on_list_offsets(now, topic_partition, response, history, out),
             _ => {}
         }
     }
@@ -1251,6 +1261,7 @@ impl ConsumerClient {
                 state: initial,
                 in_flight: None,
                 retry_at: SimTime::ZERO,
+                truncated_from: None,
             });
         }
     }
@@ -1276,7 +1287,7 @@ impl ConsumerClient {
         match response.error {
             ErrorCode::None => {}
             ErrorCode::OffsetOutOfRange => {
-                return self.on_out_of_range(tp, fetch_offset, &response)
+                return self.on_out_of_range(tp, fetch_offset, &response, history)
             }
             ErrorCode::UnknownLeaderEpoch => {
                 // The broker has not caught up with the epoch our metadata names: try again.
@@ -1413,6 +1424,7 @@ impl ConsumerClient {
         tp: TopicPartition,
         fetch_offset: Offset,
         response: &FetchResponse,
+        history: &mut Vec<Op>,
     ) {
         let policy = self.spec.auto_offset_reset;
         let reset = match policy {
@@ -1442,6 +1454,12 @@ impl ConsumerClient {
         let part = &mut self.partitions[tp.partition.0 as usize];
         part.position.offset = reset;
         part.position.offset_epoch = None;
+        history.push(Op::PositionReset {
+            consumer: self.index,
+            partition: tp,
+            from: fetch_offset,
+            to: reset,
+        });
     }
 
     /// Kafka's `SubscriptionState.maybeCompleteValidation`.
@@ -1451,6 +1469,7 @@ impl ConsumerClient {
         tp: TopicPartition,
         request: OffsetForLeaderEpochRequest,
         response: OffsetForLeaderEpochResponse,
+        history: &mut Vec<Op>,
         out: &mut Vec<(NodeId, NodeId, Msg)>,
     ) {
         let p = tp.partition.0 as usize;
@@ -1529,8 +1548,17 @@ impl ConsumerClient {
                 part.position.offset = to;
                 part.position.offset_epoch = Some(end.leader_epoch);
                 part.state = FetchState::Fetching;
+                history.push(Op::PositionReset {
+                    consumer: self.index,
+                    partition: tp.clone(),
+                    from: position.offset,
+                    to,
+                });
             }
-            TruncationOutcome::Reset => part.state = FetchState::AwaitReset,
+            TruncationOutcome::Reset => {
+                part.state = FetchState::AwaitReset;
+                part.truncated_from = Some(position.offset);
+            }
             TruncationOutcome::Raised => part.state = FetchState::Failed,
         }
         self.log_truncations.push(LogTruncation {
@@ -1549,6 +1577,7 @@ impl ConsumerClient {
         now: SimTime,
         tp: TopicPartition,
         response: ListOffsetsResponse,
+        history: &mut Vec<Op>,
         out: &mut Vec<(NodeId, NodeId, Msg)>,
     ) {
         let Some(part) = self.partitions.get_mut(tp.partition.0 as usize) else {
@@ -1570,6 +1599,14 @@ impl ConsumerClient {
         part.position.offset = response.offset;
         part.position.offset_epoch = response.leader_epoch;
         part.state = FetchState::Fetching;
+        if let Some(from) = part.truncated_from.take() {
+            history.push(Op::PositionReset {
+                consumer: self.index,
+                partition: tp.clone(),
+                from,
+                to: response.offset,
+            });
+        }
         self.lines.push(format!(
             "{tp}: auto.offset.reset={} resets the position to {}",
             self.spec.auto_offset_reset.name(),

@@ -1324,12 +1324,14 @@ impl ConsumerClient {
                 state: FetchState::AwaitCommittedOffset,
                 in_flight: None,
                 retry_at: SimTime::ZERO,
+                truncated_from: None,
             });
         }
         for p in &added {
             if let Some(part) = self.partitions.get_mut(*p as usize) {
                 part.state = FetchState::AwaitCommittedOffset;
                 part.in_flight = None;
+                part.truncated_from = None;
             }
         }
         let owned = self

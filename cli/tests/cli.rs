@@ -199,6 +199,60 @@ fn drill_runs_swarm_seeds_and_prints_a_table() {
     assert!(!bad.status.success());
 }
 
+/// A campaign split across machines: each shard writes --json, --merge joins them and
+/// refuses a missing shard, a duplicate, an unfinished file and garbage, naming the file.
+#[test]
+fn drill_shards_write_json_and_merge_into_one_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    for (shard, name) in [("0/2", "a.json"), ("1/2", "b.json")] {
+        let o = logsim(&[
+            "drill",
+            "--start",
+            "5",
+            "--seeds",
+            "3",
+            "--shard",
+            shard,
+            "--json",
+            &file(name),
+        ]);
+        assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    }
+    let a = std::fs::read_to_string(file("a.json")).expect("a.json");
+    assert!(a.contains(r#""shard":{"index":0,"count":2}"#), "{a}");
+    assert!(a.contains(r#""seeds_run":2"#), "seeds 5 and 7: {a}");
+    let merged = logsim(&["drill", "--merge", &file("a.json"), &file("b.json")]);
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let text = stdout(&merged);
+    assert!(text.contains("seeds 5..=7"), "{text}");
+    assert!(text.contains("seeds run                    3"), "{text}");
+    let missing = logsim(&["drill", "--merge", &file("a.json")]);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("shard(s) 1/2 missing"),
+        "{}",
+        stderr(&missing)
+    );
+    let twice = logsim(&["drill", "--merge", &file("a.json"), &file("a.json")]);
+    assert!(
+        stderr(&twice).contains("both hold shard 0/2"),
+        "{}",
+        stderr(&twice)
+    );
+    let first_line = a
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .replace("summary", "summery");
+    std::fs::write(file("bad.json"), first_line).expect("write");
+    let bad = logsim(&["drill", "--merge", &file("bad.json")]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("bad.json line 1"), "{}", stderr(&bad));
+    let shard = logsim(&["drill", "--shard", "2/2"]);
+    assert!(stderr(&shard).contains("0 <= I < N"), "{}", stderr(&shard));
+}
+
 #[test]
 fn an_exported_history_is_checked_under_its_policy() {
     let dir = tempfile::tempdir().expect("temp dir");

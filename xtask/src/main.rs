@@ -11,6 +11,7 @@ mod buffer_pkg;
 mod cmd;
 mod pipeline;
 mod setup;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -42,6 +43,10 @@ commands:
                  Chromium for 3 / 9 brokers x 100 / 1,000 / 10,000 partitions x 1x / 10x / 100x
                  (--quick: 3 x 100 x 1x), p50/p95/max main-thread work per frame, and the
                  gzipped bundle sizes
+  soak [--seeds N] [--start S] [--chunk N] [--jobs N] [--scenario-seeds N]
+                 the long campaign: swarm seeds S..S+N (default 1..=100000) in chunks of
+                 `logsim drill --json` under target/soak/<revision>/ (an interrupted soak
+                 resumes), every scenario at seeds 1..=100, then one merged report
   help           this text";
 
 fn main() -> ExitCode {
@@ -87,13 +92,14 @@ fn run(args: &[String]) -> Result<(), Failure> {
         }
         "test" => pipeline::run(&project, parse_test_options(rest)?),
         "bench" => bench::run(&project, rest),
+        "soak" => soak::run(&project, rest),
         "buffer-pkg" => buffer_pkg::run(&project, rest),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             Ok(())
         }
         other => Err(Failure::usage(format!(
-            "unknown command `{other}`; valid commands: setup, serve, build, buffer-pkg, test, bench, help"
+            "unknown command `{other}`; valid commands: setup, serve, build, buffer-pkg, test, bench, soak, help"
         ))),
     }
 }

@@ -7,6 +7,7 @@ use super::history::{check, AnomalyKind, CheckReport, PartitionPolicy, Policy, P
 use super::pipeline::{check_pipelines, PipelineReport};
 use crate::broker::messages::IsolationLevel;
 use crate::client::producer::Acks;
+use crate::client::transactions::{transaction_coordinator_partition, TRANSACTION_STATE_TOPIC};
 use crate::ids::{PartitionIndex, TopicPartition};
 use crate::sim::cluster::scenario::ClusterScenario;
 use crate::sim::cluster::{ClusterSim, Violation};
@@ -98,6 +99,11 @@ pub fn policy_for(sim: &ClusterSim) -> Policy {
                 Acks::All => -1,
             },
             retries_without_idempotence: !p.config.idempotence_enabled() && p.config.retries > 0,
+            transaction_state_loss: p
+                .config
+                .transactional_id
+                .as_deref()
+                .and_then(|id| transaction_state_loss(sim, id)),
         })
         .collect();
     let broker_min_isr = scenario.broker.replica.min_insync_replicas;
@@ -115,17 +121,12 @@ pub fn policy_for(sim: &ClusterSim) -> Policy {
                 topic: topic.name.clone(),
                 partition: PartitionIndex(p),
             };
-            partitions.push(PartitionPolicy {
-                min_insync_replicas: min_isr,
-                unclean_election: sim.unclean_elections().contains(&tp),
-                sole_isr_power_loss: sim.sole_isr_power_losses().contains(&tp),
-                correlated_power_loss: sim.correlated_power_losses().contains(&tp),
-                retention_deleted_unread: retention_resets
-                    .iter()
-                    .find(|(t, _)| *t == tp)
-                    .map(|(_, o)| *o),
-                partition: tp,
-            });
+            let mut policy = partition_faults(sim, tp, min_isr);
+            policy.retention_deleted_unread = retention_resets
+                .iter()
+                .find(|(t, _)| *t == policy.partition)
+                .map(|(_, o)| *o);
+            partitions.push(policy);
         }
     }
     let transactional_producers = scenario
@@ -152,41 +153,73 @@ pub fn policy_for(sim: &ClusterSim) -> Policy {
 
 /// The groups whose acknowledged offset commits this run's faults could legally lose, and
 /// why: the `__consumer_offsets` partition holding the group (`GroupCoordinator.partitionFor`)
-/// lost its only in-sync replica's page cache, lost every replica's at once, or had an
-/// unclean election. Offset commits are appended with acks=all like any record and Kafka
-/// does not fsync them (`flush.messages`), so they are as durable as the ISR, no more.
+/// suffered a fault that loses acknowledged records (`PartitionPolicy::loss_reason`). Offset
+/// commits are appended with acks=all like any record and Kafka does not fsync them
+/// (`flush.messages`), so they are as durable as the ISR, no more.
 pub fn offsets_losable(sim: &ClusterSim) -> BTreeMap<String, String> {
     use crate::broker::group::placement::coordinator_partition;
-    let partitions = sim.scenario().broker.offsets_topic_num_partitions;
+    let broker = &sim.scenario().broker;
+    let replication_factor =
+        u32::from(broker.offsets_topic_replication_factor).min(sim.scenario().brokers);
+    let min_isr = broker.replica.min_insync_replicas.min(replication_factor);
     let mut out = BTreeMap::new();
     for c in sim.consumers() {
         let Some(group) = c.spec().group_id.clone() else {
             continue;
         };
-        let Ok(partition) = coordinator_partition(&group, partitions) else {
+        let Ok(partition) = coordinator_partition(&group, broker.offsets_topic_num_partitions)
+        else {
             continue;
         };
         let tp = TopicPartition {
             topic: crate::sim::cluster::coordinator::OFFSETS_TOPIC.into(),
             partition,
         };
-        let why = if sim.sole_isr_power_losses().contains(&tp) {
-            "its only in-sync replica lost power"
-        } else if sim.correlated_power_losses().contains(&tp) {
-            "all its replicas were down when one lost power"
-        } else if sim.unclean_elections().contains(&tp) {
-            "an out-of-sync replica was elected leader (unclean.leader.election.enable)"
-        } else {
-            continue;
-        };
-        out.insert(
-            group,
-            format!(
-                "the group's acknowledged offset commits were lost with {tp}'s unflushed tail ({why}); Kafka acknowledges an offset commit once the ISR has it in page cache, not on disk"
-            ),
-        );
+        if let Some(why) = partition_faults(sim, tp.clone(), min_isr).loss_reason() {
+            out.insert(
+                group,
+                format!(
+                    "the group's acknowledged offset commits could be lost with {tp}'s records: {why}; Kafka acknowledges an offset commit once the ISR has it in page cache, not on disk"
+                ),
+            );
+        }
     }
     out
+}
+
+/// What the run's faults did to one partition (retention aside).
+fn partition_faults(sim: &ClusterSim, tp: TopicPartition, min_isr: u32) -> PartitionPolicy {
+    PartitionPolicy {
+        min_insync_replicas: min_isr,
+        unclean_election: sim.unclean_elections().contains(&tp),
+        sole_isr_power_loss: sim.sole_isr_power_losses().contains(&tp),
+        correlated_power_loss: sim.correlated_power_losses().contains(&tp),
+        lossy_leader_elected: sim.lossy_leader_elections().contains(&tp),
+        retention_deleted_unread: None,
+        partition: tp,
+    }
+}
+
+/// Why the `__transaction_state` partition that coordinates `transactional_id`
+/// (`TransactionStateManager.partitionFor`) may have lost acknowledged records, if it may.
+/// Its records are written like any acks=all write of the internal topic, so the same
+/// faults that lose a data partition's records lose them.
+fn transaction_state_loss(sim: &ClusterSim, transactional_id: &str) -> Option<String> {
+    let broker = &sim.scenario().broker;
+    let partition = transaction_coordinator_partition(
+        transactional_id,
+        broker.transaction_state_log_num_partitions,
+    )
+    .ok()?;
+    let replication_factor =
+        u32::from(broker.transaction_state_log_replication_factor).min(sim.scenario().brokers);
+    let min_isr = u32::from(broker.transaction_state_log_min_isr).min(replication_factor);
+    let tp = TopicPartition {
+        topic: TRANSACTION_STATE_TOPIC.to_owned(),
+        partition,
+    };
+    let why = partition_faults(sim, tp.clone(), min_isr).loss_reason()?;
+    Some(format!("{tp}: {why}"))
 }
 
 fn kind_named(name: &str) -> Option<AnomalyKind> {

@@ -82,6 +82,13 @@ pub struct ProducerPolicy {
     pub acks: i8,
     /// It retries without `enable.idempotence`.
     pub retries_without_idempotence: bool,
+    /// Why its transaction coordinator's `__transaction_state` partition may have lost
+    /// acknowledged records (the reasons of `PartitionPolicy::loss_reason`), if it may: the
+    /// coordinator then forgets partitions it added or a decision it took, so a transaction
+    /// the producer saw commit can leave records that a later ABORT marker ends, and one it saw
+    /// abort can be committed by the next COMMIT marker.
+    #[serde(default)]
+    pub transaction_state_loss: Option<String>,
 }
 
 /// What one partition's configuration and the run's faults make legal.
@@ -101,6 +108,11 @@ pub struct PartitionPolicy {
     /// Every other replica was down when one lost its unsynced page cache (R-8 #4).
     #[serde(default)]
     pub correlated_power_loss: bool,
+    /// A replica lost its unsynced page cache while in the ISR, stayed in it while the others
+    /// were fenced, and was elected leader again before it caught up: KIP-966's "last replica
+    /// standing", which Kafka without eligible leader replicas does not survive.
+    #[serde(default)]
+    pub lossy_leader_elected: bool,
     /// An offset below which retention deleted records before a consumer read them (its
     /// OFFSET_OUT_OF_RANGE reset with `auto.offset.reset=earliest` jumped there). J-4 has no
     /// word on it; Kafka documents it as loss by design (D19): an acknowledged record below it
@@ -118,12 +130,13 @@ impl PartitionPolicy {
             unclean_election: false,
             sole_isr_power_loss: false,
             correlated_power_loss: false,
+            lossy_leader_elected: false,
             retention_deleted_unread: None,
         }
     }
 
     /// Why this partition may lose acknowledged acks=all records, whoever wrote them.
-    fn loss_reason(&self) -> Option<String> {
+    pub fn loss_reason(&self) -> Option<String> {
         if self.unclean_election {
             Some("an unclean leader election elected a replica outside the ISR (R-9)".to_owned())
         } else if self.sole_isr_power_loss && self.min_insync_replicas < 2 {
@@ -132,6 +145,8 @@ impl PartitionPolicy {
             Some("the partition's only in-sync replica lost its unsynced page cache; Kafka does not fsync by default and the out-of-sync replicas cannot be elected cleanly (R-8 #4)".to_owned())
         } else if self.correlated_power_loss {
             Some("replicas failed together and one lost its unsynced page cache; Kafka does not fsync by default (R-8 #4)".to_owned())
+        } else if self.lossy_leader_elected {
+            Some("a replica lost its unsynced page cache while in the ISR, the controller fenced the other members first so the ISR shrank to it, and it was elected again with its shortened log: KIP-966's last replica standing, which eligible.leader.replicas.enable=false does not prevent (R-8 #4)".to_owned())
         } else {
             None
         }
@@ -205,7 +220,34 @@ impl Policy {
                 below.0
             ));
         }
-        self.acks_reason(producer).or_else(|| p.loss_reason())
+        self.acks_reason(producer)
+            .or_else(|| p.loss_reason())
+            .or_else(|| self.transaction_state_reason(producer))
+    }
+
+    /// Why `producer`'s transactions may not have ended as it was told, if they may: its
+    /// coordinator's state partition lost records.
+    fn transaction_state_reason(&self, producer: u32) -> Option<String> {
+        let why = self.producer(producer)?.transaction_state_loss.as_ref()?;
+        Some(format!(
+            "producer {producer}'s transaction coordinator lost transaction state records ({why}), so it ended a transaction without partitions it had added (their records hang until a later marker of the producer ends them) or forgot how one ended"
+        ))
+    }
+
+    /// Why a read_committed consumer reading a record of an aborted transaction is legal: the
+    /// partition lost records, its ABORT marker possibly among them (WriteTxnMarkers appends a
+    /// marker like any record), and then the producer's next COMMIT marker also committed the
+    /// aborted records still open in the log (`ProducerStateManager` keeps one ongoing
+    /// transaction per producer id, from its first offset); or the coordinator forgot the abort.
+    pub fn aborted_read_legal_because(
+        &self,
+        producer: Option<u32>,
+        partition: &TopicPartition,
+    ) -> Option<String> {
+        self.partition(partition)
+            .loss_reason()
+            .map(|why| format!("the partition may have lost the transaction's ABORT marker, so the producer's next COMMIT marker committed its records: {why}"))
+            .or_else(|| producer.and_then(|p| self.transaction_state_reason(p)))
     }
 
     /// Why one offset holding several values is legal: some acknowledged holder of it could
@@ -420,9 +462,11 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
         });
     };
     for (consumer, tp, offset, value) in &aborted_reads {
-        let legal = (!policy.read_committed_consumers.contains(consumer)).then(|| {
-            format!("consumer {consumer} reads at isolation.level=read_uncommitted, which returns aborted transactions' records (T-6)")
-        });
+        let legal = (!policy.read_committed_consumers.contains(consumer))
+            .then(|| {
+                format!("consumer {consumer} reads at isolation.level=read_uncommitted, which returns aborted transactions' records (T-6)")
+            })
+            .or_else(|| policy.aborted_read_legal_because(producer_of.get(value).copied(), tp));
         push(
             AnomalyKind::G1a,
             tp,
@@ -940,6 +984,7 @@ mod tests {
             producer,
             acks,
             retries_without_idempotence,
+            transaction_state_loss: None,
         }
     }
 
@@ -1165,6 +1210,96 @@ mod tests {
         ];
         let r = check(&unread, &policy, true);
         assert!(r.anomalies.is_empty(), "{:?}", r.anomalies);
+    }
+
+    /// Seed 2597: the only broker lost its page cache, the ABORT marker of a transaction with
+    /// it, and the producer's next COMMIT marker committed the aborted records still open in
+    /// the log: a read_committed consumer read one. Legal only where the partition (or the
+    /// producer's transaction state) can lose records.
+    #[test]
+    fn an_aborted_read_is_legal_where_the_abort_marker_can_be_lost() {
+        let h = vec![
+            acked(1, 10, 0),
+            txn(1, &[10], TxnOutcome::Aborted),
+            poll(&[(0, 10)]),
+        ];
+        let strict = Policy {
+            transactional_producers: vec![1],
+            read_committed_consumers: vec![0],
+            ..Policy::default()
+        };
+        assert_eq!(kinds(&check(&h, &strict, true)), vec![("G1a", false)]);
+        let lossy = Policy {
+            partitions: vec![PartitionPolicy {
+                sole_isr_power_loss: true,
+                min_insync_replicas: 1,
+                ..PartitionPolicy::strict(tp())
+            }],
+            ..strict.clone()
+        };
+        let r = check(&h, &lossy, true);
+        assert_eq!(kinds(&r), vec![("G1a", true)]);
+        assert!(r.anomalies[0]
+            .legal_because
+            .as_deref()
+            .is_some_and(|w| w.contains("ABORT marker")));
+        let coordinator_lost = Policy {
+            producers: vec![ProducerPolicy {
+                transaction_state_loss: Some("__transaction_state-0: power loss".into()),
+                ..producer(1, -1, false)
+            }],
+            ..strict
+        };
+        assert_eq!(
+            kinds(&check(&h, &coordinator_lost, true)),
+            vec![("G1a", true)]
+        );
+    }
+
+    /// Seed 3289: the coordinator's `__transaction_state` partition lost the record that added
+    /// a partition to the open transaction, so its EndTxn(commit) wrote no marker there and a
+    /// later ABORT marker ended those records: a value the producer saw commit was never read.
+    #[test]
+    fn a_committed_value_lost_is_legal_when_the_coordinator_lost_state() {
+        let h = vec![
+            acked(1, 10, 0),
+            acked(2, 20, 1),
+            txn(1, &[10], TxnOutcome::Committed),
+            poll(&[(1, 20)]),
+        ];
+        let strict = Policy {
+            transactional_producers: vec![1],
+            producers: vec![producer(1, -1, false)],
+            ..Policy::default()
+        };
+        assert_eq!(
+            kinds(&check(&h, &strict, true)),
+            vec![("lost-write", false)]
+        );
+        let lost = Policy {
+            producers: vec![ProducerPolicy {
+                transaction_state_loss: Some("__transaction_state-0: power loss".into()),
+                ..producer(1, -1, false)
+            }],
+            ..strict
+        };
+        let r = check(&h, &lost, true);
+        assert_eq!(kinds(&r), vec![("lost-write", true)]);
+        assert!(r.anomalies[0]
+            .legal_because
+            .as_deref()
+            .is_some_and(|w| w.contains("transaction coordinator lost")));
+    }
+
+    /// Seeds 3344, 3639, 5065, 5385: the last replica standing (KIP-966) excuses loss.
+    #[test]
+    fn a_lossy_leader_election_excuses_acknowledged_loss() {
+        let p = PartitionPolicy {
+            lossy_leader_elected: true,
+            ..PartitionPolicy::strict(tp())
+        };
+        assert!(p.loss_reason().is_some_and(|w| w.contains("KIP-966")));
+        assert!(PartitionPolicy::strict(tp()).loss_reason().is_none());
     }
 
     #[test]

@@ -139,6 +139,10 @@ pub struct TransactionManager {
     pub new_partitions: BTreeSet<TopicPartition>,
     /// The fatal error, once there is one.
     pub fatal: Option<ErrorCode>,
+    /// AddPartitionsToTxn answered INVALID_PRODUCER_ID_MAPPING (Kafka's `lastError` is an
+    /// `InvalidPidMappingException`): the coordinator no longer maps the transactional id to
+    /// this producer id, so the abort skips EndTxn and asks for a new producer id.
+    pub producer_id_mapping_lost: bool,
 }
 
 impl TransactionManager {
@@ -153,6 +157,7 @@ impl TransactionManager {
             offsets_in_txn: false,
             new_partitions: BTreeSet::new(),
             fatal: None,
+            producer_id_mapping_lost: false,
         }
     }
 
@@ -203,6 +208,7 @@ impl TransactionManager {
             Ok((producer_id, producer_epoch)) => {
                 self.producer_id = producer_id;
                 self.producer_epoch = producer_epoch;
+                self.producer_id_mapping_lost = false;
                 let _ = self.transition(ClientTxnState::Ready);
                 TxnNext::Proceed
             }
@@ -251,8 +257,11 @@ impl TransactionManager {
             return TxnNext::Proceed;
         }
         // Kafka's AddPartitionsToTxnHandler: an unknown producer id mapping here makes the
-        // transaction abortable, where EndTxn treats it as fatal.
+        // transaction abortable (`abortableErrorIfPossible`: abortable with an epoch bump
+        // required, since coordinators bump epochs since KIP-360), where EndTxn treats it as
+        // fatal. The coordinator lost or expired the id's transaction state.
         if error == ErrorCode::InvalidProducerIdMapping {
+            self.producer_id_mapping_lost = true;
             let _ = self.transition(ClientTxnState::AbortableError);
             return TxnNext::Abortable;
         }
@@ -308,6 +317,17 @@ impl TransactionManager {
         }
         self.transition(ClientTxnState::Ready)?;
         Ok(false)
+    }
+
+    /// `abortTransaction()` after INVALID_PRODUCER_ID_MAPPING: the coordinator would refuse an
+    /// EndTxn for a producer id it does not map, so Kafka's
+    /// `TransactionManager.beginCompletingTransaction` skips it and goes straight to
+    /// InitProducerId (KIP-360's epoch bump), from which a coordinator without state for the
+    /// id hands out a new producer id. Without this the producer aborted locally, kept its
+    /// unmapped id and was refused again at the next AddPartitionsToTxn, for ever.
+    pub fn abort_with_lost_producer_id(&mut self) -> Result<(), TxnUsageError> {
+        self.transition(ClientTxnState::AbortingTransaction)?;
+        self.reinitialize_after_abort()
     }
 
     /// KIP-360: the abort is answered, but a send of the transaction failed and burnt its
@@ -467,6 +487,26 @@ mod tests {
             TxnNext::Abortable
         );
         assert_eq!(m.state, ClientTxnState::AbortableError);
+        assert!(m.producer_id_mapping_lost);
+    }
+
+    #[test]
+    fn an_abort_after_a_lost_producer_id_mapping_asks_for_a_new_producer_id() {
+        // Seed 4953: a power loss emptied the only broker's __transaction_state, so the
+        // coordinator answered every AddPartitionsToTxn with INVALID_PRODUCER_ID_MAPPING. Kafka
+        // skips EndTxn then and sends InitProducerId (beginCompletingTransaction); the producer
+        // that aborted locally kept its unmapped id and never wrote again.
+        let mut m = ready();
+        m.begin_transaction().expect("begin");
+        m.on_send(&tp(0)).expect("send");
+        m.on_add_partitions(&[tp(0)], ErrorCode::InvalidProducerIdMapping);
+        m.abort_with_lost_producer_id().expect("abort");
+        assert_eq!(m.state, ClientTxnState::Initializing, "InitProducerId next");
+        assert!(m.new_partitions.is_empty() && m.partitions_in_txn.is_empty());
+        m.on_init_producer_id(Ok((ProducerId(8), ProducerEpoch(0))));
+        assert_eq!(m.state, ClientTxnState::Ready);
+        assert!(!m.producer_id_mapping_lost);
+        assert_eq!(m.producer_id, ProducerId(8));
     }
 
     #[test]

@@ -122,6 +122,11 @@ pub struct ClusterSim {
     sole_isr_power_losses: BTreeSet<TopicPartition>,
     /// Partitions whose every other replica was down when one lost its page cache.
     correlated_power_losses: BTreeSet<TopicPartition>,
+    /// ISR members that lost their unsynced page cache and have not left the ISR since: their
+    /// logs may lack records the ISR committed until they leave it and catch up to rejoin.
+    lossy_isr_members: BTreeSet<(TopicPartition, BrokerId)>,
+    /// Partitions that elected such a member leader (KIP-966's last replica standing).
+    lossy_leader_elections: BTreeSet<TopicPartition>,
     incarnations: u64,
     /// Brokers stopped with SIGSTOP, by index.
     paused: BTreeMap<usize, Paused>,
@@ -317,6 +322,8 @@ impl ClusterSim {
             power_losses: BTreeSet::new(),
             sole_isr_power_losses: BTreeSet::new(),
             correlated_power_losses: BTreeSet::new(),
+            lossy_isr_members: BTreeSet::new(),
+            lossy_leader_elections: BTreeSet::new(),
             incarnations: 0,
             paused: BTreeMap::new(),
             busy_until: vec![SimTime::ZERO; scenario.brokers as usize],
@@ -432,6 +439,12 @@ impl ClusterSim {
     /// Partitions whose replicas failed together while one lost its page cache (R-8 #4).
     pub fn correlated_power_losses(&self) -> &BTreeSet<TopicPartition> {
         &self.correlated_power_losses
+    }
+
+    /// Partitions that elected a leader from the ISR which had lost its unsynced page cache
+    /// while in the ISR and had not left it since (KIP-966's "last replica standing").
+    pub fn lossy_leader_elections(&self) -> &BTreeSet<TopicPartition> {
+        &self.lossy_leader_elections
     }
 
     /// How often each error reached the producers (Kafka's error and exception names).
@@ -1056,6 +1069,7 @@ impl ClusterSim {
                 {
                     self.unclean_elections.insert(topic_partition.clone());
                 }
+                self.note_lossy_leader(topic_partition, &state.isr, state.leader);
                 let isr: Vec<String> = state.isr.iter().map(|b| b.0.to_string()).collect();
                 Some(format!(
                     "{topic_partition}: leader {} epoch {} ISR [{}] ({reason:?})",
@@ -1711,6 +1725,9 @@ impl ClusterSim {
             if row.isr == [broker] {
                 self.sole_isr_power_losses.insert(tp.clone());
             }
+            if row.isr.contains(&broker) {
+                self.lossy_isr_members.insert((tp.clone(), broker));
+            }
             // A stopped (paused) replica is down too: it serves nothing, and once the
             // controller fences it the replica that just lost its page cache may be the only
             // one left in the ISR.
@@ -1720,6 +1737,29 @@ impl ClusterSim {
             });
             if others_down {
                 self.correlated_power_losses.insert(tp);
+            }
+        }
+    }
+
+    /// Follows the ISR members that lost their page cache through the controller's partition
+    /// records: one that leaves the ISR is forgotten (rejoining needs a log caught up to the
+    /// leader's high watermark, `Partition.isFollowerInSync`); one elected leader while still
+    /// in it marks the partition. That is KIP-966's "last replica standing": the controller
+    /// fences the other ISR members while the one that lost power is still down, so the ISR
+    /// shrinks to it, and `PartitionChangeBuilder` re-elects it when it is unfenced (the ISR
+    /// never empties without eligible leader replicas, `eligible.leader.replicas.enable`
+    /// false); its log lacks what it lost, and the replicas that hold it truncate to it.
+    fn note_lossy_leader(
+        &mut self,
+        tp: &TopicPartition,
+        isr: &[BrokerId],
+        leader: Option<BrokerId>,
+    ) {
+        self.lossy_isr_members
+            .retain(|(t, b)| t != tp || isr.contains(b));
+        if let Some(leader) = leader {
+            if self.lossy_isr_members.contains(&(tp.clone(), leader)) {
+                self.lossy_leader_elections.insert(tp.clone());
             }
         }
     }

@@ -676,6 +676,9 @@ impl TxnDriver {
                 if producer.has_incomplete_batches() {
                     return None;
                 }
+                if !transaction_commit && self.manager.producer_id_mapping_lost {
+                    return self.abort_with_lost_producer_id(producer);
+                }
                 let started = if transaction_commit {
                     self.manager.commit_transaction()
                 } else {
@@ -707,6 +710,30 @@ impl TxnDriver {
             }),
             ClientTxnState::Ready | ClientTxnState::FatalError => None,
         }
+    }
+
+    /// The abort after INVALID_PRODUCER_ID_MAPPING: no EndTxn (the coordinator does not map
+    /// the id to this producer any more), InitProducerId at once for a new producer id, as
+    /// Kafka's `TransactionManager.beginCompletingTransaction` does.
+    fn abort_with_lost_producer_id(&mut self, producer: &mut Producer) -> Option<TxnRequest> {
+        if let Err(e) = self.manager.abort_with_lost_producer_id() {
+            self.lines.push(format!("cannot end the transaction: {e}"));
+            return None;
+        }
+        self.ending = None;
+        self.send_failed = false;
+        producer.end_transaction();
+        self.lines.push(
+            "the coordinator does not know the producer id (INVALID_PRODUCER_ID_MAPPING): aborting without EndTxn, InitProducerId for a new one (KIP-360)"
+                .into(),
+        );
+        self.aborted += 1;
+        self.lines.push(format!(
+            "transaction aborted ({} record(s))",
+            self.values.len()
+        ));
+        self.record(TxnOutcome::Aborted);
+        Some(TxnRequest::InitProducerId)
     }
 
     /// A coordinator's answer (or a FindCoordinator answer). Returns whether it was for us.

@@ -7,6 +7,7 @@ mod bench;
 mod bench_sim;
 mod drill;
 mod file_storage;
+mod scenarios;
 
 use clap::{Parser, Subcommand};
 use file_storage::FileStorage;
@@ -37,6 +38,10 @@ enum Command {
     /// Swarm drills over many seeds: random clusters, configs and faults, judged by the
     /// checkers; prints a one-line reproduction for every failure.
     Drill(drill::DrillArgs),
+    /// Run every scenario file of a directory (the drill library) at many seeds and judge each
+    /// run as `logsim run` does; prints every (scenario, seed) that misses its expectations with
+    /// a reproduction, and exits non-zero on any miss.
+    Scenarios(scenarios::ScenariosArgs),
     /// Benchmarks (programs, not tests): `logsim bench log` runs B1, `logsim bench sim` B4.
     Bench(bench::BenchArgs),
 }
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Drill(args) => drill::run(args),
+        Command::Scenarios(args) => scenarios::run(args),
         Command::Check(args) => check_history(args),
         Command::Bench(args) => bench::run(args),
     };

@@ -101,6 +101,11 @@ pub struct CreateTopic {
     /// Topic config overrides by Kafka name (`min.insync.replicas`, `unclean.leader.election.enable`,
     /// `segment.bytes`...). The controller validates the keys it acts on and stores the rest.
     pub configs: BTreeMap<String, String>,
+    /// A manual replica assignment (`kafka-topics.sh --replica-assignment 3:1:2,...`, the
+    /// `assignments` of CreateTopics): partition p's replicas, first = preferred leader. Empty
+    /// places replicas with the seeded rack-unaware rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assignments: Vec<Vec<BrokerId>>,
 }
 
 /// A refused request: Kafka's error code and a message in Kafka's words.
@@ -449,16 +454,24 @@ impl Controller {
         request: CreateTopic,
     ) -> Result<(), ControllerError> {
         let (partitions, replication_factor) = self.validate_create_topic(&request)?;
-        let usable = self.brokers.unfenced();
-        let start = PlacementStart::random(prng, usable.len() as u32);
-        let layout =
-            assign_replicas_to_brokers(&usable, partitions, u32::from(replication_factor), start);
-        assert_eq!(
-            layout.len(),
-            partitions as usize,
-            "placement after validation"
-        );
-        let states: Vec<PartitionState> = layout.into_iter().map(PartitionState::new).collect();
+        let states: Vec<PartitionState> = if request.assignments.is_empty() {
+            let usable = self.brokers.unfenced();
+            let start = PlacementStart::random(prng, usable.len() as u32);
+            let layout = assign_replicas_to_brokers(
+                &usable,
+                partitions,
+                u32::from(replication_factor),
+                start,
+            );
+            assert_eq!(
+                layout.len(),
+                partitions as usize,
+                "placement after validation"
+            );
+            layout.into_iter().map(PartitionState::new).collect()
+        } else {
+            self.manual_partition_states(&request.assignments)?
+        };
         self.emit(
             now,
             MetadataRecord::Topic {
@@ -805,6 +818,66 @@ impl Controller {
                 ElectionType::Unclean => ErrorCode::EligibleLeadersNotAvailable,
             },
         }
+    }
+
+    /// The partitions of a manual assignment, validated as Kafka's
+    /// `ReplicationControlManager.createTopic` and `validateManualPartitionAssignment` do: no
+    /// empty list, only registered brokers, none twice, every partition with as many replicas
+    /// as the first. The ISR is the replicas that are active (registered and unfenced), in
+    /// assignment order, and its first member leads; a partition with none is refused.
+    fn manual_partition_states(
+        &self,
+        assignments: &[Vec<BrokerId>],
+    ) -> Result<Vec<PartitionState>, ControllerError> {
+        let invalid = |m: String| ControllerError::new(ErrorCode::InvalidReplicaAssignment, m);
+        let mut replication_factor = None;
+        let mut states = Vec::with_capacity(assignments.len());
+        for (partition, replicas) in assignments.iter().enumerate() {
+            if replicas.is_empty() {
+                return Err(invalid(
+                    "The manual partition assignment includes an empty replica list.".into(),
+                ));
+            }
+            let mut sorted = replicas.clone();
+            sorted.sort_unstable();
+            for (i, broker) in sorted.iter().enumerate() {
+                if self.brokers.get(*broker).is_none() {
+                    return Err(invalid(format!(
+                        "The manual partition assignment includes broker {broker}, but no such broker is registered."
+                    )));
+                }
+                if i > 0 && sorted[i - 1] == *broker {
+                    return Err(invalid(format!(
+                        "The manual partition assignment includes the broker {broker} more than once."
+                    )));
+                }
+            }
+            if let Some(expected) = replication_factor {
+                if replicas.len() != expected {
+                    return Err(invalid(format!(
+                        "The manual partition assignment includes a partition with {} replica(s), but this is not consistent with previous partitions, which have {expected} replica(s).",
+                        replicas.len()
+                    )));
+                }
+            }
+            replication_factor = Some(replicas.len());
+            let isr: Vec<BrokerId> = replicas
+                .iter()
+                .copied()
+                .filter(|b| self.brokers.is_unfenced(*b))
+                .collect();
+            if isr.is_empty() {
+                return Err(invalid(format!(
+                    "All brokers specified in the manual partition assignment for partition {partition} are fenced or in controlled shutdown."
+                )));
+            }
+            let mut state = PartitionState::new(replicas.clone());
+            state.leader = isr.first().copied();
+            state.isr = isr;
+            state.check();
+            states.push(state);
+        }
+        Ok(states)
     }
 
     fn validate_create_topic(&self, request: &CreateTopic) -> Result<(u32, u16), ControllerError> {

@@ -128,6 +128,7 @@ impl Harness {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            assignments: Vec::new(),
         };
         self.c
             .create_topic(self.now, &mut self.prng, request)
@@ -691,6 +692,7 @@ fn create_topic_validation() {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            assignments: Vec::new(),
         };
         let err = h.c.create_topic(h.now, &mut h.prng, request).unwrap_err();
         assert_eq!(
@@ -706,6 +708,7 @@ fn create_topic_validation() {
         partitions: None,
         replication_factor: None,
         configs: BTreeMap::new(),
+        assignments: Vec::new(),
     };
     h.c.create_topic(h.now, &mut h.prng, defaults).unwrap();
     assert_eq!(h.state(&tp("d", 0)).replicas.len(), 1);

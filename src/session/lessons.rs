@@ -90,7 +90,9 @@ impl ActionKind {
         match action {
             Action::CrashBroker { .. } => ActionKind::CrashBroker,
             Action::CrashLeader { .. } => ActionKind::CrashLeader,
-            Action::RestartBroker { .. } => ActionKind::RestartBroker,
+            Action::RestartBroker { .. } | Action::RestartCrashedBrokers => {
+                ActionKind::RestartBroker
+            }
             Action::PauseBroker { .. } => ActionKind::PauseBroker,
             Action::ResumeBroker { .. } => ActionKind::ResumeBroker,
             Action::SlowDisk { .. } => ActionKind::SlowDisk,
@@ -963,6 +965,7 @@ pub(crate) fn topic(
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect::<BTreeMap<_, _>>(),
+        replica_assignment: Vec::new(),
     }
 }
 

@@ -61,6 +61,85 @@ fn every_drill_shows_its_expected_outcome() {
     }
 }
 
+/// Five seeds in 1..=100 other than the scenario's own, drawn from its file name (FNV-1a), so
+/// each drill gets different ones and a rerun gets the same.
+fn other_seeds(file_name: &str, own: u64) -> Vec<u64> {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in file_name.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut seeds = Vec::new();
+    while seeds.len() < 5 {
+        // splitmix64's step: well spread even for names that differ in one letter.
+        hash = hash.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = hash;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        let seed = 1 + (z ^ (z >> 31)) % 100;
+        if seed != own && !seeds.contains(&seed) {
+            seeds.push(seed);
+        }
+    }
+    seeds
+}
+
+/// A drill's point must show at every seed, not only its own: where it depends on timing or
+/// placement the scenario forces it. Each scenario runs at five other seeds and is judged as
+/// `logsim run` judges it (expectations, plus invariant violations). `logsim scenarios
+/// --seeds 100` checks seeds 1..=100.
+#[test]
+#[ignore = "d8-six-in-flight, d8-idempotent-failover and d15-late-end-txn still miss at some seeds (engine fixes pending: TCP head-of-line order of produce responses, sequence checks after partition verification); run with --ignored"]
+fn every_drill_shows_its_expected_outcome_at_other_seeds() {
+    use logsim::check::drill::final_reads_complete;
+    use logsim::time::SimTime;
+    let mut runs = Vec::new();
+    for (path, scenario) in scenarios() {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        for seed in other_seeds(&name, scenario.seed.unwrap_or(1)) {
+            runs.push((name.clone(), scenario.clone(), seed));
+        }
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let misses = std::sync::Mutex::new(Vec::new());
+    // Two workers: the runs are independent, and the suite must stay quick on two cores.
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((name, scenario, seed)) = runs.get(i) else {
+                    break;
+                };
+                let end = SimTime::from_millis(scenario.duration_ms);
+                let sim = run(scenario.clone(), *seed);
+                let report = judge(&sim, final_reads_complete(sim.scenario(), end));
+                let mut missed: Vec<String> = report
+                    .violations
+                    .iter()
+                    .map(|v| format!("VIOLATION {}: {}", v.invariant, v.detail))
+                    .collect();
+                missed.extend(report.unmet);
+                if !missed.is_empty() {
+                    misses.lock().expect("no worker panicked").push(format!(
+                        "{name} seed {seed}: {}; reproduce: logsim run --scenario scenarios/{name} --seed {seed}",
+                        missed.join("; ")
+                    ));
+                }
+            });
+        }
+    });
+    let mut misses = misses.into_inner().expect("no worker panicked");
+    misses.sort();
+    assert!(
+        misses.is_empty(),
+        "{} run(s) missed their drill's expected outcome:\n{}",
+        misses.len(),
+        misses.join("\n")
+    );
+}
+
 #[test]
 fn the_same_seed_gives_the_same_trace() {
     // A short drill with network faults, so the seed decides many draws.

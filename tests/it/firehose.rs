@@ -28,6 +28,7 @@ fn firehose_scenario(interval_ms: u64) -> ClusterScenario {
             partitions: 2,
             replication_factor: 3,
             config: Default::default(),
+            replica_assignment: Vec::new(),
         }],
         producers: vec![ProducerSpec {
             topic: "t".into(),

@@ -497,6 +497,7 @@ pub fn action_label(action: &Action) -> String {
             topic, partition, ..
         } => format!("Crash the leader of {topic}-{partition}"),
         Action::RestartBroker { broker } => format!("Restart broker {broker}"),
+        Action::RestartCrashedBrokers => "Restart every crashed broker".to_owned(),
         Action::PauseBroker { broker } => format!("Pause broker {broker} (SIGSTOP)"),
         Action::ResumeBroker { broker } => format!("Resume broker {broker} (SIGCONT)"),
         Action::SlowDisk { broker, factor } if *factor <= 1 => {
@@ -526,8 +527,18 @@ pub fn action_label(action: &Action) -> String {
             Some(to) => format!("Hold node {from}'s next Produce to broker {to} for {delay_ms} ms"),
             None => format!("Hold node {from}'s next Produce for {delay_ms} ms"),
         },
-        Action::DelayNextEndTxn { from, delay_ms } => {
-            format!("Hold node {from}'s next EndTxn for {delay_ms} ms")
+        Action::DelayNextEndTxn {
+            from,
+            delay_ms,
+            committed,
+            ..
+        } => {
+            let which = match committed {
+                Some(true) => "EndTxn(commit)",
+                Some(false) => "EndTxn(abort)",
+                None => "EndTxn",
+            };
+            format!("Hold node {from}'s next {which} for {delay_ms} ms")
         }
         Action::Isolate { node } => format!("Isolate node {node}"),
         Action::Heal => "Heal the network".to_owned(),

@@ -178,6 +178,7 @@ fn topic(partitions: u32, replication_factor: u16, config: BTreeMap<String, Stri
         partitions,
         replication_factor,
         config,
+        replica_assignment: Vec::new(),
     }
 }
 

@@ -197,6 +197,13 @@ pub struct TopicSpec {
     /// Topic configs by Kafka name (`min.insync.replicas`, `unclean.leader.election.enable`).
     #[serde(default)]
     pub config: BTreeMap<String, String>,
+    /// A manual replica assignment (`kafka-topics.sh --create --replica-assignment 3:1:2`):
+    /// partition p's brokers, the first its preferred leader, and the order in which the
+    /// controller elects among its in-sync replicas. A drill whose faults name brokers pins
+    /// the layout this way instead of depending on the seeded placement. Empty: placement
+    /// by Kafka's rack-unaware rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_assignment: Vec<Vec<u32>>,
 }
 
 /// A producer client and what it sends.
@@ -581,6 +588,9 @@ pub enum Action {
     RestartBroker {
         broker: u32,
     },
+    /// Restart every broker that is down now (Jepsen's kill nemesis `:start`): the way to
+    /// bring back a broker a `crash_leader` chose, whichever it was at this seed.
+    RestartCrashedBrokers,
     /// Stop a broker's process without killing it (SIGSTOP, Jepsen's pause nemesis): it
     /// processes nothing, its timers do not fire and it sends no heartbeats, while messages to
     /// it wait in its connections' buffers. The controller fences it after
@@ -654,6 +664,16 @@ pub enum Action {
     DelayNextEndTxn {
         from: u32,
         delay_ms: u64,
+        /// Hold only an EndTxn whose `Committed` field is this (true: the next commit, false:
+        /// the next abort); unset holds the next EndTxn whatever it ends with.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        committed: Option<bool>,
+        /// After `delay_ms`, the held copy waits on (in 1 ms steps, at most 60 s more) until
+        /// the producer is in the middle of a later transaction: its coordinator has the id
+        /// Ongoing and a partition holds records of that transaction. Drill D15 needs the
+        /// copy to land there, not between two transactions, at every seed.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        mid_transaction: bool,
     },
     /// Lose one message on the wire from `from` to `to`: the one numbered `sequence` on that
     /// connection (the cluster view lists what is in flight with these numbers). A message
@@ -863,6 +883,42 @@ impl ClusterScenario {
                     "topic {}: replication_factor = {} with {} broker(s): INVALID_REPLICATION_FACTOR",
                     t.name, t.replication_factor, self.brokers
                 ));
+            }
+            if !t.replica_assignment.is_empty() {
+                // The controller checks the same again against the registered brokers, with
+                // Kafka's messages; the file states its counts too, so they must agree.
+                if t.replica_assignment.len() != t.partitions as usize {
+                    return Err(format!(
+                        "topic {}: replica_assignment lists {} partition(s), partitions = {}",
+                        t.name,
+                        t.replica_assignment.len(),
+                        t.partitions
+                    ));
+                }
+                for (p, replicas) in t.replica_assignment.iter().enumerate() {
+                    if replicas.len() != usize::from(t.replication_factor) {
+                        return Err(format!(
+                            "topic {}: replica_assignment of partition {p} has {} broker(s), replication_factor = {}",
+                            t.name,
+                            replicas.len(),
+                            t.replication_factor
+                        ));
+                    }
+                    for (i, b) in replicas.iter().enumerate() {
+                        if *b == 0 || *b > self.brokers {
+                            return Err(format!(
+                                "topic {}: replica_assignment of partition {p} names broker {b}; brokers are 1..={}",
+                                t.name, self.brokers
+                            ));
+                        }
+                        if replicas[..i].contains(b) {
+                            return Err(format!(
+                                "topic {}: replica_assignment of partition {p} names broker {b} twice",
+                                t.name
+                            ));
+                        }
+                    }
+                }
             }
         }
         let topic_known = |name: &str| self.topics.iter().any(|t| t.name == name);
@@ -1125,7 +1181,7 @@ impl ClusterScenario {
                         return bad(format!("no node {from} or {to:?}"));
                     }
                 }
-                Action::DelayNextEndTxn { from, delay_ms } => {
+                Action::DelayNextEndTxn { from, delay_ms, .. } => {
                     if *delay_ms > 3_600_000 {
                         return bad(format!("delay_ms = {delay_ms}: expected at most 3600000"));
                     }
@@ -1160,6 +1216,7 @@ impl ClusterScenario {
                     }
                 }
                 Action::Heal
+                | Action::RestartCrashedBrokers
                 | Action::StopProducers
                 | Action::PauseConsumers
                 | Action::ResumeConsumers => {}

@@ -183,6 +183,7 @@ pub fn swarm_scenario(seed: u64) -> ClusterScenario {
         partitions,
         replication_factor: rf,
         config: topic_config,
+        replica_assignment: Vec::new(),
     }];
     // The pipeline's consumers come before the group's: the group's faults name consumers
     // by index, counting on the ones it adds at run time to come last.

@@ -12,6 +12,15 @@
 //! `Op::Revoked`). An overlap is legal when the earlier owner lost its partitions without
 //! revoking them (`onPartitionsLost`: its session expired, it left at the poll deadline, or it
 //! died): the classic protocol lets such a zombie believe it still owns them until it learns.
+//! It is legal too when the earlier owner never joined the generation the later one got the
+//! partition in (`Op::Joined`): the classic protocol keeps apart only the members of one
+//! generation. The coordinator completes a generation without a member that did not rejoin in
+//! time (GroupMetadataManager.completeClassicGroupJoin removes such a dynamic member, and keeps
+//! a static one with its old metadata), and that member keeps what it had until a heartbeat,
+//! an offset commit or JoinGroup tells it, which may be never before close() when it cannot
+//! reach the coordinator (AbstractCoordinator's heartbeat thread only marks the coordinator
+//! unknown then). One that did join that generation had revoked first (eager) or declared what
+//! it owns to the assignor (cooperative), so an overlap with it is a bug.
 
 use crate::ids::{Offset, TopicPartition};
 use crate::sim::history::{Op, ValueId};
@@ -161,6 +170,8 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
     let mut group_of: BTreeMap<u32, String> = BTreeMap::new();
     // (group, partition) -> holds in the order they began.
     let mut holds: BTreeMap<(String, TopicPartition), Vec<Hold>> = BTreeMap::new();
+    // (group, generation) -> the members (consumers) whose JoinGroup made them part of it.
+    let mut joined: BTreeMap<(String, i32), BTreeSet<u32>> = BTreeMap::new();
     // (group, partition) -> the last acknowledged committed offset.
     let mut committed: BTreeMap<(String, TopicPartition), Offset> = BTreeMap::new();
     // (consumer, partition) -> the committed offset when it was assigned, until its first poll.
@@ -231,6 +242,16 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
                         awaiting_first_poll.insert((*consumer, tp.clone()), *c);
                     }
                 }
+            }
+            Op::Joined {
+                consumer,
+                group,
+                generation,
+            } => {
+                joined
+                    .entry((group.clone(), *generation))
+                    .or_default()
+                    .insert(*consumer);
             }
             Op::Revoked {
                 consumer,
@@ -357,6 +378,18 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
                 "consumer {} had been removed from the group (session timeout, poll timeout or death) and learned it later (onPartitionsLost): the classic protocol allows a zombie owner until then",
                 o.first.0
             ));
+        } else if o.first.1 < o.second.1
+            && !joined
+                .get(&(o.group.clone(), o.second.1))
+                .is_some_and(|m| m.contains(&o.first.0))
+        {
+            // Whenever it joins later (a JoinGroup answered after the new owner's SyncGroup
+            // would still be of that generation), the history shows it, so the whole history
+            // decides.
+            o.legal_because = Some(format!(
+                "consumer {} never joined generation {}: the coordinator completed it without that member (a dynamic member removed for its session timeout, rebalance timeout or LeaveGroup; a static member kept with its old assignment), which had not learned it yet; the classic protocol keeps apart only the members of one generation (GroupMetadataManager.completeClassicGroupJoin)",
+                o.first.0, o.second.1
+            ));
         }
     }
     report
@@ -381,6 +414,13 @@ mod tests {
             group: "g".into(),
             generation,
             partitions: ps.iter().map(|p| tp(*p)).collect(),
+        }
+    }
+    fn joined(consumer: u32, generation: i32) -> Op {
+        Op::Joined {
+            consumer,
+            group: "g".into(),
+            generation,
         }
     }
     fn revoked(consumer: u32, generation: i32, ps: &[u32], lost: bool) -> Op {
@@ -418,13 +458,30 @@ mod tests {
 
     #[test]
     fn two_owners_at_once_is_a_bug_unless_the_first_was_a_zombie() {
-        let h = [assigned(0, 1, &[0]), assigned(1, 2, &[0])];
+        // Consumer 0 joined generation 2 still owning t-0, and the assignor gave t-0 to
+        // consumer 1 in it.
+        let h = [
+            joined(0, 1),
+            assigned(0, 1, &[0]),
+            joined(0, 2),
+            joined(1, 2),
+            assigned(1, 2, &[0]),
+        ];
         let r = check_groups(&h, &BTreeMap::new());
         assert_eq!(r.overlaps.len(), 1);
         assert_eq!(r.bugs(), 1);
         assert!(r.lines()[0].starts_with("BUG"), "{:?}", r.lines());
+        // Its JoinGroup answered after consumer 1's SyncGroup still puts it in generation 2.
         let h = [
             assigned(0, 1, &[0]),
+            joined(1, 2),
+            assigned(1, 2, &[0]),
+            joined(0, 2),
+        ];
+        assert_eq!(check_groups(&h).bugs(), 1);
+        let h = [
+            assigned(0, 1, &[0]),
+            joined(0, 2),
             assigned(1, 2, &[0]),
             revoked(0, 1, &[0], true),
         ];
@@ -432,6 +489,34 @@ mod tests {
         assert_eq!(r.overlaps.len(), 1);
         assert_eq!(r.bugs(), 0);
         assert!(r.lines()[0].contains("onPartitionsLost"));
+    }
+
+    #[test]
+    fn an_owner_that_never_joined_the_new_generation_is_a_legal_zombie_even_if_it_revokes() {
+        // Seeds 130 and 3581: consumer 0 cannot reach the coordinator (or, static, stalls in
+        // its poll loop), the coordinator completes generation 2 without it and the leader
+        // gives t-0 to consumer 1; consumer 0 still has its generation when it closes
+        // (onPartitionsRevoked) or rejoins (eager: onPartitionsRevoked before JoinGroup).
+        let h = [
+            joined(0, 1),
+            joined(1, 1),
+            assigned(0, 1, &[0]),
+            assigned(1, 1, &[1]),
+            joined(1, 2),
+            assigned(1, 2, &[0]),
+            revoked(0, 1, &[0], false),
+        ];
+        let r = check_groups(&h, &BTreeMap::new());
+        assert_eq!(r.overlaps.len(), 1);
+        assert_eq!(r.bugs(), 0, "{:?}", r.lines());
+        assert!(
+            r.lines()[0].starts_with("legal") && r.lines()[0].contains("never joined generation 2"),
+            "{:?}",
+            r.lines()
+        );
+        // Two owners in one generation are a bug whoever joined what.
+        let h = [assigned(0, 2, &[0]), assigned(1, 2, &[0])];
+        assert_eq!(check_groups(&h).bugs(), 1);
     }
 
     #[test]

@@ -440,6 +440,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                 }
             }
             Op::Assigned { .. }
+            | Op::Joined { .. }
             | Op::Revoked { .. }
             | Op::OffsetCommitted { .. }
             | Op::PositionReset { .. }

@@ -71,6 +71,16 @@ pub enum Op {
         generation: i32,
         partitions: Vec<TopicPartition>,
     },
+    /// A group member's JoinGroup succeeded: it is one of the members of `generation` (the
+    /// leader's assignor sees what it owns). The group checker needs it: the classic protocol
+    /// keeps apart only the members that joined the same generation, so an older owner that
+    /// never joined the new owner's generation was out of it (removed, or a static member the
+    /// coordinator kept without it rejoining) however late it learned.
+    Joined {
+        consumer: u32,
+        group: String,
+        generation: i32,
+    },
     /// A group member gave partitions up: `onPartitionsRevoked`, or with `lost`
     /// `onPartitionsLost` (it was no longer a member when it found out, or its process died).
     Revoked {

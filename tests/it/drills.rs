@@ -431,6 +431,46 @@ fn transaction_outcomes_a_power_loss_changed_are_legal() {
     }
 }
 
+/// Swarm seeds the group checker once failed with "owned by consumer A (generation g) and
+/// consumer B (generation g+1) at once", where A never joined generation g+1: the coordinator
+/// completed it without A (GroupMetadataManager.completeClassicGroupJoin) and A had not learned
+/// it, which the classic protocol allows. 130: A's onJoinPrepare offset commit could not reach
+/// a coordinator whose offsets partition had lost its follower, the coordinator removed A at
+/// the rebalance timeout, and A, with no coordinator to hear from (AbstractCoordinator's
+/// heartbeat thread only marks it unknown), still had its generation at close()
+/// (onPartitionsRevoked). 257: A was removed at session.timeout.ms during a GC pause and closed
+/// before it resumed. 1362: A's onJoinPrepare commit kept failing until the rebalance timeout
+/// removed it, and it revoked before JoinGroup only after. 3581: A is a static member stalled in
+/// its poll loop; completeClassicGroupJoin keeps a static member that did not rejoin, with its
+/// old metadata, and the leader moved its partition. 167: A left at the poll deadline and
+/// closed without polling again; close() called onPartitionsRevoked, where Kafka's
+/// ConsumerCoordinator.onLeavePrepare calls onPartitionsLost for a member whose generation was
+/// reset.
+#[test]
+fn group_owners_out_of_the_new_generation_are_legal_zombies() {
+    for seed in [130, 167, 257, 1362, 3581] {
+        assert_swarm_seed_passes(seed);
+    }
+    use logsim::sim::cluster::swarm::swarm_scenario;
+    use logsim::sim::history::Op;
+    let sim = run(swarm_scenario(167), 167);
+    let lost_at_close = sim.history().iter().any(|op| {
+        matches!(
+            op,
+            Op::Revoked {
+                consumer: 1,
+                generation: -1,
+                lost: true,
+                ..
+            }
+        )
+    });
+    assert!(
+        lost_at_close,
+        "consumer 1 closes after leaving at the poll deadline: onPartitionsLost"
+    );
+}
+
 /// Runs swarm seed `seed` and fails, naming it, on a bug or a liveness failure; returns the
 /// finished run.
 fn assert_swarm_seed_passes(seed: u64) -> ClusterSim {

@@ -1172,6 +1172,11 @@ impl ConsumerClient {
         g.member_id = response.member_id.clone();
         g.generation = response.generation_id;
         g.protocol = response.protocol_name.clone();
+        history.push(Op::Joined {
+            consumer: self.index,
+            group: g.group_id.clone(),
+            generation: g.generation,
+        });
         g.is_leader = response.leader == g.member_id;
         g.state = MemberState::Syncing;
         g.next_heartbeat = now.saturating_add(SimDuration::from_millis(g.heartbeat_interval_ms));
@@ -1439,8 +1444,8 @@ impl ConsumerClient {
         }
     }
 
-    /// `consumer.close()`: an auto-committing member commits its positions, a dynamic member
-    /// leaves the group, and the process ends.
+    /// `consumer.close()`: an auto-committing member commits its positions, the listener gives
+    /// its partitions up, a dynamic member leaves the group, and the process ends.
     pub fn close(
         &mut self,
         now: SimTime,
@@ -1463,8 +1468,19 @@ impl ConsumerClient {
             if in_group && g.group_instance_id.is_none() {
                 g.send_leave_group(node, out);
             }
+            // ConsumerCoordinator.onLeavePrepare: a member whose generation or member id was
+            // reset (it left at the poll deadline, or an answer told it it was out), or that is
+            // mid-rebalance (AbstractCoordinator.rebalanceInProgress: PREPARING_REBALANCE or
+            // COMPLETING_REBALANCE), no longer knows it owns them: onPartitionsLost, not
+            // onPartitionsRevoked.
+            let lost = !in_group || matches!(g.state, MemberState::Joining | MemberState::Syncing);
             if !partitions.is_empty() {
-                self.record_revoked(history, group, generation, partitions, false, "close()");
+                let why = if lost {
+                    "close() out of the group or mid-rebalance"
+                } else {
+                    "close()"
+                };
+                self.record_revoked(history, group, generation, partitions, lost, why);
             }
         }
         self.alive = false;

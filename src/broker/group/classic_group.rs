@@ -373,6 +373,11 @@ impl ClassicGroup {
         }
         let instance = request.group_instance_id.clone().unwrap_or_default();
         let same_metadata = member.protocols == request.protocols;
+        let old = (
+            member.client_id.clone(),
+            member.session_timeout_ms,
+            member.rebalance_timeout_ms,
+        );
         member.member_id = new_member_id.clone();
         member.client_id = request.client_id.clone();
         member.session_timeout_ms = request.session_timeout_ms;
@@ -391,7 +396,7 @@ impl ClassicGroup {
         self.event(
             now,
             GroupEvent::StaticMemberReplaced {
-                group_instance_id: instance,
+                group_instance_id: instance.clone(),
                 old_member_id: old_member_id.to_string(),
                 new_member_id: new_member_id.clone(),
             },
@@ -401,13 +406,93 @@ impl ClassicGroup {
             ..request
         };
         match self.state {
+            // Kafka's `updateStaticMemberThenRebalanceOrCompleteJoin`: the JoinGroup waits
+            // (as the member's awaiting join) until the record with the new member id is
+            // stored, then gets the current generation: `static_member_stored`.
             GroupState::Stable if same_metadata => {
-                let is_leader = self.leader.as_deref() == Some(new_member_id.as_str());
-                self.respond_join_current(request.token, &new_member_id, is_leader, is_leader);
+                if let Some(member) = self.members.get_mut(&new_member_id) {
+                    member.parked_join = Some(request.token);
+                }
+                self.outputs
+                    .push(GroupOutput::StoreGroup(GroupStore::StaticMemberReplaced {
+                        group_instance_id: instance,
+                        old_member_id: old_member_id.to_string(),
+                        new_member_id,
+                        old_client_id: old.0,
+                        old_session_timeout_ms: old.1,
+                        old_rebalance_timeout_ms: old.2,
+                    }));
             }
             // In CompletingRebalance the leader may already be assigning to the old id, so
             // Kafka rebalances again (as it does for a changed subscription).
             _ => self.update_member_and_rebalance(now, request),
+        }
+    }
+
+    /// The append callback of `updateStaticMemberThenRebalanceOrCompleteJoin`: stored, the
+    /// member's parked JoinGroup gets the current generation (the leader skips the
+    /// assignment); failed, the old member id is restored and the JoinGroup is answered with
+    /// the error and no member id.
+    fn static_member_stored(
+        &mut self,
+        now: SimTime,
+        group_instance_id: &str,
+        old_member_id: &str,
+        new_member_id: &str,
+        old: (String, u64, u64),
+        error: ErrorCode,
+    ) {
+        if error == ErrorCode::None {
+            let token = self
+                .members
+                .get_mut(new_member_id)
+                .and_then(|m| m.parked_join.take());
+            if let Some(token) = token {
+                let is_leader = self.leader.as_deref() == Some(new_member_id);
+                self.respond_join_current(token, new_member_id, is_leader, is_leader);
+            }
+            return;
+        }
+        let token = if self.static_members.get(group_instance_id).map(String::as_str)
+            == Some(new_member_id)
+        {
+            self.members.remove(new_member_id).and_then(|mut member| {
+                let token = member.parked_join.take();
+                member.member_id = old_member_id.to_string();
+                (
+                    member.client_id,
+                    member.session_timeout_ms,
+                    member.rebalance_timeout_ms,
+                ) = old;
+                member.session_deadline =
+                    now.saturating_add(SimDuration::from_millis(member.session_timeout_ms));
+                self.members.insert(old_member_id.to_string(), member);
+                self.static_members
+                    .insert(group_instance_id.to_string(), old_member_id.to_string());
+                if self.leader.as_deref() == Some(new_member_id) {
+                    self.leader = Some(old_member_id.to_string());
+                }
+                if self.pending_sync.remove(new_member_id) {
+                    self.pending_sync.insert(old_member_id.to_string());
+                }
+                token
+            })
+        } else {
+            None
+        };
+        if let Some(token) = token {
+            self.outputs.push(GroupOutput::JoinGroup {
+                token,
+                response: JoinGroupResponse {
+                    error,
+                    generation_id: self.generation_id,
+                    protocol_name: self.protocol_name.clone(),
+                    leader: self.leader.clone().unwrap_or_default(),
+                    skip_assignment: false,
+                    member_id: String::new(),
+                    members: Vec::new(),
+                },
+            });
         }
     }
 
@@ -692,24 +777,109 @@ impl ClassicGroup {
             return;
         }
         // The leader's assignment: members it left out get nothing; ids it names that are
-        // not members are ignored.
-        for (member_id, member) in self.members.iter_mut() {
-            member.assignment = request
-                .assignments
-                .get(member_id)
-                .cloned()
-                .unwrap_or_default();
+        // not members are ignored. As Kafka's `GroupMetadataManager.classicGroupSyncToLeader`,
+        // it takes effect (Stable, every parked SyncGroup answered) only once the group's
+        // metadata record carrying it is stored: `on_group_stored`.
+        let assignment: BTreeMap<String, BTreeSet<TopicPartition>> = self
+            .members
+            .keys()
+            .map(|member_id| {
+                let a = request
+                    .assignments
+                    .get(member_id)
+                    .cloned()
+                    .unwrap_or_default();
+                (member_id.clone(), a)
+            })
+            .collect();
+        self.outputs
+            .push(GroupOutput::StoreGroup(GroupStore::SyncAssignment {
+                generation_id: self.generation_id,
+                assignment,
+            }));
+    }
+
+    /// The group metadata record asked for with `GroupOutput::StoreGroup` was appended and
+    /// committed (`error` NONE), or failed with `error`, already mapped as Kafka's
+    /// `appendGroupMetadataErrorToResponseError` maps it.
+    pub fn on_group_stored(&mut self, now: SimTime, store: GroupStore, error: ErrorCode) {
+        match store {
+            GroupStore::SyncAssignment {
+                generation_id,
+                assignment,
+            } => self.sync_assignment_stored(now, generation_id, assignment, error),
+            GroupStore::StaticMemberReplaced {
+                group_instance_id,
+                old_member_id,
+                new_member_id,
+                old_client_id,
+                old_session_timeout_ms,
+                old_rebalance_timeout_ms,
+            } => self.static_member_stored(
+                now,
+                &group_instance_id,
+                &old_member_id,
+                &new_member_id,
+                (old_client_id, old_session_timeout_ms, old_rebalance_timeout_ms),
+                error,
+            ),
         }
+    }
+
+    /// The append callback of `classicGroupSyncToLeader`: a member may have joined (or the
+    /// sync timer fired) while the record was written, so only a group still
+    /// CompletingRebalance in the same generation moves on.
+    fn sync_assignment_stored(
+        &mut self,
+        now: SimTime,
+        generation_id: i32,
+        assignment: BTreeMap<String, BTreeSet<TopicPartition>>,
+        error: ErrorCode,
+    ) {
+        if self.state != GroupState::CompletingRebalance || self.generation_id != generation_id {
+            return;
+        }
+        if error != ErrorCode::None {
+            // resetAndPropagateAssignmentWithError, then maybePrepareRebalanceOrCompleteJoin.
+            self.propagate_assignment(now, None, error);
+            self.prepare_rebalance(now);
+            self.try_complete_join(now);
+            return;
+        }
+        // setAndPropagateAssignment, then Stable.
+        self.propagate_assignment(now, Some(&assignment), ErrorCode::None);
         self.sync_deadline = None;
         self.pending_sync.clear();
         self.transition(now, GroupState::Stable);
-        let waiting: Vec<(RequestToken, BTreeSet<TopicPartition>)> = self
-            .members
-            .values_mut()
-            .filter_map(|m| m.parked_sync.take().map(|t| (t, m.assignment.clone())))
-            .collect();
-        for (token, assignment) in waiting {
-            self.respond_sync(token, assignment);
+    }
+
+    /// Kafka's `propagateAssignment`: every member gets `assignment`'s share (nothing when it
+    /// is `None`), and each parked SyncGroup is answered with it or with `error`; a member's
+    /// session counts from its answer.
+    fn propagate_assignment(
+        &mut self,
+        now: SimTime,
+        assignment: Option<&BTreeMap<String, BTreeSet<TopicPartition>>>,
+        error: ErrorCode,
+    ) {
+        let mut waiting = Vec::new();
+        for (member_id, member) in self.members.iter_mut() {
+            member.assignment = assignment
+                .and_then(|a| a.get(member_id))
+                .cloned()
+                .unwrap_or_default();
+            if let Some(token) = member.parked_sync.take() {
+                member.session_deadline =
+                    now.saturating_add(SimDuration::from_millis(member.session_timeout_ms));
+                waiting.push((token, member.assignment.clone()));
+            }
+        }
+        for (token, a) in waiting {
+            if error == ErrorCode::None {
+                self.respond_sync(token, a);
+            } else {
+                self.respond_sync_error(token, error);
+            }
         }
     }
 

@@ -205,4 +205,33 @@ pub enum GroupOutput {
         at: SimTime,
         event: GroupEvent,
     },
+    /// The group's metadata record must be written to `__consumer_offsets` before the answers
+    /// it holds go out; the driver appends it and calls `ClassicGroup::on_group_stored` once
+    /// the append completes (Kafka's `CoordinatorResult` with an append future).
+    StoreGroup(GroupStore),
+}
+
+/// A group metadata record the group waits for, and what it holds until then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupStore {
+    /// The leader's assignment for `generation_id` (Kafka's
+    /// `GroupMetadataManager.classicGroupSyncToLeader`): the group stays CompletingRebalance
+    /// and every SyncGroup stays parked until the record is stored.
+    SyncAssignment {
+        generation_id: i32,
+        /// Every member's assignment (members the leader left out get an empty one).
+        assignment: BTreeMap<String, BTreeSet<TopicPartition>>,
+    },
+    /// KIP-345: a static member replaced in a Stable group without a rebalance (Kafka's
+    /// `updateStaticMemberThenRebalanceOrCompleteJoin`): its JoinGroup stays parked until the
+    /// record with its new member id is stored; on failure the old member id is restored.
+    StaticMemberReplaced {
+        group_instance_id: String,
+        old_member_id: String,
+        new_member_id: String,
+        /// The old member's client id and timeouts, to restore on failure.
+        old_client_id: String,
+        old_session_timeout_ms: u64,
+        old_rebalance_timeout_ms: u64,
+    },
 }

@@ -12,12 +12,25 @@ use super::config::GroupConfig;
 use super::messages::JoinGroupProtocol;
 use super::records::{GroupMetadata, MemberMetadata};
 use super::state::GroupState;
+use crate::ids::TopicPartition;
 use crate::time::{SimDuration, SimTime};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl ClassicGroup {
     /// The group's membership as its record stores it, or `None` for a group that never used
     /// group management (nothing to store).
     pub fn metadata(&self, now: SimTime) -> Option<GroupMetadata> {
+        self.metadata_with_assignment(now, None)
+    }
+
+    /// The group's record with `assignment` in place of the members' current assignments
+    /// (the leader's assignment, stored before it takes effect, as Kafka's
+    /// `newGroupMetadataRecord(group, assignment, ..)` in `classicGroupSyncToLeader`).
+    pub fn metadata_with_assignment(
+        &self,
+        now: SimTime,
+        assignment: Option<&BTreeMap<String, BTreeSet<TopicPartition>>>,
+    ) -> Option<GroupMetadata> {
         let protocol_type = self.protocol_type.clone()?;
         let protocol = self.protocol_name.clone();
         let members = self
@@ -35,7 +48,10 @@ impl ClassicGroup {
                     .and_then(|p| m.protocols.iter().find(|x| x.name == p))
                     .map(|x| x.metadata.clone())
                     .unwrap_or_default(),
-                assignment: m.assignment.clone(),
+                assignment: match assignment {
+                    Some(a) => a.get(&m.member_id).cloned().unwrap_or_default(),
+                    None => m.assignment.clone(),
+                },
             })
             .collect();
         Some(GroupMetadata {

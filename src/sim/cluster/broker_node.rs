@@ -13,7 +13,7 @@
 //! times on it, and so does the produce timestamp check (KIP-937).
 
 use super::coordinator::{
-    CoordinatorSettings, GroupCoordinator, PendingOffsetCommit, OFFSETS_TOPIC,
+    CoordinatorSettings, GroupCoordinator, PendingGroupAppend, OFFSETS_TOPIC,
 };
 use super::messages::{Msg, TopicMetadata};
 use super::txn_coordinator::{TxnCoordinatorNode, TxnCoordinatorSettings, TxnStateAppend};
@@ -201,7 +201,7 @@ pub struct BrokerNode {
     /// The group coordinator for the `__consumer_offsets` partitions this broker leads.
     pub coordinator: GroupCoordinator,
     /// Offset commits appended to an offsets partition, by the replica's request token.
-    offset_commit_appends: BTreeMap<RequestToken, PendingOffsetCommit>,
+    group_appends: BTreeMap<RequestToken, PendingGroupAppend>,
     /// The transaction coordinator for the `__transaction_state` partitions this broker leads.
     pub txn_coordinator: TxnCoordinatorNode,
     /// Transaction state records appended, by the replica's request token -> transactional id.
@@ -256,7 +256,7 @@ impl BrokerNode {
             next_heartbeat: SimTime::ZERO,
             next_writeback: SimTime::ZERO,
             next_retention_check: SimTime::ZERO,
-            offset_commit_appends: BTreeMap::new(),
+            group_appends: BTreeMap::new(),
             disk: SimDisk::new(DiskConfig::default(), disk_prng)?,
             next_disk_request: 0,
             next_metadata_offset: 0,
@@ -416,7 +416,7 @@ impl BrokerNode {
         self.metadata_catch_up_to = None;
         self.held_partition_states.clear();
         self.coordinator.reset();
-        self.offset_commit_appends.clear();
+        self.group_appends.clear();
         self.txn_coordinator
             .reset(producer_id_block(self.id, self.incarnation + 1));
         self.txn_state_appends.clear();
@@ -2214,7 +2214,7 @@ impl BrokerNode {
                 .is_some_and(|e| producer_epoch < e.producer_epoch);
             if fenced {
                 if let Some(pending) = append.pending {
-                    self.coordinator.on_offset_commit_appended(
+                    self.coordinator.on_group_append_completed(
                         now,
                         pending,
                         ErrorCode::InvalidProducerEpoch,
@@ -2240,7 +2240,7 @@ impl BrokerNode {
         let error = match outcome {
             Ok(ProduceOutcome::Parked) => {
                 if let Some(pending) = append.pending {
-                    self.offset_commit_appends.insert(token, pending);
+                    self.group_appends.insert(token, pending);
                 }
                 self.flush_storage(now);
                 self.wake_parked_fetches(now, &tp, out);
@@ -2262,7 +2262,7 @@ impl BrokerNode {
         match append.pending {
             Some(pending) => self
                 .coordinator
-                .on_offset_commit_appended(now, pending, error),
+                .on_group_append_completed(now, pending, error),
             None if error != ErrorCode::None => self
                 .notes
                 .push(format!("{tp}: group metadata not stored: {}", error.name())),
@@ -2273,8 +2273,12 @@ impl BrokerNode {
     /// Appends the group records the coordinator queued, sends what it answered and traces
     /// what it did.
     fn drain_coordinator(&mut self, now: SimTime, out: &mut Outbox) {
-        for append in std::mem::take(&mut self.coordinator.appends) {
-            self.append_offset_commit(now, append, out);
+        // A group metadata append that fails at once makes the group rebalance, which can
+        // queue another record (the group empties), so drain until nothing is queued.
+        while !self.coordinator.appends.is_empty() {
+            for append in std::mem::take(&mut self.coordinator.appends) {
+                self.append_offset_commit(now, append, out);
+            }
         }
         let node = self.node();
         for (to, msg) in self.coordinator.outbox.drain(..) {
@@ -2310,11 +2314,11 @@ impl BrokerNode {
         for (tp, output) in outputs {
             match output {
                 ReplicaOutput::ProduceCompleted { token, response }
-                    if self.offset_commit_appends.contains_key(&token) =>
+                    if self.group_appends.contains_key(&token) =>
                 {
-                    if let Some(pending) = self.offset_commit_appends.remove(&token) {
+                    if let Some(pending) = self.group_appends.remove(&token) {
                         self.coordinator
-                            .on_offset_commit_appended(now, pending, response.error);
+                            .on_group_append_completed(now, pending, response.error);
                     }
                 }
                 ReplicaOutput::ProduceCompleted { token, response }

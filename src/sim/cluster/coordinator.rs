@@ -38,7 +38,7 @@ use crate::broker::group::records::{
 use crate::broker::group::OffsetAndMetadata;
 use crate::broker::group::{
     coordinator_partition, ClassicGroup, GroupConfig, GroupEvent, GroupOutput, GroupState,
-    OffsetCommitRecord, OffsetCommitRequest,
+    GroupStore, OffsetCommitRecord, OffsetCommitRequest,
 };
 use crate::broker::messages::RequestToken;
 use crate::broker::replica::PartitionReplica;
@@ -67,8 +67,18 @@ pub struct CoordinatorSettings {
     pub offsets_commit_timeout_ms: u64,
 }
 
-/// An offset commit appended to the log, waiting for the high watermark (group metadata
-/// appends have none: nobody waits for them).
+/// What waits for an append to the offsets partition to complete (the high watermark past
+/// it, or an error): an offset commit's answer, or a group's held answers (Kafka's
+/// `CoordinatorRuntime` completes a write's future only once it is committed). The group
+/// metadata record of a group that just emptied has nothing waiting (`None`), as in Kafka.
+#[derive(Clone, Debug)]
+pub enum PendingGroupAppend {
+    OffsetCommit(PendingOffsetCommit),
+    /// A group metadata record; `store` says what the group holds until it is stored.
+    StoreGroup { group_id: String, store: GroupStore },
+}
+
+/// An offset commit appended to the log, waiting for the high watermark.
 #[derive(Clone, Debug)]
 pub struct PendingOffsetCommit {
     pub client: NodeId,
@@ -85,7 +95,7 @@ pub struct OffsetCommitAppend {
     pub topic_partition: TopicPartition,
     pub records: Vec<u8>,
     pub timeout_ms: u64,
-    pub pending: Option<PendingOffsetCommit>,
+    pub pending: Option<PendingGroupAppend>,
     /// A transactional batch's producer id and epoch: the leader checks the epoch first
     /// (a fenced producer's TxnOffsetCommit gets INVALID_PRODUCER_EPOCH).
     pub producer: Option<(ProducerId, ProducerEpoch)>,
@@ -429,12 +439,29 @@ impl GroupCoordinator {
             .or_insert_with(|| ClassicGroup::new(group_id, config, now))
     }
 
-    /// Queues the group's metadata record, when the group's partition is loaded here.
-    fn store_group(&mut self, now: SimTime, group_id: &str) {
-        if self.status(group_id).is_err() {
+    /// Queues the group's metadata record (Kafka's `newGroupMetadataRecord`), when the group's
+    /// partition is loaded here. With `store` the group holds answers until the append
+    /// completes (`on_group_append_completed`); a record that cannot be queued fails it at
+    /// once.
+    fn store_group(&mut self, now: SimTime, group_id: &str, store: Option<GroupStore>) {
+        if let Err(error) = self.status(group_id) {
+            if let Some(store) = store {
+                self.group_stored(now, group_id, store, error);
+            }
             return;
         }
-        let Some(metadata) = self.groups.get(group_id).and_then(|g| g.metadata(now)) else {
+        let assignment = match &store {
+            Some(GroupStore::SyncAssignment { assignment, .. }) => Some(assignment),
+            _ => None,
+        };
+        let Some(metadata) = self
+            .groups
+            .get(group_id)
+            .and_then(|g| g.metadata_with_assignment(now, assignment))
+        else {
+            if let Some(store) = store {
+                self.group_stored(now, group_id, store, ErrorCode::UnknownServerError);
+            }
             return;
         };
         let (Ok(key), Ok(value)) = (
@@ -444,6 +471,15 @@ impl GroupCoordinator {
             self.lines.push(format!(
                 "group {group_id}: its metadata does not fit Kafka's record schema; not stored"
             ));
+            if let Some(store) = store {
+                // A record too large for the log: MESSAGE_TOO_LARGE, as the append would fail.
+                self.group_stored(
+                    now,
+                    group_id,
+                    store,
+                    append_group_metadata_error_to_response_error(ErrorCode::MessageTooLarge),
+                );
+            }
             return;
         };
         let record = NewRecord::new(now.as_millis(), Some(&key), Some(&value));
@@ -455,9 +491,90 @@ impl GroupCoordinator {
             },
             records: batch.encode(),
             timeout_ms: self.settings.offsets_commit_timeout_ms,
-            pending: None,
+            pending: store.map(|store| PendingGroupAppend::StoreGroup {
+                group_id: group_id.to_string(),
+                store,
+            }),
             producer: None,
         });
+    }
+
+    /// An append to an offsets partition completed with `append_error` (NONE: the high
+    /// watermark passed it): whatever waited for it is answered.
+    pub fn on_group_append_completed(
+        &mut self,
+        now: SimTime,
+        pending: PendingGroupAppend,
+        append_error: ErrorCode,
+    ) {
+        match pending {
+            PendingGroupAppend::OffsetCommit(pending) => {
+                self.on_offset_commit_appended(now, pending, append_error)
+            }
+            PendingGroupAppend::StoreGroup { group_id, store } => {
+                let error = append_group_metadata_error_to_response_error(append_error);
+                if error != ErrorCode::None {
+                    self.lines.push(format!(
+                        "group {group_id}: group metadata record failed to replicate ({})",
+                        append_error.name()
+                    ));
+                }
+                self.group_stored(now, &group_id, store, error);
+            }
+        }
+    }
+
+    /// Hands a group metadata append's outcome (`error` already mapped) to the group and
+    /// sends what it answers. A group unloaded meanwhile already answered NOT_COORDINATOR.
+    fn group_stored(&mut self, now: SimTime, group_id: &str, store: GroupStore, error: ErrorCode) {
+        let Some(group) = self.groups.get_mut(group_id) else {
+            return;
+        };
+        let line = match (&store, error) {
+            (GroupStore::SyncAssignment { generation_id, .. }, ErrorCode::None)
+                if group.state() == GroupState::CompletingRebalance
+                    && group.generation_id() == *generation_id =>
+            {
+                format!(
+                    "group {group_id}: metadata record of generation {generation_id} stored; SyncGroup answered with the assignment"
+                )
+            }
+            (GroupStore::SyncAssignment { generation_id, .. }, _)
+                if group.state() == GroupState::CompletingRebalance
+                    && group.generation_id() == *generation_id =>
+            {
+                format!(
+                    "group {group_id}: metadata record of generation {generation_id} not stored; SyncGroup answered {}, rebalancing",
+                    error.name()
+                )
+            }
+            (GroupStore::SyncAssignment { generation_id, .. }, _) => format!(
+                "group {group_id}: metadata record of generation {generation_id} completed ({}) after the group moved on ({}, generation {}); ignored",
+                error.name(),
+                group.state().name(),
+                group.generation_id()
+            ),
+            (GroupStore::StaticMemberReplaced { new_member_id, .. }, ErrorCode::None) => {
+                format!(
+                    "group {group_id}: metadata record with static member {new_member_id} stored; JoinGroup answered"
+                )
+            }
+            (
+                GroupStore::StaticMemberReplaced {
+                    new_member_id,
+                    old_member_id,
+                    ..
+                },
+                _,
+            ) => format!(
+                "group {group_id}: metadata record with static member {new_member_id} not stored; reverted to {old_member_id}, JoinGroup answered {}",
+                error.name()
+            ),
+        };
+        group.on_group_stored(now, store, error);
+        let outputs = group.take_outputs();
+        self.lines.push(line);
+        self.route(now, group_id, outputs);
     }
 
     /// Turns a group's outputs into messages and trace lines.
@@ -496,17 +613,23 @@ impl GroupCoordinator {
                         response,
                     },
                 ),
+                GroupOutput::StoreGroup(store) => {
+                    self.store_group(now, group_id, Some(store));
+                    continue;
+                }
                 GroupOutput::Event { event, .. } => {
                     self.lines.push(event_line(group_id, &event));
+                    // A group that emptied is stored with nobody waiting: its members are
+                    // gone (Kafka's completeClassicGroupJoin only logs a failed write).
                     let store = matches!(
                         &event,
                         GroupEvent::StateChanged {
-                            to: GroupState::Stable | GroupState::Empty,
+                            to: GroupState::Empty,
                             ..
-                        } | GroupEvent::StaticMemberReplaced { .. }
+                        }
                     );
                     if store {
-                        self.store_group(now, group_id);
+                        self.store_group(now, group_id, None);
                     }
                     self.events.push((group_id.to_string(), event));
                     continue;
@@ -786,12 +909,12 @@ impl GroupCoordinator {
             },
             records,
             timeout_ms: self.settings.offsets_commit_timeout_ms,
-            pending: Some(PendingOffsetCommit {
+            pending: Some(PendingGroupAppend::OffsetCommit(PendingOffsetCommit {
                 client: from,
                 client_token: token,
                 record,
                 transactional: transactional.then_some(producer.0),
-            }),
+            })),
             producer: transactional.then_some(producer),
         })
     }
@@ -915,6 +1038,22 @@ impl GroupCoordinator {
             }
         };
         self.outbox.push((pending.client, msg));
+    }
+}
+
+/// How a failed group metadata append is answered (Kafka's
+/// `GroupMetadataManager.appendGroupMetadataErrorToResponseError`; logsim has no
+/// INVALID_FETCH_SIZE).
+pub fn append_group_metadata_error_to_response_error(append_error: ErrorCode) -> ErrorCode {
+    match append_error {
+        ErrorCode::UnknownTopicOrPartition
+        | ErrorCode::NotEnoughReplicas
+        | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
+        ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
+        ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
+            ErrorCode::UnknownServerError
+        }
+        other => other,
     }
 }
 

@@ -172,6 +172,8 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
     let mut holds: BTreeMap<(String, TopicPartition), Vec<Hold>> = BTreeMap::new();
     // (group, generation) -> the members (consumers) whose JoinGroup made them part of it.
     let mut joined: BTreeMap<(String, i32), BTreeSet<u32>> = BTreeMap::new();
+    // (group, generation, consumer) -> the history index of its first JoinGroup answer there.
+    let mut first_joined_at: BTreeMap<(String, i32, u32), usize> = BTreeMap::new();
     // (group, partition) -> the last acknowledged committed offset.
     let mut committed: BTreeMap<(String, TopicPartition), Offset> = BTreeMap::new();
     // (consumer, partition) -> the committed offset when it was assigned, until its first poll.
@@ -201,11 +203,12 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
     }
     // Per (group, partition): records read again, and the lowest offset among them.
     let mut reprocessed_by: BTreeMap<(String, TopicPartition), (u64, Offset)> = BTreeMap::new();
-    // Per overlap: the index of the first owner's hold in its partition's list.
-    let mut first_hold: Vec<usize> = Vec::new();
+    // Per overlap: the index of the first owner's hold in its partition's list, and the
+    // history index of the second owner's assignment.
+    let mut first_hold: Vec<(usize, usize)> = Vec::new();
     // Per (member, partition): where its last poll ended.
     let mut last_read: BTreeMap<(u32, TopicPartition), Offset> = BTreeMap::new();
-    for op in history {
+    for (at, op) in history.iter().enumerate() {
         match op {
             Op::Assigned {
                 consumer,
@@ -224,7 +227,7 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
                         }
                         // The hold itself, not the first of that consumer and generation: a
                         // restarted static member holds again in the same generation.
-                        first_hold.push(i);
+                        first_hold.push((i, at));
                         report.overlaps.push(OwnershipOverlap {
                             group: group.clone(),
                             partition: tp.clone(),
@@ -252,6 +255,9 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
                     .entry((group.clone(), *generation))
                     .or_default()
                     .insert(*consumer);
+                first_joined_at
+                    .entry((group.clone(), *generation, *consumer))
+                    .or_insert(at);
             }
             Op::Revoked {
                 consumer,
@@ -368,7 +374,7 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
         .collect();
     // An overlap is legal when the first owner's hold ended in onPartitionsLost: it had been
     // removed from the group (or died) before it found out.
-    for (o, hold) in report.overlaps.iter_mut().zip(first_hold) {
+    for (o, (hold, assigned_at)) in report.overlaps.iter_mut().zip(first_hold) {
         let lost = holds
             .get(&(o.group.clone(), o.partition.clone()))
             .and_then(|list| list.get(hold))
@@ -389,6 +395,21 @@ pub fn check_groups(history: &[Op], offsets_losable: &BTreeMap<String, String>) 
             o.legal_because = Some(format!(
                 "consumer {} never joined generation {}: the coordinator completed it without that member (a dynamic member removed for its session timeout, rebalance timeout or LeaveGroup; a static member kept with its old assignment), which had not learned it yet; the classic protocol keeps apart only the members of one generation (GroupMetadataManager.completeClassicGroupJoin)",
                 o.first.0, o.second.1
+            ));
+        } else if let Some(reason) = offsets_losable.get(&o.group).filter(|_| {
+            o.first.1 < o.second.1
+                && first_joined_at
+                    .get(&(o.group.clone(), o.second.1, o.first.0))
+                    .is_some_and(|j| *j > assigned_at)
+        }) {
+            // The first owner joined a generation of that number only after the second owner
+            // got the partition in it: when the group's __consumer_offsets records can be lost,
+            // so can the group metadata record of that generation, and the next coordinator
+            // reloads the one before it (GroupMetadataManager's load replays the last record
+            // left) and hands the same generation number out again.
+            o.legal_because = Some(format!(
+                "consumer {} joined a generation {} only after consumer {} got the partition in generation {}: the group's records could be lost ({reason}), and with them the metadata record of generation {}, so the next coordinator reloaded the one before and reused the number; consumer {} was a zombie of the lost generation",
+                o.first.0, o.second.1, o.second.0, o.second.1, o.second.1, o.first.0
             ));
         }
     }

@@ -32,6 +32,12 @@ struct Harness {
     group: ClassicGroup,
     next_token: u64,
     outputs: Vec<GroupOutput>,
+    /// The time of the last request, for completing group metadata appends.
+    now: SimTime,
+    /// Group metadata records asked for are held here (the append still replicating)
+    /// instead of stored at once.
+    hold_stores: bool,
+    held_stores: Vec<GroupStore>,
 }
 
 impl Harness {
@@ -40,6 +46,9 @@ impl Harness {
             group: ClassicGroup::new("g", config, SimTime::ZERO),
             next_token: 1,
             outputs: Vec::new(),
+            now: SimTime::ZERO,
+            hold_stores: false,
+            held_stores: Vec::new(),
         }
     }
 
@@ -56,8 +65,35 @@ impl Harness {
         RequestToken(self.next_token)
     }
 
+    /// Collects the group's outputs; group metadata records are stored at once (the append
+    /// committed) unless `hold_stores`.
     fn drain(&mut self) {
-        self.outputs.extend(self.group.take_outputs());
+        loop {
+            let outputs = self.group.take_outputs();
+            if outputs.is_empty() {
+                return;
+            }
+            for output in outputs {
+                match output {
+                    GroupOutput::StoreGroup(store) if self.hold_stores => {
+                        self.held_stores.push(store)
+                    }
+                    GroupOutput::StoreGroup(store) => {
+                        self.group.on_group_stored(self.now, store, ErrorCode::None)
+                    }
+                    other => self.outputs.push(other),
+                }
+            }
+        }
+    }
+
+    /// Completes the held group metadata appends with `error` (NONE: committed).
+    fn complete_stores(&mut self, now: SimTime, error: ErrorCode) {
+        self.now = now;
+        for store in std::mem::take(&mut self.held_stores) {
+            self.group.on_group_stored(now, store, error);
+        }
+        self.drain();
     }
 
     fn join_request(
@@ -93,6 +129,7 @@ impl Harness {
         let request = self.join_request(member_id, instance, &["range"]);
         let token = request.token;
         self.group.join_group(now, request);
+        self.now = now;
         self.drain();
         token
     }
@@ -144,6 +181,7 @@ impl Harness {
                 assignments,
             },
         );
+        self.now = now;
         self.drain();
         token
     }
@@ -165,6 +203,7 @@ impl Harness {
                 group_instance_id: instance.map(str::to_string),
             },
         );
+        self.now = now;
         self.drain();
         self.outputs
             .iter()
@@ -187,6 +226,7 @@ impl Harness {
                 }],
             },
         );
+        self.now = now;
         self.drain();
         self.outputs
             .iter()
@@ -227,6 +267,7 @@ impl Harness {
 
     fn timeout(&mut self, now: SimTime) {
         self.group.handle_timeout(now);
+        self.now = now;
         self.drain();
     }
 
@@ -422,16 +463,146 @@ fn sync_hands_out_the_leaders_assignment_and_heartbeats_follow_the_state() {
     );
 }
 
+/// Two members joined generation 1's successor (generation 2) and the follower's SyncGroup
+/// is parked; group metadata appends are held. Returns the harness, leader, follower, the
+/// follower's SyncGroup token and the leader's assignment.
+fn completing_pair_with_held_stores() -> (
+    Harness,
+    String,
+    String,
+    RequestToken,
+    BTreeMap<String, BTreeSet<TopicPartition>>,
+) {
+    let mut h = Harness::quick();
+    h.hold_stores = true;
+    let (a, _) = h.join_new(ms(0));
+    let (b, _) = h.join_new(ms(10));
+    let ta = h.join(ms(20), &a, None);
+    assert_eq!(h.join_answer(ta).unwrap().generation_id, 2);
+    let assignment = BTreeMap::from([
+        (a.clone(), BTreeSet::from([tp(0), tp(1)])),
+        (b.clone(), BTreeSet::from([tp(2), tp(3)])),
+    ]);
+    let sb = h.sync(ms(30), &b, 2, BTreeMap::new());
+    (h, a, b, sb, assignment)
+}
+
+#[test]
+fn sync_group_waits_for_the_group_metadata_record() {
+    // GroupMetadataManager.classicGroupSyncToLeader: the leader's assignment is written with
+    // the group metadata record and takes effect only once that append is committed.
+    let (mut h, a, b, sb, assignment) = completing_pair_with_held_stores();
+    // Generation 1's own record was asked for too (a alone); it no longer matters.
+    h.held_stores.clear();
+    let sa = h.sync(ms(40), &a, 2, assignment.clone());
+    assert_eq!(
+        h.held_stores,
+        vec![GroupStore::SyncAssignment {
+            generation_id: 2,
+            assignment: assignment.clone(),
+        }],
+        "the record carries the leader's assignment"
+    );
+    assert!(h.sync_answer(sa).is_none(), "the leader waits for the record");
+    assert!(h.sync_answer(sb).is_none(), "so does the follower");
+    assert_eq!(h.group.state(), GroupState::CompletingRebalance);
+    assert!(h.group.members()[&a].assignment.is_empty());
+    // Members may heartbeat meanwhile, as in CompletingRebalance.
+    assert_eq!(h.heartbeat(ms(45), &b, 2, None), ErrorCode::None);
+    h.complete_stores(ms(50), ErrorCode::None);
+    assert_eq!(h.group.state(), GroupState::Stable);
+    assert_eq!(h.sync_answer(sa).unwrap().assignment, assignment[&a]);
+    assert_eq!(h.sync_answer(sb).unwrap().assignment, assignment[&b]);
+}
+
+#[test]
+fn a_failed_group_metadata_append_answers_every_sync_with_the_error_and_rebalances() {
+    // resetAndPropagateAssignmentWithError, then maybePrepareRebalanceOrCompleteJoin: every
+    // waiting member gets the (already mapped) error, nobody gets the assignment.
+    let (mut h, a, b, sb, assignment) = completing_pair_with_held_stores();
+    h.held_stores.clear();
+    let sa = h.sync(ms(40), &a, 2, assignment);
+    h.complete_stores(ms(50), ErrorCode::CoordinatorNotAvailable);
+    for token in [sa, sb] {
+        let answer = h.sync_answer(token).unwrap();
+        assert_eq!(answer.error, ErrorCode::CoordinatorNotAvailable);
+        assert!(answer.assignment.is_empty());
+    }
+    assert_eq!(h.group.state(), GroupState::PreparingRebalance);
+    assert!(h.group.members().values().all(|m| m.assignment.is_empty()));
+    // The members rejoin into a new generation.
+    let ta = h.join(ms(60), &a, None);
+    let tb = h.join(ms(70), &b, None);
+    for t in [ta, tb] {
+        assert_eq!(h.join_answer(t).unwrap().generation_id, 3);
+    }
+}
+
+#[test]
+fn a_group_metadata_append_completing_after_the_group_moved_on_is_ignored() {
+    // The append callback acts only on a group still CompletingRebalance in its generation.
+    let (mut h, a, _b, sb, assignment) = completing_pair_with_held_stores();
+    h.held_stores.clear();
+    let sa = h.sync(ms(40), &a, 2, assignment);
+    let (_c, _) = h.join_new(ms(45));
+    assert_eq!(h.group.state(), GroupState::PreparingRebalance);
+    for token in [sa, sb] {
+        assert_eq!(
+            h.sync_answer(token).unwrap().error,
+            ErrorCode::RebalanceInProgress
+        );
+    }
+    h.complete_stores(ms(50), ErrorCode::None);
+    assert_eq!(h.group.state(), GroupState::PreparingRebalance);
+    assert!(h.group.members().values().all(|m| m.assignment.is_empty()));
+}
+
+#[test]
+fn a_replaced_static_member_waits_for_its_record_and_is_reverted_when_it_fails() {
+    // updateStaticMemberThenRebalanceOrCompleteJoin: the JoinGroup of a restarted static
+    // member is answered once the record with its new member id is stored; on failure the
+    // old member id is back and the JoinGroup gets the error with no member id.
+    let mut h = Harness::quick();
+    let t1 = h.join(ms(0), "", Some("i-1"));
+    let old_id = h.join_answer(t1).unwrap().member_id;
+    let s1 = h.sync(
+        ms(10),
+        &old_id,
+        1,
+        BTreeMap::from([(old_id.clone(), BTreeSet::from([tp(0)]))]),
+    );
+    assert_eq!(h.sync_answer(s1).unwrap().error, ErrorCode::None);
+    h.hold_stores = true;
+    let t2 = h.join(ms(1_000), "", Some("i-1"));
+    assert!(h.join_answer(t2).is_none(), "held until the record is stored");
+    assert_eq!(h.held_stores.len(), 1);
+    h.complete_stores(ms(1_010), ErrorCode::NotCoordinator);
+    let failed = h.join_answer(t2).unwrap();
+    assert_eq!(failed.error, ErrorCode::NotCoordinator);
+    assert_eq!(failed.member_id, "");
+    assert!(h.group.members().contains_key(&old_id), "reverted");
+    assert_eq!(h.heartbeat(ms(1_020), &old_id, 1, Some("i-1")), ErrorCode::None);
+    // The retry succeeds once its record is stored.
+    let t3 = h.join(ms(1_030), "", Some("i-1"));
+    assert!(h.join_answer(t3).is_none());
+    h.complete_stores(ms(1_040), ErrorCode::None);
+    let again = h.join_answer(t3).unwrap();
+    assert_eq!((again.error, again.generation_id), (ErrorCode::None, 1));
+    assert_ne!(again.member_id, old_id);
+    assert_eq!(h.group.state(), GroupState::Stable);
+}
+
 #[test]
 fn session_timeout_removes_a_silent_member_and_rebalances() {
     // G-3: a member paused past session.timeout.ms is removed and the group rebalances.
     let (mut h, a, b) = Harness::stable_pair();
     h.heartbeat(ms(40_000), &a, 2, None);
-    // b's session deadline is 45 s after its SyncGroup at 30 ms.
-    assert_eq!(h.group.next_deadline(), Some(ms(45_030)));
-    h.timeout(ms(45_029));
+    // b's session deadline is 45 s after its SyncGroup's answer at 40 ms (Kafka's
+    // propagateAssignment reschedules the heartbeat of every member it answers).
+    assert_eq!(h.group.next_deadline(), Some(ms(45_040)));
+    h.timeout(ms(45_039));
     assert_eq!(h.group.members().len(), 2);
-    h.timeout(ms(45_030));
+    h.timeout(ms(45_040));
     assert!(!h.group.members().contains_key(&b));
     assert!(h.outputs.iter().any(|o| matches!(o, GroupOutput::Event { event: GroupEvent::MemberRemoved { member_id, reason: RemovalReason::SessionTimeout }, .. } if *member_id == b)));
     assert_eq!(h.group.state(), GroupState::PreparingRebalance);
@@ -454,8 +625,8 @@ fn rebalance_timeout_removes_a_member_that_does_not_rejoin() {
     assert_eq!(h.group.state(), GroupState::PreparingRebalance);
     assert_eq!(
         h.group.next_deadline(),
-        Some(ms(30 + SESSION_MS)),
-        "b's session"
+        Some(ms(40 + SESSION_MS)),
+        "b's session (from its SyncGroup's answer)"
     );
     for t in (30_000..REBALANCE_MS).step_by(30_000) {
         assert_eq!(
@@ -746,7 +917,7 @@ fn every_parked_request_is_answered_exactly_once() {
         let token = match o {
             GroupOutput::JoinGroup { token, .. } | GroupOutput::SyncGroup { token, .. } => *token,
             GroupOutput::Heartbeat { token, .. } | GroupOutput::LeaveGroup { token, .. } => *token,
-            GroupOutput::Event { .. } => continue,
+            GroupOutput::Event { .. } | GroupOutput::StoreGroup(_) => continue,
         };
         assert!(tokens.insert(token), "{token:?} answered twice");
     }
@@ -1060,7 +1231,7 @@ mod properties {
                 let token = match o {
                     GroupOutput::JoinGroup { token, .. } | GroupOutput::SyncGroup { token, .. } => *token,
                     GroupOutput::Heartbeat { token, .. } | GroupOutput::LeaveGroup { token, .. } => *token,
-                    GroupOutput::Event { .. } => continue,
+                    GroupOutput::Event { .. } | GroupOutput::StoreGroup(_) => continue,
                 };
                 prop_assert!(answered.insert(token), "{:?} answered twice", token);
             }

@@ -556,7 +556,11 @@ mod tests {
         let losable = BTreeMap::from([("g".to_string(), "power loss".to_string())]);
         let r = check_groups(&h, &losable);
         assert_eq!(r.bugs(), 0, "{:?}", r.lines());
-        assert!(r.lines()[0].contains("reused the number"), "{:?}", r.lines());
+        assert!(
+            r.lines()[0].contains("reused the number"),
+            "{:?}",
+            r.lines()
+        );
         // Having joined before the other got the partition, it is a bug whatever was lost.
         let h = [
             joined(0, 1),

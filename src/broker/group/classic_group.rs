@@ -453,7 +453,10 @@ impl ClassicGroup {
             }
             return;
         }
-        let token = if self.static_members.get(group_instance_id).map(String::as_str)
+        let token = if self
+            .static_members
+            .get(group_instance_id)
+            .map(String::as_str)
             == Some(new_member_id)
         {
             self.members.remove(new_member_id).and_then(|mut member| {
@@ -820,7 +823,11 @@ impl ClassicGroup {
                 &group_instance_id,
                 &old_member_id,
                 &new_member_id,
-                (old_client_id, old_session_timeout_ms, old_rebalance_timeout_ms),
+                (
+                    old_client_id,
+                    old_session_timeout_ms,
+                    old_rebalance_timeout_ms,
+                ),
                 error,
             ),
         }

@@ -503,7 +503,10 @@ fn sync_group_waits_for_the_group_metadata_record() {
         }],
         "the record carries the leader's assignment"
     );
-    assert!(h.sync_answer(sa).is_none(), "the leader waits for the record");
+    assert!(
+        h.sync_answer(sa).is_none(),
+        "the leader waits for the record"
+    );
     assert!(h.sync_answer(sb).is_none(), "so does the follower");
     assert_eq!(h.group.state(), GroupState::CompletingRebalance);
     assert!(h.group.members()[&a].assignment.is_empty());
@@ -574,14 +577,20 @@ fn a_replaced_static_member_waits_for_its_record_and_is_reverted_when_it_fails()
     assert_eq!(h.sync_answer(s1).unwrap().error, ErrorCode::None);
     h.hold_stores = true;
     let t2 = h.join(ms(1_000), "", Some("i-1"));
-    assert!(h.join_answer(t2).is_none(), "held until the record is stored");
+    assert!(
+        h.join_answer(t2).is_none(),
+        "held until the record is stored"
+    );
     assert_eq!(h.held_stores.len(), 1);
     h.complete_stores(ms(1_010), ErrorCode::NotCoordinator);
     let failed = h.join_answer(t2).unwrap();
     assert_eq!(failed.error, ErrorCode::NotCoordinator);
     assert_eq!(failed.member_id, "");
     assert!(h.group.members().contains_key(&old_id), "reverted");
-    assert_eq!(h.heartbeat(ms(1_020), &old_id, 1, Some("i-1")), ErrorCode::None);
+    assert_eq!(
+        h.heartbeat(ms(1_020), &old_id, 1, Some("i-1")),
+        ErrorCode::None
+    );
     // The retry succeeds once its record is stored.
     let t3 = h.join(ms(1_030), "", Some("i-1"));
     assert!(h.join_answer(t3).is_none());

@@ -9,16 +9,25 @@
 //! partition with acks=all, and applied to the cache and answered only when the high watermark
 //! passes it (or answered with the error it got), as Kafka's `GroupMetadataManager.storeOffsets`.
 //!
-//! Group membership is a record too: when a rebalance completes (Stable) or the group empties,
-//! the coordinator appends the group's metadata, and a new coordinator rebuilds the group from
-//! the last one, so members carry on with it. (Kafka answers SyncGroup only once that record is
-//! stored; here the append runs alongside, so a coordinator that dies right after a rebalance
-//! can leave its successor one generation behind, and the members rejoin. That gap is a known
-//! deviation with a visible cost: the successor resumes a generation in which a member the old
-//! coordinator had removed still owns partitions it also handed to another member, which the
-//! group checker reports as two owners at once, swarm seeds 2176 2384 2574 3482 5282 5593 5704.
-//! Kafka's GroupMetadataManager.classicGroupSyncToLeader keeps the group CompletingRebalance
-//! until the record is written and answers the members with the append's error otherwise.)
+//! Group membership is a record too, and answers wait for it as they do for offset commits
+//! (Kafka's `CoordinatorRuntime` completes a write only once the high watermark passes it):
+//! when the leader's SyncGroup brings the assignment, the coordinator appends the group's
+//! metadata record carrying it and the group stays CompletingRebalance, every SyncGroup
+//! parked, until the append completes (`GroupMetadataManager.classicGroupSyncToLeader`).
+//! Stored, the group is Stable and every member gets its assignment; failed, every waiting
+//! member gets the append's error as `appendGroupMetadataErrorToResponseError` maps it
+//! (NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT, UNKNOWN_TOPIC_OR_PARTITION -> COORDINATOR_NOT_AVAILABLE;
+//! NOT_LEADER_OR_FOLLOWER, KAFKA_STORAGE_ERROR -> NOT_COORDINATOR; MESSAGE_TOO_LARGE,
+//! RECORD_LIST_TOO_LARGE -> UNKNOWN_SERVER_ERROR) and the group rebalances; an append that
+//! completes after the group moved on (another generation or state) changes nothing. So a
+//! coordinator cut off from its followers cannot complete a rebalance nobody else will see.
+//! A static member replaced in a Stable group (KIP-345) waits the same way for the record with
+//! its new member id (`updateStaticMemberThenRebalanceOrCompleteJoin`), and a failed append
+//! restores the old member id and answers its JoinGroup with the error. The record of a group
+//! that emptied has nobody waiting for it (`completeClassicGroupJoin` only logs a failure).
+//! A new coordinator rebuilds each group from its last record, so members carry on with it;
+//! a record that was acknowledged and then lost (the only in-sync replica's page cache, an
+//! unclean election) leaves the successor a generation behind, reusing its number, as Kafka.
 //!
 //! Transactional offset commits (KIP-447): a TxnOffsetCommit is validated against the
 //! member's generation, appended as a transactional batch of the producer, and then held
@@ -75,7 +84,10 @@ pub struct CoordinatorSettings {
 pub enum PendingGroupAppend {
     OffsetCommit(PendingOffsetCommit),
     /// A group metadata record; `store` says what the group holds until it is stored.
-    StoreGroup { group_id: String, store: GroupStore },
+    StoreGroup {
+        group_id: String,
+        store: GroupStore,
+    },
 }
 
 /// An offset commit appended to the log, waiting for the high watermark.
@@ -1050,9 +1062,7 @@ pub fn append_group_metadata_error_to_response_error(append_error: ErrorCode) ->
         | ErrorCode::NotEnoughReplicas
         | ErrorCode::RequestTimedOut => ErrorCode::CoordinatorNotAvailable,
         ErrorCode::NotLeaderOrFollower | ErrorCode::KafkaStorageError => ErrorCode::NotCoordinator,
-        ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
-            ErrorCode::UnknownServerError
-        }
+        ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => ErrorCode::UnknownServerError,
         other => other,
     }
 }

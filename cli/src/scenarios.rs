@@ -212,10 +212,7 @@ pub fn run(args: ScenariosArgs) -> Result<(), String> {
     for e in &load_errors {
         println!("LOAD ERROR {e}");
     }
-    let runs_per_file = match args.seeds {
-        Some(n) => n,
-        None => 1,
-    };
+    let runs_per_file = args.seeds.unwrap_or(1);
     for (i, n) in misses_per_file.iter().enumerate().filter(|(_, n)| **n > 0) {
         println!(
             "{:<56} missed at {n} of {runs_per_file} seed(s)",

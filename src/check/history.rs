@@ -342,6 +342,19 @@ impl fmt::Display for Anomaly {
 pub struct CheckReport {
     pub anomalies: Vec<Anomaly>,
     pub sends_acked: u64,
+    /// Sends that failed before any attempt could have been appended (for example every
+    /// attempt refused with NOT_ENOUGH_REPLICAS): never in the log.
+    #[serde(default)]
+    pub sends_failed: u64,
+    /// Sends with an unknown outcome (Jepsen's `:info`): a TimeoutException or a failure after
+    /// an attempt the leader may have appended (REQUEST_TIMED_OUT, a lost connection), or
+    /// still in flight. Each may or may not be in the log.
+    #[serde(default)]
+    pub sends_indeterminate: u64,
+    /// Of those, the ones some poll returned: written after all, though the producer was never
+    /// told so.
+    #[serde(default)]
+    pub sends_indeterminate_read: u64,
     pub values_read: u64,
 }
 
@@ -396,6 +409,7 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
         }
     }
     let mut aborted_reads: Vec<(u32, TopicPartition, Offset, ValueId)> = Vec::new();
+    let mut indeterminate: Vec<(TopicPartition, ValueId)> = Vec::new();
     for op in history {
         if let Op::Send {
             producer, value, ..
@@ -420,7 +434,19 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
                     .insert(*value, *offset);
                 report.sends_acked += 1;
             }
-            Op::Send { .. } => {}
+            Op::Send {
+                outcome: SendOutcome::Failed,
+                ..
+            } => report.sends_failed += 1,
+            Op::Send {
+                partition,
+                value,
+                outcome: SendOutcome::Unknown,
+                ..
+            } => {
+                report.sends_indeterminate += 1;
+                indeterminate.push((partition.clone(), *value));
+            }
             Op::Poll {
                 consumer,
                 partition,
@@ -447,6 +473,11 @@ pub fn check(history: &[Op], policy: &Policy, final_reads_complete: bool) -> Che
             | Op::Txn { .. } => {}
         }
     }
+    // A poll may come before or after the send's completion: judged once all are in.
+    report.sends_indeterminate_read = indeterminate
+        .iter()
+        .filter(|(tp, value)| facts.get(tp).is_some_and(|f| f.read.contains(value)))
+        .count() as u64;
     let mut push = |kind: AnomalyKind,
                     partition: &TopicPartition,
                     offset: Option<Offset>,

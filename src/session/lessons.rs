@@ -1591,7 +1591,7 @@ fn acks_and_min_isr() -> Lesson {
                 &format!("Press \"Crash broker {FIRST_FOLLOWER}\" and run the clock until producer 0 shows an error."),
                 text(&[
                     "First, the acks=all requests that were already appended when the follower died timed out (REQUEST_TIMED_OUT): the leader was waiting for a replica that would never fetch them. Then the controller fenced the broker and the ISR shrank to the leader alone.",
-                    "acks=all needs 2 in-sync replicas; only 1 is in the ISR, so the leader now refuses every acks=all produce with NOT_ENOUGH_REPLICAS before appending anything. Producer 0 retries until delivery.timeout.ms (10 s in this lesson, 2 minutes by default), then fails the send with TimeoutException: it tells its application the write did not happen rather than accept a write one more failure could erase.",
+                    "acks=all needs 2 in-sync replicas; only 1 is in the ISR, so the leader now refuses every acks=all produce with NOT_ENOUGH_REPLICAS before appending anything. Producer 0 retries until delivery.timeout.ms (10 s in this lesson, 2 minutes by default), then fails the send with TimeoutException. The exception does not say whether the record was written. A send whose every attempt was refused with NOT_ENOUGH_REPLICAS is not in the log; a send the leader had appended before the follower died (answered REQUEST_TIMED_OUT) is in the leader's log, and becomes readable once the ISR is back. The event log tells them apart (\"never written\" or \"outcome unknown\"), and the live checker counts the second kind as indeterminate, not as failed.",
                 ]),
             ),
             step(

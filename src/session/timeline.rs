@@ -71,6 +71,16 @@ pub struct Finding {
 pub struct LiveCheck {
     pub step: u64,
     pub sends_acked: u64,
+    /// Sends that definitely failed: refused before any append, never in the log.
+    #[serde(default)]
+    pub sends_failed: u64,
+    /// Sends whose outcome the producer cannot know (a TimeoutException, or a failure after an
+    /// attempt the leader may have appended): indeterminate, not failed.
+    #[serde(default)]
+    pub sends_indeterminate: u64,
+    /// Indeterminate sends a consumer read: they were written.
+    #[serde(default)]
+    pub sends_indeterminate_read: u64,
     pub values_read: u64,
     pub findings: Vec<Finding>,
     /// Invariant violations the world itself detected (always bugs).
@@ -408,6 +418,9 @@ impl Session {
         LiveCheck {
             step: self.sim.steps(),
             sends_acked: report.check.sends_acked,
+            sends_failed: report.check.sends_failed,
+            sends_indeterminate: report.check.sends_indeterminate,
+            sends_indeterminate_read: report.check.sends_indeterminate_read,
             values_read: report.check.values_read,
             findings: report
                 .check

@@ -171,18 +171,60 @@ pub(super) fn broker_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Draft>
             .refs(refs),
         );
     }
-    // Any other text after the partition is an operating failure the replica reported.
-    Some(
-        draft(
-            Severity::Error,
-            Topic::Storage,
-            format!("Broker {b} reported an internal error on {tp}"),
-        )
-        .why(format!(
-            "{rest}. The request it served was answered UNKNOWN_SERVER_ERROR or dropped."
-        ))
-        .refs(refs),
-    )
+    operating_failure(b, &tp, rest).map(|d| d.refs(refs))
+}
+
+/// The operating failures a replica reports (`ReplicaError`, not protocol errors), each with
+/// what the broker was doing and what it answered, as the engine's line says. Any other text
+/// after a partition is someone else's line (groups, transactions): `None` passes it on, so a
+/// line is never called an error the engine did not report.
+fn operating_failure(b: u32, tp: &TopicPartition, rest: &str) -> Option<Draft> {
+    let failed =
+        |what: String, why: String| Some(draft(Severity::Error, Topic::Storage, what).why(why));
+    for (template, request) in [
+        (
+            "produce answered UNKNOWN_SERVER_ERROR: {}",
+            "a produce request",
+        ),
+        (
+            "follower fetch answered UNKNOWN_SERVER_ERROR: {}",
+            "a follower's fetch",
+        ),
+        (
+            "transaction state record answered UNKNOWN_SERVER_ERROR: {}",
+            "a transaction coordinator's state record",
+        ),
+        (
+            "transaction marker answered UNKNOWN_SERVER_ERROR: {}",
+            "a transaction marker",
+        ),
+        (
+            "offset commit record answered UNKNOWN_SERVER_ERROR: {}",
+            "a group coordinator's offset commit record",
+        ),
+    ] {
+        if let Some([e]) = capture(rest, template) {
+            return failed(
+                format!("Broker {b} failed to serve {request} on {tp}: UNKNOWN_SERVER_ERROR"),
+                format!("Its replica reported an operating failure: {e}. Kafka answers an unexpected exception with UNKNOWN_SERVER_ERROR; the client may retry."),
+            );
+        }
+    }
+    if let Some([e]) = capture(rest, "cannot take up its role from the metadata: {}") {
+        return failed(
+            format!("Broker {b} could not become leader or follower of {tp}"),
+            format!("Applying the partition's new state from the metadata log failed: {e}. The broker goes on with the replica's previous state."),
+        );
+    }
+    if let Some([e]) = capture(rest, "fetched records not applied: {}") {
+        return failed(
+            format!("Broker {b} could not append what it fetched for {tp}"),
+            format!(
+                "Its follower replica refused the leader's fetch response: {e}. It fetches again."
+            ),
+        );
+    }
+    None
 }
 
 pub(super) fn recovery(b: u32, tp: &TopicPartition, note: &str) -> Option<Draft> {

@@ -5,6 +5,7 @@
 //! before the change: that is how a line tells an election from an ISR shrink.
 
 use super::*;
+use crate::broker::config::FollowerTruncation;
 use crate::controller::{LeaderRecoveryState, PartitionState};
 
 pub(super) fn controller_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
@@ -313,6 +314,17 @@ fn unclean(
     ))
 }
 
+/// What the deposed leader keeps when it returns as a follower. With leader epochs (KIP-101,
+/// KIP-279) it asks the new leader where its last epoch ends (OffsetsForLeaderEpoch) and cuts
+/// only past that divergence point, so records above the old high watermark that reached the
+/// new leader stay; only the legacy mode (before 0.11) cuts to the follower's own high watermark.
+fn old_leader_truncation(sim: &ClusterSim) -> &'static str {
+    match sim.scenario().broker.replica.follower_truncation {
+        FollowerTruncation::LeaderEpoch => "When the old leader returns as a follower it asks the new leader where its last leader epoch ends (OffsetsForLeaderEpoch) and truncates only past that divergence point (KIP-101, KIP-279): records above the high watermark that the new leader also has are kept; only those it never got are removed.",
+        FollowerTruncation::HighWatermark => "When the old leader returns as a follower it truncates its log to its own high watermark, as Kafka did before 0.11 (follower_truncation \"<0.11\"), and fetches the rest from the new leader, which may have less: the bug KIP-101 fixed.",
+    }
+}
+
 /// A clean leader change, or a fenced follower leaving the ISR.
 #[allow(clippy::too_many_arguments)]
 fn leader_change(
@@ -348,7 +360,8 @@ fn leader_change(
             format!("Broker {b} was fenced and left the ISR of {tp}: broker {l} leads (leader epoch {epoch}), ISR {isr_text}"),
         )
         .why(format!(
-            "The controller removes a fenced broker from every ISR; where it led, the first replica in assignment order that is in the ISR and not fenced takes over, and records the old leader had above the high watermark are truncated when it returns.{min_isr_note}"
+            "The controller removes a fenced broker from every ISR; where it led, the first replica in assignment order that is in the ISR and not fenced takes over. {}{min_isr_note}",
+            old_leader_truncation(sim)
         ))
         .refs([Ref::Broker(b)]),
         Reason::BrokerFenced(b) if led_before == Some(BrokerId(l)) => draft(
@@ -366,12 +379,13 @@ fn leader_change(
             format!("Controller elected broker {l} leader of {tp} (leader epoch {epoch}) from the ISR {isr_text}"),
         )
         .why(format!(
-            "Broker {b}{} was fenced; the controller picks the first replica in assignment order that is in the ISR and not fenced. Records the old leader appended above the high watermark are truncated when it returns.{min_isr_note}",
+            "Broker {b}{} was fenced; the controller picks the first replica in assignment order that is in the ISR and not fenced. {}{min_isr_note}",
             if led_before == Some(BrokerId(b)) {
                 format!(", the leader of {tp},")
             } else {
                 String::new()
-            }
+            },
+            old_leader_truncation(sim)
         ))
         .refs([Ref::Broker(b)]),
         Reason::BrokerUnfenced(b) => draft(

@@ -5,13 +5,32 @@ use super::*;
 
 pub(super) fn nemesis_line(sim: &ClusterSim, at_ms: i64, text: &str) -> Option<Draft> {
     let fault = |severity: Severity, what: String| draft(severity, Topic::Fault, what);
-    if let Some([from, ms]) = capture(text, "hold the next EndTxn from node {} for {} ms") {
+    if let Some(rest) = text.strip_prefix("hold the next EndTxn") {
+        // "hold the next EndTxn[(commit)|(abort)] from node N for M ms[, then until ...]"
+        let (which, rest) = match rest.strip_prefix("(commit)") {
+            Some(r) => ("EndTxn(commit)", r),
+            None => match rest.strip_prefix("(abort)") {
+                Some(r) => ("EndTxn(abort)", r),
+                None => ("EndTxn", rest),
+            },
+        };
+        let (rest, until) = match rest.strip_suffix(", then until a later transaction is under way")
+        {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        let [from, ms] = capture(rest, " from node {} for {} ms")?;
         let from: u32 = num(from)?;
+        let hold = if until {
+            format!("for {ms} ms and then until the producer's next transaction has records in a partition")
+        } else {
+            format!("for {ms} ms")
+        };
         return Some(
             fault(
                 Severity::Warning,
                 format!(
-                    "Nemesis: the next EndTxn from {} will be held for {ms} ms",
+                    "Nemesis: the next {which} from {} will be held {hold}",
                     node_name(sim, from)
                 ),
             )
@@ -336,6 +355,30 @@ pub(super) fn network_config_why(sim: &ClusterSim, at_ms: i64) -> String {
 }
 
 pub(super) fn network_line(sim: &ClusterSim, text: &str) -> Option<Draft> {
+    if let Some([seq, from, to, when]) =
+        capture(text, "releases EndTxn #{} from node {} to node {} {}")
+    {
+        let (from, to): (u32, u32) = (num(from)?, num(to)?);
+        let when = match when {
+            "in the middle of a later transaction" => {
+                "now that the producer's next transaction is under way"
+            }
+            _ => "after waiting as long as it was told to, with no later transaction under way",
+        };
+        return Some(
+            draft(
+                Severity::Warning,
+                Topic::Network,
+                format!(
+                    "Network: the held EndTxn #{seq} from {} reaches {} {when}",
+                    node_name(sim, from),
+                    node_name(sim, to)
+                ),
+            )
+            .why("Below transaction version 2 it carries the same producer id and epoch as the transaction now open, so the coordinator ends that one with it: early, before the producer chose to (J-7 #3). With transaction version 2 every EndTxn bumped the epoch, so this stale copy is fenced (T-10).".to_owned())
+            .refs(node_ref(sim, from).into_iter().chain(node_ref(sim, to))),
+        );
+    }
     if let Some([kind, seq, from, to, ms]) =
         capture(text, "holds {} #{} from node {} to node {} for {} ms")
     {

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::client::producer::{Acks, ProducerConfig};
+use crate::sim::history::{Op, SendOutcome, ValueId};
 
 pub(super) fn producer_line(sim: &ClusterSim, p: u32, text: &str) -> Option<Draft> {
     let me = Ref::Producer(p);
@@ -110,13 +111,21 @@ pub(super) fn producer_line(sim: &ClusterSim, p: u32, text: &str) -> Option<Draf
     if let Some([value, tp, error]) = capture(text, "send of value {} to {} failed: {}") {
         let tp = parse_tp(tp)?;
         let value: u64 = num(value)?;
+        let outcome = send_outcome(sim, p, ValueId(value));
+        let (severity, verdict) = match outcome {
+            Some(SendOutcome::Unknown) => (Severity::Warning, "; outcome unknown"),
+            Some(SendOutcome::Failed) => (Severity::Error, "; never written"),
+            _ => (Severity::Error, ""),
+        };
         return Some(
             draft(
-                Severity::Error,
+                severity,
                 Topic::Produce,
-                format!("Producer {p}: the send of value {value} to {tp} failed with {error}"),
+                format!(
+                    "Producer {p}: the send of value {value} to {tp} failed with {error}{verdict}"
+                ),
             )
-            .why(send_failed_why(sim, config, &tp, error))
+            .why(send_failed_why(sim, config, &tp, error, outcome))
             .refs([me, partition_ref(&tp)]),
         );
     }
@@ -223,7 +232,48 @@ pub(super) fn not_enough_replicas_why(sim: &ClusterSim, tp: &TopicPartition) -> 
     }
 }
 
+/// How the history recorded the send of `value`: its line and its history entry come from the
+/// same step, so the search from the newest entry is short.
+fn send_outcome(sim: &ClusterSim, p: u32, value: ValueId) -> Option<SendOutcome> {
+    sim.history().iter().rev().find_map(|op| match op {
+        Op::Send {
+            producer,
+            value: v,
+            outcome,
+            ..
+        } if *producer == p && *v == value => Some(*outcome),
+        _ => None,
+    })
+}
+
+/// What a failed send means for the record: the application only sees the exception, which
+/// for a TimeoutException does not say whether an earlier attempt was appended.
+fn outcome_note(outcome: Option<SendOutcome>, timeout: bool) -> &'static str {
+    match (outcome, timeout) {
+        (Some(SendOutcome::Failed), true) => " Every attempt was refused before the leader appended anything (NOT_ENOUGH_REPLICAS, for example), so this record is not in the log. The application cannot tell that from the exception: a TimeoutException only says the producer gave up.",
+        (Some(SendOutcome::Failed), false) => " No attempt was appended: the record is not in the log.",
+        (Some(SendOutcome::Unknown), _) => " An attempt may have been appended before the failure (it was answered REQUEST_TIMED_OUT or NOT_ENOUGH_REPLICAS_AFTER_APPEND, or its connection broke after it was sent), so the outcome is unknown: the record may be in the log and become readable. The live checker counts it as indeterminate (Jepsen's :info), not as failed.",
+        _ => " The outcome is unknown: the record may have been appended (Jepsen's :info).",
+    }
+}
+
 pub(super) fn send_failed_why(
+    sim: &ClusterSim,
+    config: Option<&ProducerConfig>,
+    tp: &TopicPartition,
+    error: &str,
+    outcome: Option<SendOutcome>,
+) -> String {
+    let why = failure_cause(sim, config, tp, error);
+    let timeout = error == "TimeoutException";
+    if timeout || outcome.is_some() {
+        format!("{why}{}", outcome_note(outcome, timeout))
+    } else {
+        why
+    }
+}
+
+fn failure_cause(
     sim: &ClusterSim,
     config: Option<&ProducerConfig>,
     tp: &TopicPartition,
@@ -231,18 +281,23 @@ pub(super) fn send_failed_why(
 ) -> String {
     match error {
         "TimeoutException" => format!(
-            "delivery.timeout.ms ({} ms) passed without a successful answer. The outcome is unknown: the record may have been appended (Jepsen's :info).",
+            "delivery.timeout.ms ({} ms) passed without a successful answer.",
             config.map_or(0, |c| c.delivery_timeout_ms)
         ),
         "NotEnoughReplicasException" => not_enough_replicas_why(sim, tp),
-        "NotEnoughReplicasAfterAppendException" => error_why(sim, config, tp, "NOT_ENOUGH_REPLICAS_AFTER_APPEND"),
+        "NotEnoughReplicasAfterAppendException" => {
+            error_why(sim, config, tp, "NOT_ENOUGH_REPLICAS_AFTER_APPEND")
+        }
         "OutOfOrderSequenceException" => format!(
             "{} The producer fails the batch rather than risk writing out of order.",
             error_why(sim, config, tp, "OUT_OF_ORDER_SEQUENCE_NUMBER")
         ),
         "NetworkException" => error_why(sim, config, tp, "NETWORK_EXCEPTION"),
         "NotLeaderOrFollowerException" => error_why(sim, config, tp, "NOT_LEADER_OR_FOLLOWER"),
-        "RecordTooLargeException" => "The record is larger than max.request.size (or the broker's message.max.bytes).".to_owned(),
+        "RecordTooLargeException" => {
+            "The record is larger than max.request.size (or the broker's message.max.bytes)."
+                .to_owned()
+        }
         "INVALID_TIMESTAMP" => error_why(sim, config, tp, "INVALID_TIMESTAMP"),
         other => format!("The producer gave up on the record with {other}."),
     }

@@ -140,8 +140,33 @@ fn broker_txn_offsets_line(b: u32, text: &str) -> Option<Draft> {
     None
 }
 
+/// A partition leader appending a transaction marker the coordinator sent (WriteTxnMarkers).
+fn broker_marker_line(b: u32, text: &str) -> Option<Draft> {
+    let [tp, kind, pid, epoch, offset, id] = capture(
+        text,
+        "{}: {} marker for producer id {} epoch {} at offset {} ({})",
+    )?;
+    let offset: u64 = num(offset)?;
+    let why = match kind {
+        "COMMIT" => format!("The transaction coordinator's WriteTxnMarkers: the leader appends a control batch for producer id {pid} epoch {epoch}, which ends the transaction in this partition. The last stable offset can move past its records, so read_committed consumers read them; the marker itself takes an offset but is never handed to the application."),
+        "ABORT" => format!("The transaction coordinator's WriteTxnMarkers: the leader appends a control batch for producer id {pid} epoch {epoch} and records the transaction in its aborted-transaction index. The records stay in the log; read_committed consumers drop them, and the last stable offset can move past them."),
+        _ => return None,
+    };
+    let tp = parse_tp(tp)?;
+    Some(
+        txn_draft(
+            Severity::Info,
+            format!("Broker {b} wrote the {kind} marker of {id}'s transaction into {tp} at offset {offset}"),
+            why,
+        )
+        .refs([Ref::Broker(b), partition_ref(&tp), offset_ref(&tp, offset)]),
+    )
+}
+
 pub(super) fn broker_txn_line(sim: &ClusterSim, b: u32, text: &str) -> Option<Draft> {
-    if let Some(d) = broker_txn_offsets_line(b, text).or_else(|| broker_verification_line(b, text))
+    if let Some(d) = broker_txn_offsets_line(b, text)
+        .or_else(|| broker_verification_line(b, text))
+        .or_else(|| broker_marker_line(b, text))
     {
         return Some(d);
     }

@@ -1374,7 +1374,9 @@ impl BrokerNode {
                     );
                 }
             }
-            Err(e) => self.notes.push(format!("{tp}: {e}")),
+            Err(e) => self.notes.push(format!(
+                "{tp}: cannot take up its role from the metadata: {e}"
+            )),
         }
         self.fetch_in_flight.remove(&tp);
         self.flush_storage(now);
@@ -1446,7 +1448,9 @@ impl BrokerNode {
             Some(replica) => match replica.handle_follower_fetch(now, &request) {
                 Ok(r) => r,
                 Err(e) => {
-                    self.notes.push(format!("{tp}: {e}"));
+                    self.notes.push(format!(
+                        "{tp}: follower fetch answered UNKNOWN_SERVER_ERROR: {e}"
+                    ));
                     FetchResponse::error(ErrorCode::UnknownServerError)
                 }
             },
@@ -1519,7 +1523,9 @@ impl BrokerNode {
                 );
             }
             Ok(_) => {}
-            Err(e) => self.notes.push(format!("{tp}: {e}")),
+            Err(e) => self
+                .notes
+                .push(format!("{tp}: fetched records not applied: {e}")),
         }
         self.flush_storage(now);
     }
@@ -1571,9 +1577,16 @@ impl BrokerNode {
                 continue;
             };
             // The idempotent producer check comes first: a retried batch inside the window is
-            // answered with its original offsets and not appended again (P-6).
+            // answered with its original offsets and not appended again (P-6). Only the
+            // min.insync.replicas check of an acks=all produce is before it, as in Kafka's
+            // Partition.appendRecordsToLeader, which refuses with NOT_ENOUGH_REPLICAS before
+            // UnifiedLog.appendAsLeader validates sequences: while the ISR is too small, a batch
+            // after an expired one gets NOT_ENOUGH_REPLICAS, not OUT_OF_ORDER_SEQUENCE_NUMBER,
+            // and a duplicate is not acknowledged. The replica's append gives that answer.
             let info = header.as_ref().ok().map(ProducerBatchInfo::from_header);
-            if replica.is_leader() {
+            let isr_too_small = acks == ReplicaAcks::All
+                && (replica.isr().len() as u32) < replica.effective_min_isr();
+            if replica.is_leader() && !isr_too_small {
                 if let (Some(info), Some(table)) = (&info, self.producer_states.get(&tp)) {
                     match table.check_client_batch(info) {
                         Ok(SequenceCheck::Duplicate {
@@ -1714,7 +1727,8 @@ impl BrokerNode {
                 true
             }
             Err(e) => {
-                self.notes.push(format!("{tp}: {e}"));
+                self.notes
+                    .push(format!("{tp}: produce answered UNKNOWN_SERVER_ERROR: {e}"));
                 pending.answers[slot] = Some(answer(ErrorCode::UnknownServerError, Offset(-1)));
                 false
             }
@@ -2059,7 +2073,9 @@ impl BrokerNode {
             }
             Ok(ProduceOutcome::NoResponse { error }) => error,
             Err(e) => {
-                self.notes.push(format!("{tp}: {e}"));
+                self.notes.push(format!(
+                    "{tp}: transaction state record answered UNKNOWN_SERVER_ERROR: {e}"
+                ));
                 ErrorCode::UnknownServerError
             }
         };
@@ -2125,7 +2141,9 @@ impl BrokerNode {
                     false
                 }
                 Err(e) => {
-                    self.notes.push(format!("{tp}: {e}"));
+                    self.notes.push(format!(
+                        "{tp}: transaction marker answered UNKNOWN_SERVER_ERROR: {e}"
+                    ));
                     pending.answers[slot].1 = Some(ErrorCode::UnknownServerError);
                     false
                 }
@@ -2255,7 +2273,9 @@ impl BrokerNode {
             }
             Ok(ProduceOutcome::NoResponse { error }) => error,
             Err(e) => {
-                self.notes.push(format!("{tp}: {e}"));
+                self.notes.push(format!(
+                    "{tp}: offset commit record answered UNKNOWN_SERVER_ERROR: {e}"
+                ));
                 ErrorCode::UnknownServerError
             }
         };

@@ -153,9 +153,16 @@ pub struct PartitionView {
     /// Assigned replicas, the preferred leader first.
     pub replicas: Vec<u32>,
     pub isr: Vec<u32>,
-    /// The leader's high watermark and log end offset (0 without a leader).
+    /// The leader's high watermark and log end offset (0 without a leader). While the leader
+    /// is down but not yet fenced (`leader_unreachable`), nobody knows them: these are the last
+    /// known values, the highest its live replicas hold, a lower bound of the leader's.
     pub high_watermark: u64,
     pub log_end_offset: u64,
+    /// The controller still names a leader whose broker is down: until it fences the broker
+    /// (broker.session.timeout.ms) the partition takes no writes and serves no reads, and its
+    /// ISR is the controller's stale one.
+    #[serde(default)]
+    pub leader_unreachable: bool,
     /// Each assigned replica as its broker holds it.
     pub replica_logs: Vec<ReplicaView>,
 }
@@ -464,6 +471,27 @@ impl ClusterSim {
                     .leader
                     .and_then(|l| replica_logs.iter().find(|r| r.broker == l.0))
                     .filter(|r| r.role == ReplicaRole::Leader);
+                let leader_unreachable = row.leader.is_some_and(|l| {
+                    self.brokers
+                        .get((l.0 as usize).wrapping_sub(1))
+                        .is_some_and(|b| !b.alive)
+                });
+                // A down leader's offsets died with it: show the most its live replicas saw.
+                let known = |at: fn(&ReplicaView) -> u64| {
+                    replica_logs
+                        .iter()
+                        .filter(|r| r.role != ReplicaRole::Offline)
+                        .map(at)
+                        .max()
+                        .unwrap_or(0)
+                };
+                let (high_watermark, log_end_offset) = match leader_log {
+                    Some(r) => (r.high_watermark, r.log_end_offset),
+                    None if leader_unreachable => {
+                        (known(|r| r.high_watermark), known(|r| r.log_end_offset))
+                    }
+                    None => (0, 0),
+                };
                 PartitionView {
                     topic: row.topic.clone(),
                     partition: row.partition.0,
@@ -471,8 +499,9 @@ impl ClusterSim {
                     leader_epoch: row.leader_epoch.0,
                     replicas: row.replicas.iter().map(|b| b.0).collect(),
                     isr: row.isr.iter().map(|b| b.0).collect(),
-                    high_watermark: leader_log.map_or(0, |r| r.high_watermark),
-                    log_end_offset: leader_log.map_or(0, |r| r.log_end_offset),
+                    high_watermark,
+                    log_end_offset,
+                    leader_unreachable,
                     replica_logs,
                 }
             })

@@ -438,6 +438,8 @@ fn partition_card(props: &PartitionProps) -> Html {
         .join(", ");
     let state = if p.offline() {
         ("offline", "OFFLINE: no leader")
+    } else if p.leader_unreachable {
+        ("offline", "LEADER DOWN: not fenced yet")
     } else if p.under_replicated() {
         ("under", "under-replicated")
     } else {
@@ -580,7 +582,9 @@ fn partition_card(props: &PartitionProps) -> Html {
                 <span>{ format!("leader {leader}") }</span>
                 <span>{ format!("epoch {}", p.leader_epoch) }</span>
                 <span>{ format!("ISR [{isr}]") }</span>
-                if let Some(lso) = leader_lso {
+                if p.leader_unreachable {
+                    <span data-testid={format!("last-known-{name}")} title="The leader's broker is down: its high watermark and log end offset died with it. These are the highest its live replicas hold, until the controller fences the broker (broker.session.timeout.ms) and elects a new leader.">{ format!("last known: HW ≥ {} · LEO ≥ {} (leader unreachable)", p.high_watermark, p.log_end_offset) }</span>
+                } else if let Some(lso) = leader_lso {
                     <span data-testid={format!("lso-{name}")}>{ format!("HW {} · LSO {} · LEO {}", p.high_watermark, lso, p.log_end_offset) }</span>
                 } else {
                     <span>{ format!("HW {} · LEO {}", p.high_watermark, p.log_end_offset) }</span>

@@ -163,6 +163,27 @@ pub fn drill_panel(props: &DrillProps) -> Html {
     }
 }
 
+/// The history's sends by outcome. An indeterminate send (Jepsen's `:info`) is neither a
+/// success nor a failure: a TimeoutException does not say whether an earlier attempt was
+/// appended, so more values can be read than were acknowledged.
+fn checker_counts(c: &LiveCheck) -> String {
+    let mut parts = vec![format!("{} acknowledged sends", c.sends_acked)];
+    if c.sends_indeterminate > 0 {
+        parts.push(format!(
+            "{} indeterminate (outcome unknown: may be in the log; {} of them read)",
+            c.sends_indeterminate, c.sends_indeterminate_read
+        ));
+    }
+    if c.sends_failed > 0 {
+        parts.push(format!("{} failed (never written)", c.sends_failed));
+    }
+    parts.push(format!(
+        "{} values read (at step {})",
+        c.values_read, c.step
+    ));
+    parts.join(", ")
+}
+
 #[derive(Properties, PartialEq)]
 pub struct CheckerProps {
     pub check: Option<Rc<LiveCheck>>,
@@ -205,7 +226,7 @@ pub fn checker_panel(props: &CheckerProps) -> Html {
         <section class="card checker" aria-labelledby="checker-h" data-testid="checker" data-bugs={bugs.to_string()} data-findings={c.findings.len().to_string()}>
             <h2 id="checker-h">{ "Live checker" }</h2>
             <p class={classes!("verdict", verdict.0)}>{ verdict.1 }</p>
-            <p class="muted small">{ format!("{} acknowledged sends, {} values read (at step {})", c.sends_acked, c.values_read, c.step) }</p>
+            <p class="muted small" data-testid="checker-counts" data-indeterminate={c.sends_indeterminate.to_string()}>{ checker_counts(c) }</p>
             { for c.pipelines.iter().map(|p| {
                 let (class, text) = if !p.settled {
                     ("pending", format!("… {} → {}: checked when its transactions settle ({})", p.input_topic, p.output_topic, p.unsettled_because.clone().unwrap_or_default()))

@@ -478,7 +478,7 @@ mod tests {
             assigned(1, 2, &[0]),
             joined(0, 2),
         ];
-        assert_eq!(check_groups(&h).bugs(), 1);
+        assert_eq!(check_groups(&h, &BTreeMap::new()).bugs(), 1);
         let h = [
             assigned(0, 1, &[0]),
             joined(0, 2),
@@ -516,7 +516,7 @@ mod tests {
         );
         // Two owners in one generation are a bug whoever joined what.
         let h = [assigned(0, 2, &[0]), assigned(1, 2, &[0])];
-        assert_eq!(check_groups(&h).bugs(), 1);
+        assert_eq!(check_groups(&h, &BTreeMap::new()).bugs(), 1);
     }
 
     #[test]

@@ -88,7 +88,6 @@ fn other_seeds(file_name: &str, own: u64) -> Vec<u64> {
 /// `logsim run` judges it (expectations, plus invariant violations). `logsim scenarios
 /// --seeds 100` checks seeds 1..=100.
 #[test]
-#[ignore = "d8-six-in-flight, d8-idempotent-failover and d15-late-end-txn still miss at some seeds (engine fixes pending: TCP head-of-line order of produce responses, sequence checks after partition verification); run with --ignored"]
 fn every_drill_shows_its_expected_outcome_at_other_seeds() {
     use logsim::check::drill::final_reads_complete;
     use logsim::time::SimTime;

@@ -75,6 +75,12 @@ pub struct Producer {
     batches: BTreeMap<BatchId, ProducerBatch>,
     partitions: BTreeMap<TopicPartition, PartitionState>,
     in_flight: BTreeMap<RequestId, InFlightRequest>,
+    /// Answers that arrived before the answer to an older request on the same connection.
+    /// TCP hands a broker's answers over in request order (Kafka's `NetworkClient` matches
+    /// each receive to `InFlightRequests.completeNext`, the oldest request to that node), so
+    /// such an answer is not readable yet: it waits behind the older one, and is gone with the
+    /// connection if `request.timeout.ms` or a disconnect closes it first.
+    held_responses: BTreeMap<RequestId, ProduceResponse>,
     sticky: StickyPartitioner,
     drain_start: BTreeMap<BrokerId, u32>,
     events: Vec<ProducerEvent>,
@@ -105,6 +111,7 @@ impl Producer {
             batches: BTreeMap::new(),
             partitions: BTreeMap::new(),
             in_flight: BTreeMap::new(),
+            held_responses: BTreeMap::new(),
             sticky: StickyPartitioner::default(),
             drain_start: BTreeMap::new(),
             events: Vec::new(),
@@ -187,6 +194,7 @@ impl Producer {
     /// this one inherits none of them).
     pub fn abort_all_batches(&mut self, error: ProducerError) {
         self.in_flight.clear();
+        self.held_responses.clear();
         let ids: Vec<BatchId> = self.batches.keys().copied().collect();
         for id in ids {
             if let Some(batch) = self.remove_batch(id) {
@@ -677,10 +685,46 @@ impl Producer {
 
     // ---- answers ------------------------------------------------------------------------
 
-    /// A ProduceResponse: completes, retries or fails each batch of the request.
+    /// A ProduceResponse as it reaches the client. Answers are read in request order per
+    /// broker connection (`NetworkClient.handleCompletedReceives` completes
+    /// `InFlightRequests.completeNext`): one that overtook the answer to an older request still
+    /// in flight to the same broker (the older answer was lost, or the broker answered out of
+    /// order) is held until that one is read, and dropped if the connection closes first.
     pub fn handle_response(&mut self, now: SimTime, response: &ProduceResponse) {
-        let Some(request) = self.in_flight.remove(&response.request_id) else {
+        let Some(destination) = self
+            .in_flight
+            .get(&response.request_id)
+            .map(|r| r.destination)
+        else {
             // Already failed by a disconnect or a request timeout: the answer is stale.
+            return;
+        };
+        if self.oldest_in_flight(destination) != Some(response.request_id) {
+            self.held_responses
+                .insert(response.request_id, response.clone());
+            return;
+        }
+        self.complete_response(now, response);
+        // The answers held behind it are readable now, in request order.
+        while let Some(next) = self.oldest_in_flight(destination) {
+            let Some(held) = self.held_responses.remove(&next) else {
+                break;
+            };
+            self.complete_response(now, &held);
+        }
+    }
+
+    /// The oldest unanswered request to `broker` (request ids grow in send order).
+    fn oldest_in_flight(&self, broker: BrokerId) -> Option<RequestId> {
+        self.in_flight
+            .iter()
+            .find(|(_, r)| r.destination == broker)
+            .map(|(id, _)| *id)
+    }
+
+    /// Completes, retries or fails each batch of an answered request.
+    fn complete_response(&mut self, now: SimTime, response: &ProduceResponse) {
+        let Some(request) = self.in_flight.remove(&response.request_id) else {
             return;
         };
         for id in request.batch_ids {
@@ -716,6 +760,8 @@ impl Producer {
             .map(|(id, _)| *id)
             .collect();
         for request_id in ids {
+            // An answer held behind a lost one was never readable: it goes with the connection.
+            self.held_responses.remove(&request_id);
             if let Some(request) = self.in_flight.remove(&request_id) {
                 for id in request.batch_ids {
                     self.complete_attempt(now, id, error, Offset(-1));

@@ -31,7 +31,7 @@ use crate::client::producer::Acks as ClientAcks;
 use crate::client::producer::{ProducePartitionResponse, ProduceRequest, ProduceResponse};
 use crate::client::transactions::TRANSACTION_STATE_TOPIC;
 use crate::controller::{MetadataRecord, MetadataUpdate, PartitionState};
-use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, TopicPartition};
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, ProducerId, TopicPartition};
 use crate::log::batch::BatchHeader;
 use crate::log::config::LogConfig;
 use crate::log::config::MessageTimestampType;
@@ -42,7 +42,7 @@ use crate::protocol::{BrokerEpoch, ErrorCode};
 use crate::sim::disk::{CrashReport, DiskConfig, DiskError, FlushPolicy, FlushState, SimDisk};
 use crate::storage::{FileName, RequestId};
 use crate::time::{SimDuration, SimTime};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// The controller's node on the network.
 pub const CONTROLLER_NODE: NodeId = NodeId(0);
@@ -212,6 +212,13 @@ pub struct BrokerNode {
     /// Produce slots parked until the transaction coordinator verifies the partition (T-3),
     /// by the verification's token.
     verifying: BTreeMap<RequestToken, ParkedVerification>,
+    /// Transactional batches of a producer that arrived while an earlier batch of the same
+    /// producer to the same partition waits for verification, in arrival order. Kafka reads
+    /// a connection's requests one at a time (`SocketServer` mutes the channel until the
+    /// answer is sent), so such a batch reaches `ReplicaManager.appendRecords` only after the
+    /// one ahead of it was verified and appended: it is checked (and verified, if still
+    /// needed) then, not before.
+    behind_verification: BTreeMap<(TopicPartition, ProducerId), VecDeque<ProduceSlot>>,
     /// Transactional batches partition verification refused (INVALID_TXN_STATE or
     /// INVALID_PRODUCER_EPOCH), over the broker's life: each a would-be hanging transaction.
     pub verification_refusals: u32,
@@ -225,11 +232,24 @@ struct ParkedVerification {
     key: u64,
     slot: usize,
     topic_partition: TopicPartition,
+    producer_id: ProducerId,
     records: Vec<u8>,
     acks: ReplicaAcks,
     timeout_ms: u64,
     coordinator: NodeId,
     deadline: SimTime,
+}
+
+/// One partition's batch of a produce request, not yet checked or appended.
+#[derive(Clone, Debug)]
+struct ProduceSlot {
+    key: u64,
+    slot: usize,
+    topic_partition: TopicPartition,
+    transactional_id: String,
+    records: Vec<u8>,
+    acks: ReplicaAcks,
+    timeout_ms: u64,
 }
 
 /// Messages to send: (from, to, message).
@@ -293,6 +313,7 @@ impl BrokerNode {
             pending_markers: BTreeMap::new(),
             marker_tokens: BTreeMap::new(),
             verifying: BTreeMap::new(),
+            behind_verification: BTreeMap::new(),
             verification_refusals: 0,
             timings,
         })
@@ -423,6 +444,7 @@ impl BrokerNode {
         self.pending_markers.clear();
         self.marker_tokens.clear();
         self.verifying.clear();
+        self.behind_verification.clear();
         report
     }
 
@@ -1576,74 +1598,54 @@ impl BrokerNode {
                 pending.answers[i] = Some(answer(ErrorCode::NotLeaderOrFollower, Offset(-1)));
                 continue;
             };
-            // The idempotent producer check comes first: a retried batch inside the window is
-            // answered with its original offsets and not appended again (P-6). Only the
-            // min.insync.replicas check of an acks=all produce is before it, as in Kafka's
-            // Partition.appendRecordsToLeader, which refuses with NOT_ENOUGH_REPLICAS before
-            // UnifiedLog.appendAsLeader validates sequences: while the ISR is too small, a batch
-            // after an expired one gets NOT_ENOUGH_REPLICAS, not OUT_OF_ORDER_SEQUENCE_NUMBER,
-            // and a duplicate is not acknowledged. The replica's append gives that answer.
             let info = header.as_ref().ok().map(ProducerBatchInfo::from_header);
-            let isr_too_small = acks == ReplicaAcks::All
-                && (replica.isr().len() as u32) < replica.effective_min_isr();
-            if replica.is_leader() && !isr_too_small {
-                if let (Some(info), Some(table)) = (&info, self.producer_states.get(&tp)) {
-                    match table.check_client_batch(info) {
-                        Ok(SequenceCheck::Duplicate {
-                            first_offset,
-                            last_offset,
-                        }) => {
-                            let required_offset = last_offset.plus(1);
-                            if acks == ReplicaAcks::All
-                                && replica.high_watermark() < required_offset
-                            {
-                                self.duplicate_waits.push(DuplicateWait {
-                                    key,
-                                    slot: i as u32,
-                                    topic_partition: tp.clone(),
-                                    first_offset,
-                                    required_offset,
-                                    deadline: now.saturating_add(SimDuration::from_millis(
-                                        request.timeout_ms,
-                                    )),
-                                });
-                            } else {
-                                pending.answers[i] = Some(answer(ErrorCode::None, first_offset));
-                            }
-                            continue;
-                        }
-                        Ok(_) => {}
-                        Err(code) => {
-                            pending.answers[i] = Some(answer(code, Offset(-1)));
-                            continue;
-                        }
-                    }
-                }
-            }
             // T-3 (KIP-890 part 1): a producer's first transactional batch to this partition
-            // waits for the coordinator to confirm the partition is in its transaction.
+            // waits for the coordinator to confirm the partition is in its transaction
+            // (`ReplicaManager.appendRecords` hands it to `AddPartitionsToTxnManager` first).
+            // The duplicate and sequence checks (`UnifiedLog.analyzeAndValidateProducerState`)
+            // run only once it is appended, after the verification returns.
             if let (Some(info), Some(id)) = (&info, request.transactional_id.as_deref()) {
+                let transactional = replica.is_leader()
+                    && header.as_ref().is_ok_and(|h| h.attributes.is_transactional);
                 let verify = self.timings.txn_coordinator.partition_verification
-                    && replica.is_leader()
-                    && header.as_ref().is_ok_and(|h| h.attributes.is_transactional)
+                    && transactional
                     && !replica.transaction_open_for(info.producer_id);
-                if verify {
-                    let info = *info;
-                    self.start_verification(
-                        now,
-                        key,
-                        i,
-                        id,
-                        &info,
-                        tp.clone(),
-                        data.records.clone(),
-                        acks,
-                        request.timeout_ms,
-                        &mut pending,
-                        out,
-                    );
+                let queue_key = (tp.clone(), info.producer_id);
+                let produce_slot = ProduceSlot {
+                    key,
+                    slot: i,
+                    topic_partition: tp.clone(),
+                    transactional_id: id.to_string(),
+                    records: data.records.clone(),
+                    acks,
+                    timeout_ms: request.timeout_ms,
+                };
+                if transactional && self.verification_pending(&tp, info.producer_id) {
+                    // An earlier batch of this producer is still being verified: this one
+                    // is appended (or verified) after it, in order.
+                    self.behind_verification
+                        .entry(queue_key)
+                        .or_default()
+                        .push_back(produce_slot);
                     continue;
                 }
+                if verify {
+                    let info = *info;
+                    self.start_verification(now, &info, produce_slot, &mut pending, out);
+                    continue;
+                }
+            }
+            if self.answer_from_producer_state(
+                now,
+                &mut pending,
+                key,
+                i,
+                &tp,
+                info.as_ref(),
+                acks,
+                request.timeout_ms,
+            ) {
+                continue;
             }
             if self.append_client_batch(
                 now,
@@ -1665,6 +1667,83 @@ impl BrokerNode {
             self.wake_parked_fetches(now, &tp, out);
         }
         self.finish_produce(key, out);
+    }
+
+    /// The idempotent producer checks of `UnifiedLog.analyzeAndValidateProducerState`
+    /// (`ProducerAppendInfo.checkSequence`) on the leader, just before the append: a retried
+    /// batch inside the five-batch window is answered with its original offsets (once they
+    /// are committed, under acks=all) and not appended again (P-6); a sequence or epoch error
+    /// is answered. Returns whether the slot was answered (or parked as a duplicate), so the
+    /// batch must not be appended.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_from_producer_state(
+        &mut self,
+        now: SimTime,
+        pending: &mut PendingProduce,
+        key: u64,
+        slot: usize,
+        tp: &TopicPartition,
+        info: Option<&ProducerBatchInfo>,
+        acks: ReplicaAcks,
+        timeout_ms: u64,
+    ) -> bool {
+        let Some(replica) = self.replicas.get(tp).filter(|r| r.is_leader()) else {
+            return false;
+        };
+        // Only the min.insync.replicas check of an acks=all produce comes first, as in
+        // Kafka's Partition.appendRecordsToLeader, which refuses with NOT_ENOUGH_REPLICAS
+        // before UnifiedLog.appendAsLeader validates sequences: while the ISR is too small, a
+        // batch after an expired one gets NOT_ENOUGH_REPLICAS, not OUT_OF_ORDER_SEQUENCE_NUMBER,
+        // and a duplicate is not acknowledged. The replica's append gives that answer.
+        if acks == ReplicaAcks::All && (replica.isr().len() as u32) < replica.effective_min_isr() {
+            return false;
+        }
+        let (Some(info), Some(table)) = (info, self.producer_states.get(tp)) else {
+            return false;
+        };
+        let answer = |error: ErrorCode, base: Offset| ProducePartitionResponse {
+            topic_partition: tp.clone(),
+            error,
+            base_offset: base,
+            log_start_offset: Offset(-1),
+        };
+        match table.check_client_batch(info) {
+            Ok(SequenceCheck::Duplicate {
+                first_offset,
+                last_offset,
+            }) => {
+                let required_offset = last_offset.plus(1);
+                if acks == ReplicaAcks::All && replica.high_watermark() < required_offset {
+                    self.duplicate_waits.push(DuplicateWait {
+                        key,
+                        slot: slot as u32,
+                        topic_partition: tp.clone(),
+                        first_offset,
+                        required_offset,
+                        deadline: now.saturating_add(SimDuration::from_millis(timeout_ms)),
+                    });
+                } else {
+                    pending.answers[slot] = Some(answer(ErrorCode::None, first_offset));
+                }
+                true
+            }
+            Ok(_) => false,
+            Err(code) => {
+                pending.answers[slot] = Some(answer(code, Offset(-1)));
+                true
+            }
+        }
+    }
+
+    /// Whether a batch of `producer_id` to `tp` is being verified or waits behind one.
+    fn verification_pending(&self, tp: &TopicPartition, producer_id: ProducerId) -> bool {
+        self.verifying
+            .values()
+            .any(|v| v.producer_id == producer_id && &v.topic_partition == tp)
+            || self
+                .behind_verification
+                .get(&(tp.clone(), producer_id))
+                .is_some_and(|q| !q.is_empty())
     }
 
     /// Appends a client's batch to its replica (the idempotence checks passed): answers the
@@ -1737,22 +1816,24 @@ impl BrokerNode {
 
     /// Parks a producer's first transactional batch to `tp` and asks the transactional id's
     /// coordinator to verify it (AddPartitionsToTxn with `verifyOnly`, KIP-890 part 1).
-    #[allow(clippy::too_many_arguments)]
     fn start_verification(
         &mut self,
         now: SimTime,
-        key: u64,
-        slot: usize,
-        transactional_id: &str,
         info: &ProducerBatchInfo,
-        tp: TopicPartition,
-        records: Vec<u8>,
-        acks: ReplicaAcks,
-        timeout_ms: u64,
+        produce_slot: ProduceSlot,
         pending: &mut PendingProduce,
         out: &mut Outbox,
     ) {
-        let (error, coordinator) = self.find_transaction_coordinator(transactional_id);
+        let ProduceSlot {
+            key,
+            slot,
+            topic_partition: tp,
+            transactional_id,
+            records,
+            acks,
+            timeout_ms,
+        } = produce_slot;
+        let (error, coordinator) = self.find_transaction_coordinator(&transactional_id);
         let Some(coordinator) = coordinator.filter(|_| error == ErrorCode::None) else {
             // No coordinator known: Kafka answers a retriable error the producer retries.
             pending.answers[slot] = Some(ProducePartitionResponse {
@@ -1770,25 +1851,28 @@ impl BrokerNode {
             "{tp}: first transactional batch of producer id {} epoch {}: asking the transaction coordinator (broker {}) to verify {transactional_id}'s transaction includes it",
             info.producer_id.0, info.producer_epoch.0, coordinator.0
         ));
-        let msg = Msg::VerifyTxnPartition {
-            token,
-            transactional_id: transactional_id.to_string(),
-            producer_id: info.producer_id,
-            producer_epoch: info.producer_epoch,
-            partition: tp.clone(),
-        };
         if coordinator == self.node() {
             // This broker coordinates it: ask itself (no network hop).
             self.txn_coordinator.on_verify(
                 coordinator,
                 token,
-                transactional_id,
+                &transactional_id,
                 info.producer_id,
                 info.producer_epoch,
                 &tp,
             );
         } else {
-            out.push((self.node(), coordinator, msg));
+            out.push((
+                self.node(),
+                coordinator,
+                Msg::VerifyTxnPartition {
+                    token,
+                    transactional_id,
+                    producer_id: info.producer_id,
+                    producer_epoch: info.producer_epoch,
+                    partition: tp.clone(),
+                },
+            ));
         }
         self.verifying.insert(
             token,
@@ -1796,6 +1880,7 @@ impl BrokerNode {
                 key,
                 slot,
                 topic_partition: tp,
+                producer_id: info.producer_id,
                 records,
                 acks,
                 timeout_ms,
@@ -1809,7 +1894,8 @@ impl BrokerNode {
 
     /// The coordinator answered a verification (or it timed out): append the parked batch, or
     /// refuse it. INVALID_TXN_STATE and INVALID_PRODUCER_EPOCH reach the producer; a
-    /// coordinator that could not answer becomes NOT_ENOUGH_REPLICAS, which it retries.
+    /// coordinator that could not answer becomes NOT_ENOUGH_REPLICAS, which it retries. Then
+    /// the producer's batches that arrived behind it go on, in order.
     fn finish_verification(
         &mut self,
         now: SimTime,
@@ -1820,88 +1906,153 @@ impl BrokerNode {
         let Some(parked) = self.verifying.remove(&token) else {
             return;
         };
-        let Some(mut pending) = self.pending_produce.remove(&parked.key) else {
-            return;
-        };
         let tp = parked.topic_partition.clone();
-        let refusal = match error {
-            ErrorCode::None => None,
-            ErrorCode::InvalidTxnState
-            | ErrorCode::InvalidProducerEpoch
-            | ErrorCode::ProducerFenced
-            | ErrorCode::InvalidProducerIdMapping => Some(match error {
-                ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
-                e => e,
-            }),
-            _ => Some(ErrorCode::NotEnoughReplicas),
-        };
-        let mut appended = false;
-        match refusal {
-            Some(code) => {
-                if code != ErrorCode::NotEnoughReplicas {
-                    self.verification_refusals += 1;
+        let producer_id = parked.producer_id;
+        if let Some(mut pending) = self.pending_produce.remove(&parked.key) {
+            let refusal = match error {
+                ErrorCode::None => None,
+                ErrorCode::InvalidTxnState
+                | ErrorCode::InvalidProducerEpoch
+                | ErrorCode::ProducerFenced
+                | ErrorCode::InvalidProducerIdMapping => Some(match error {
+                    ErrorCode::ProducerFenced => ErrorCode::InvalidProducerEpoch,
+                    e => e,
+                }),
+                _ => Some(ErrorCode::NotEnoughReplicas),
+            };
+            let mut appended = false;
+            match refusal {
+                Some(code) => {
+                    if code != ErrorCode::NotEnoughReplicas {
+                        self.verification_refusals += 1;
+                    }
+                    self.notes.push(format!(
+                        "{tp}: verification failed ({}): the batch is refused with {}",
+                        error.name(),
+                        code.name()
+                    ));
+                    pending.answers[parked.slot] = Some(ProducePartitionResponse {
+                        topic_partition: tp.clone(),
+                        error: code,
+                        base_offset: Offset(-1),
+                        log_start_offset: Offset(-1),
+                    });
                 }
-                self.notes.push(format!(
-                    "{tp}: verification failed ({}): the batch is refused with {}",
-                    error.name(),
-                    code.name()
-                ));
-                pending.answers[parked.slot] = Some(ProducePartitionResponse {
-                    topic_partition: tp.clone(),
-                    error: code,
-                    base_offset: Offset(-1),
-                    log_start_offset: Offset(-1),
-                });
-            }
-            None => {
-                let info = BatchHeader::parse(&parked.records)
-                    .ok()
-                    .map(|h| ProducerBatchInfo::from_header(&h));
-                // The check ran before the round trip; run it again, as Kafka does once the
-                // verification returns.
-                let check = match (&info, self.producer_states.get(&tp)) {
-                    (Some(info), Some(table)) => table.check_client_batch(info),
-                    _ => Ok(SequenceCheck::Append),
-                };
-                match check {
-                    Ok(SequenceCheck::Duplicate { first_offset, .. }) => {
-                        pending.answers[parked.slot] = Some(ProducePartitionResponse {
-                            topic_partition: tp.clone(),
-                            error: ErrorCode::None,
-                            base_offset: first_offset,
-                            log_start_offset: Offset(-1),
-                        });
-                    }
-                    Err(code) => {
-                        pending.answers[parked.slot] = Some(ProducePartitionResponse {
-                            topic_partition: tp.clone(),
-                            error: code,
-                            base_offset: Offset(-1),
-                            log_start_offset: Offset(-1),
-                        });
-                    }
-                    Ok(_) => {
-                        appended = self.append_client_batch(
-                            now,
-                            &mut pending,
-                            parked.key,
-                            parked.slot,
-                            &tp,
-                            &parked.records,
-                            info,
-                            parked.acks,
-                            parked.timeout_ms,
-                        );
-                    }
+                None => {
+                    appended = self.check_and_append(
+                        now,
+                        &mut pending,
+                        parked.key,
+                        parked.slot,
+                        &tp,
+                        &parked.records,
+                        parked.acks,
+                        parked.timeout_ms,
+                    );
                 }
             }
+            self.pending_produce.insert(parked.key, pending);
+            if appended {
+                self.flush_storage(now);
+                self.wake_parked_fetches(now, &tp, out);
+            }
+            self.finish_produce(parked.key, out);
         }
-        self.pending_produce.insert(parked.key, pending);
-        if appended {
-            self.flush_storage(now);
-            self.wake_parked_fetches(now, &tp, out);
+        self.release_behind_verification(now, &tp, producer_id, out);
+    }
+
+    /// The batches that waited behind a verification of `producer_id` on `tp`, in arrival
+    /// order: each is checked and appended now, until one needs a verification of its own
+    /// (the one ahead was refused, so the transaction still does not include the partition);
+    /// the rest wait behind that one.
+    fn release_behind_verification(
+        &mut self,
+        now: SimTime,
+        tp: &TopicPartition,
+        producer_id: ProducerId,
+        out: &mut Outbox,
+    ) {
+        let queue_key = (tp.clone(), producer_id);
+        while let Some(next) = self
+            .behind_verification
+            .get_mut(&queue_key)
+            .and_then(VecDeque::pop_front)
+        {
+            let Some(mut pending) = self.pending_produce.remove(&next.key) else {
+                continue;
+            };
+            let key = next.key;
+            let info = BatchHeader::parse(&next.records)
+                .ok()
+                .map(|h| ProducerBatchInfo::from_header(&h));
+            let needs_verification = self.timings.txn_coordinator.partition_verification
+                && self
+                    .replicas
+                    .get(tp)
+                    .is_some_and(|r| r.is_leader() && !r.transaction_open_for(producer_id));
+            let mut appended = false;
+            let mut verifying = false;
+            match info {
+                Some(info) if needs_verification => {
+                    self.start_verification(now, &info, next, &mut pending, out);
+                    verifying = self.verification_pending(tp, producer_id);
+                }
+                _ => {
+                    appended = self.check_and_append(
+                        now,
+                        &mut pending,
+                        key,
+                        next.slot,
+                        tp,
+                        &next.records,
+                        next.acks,
+                        next.timeout_ms,
+                    );
+                }
+            }
+            self.pending_produce.insert(key, pending);
+            if appended {
+                self.flush_storage(now);
+                self.wake_parked_fetches(now, tp, out);
+            }
+            self.finish_produce(key, out);
+            if verifying {
+                return;
+            }
         }
-        self.finish_produce(parked.key, out);
+        self.behind_verification.remove(&queue_key);
+    }
+
+    /// `UnifiedLog.append` for a client batch: the producer state checks, then the append.
+    /// Returns whether the batch went into the log.
+    #[allow(clippy::too_many_arguments)]
+    fn check_and_append(
+        &mut self,
+        now: SimTime,
+        pending: &mut PendingProduce,
+        key: u64,
+        slot: usize,
+        tp: &TopicPartition,
+        records: &[u8],
+        acks: ReplicaAcks,
+        timeout_ms: u64,
+    ) -> bool {
+        let info = BatchHeader::parse(records)
+            .ok()
+            .map(|h| ProducerBatchInfo::from_header(&h));
+        if self.answer_from_producer_state(
+            now,
+            pending,
+            key,
+            slot,
+            tp,
+            info.as_ref(),
+            acks,
+            timeout_ms,
+        ) {
+            return false;
+        }
+        self.append_client_batch(now, pending, key, slot, tp, records, info, acks, timeout_ms)
     }
 
     /// KIP-937: a CreateTime batch whose record timestamps lie more than

@@ -67,7 +67,7 @@ pub(super) fn broker_group_line(sim: &ClusterSim, b: u32, text: &str) -> Option<
             group_draft(
                 Severity::Notice,
                 format!("Broker {b} finished loading {tp}: {n} committed offset record(s)"),
-                "The committed offsets of its groups are whatever the partition's log holds, so a new coordinator answers OffsetFetch exactly as the old one did. (logsim does not write group membership to the log: members rejoin a new coordinator.)",
+                "The committed offsets of its groups are whatever the partition's log holds, so a new coordinator answers OffsetFetch exactly as the old one did. Each group's last stored metadata record comes back with it too: its generation, members and assignment, so members carry on without rejoining.",
             )
             .refs([me, partition_ref(&tp), offset_ref(&tp, end.saturating_sub(1))]),
         );
@@ -229,6 +229,81 @@ pub(super) fn broker_group_line(sim: &ClusterSim, b: u32, text: &str) -> Option<
                 "The offset commit is in __consumer_offsets on every in-sync replica (acks=all), so a new coordinator finds it. A committed offset is the next offset to read (G-6).",
             )
             .refs(std::iter::once(me).chain(partition_list_refs(&format!("[{list}]")))),
+        );
+    }
+    if let Some([generation]) = capture(
+        rest,
+        "metadata record of generation {} stored; SyncGroup answered with the assignment",
+    ) {
+        return Some(
+            group_draft(
+                Severity::Info,
+                format!("Group {group}: generation {generation} is stored; every member gets its assignment"),
+                "The coordinator answers SyncGroup only once the group's metadata record, with the leader's assignment, is on every in-sync replica of the __consumer_offsets partition (GroupMetadataManager.classicGroupSyncToLeader). A coordinator that fails over now hands its successor this generation, not an older one.",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([generation, answer]) = capture(
+        rest,
+        "metadata record of generation {} not stored; SyncGroup answered {}, rebalancing",
+    ) {
+        return Some(
+            group_draft(
+                Severity::Warning,
+                format!("Group {group}: generation {generation} could not be stored; members get {answer} and rejoin"),
+                "Without its metadata record no successor would know this generation, so the coordinator hands out no assignment: every member's SyncGroup gets the error and the group prepares a new rebalance (GroupMetadataManager.resetAndPropagateAssignmentWithError).",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([generation, outcome, state, now_generation]) = capture(
+        rest,
+        "metadata record of generation {} completed ({}) after the group moved on ({}, generation {}); ignored",
+    ) {
+        return Some(
+            group_draft(
+                Severity::Info,
+                format!("Group {group}: the record of generation {generation} finished ({outcome}) after the group moved to generation {now_generation} ({state})"),
+                "The group rebalanced while the record was being replicated, so its outcome no longer decides anything: Kafka's append callback acts only if the group is still completing that generation.",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([member]) = capture(
+        rest,
+        "metadata record with static member {} stored; JoinGroup answered",
+    ) {
+        return Some(
+            group_draft(
+                Severity::Info,
+                format!("Group {group}: static member {member} is stored; its JoinGroup is answered"),
+                "A static member that rejoins with a new member id replaces the old one without a rebalance, once the record naming the new id is replicated (GroupMetadataManager.updateStaticMemberThenRebalanceOrCompleteJoin).",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([member, old, answer]) = capture(
+        rest,
+        "metadata record with static member {} not stored; reverted to {}, JoinGroup answered {}",
+    ) {
+        return Some(
+            group_draft(
+                Severity::Warning,
+                format!("Group {group}: static member {member} could not be stored; {old} keeps its place and the JoinGroup gets {answer}"),
+                "The replacement is undone when its record does not replicate: the old member id stays, and the new process retries its JoinGroup.",
+            )
+            .refs([me]),
+        );
+    }
+    if let Some([append]) = capture(rest, "group metadata record failed to replicate ({})") {
+        return Some(
+            group_draft(
+                Severity::Warning,
+                format!("Group {group}: a group metadata record did not replicate ({append})"),
+                "The record must reach every in-sync replica of the __consumer_offsets partition within offsets.commit.timeout.ms; the waiting members are answered with the mapped error (COORDINATOR_NOT_AVAILABLE or NOT_COORDINATOR).",
+            )
+            .refs([me]),
         );
     }
     if let Some([append, answer]) =

@@ -425,8 +425,15 @@ fn transaction_outcomes_a_power_loss_changed_are_legal() {
                 .iter()
                 .any(|a| a.kind.name() == kind && a.legal_because.is_some())
         };
-        let kind = if seed == 2597 { "G1a" } else { "lost-write" };
-        assert!(excused(kind), "seed {seed}: {kind} found and excused");
+        // Since SyncGroup waits for the group's record and Produce answers come in request
+        // order, seed 2597's run no longer reaches the lost ABORT marker; the rule that excuses
+        // it is covered by the history checker's unit tests, and the seed stays a regression.
+        if seed == 3289 {
+            assert!(
+                excused("lost-write"),
+                "seed {seed}: lost-write found and excused"
+            );
+        }
     }
 }
 
